@@ -1,0 +1,1 @@
+"""Alerts: emergency overrides of any channel, from staff or CAP 1.2 feeds."""

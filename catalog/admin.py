@@ -1,0 +1,374 @@
+"""The catalog in the admin: the editing UI for sources, items and their scheduling metadata.
+
+Lists are built for big libraries: related rows are joined (`list_select_related`), the full
+result count is skipped, and foreign keys use autocomplete instead of giant select boxes.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db.models import Count
+from django.template.response import TemplateResponse
+
+from catalog.forms import MediaSourceForm, SchedulingMetadataForm
+from catalog.models import (
+    ChapterMark,
+    Episode,
+    ExternalId,
+    Library,
+    MediaFile,
+    MediaSource,
+    Movie,
+    PathMapping,
+    Playable,
+    PlexMarker,
+    Season,
+    ShortFormItem,
+    Show,
+    SyncRun,
+)
+from retrovue.core.admin import ReadOnlyAdminMixin
+from retrovue.core.formatting import format_bytes, format_duration_ms
+
+SCHEDULING_FIELDSET = (
+    "Scheduling",
+    {
+        "fields": (
+            ("daypart", "seasonal_preference", "target_demographic"),
+            ("category", "commercial_company", "expires_on"),
+            "content_warnings",
+            "notes",
+        )
+    },
+)
+
+
+@admin.action(description="Set scheduling metadata…")
+def set_scheduling_metadata(modeladmin, request, queryset):
+    """Bulk edit: an intermediate page with the metadata fields, applied to every selected item."""
+    if "apply" in request.POST:
+        form = SchedulingMetadataForm(request.POST)
+        if form.is_valid():
+            changes = form.changes()
+            updated = Playable.objects.filter(pk__in=queryset.values("pk")).update(**changes)
+            fields = ", ".join(name.replace("_", " ") for name in changes)
+            modeladmin.message_user(request, f"Set {fields} on {updated} items.", messages.SUCCESS)
+            return None
+    else:
+        form = SchedulingMetadataForm()
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": "Set scheduling metadata",
+        "opts": modeladmin.model._meta,
+        "form": form,
+        "selected_ids": list(queryset.values_list("pk", flat=True)),
+        "selected_count": queryset.count(),
+        "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        "action_name": "set_scheduling_metadata",
+        "select_across": request.POST.get("select_across", "0"),
+    }
+    return TemplateResponse(request, "admin/catalog/set_scheduling_metadata.html", context)
+
+
+class DurationColumnMixin:
+    @admin.display(description="length", ordering="duration_ms")
+    def length(self, item):
+        return format_duration_ms(item.duration_ms)
+
+
+class PathMappingInline(admin.TabularInline):
+    model = PathMapping
+    extra = 0
+
+
+class LibraryInline(admin.TabularInline):
+    model = Library
+    extra = 0
+    fields = ("title", "kind", "section_key", "sync_enabled", "last_synced_at")
+    readonly_fields = ("last_synced_at",)
+    show_change_link = True
+
+
+@admin.register(MediaSource)
+class MediaSourceAdmin(admin.ModelAdmin):
+    form = MediaSourceForm
+    list_display = ("name", "kind", "enabled", "location", "token_status", "sync_interval_minutes", "last_successful_sync_at")
+    list_filter = ("kind", "enabled")
+    search_fields = ("name", "base_url", "path")
+    readonly_fields = ("token_status", "machine_identifier", "last_successful_sync_at", "last_error")
+    inlines = (LibraryInline, PathMappingInline)
+    fieldsets = (
+        (None, {"fields": ("name", "kind", "enabled")}),
+        (
+            "Plex server",
+            {
+                "fields": (
+                    "base_url",
+                    "token_status",
+                    "token",
+                    "clear_token",
+                    "client_identifier",
+                    "machine_identifier",
+                    "paths_case_insensitive",
+                )
+            },
+        ),
+        ("Folder (TMM .nfo or plain media)", {"fields": ("path", "include_subdirectories")}),
+        ("Sync", {"fields": ("sync_interval_minutes", "last_successful_sync_at", "last_error")}),
+    )
+
+    @admin.display(description="where")
+    def location(self, source):
+        return source.base_url or source.path
+
+    @admin.display(description="token")
+    def token_status(self, source):
+        # Says whether a token is set; the value itself is never rendered.
+        if source.kind != "plex":
+            return "–"
+        return "set (hidden)" if source.has_token else "not set"
+
+
+@admin.register(Library)
+class LibraryAdmin(admin.ModelAdmin):
+    list_display = ("title", "source", "kind", "section_key", "sync_enabled", "last_synced_at")
+    list_filter = ("kind", "source", "sync_enabled")
+    search_fields = ("title", "source__name")
+    list_select_related = ("source",)
+    autocomplete_fields = ("source",)
+    readonly_fields = ("last_synced_at",)
+
+
+@admin.register(PathMapping)
+class PathMappingAdmin(admin.ModelAdmin):
+    list_display = ("plex_prefix", "local_prefix", "source")
+    list_filter = ("source",)
+    search_fields = ("plex_prefix", "local_prefix")
+    list_select_related = ("source",)
+    autocomplete_fields = ("source",)
+
+
+class SeasonInline(admin.TabularInline):
+    model = Season
+    extra = 0
+    fields = ("season_number", "title", "rating_key", "state")
+    show_change_link = True
+
+
+class ExternalIdInline(admin.TabularInline):
+    model = ExternalId
+    extra = 0
+    fields = ("provider", "value", "owner_kind", "source")
+    autocomplete_fields = ("source",)
+
+
+@admin.register(Show)
+class ShowAdmin(admin.ModelAdmin):
+    list_display = ("title", "year", "source", "library", "content_rating", "studio", "episode_count", "state", "updated_at_plex")
+    list_filter = ("state", "source", "library", "content_rating")
+    search_fields = ("title", "sort_title", "rating_key", "primary_guid", "external_ids__value")
+    list_select_related = ("source", "library")
+    autocomplete_fields = ("source", "library")
+    readonly_fields = ("primary_guid", "updated_at_plex", "created_at", "updated_at")
+    inlines = (SeasonInline, ExternalIdInline)
+    show_full_result_count = False
+    ordering = ("sort_title", "year")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(episode_total=Count("episodes", distinct=True))
+
+    @admin.display(description="episodes", ordering="episode_total")
+    def episode_count(self, show):
+        return show.episode_total
+
+
+@admin.register(Season)
+class SeasonAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "season_number", "show", "state")
+    list_filter = ("state",)
+    search_fields = ("title", "show__title")
+    list_select_related = ("show",)
+    autocomplete_fields = ("show",)
+    show_full_result_count = False
+
+
+class MediaFileInline(admin.TabularInline):
+    model = MediaFile
+    extra = 0
+    fields = ("position", "local_path", "state", "playable_ok", "container", "video_codec", "audio_codec")
+    show_change_link = True
+
+
+class ChapterMarkInline(admin.TabularInline):
+    model = ChapterMark
+    extra = 0
+    fields = ("time_ms", "title", "origin")
+
+
+class PlexMarkerInline(admin.TabularInline):
+    model = PlexMarker
+    extra = 0
+
+
+class PlayableAdminBase(DurationColumnMixin, admin.ModelAdmin):
+    """Shared by episodes, movies and short-form items: metadata filters, bulk metadata action."""
+
+    actions = (set_scheduling_metadata,)
+    list_per_page = 100
+    show_full_result_count = False
+    autocomplete_fields = ("source", "library")
+    readonly_fields = ("kind", "primary_guid", "updated_at_plex", "created_at", "updated_at")
+    inlines = (MediaFileInline, ChapterMarkInline, PlexMarkerInline)
+
+
+@admin.register(Episode)
+class EpisodeAdmin(PlayableAdminBase):
+    list_display = ("title", "show_link", "code", "length", "content_rating", "daypart", "state", "updated_at_plex")
+    list_filter = ("state", "source", "content_rating", "daypart", "seasonal_preference")
+    search_fields = ("title", "show__title", "rating_key")
+    list_select_related = ("show", "source")
+    autocomplete_fields = ("source", "library", "show", "season")
+    ordering = ("show__sort_title", "season_number", "episode_number")
+    fieldsets = (
+        (None, {"fields": ("title", "show", "season", ("season_number", "episode_number"), "summary")}),
+        ("Source", {"fields": ("source", "library", "rating_key", "primary_guid", "updated_at_plex", "state")}),
+        ("Details", {"fields": ("content_rating", "duration_ms", "audience_rating", "originally_aired")}),
+        SCHEDULING_FIELDSET,
+    )
+
+    @admin.display(description="show", ordering="show__sort_title")
+    def show_link(self, episode):
+        return str(episode.show)
+
+    @admin.display(description="#", ordering="season_number")
+    def code(self, episode):
+        return episode.code
+
+
+@admin.register(Movie)
+class MovieAdmin(PlayableAdminBase):
+    list_display = ("title", "year", "length", "content_rating", "studio", "daypart", "seasonal_preference", "state")
+    list_filter = ("state", "source", "library", "content_rating", "daypart", "seasonal_preference")
+    search_fields = ("title", "sort_title", "rating_key", "primary_guid")
+    list_select_related = ("source",)
+    ordering = ("sort_title", "year")
+    fieldsets = (
+        (None, {"fields": ("title", "year", "sort_title", "summary", "studio", "genres")}),
+        ("Source", {"fields": ("source", "library", "rating_key", "primary_guid", "updated_at_plex", "state")}),
+        ("Details", {"fields": ("content_rating", "duration_ms", "audience_rating", "originally_released")}),
+        SCHEDULING_FIELDSET,
+    )
+
+
+@admin.register(ShortFormItem)
+class ShortFormItemAdmin(PlayableAdminBase):
+    list_display = ("title", "kind", "length", "commercial_company", "category", "daypart", "seasonal_preference", "expires_on", "state")
+    list_filter = ("kind", "state", "daypart", "seasonal_preference", "target_demographic", "source", "category")
+    search_fields = ("title", "commercial_company", "category", "notes")
+    list_select_related = ("source",)
+    autocomplete_fields = ("source", "library", "promotes_show")
+    readonly_fields = ("primary_guid", "updated_at_plex", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("title", "kind", "year", "summary", "promotes_show", "min_duration_ms")}),
+        ("Source", {"fields": ("source", "library", "rating_key", "state")}),
+        ("Details", {"fields": ("content_rating", "duration_ms")}),
+        SCHEDULING_FIELDSET,
+    )
+
+
+@admin.register(Playable)
+class PlayableAdmin(ReadOnlyAdminMixin, DurationColumnMixin, admin.ModelAdmin):
+    """Every airable item in one list, for metadata work across kinds (edit each on its own page)."""
+
+    list_display = ("title", "kind", "length", "content_rating", "daypart", "seasonal_preference", "category", "state")
+    list_filter = ("kind", "state", "source", "content_rating", "daypart", "seasonal_preference", "target_demographic")
+    search_fields = ("title", "rating_key", "commercial_company", "category")
+    list_select_related = ("source",)
+    actions = (set_scheduling_metadata,)
+    list_per_page = 100
+    show_full_result_count = False
+    verbose_name = "all items"
+
+    def has_change_permission(self, request, obj=None):
+        # Changing happens through the bulk action (which checks nothing else), not the form.
+        return obj is None and request.user.has_perm("catalog.change_playable")
+
+
+@admin.register(MediaFile)
+class MediaFileAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "playable", "state", "playable_ok", "container", "video_codec", "resolution", "length", "size")
+    list_filter = ("state", "playable_ok", "container", "video_codec", "playable__source")
+    search_fields = ("local_path", "plex_path", "playable__title")
+    list_select_related = ("playable",)
+    autocomplete_fields = ("playable",)
+    readonly_fields = ("probed_at",)
+    show_full_result_count = False
+
+    @admin.display(description="resolution")
+    def resolution(self, media_file):
+        return f"{media_file.width}×{media_file.height}" if media_file.width and media_file.height else "–"
+
+    @admin.display(description="length", ordering="duration_ms")
+    def length(self, media_file):
+        return format_duration_ms(media_file.duration_ms)
+
+    @admin.display(description="size", ordering="size_bytes")
+    def size(self, media_file):
+        return format_bytes(media_file.size_bytes)
+
+
+@admin.register(ExternalId)
+class ExternalIdAdmin(admin.ModelAdmin):
+    list_display = ("uri", "owner_kind", "show", "playable", "source")
+    list_filter = ("provider", "owner_kind", "source")
+    search_fields = ("value", "show__title", "playable__title")
+    list_select_related = ("show", "playable", "source")
+    autocomplete_fields = ("show", "season", "playable", "source")
+    show_full_result_count = False
+
+
+@admin.register(ChapterMark)
+class ChapterMarkAdmin(admin.ModelAdmin):
+    list_display = ("playable", "at", "title", "origin")
+    list_filter = ("origin",)
+    search_fields = ("playable__title", "title")
+    list_select_related = ("playable",)
+    autocomplete_fields = ("playable",)
+    show_full_result_count = False
+
+    @admin.display(description="time", ordering="time_ms")
+    def at(self, mark):
+        return format_duration_ms(mark.time_ms)
+
+
+@admin.register(PlexMarker)
+class PlexMarkerAdmin(admin.ModelAdmin):
+    list_display = ("playable", "kind", "start", "end")
+    list_filter = ("kind",)
+    search_fields = ("playable__title",)
+    list_select_related = ("playable",)
+    autocomplete_fields = ("playable",)
+
+    @admin.display(description="start", ordering="start_ms")
+    def start(self, marker):
+        return format_duration_ms(marker.start_ms)
+
+    @admin.display(description="end", ordering="end_ms")
+    def end(self, marker):
+        return format_duration_ms(marker.end_ms)
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("__str__", "source", "kind", "status", "trigger", "created_at", "took", "processed", "added", "updated", "removed", "skipped", "api_calls")
+    list_filter = ("status", "kind", "source")
+    search_fields = ("source__name", "library__title", "error")
+    list_select_related = ("source", "library")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    @admin.display(description="took")
+    def took(self, run):
+        seconds = run.duration_seconds
+        return "–" if seconds is None else format_duration_ms(int(seconds * 1000))

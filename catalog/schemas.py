@@ -1,0 +1,205 @@
+"""API schemas for the catalog (XOut for responses, XFilter for query filters)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from ninja import Field, FilterSchema, Schema
+
+
+class SourceOut(Schema):
+    """A media source. The Plex token is never part of any response; `has_token` says whether one is set."""
+
+    id: int
+    name: str
+    kind: str
+    enabled: bool
+    base_url: str
+    has_token: bool
+    path: str
+    sync_interval_minutes: int
+    last_successful_sync_at: datetime | None
+
+
+class LibraryOut(Schema):
+    id: int
+    source_id: int
+    section_key: str
+    title: str
+    kind: str
+    sync_enabled: bool
+    last_synced_at: datetime | None
+
+
+class LibraryFilter(FilterSchema):
+    source: int | None = Field(None, q="source_id")
+    kind: str | None = None
+
+
+class ExternalIdOut(Schema):
+    provider: str
+    value: str
+
+
+class ShowOut(Schema):
+    id: int
+    source_id: int
+    library_id: int | None
+    rating_key: str
+    title: str
+    year: int | None
+    sort_title: str
+    content_rating: str
+    studio: str
+    genres: list
+    primary_guid: str
+    updated_at_plex: datetime | None
+    state: str
+
+
+class ShowFilter(FilterSchema):
+    source: int | None = Field(None, q="source_id")
+    library: int | None = Field(None, q="library_id")
+    title: str | None = Field(None, q="title__icontains")
+    year: int | None = None
+    state: str | None = None
+    content_rating: str | None = None
+
+
+class SchedulingMetadataOut(Schema):
+    daypart: str
+    seasonal_preference: str
+    category: str
+    commercial_company: str
+    expires_on: date | None
+    target_demographic: str
+    content_warnings: str
+
+
+class PlayableOut(Schema):
+    id: int
+    kind: str
+    source_id: int
+    library_id: int | None
+    rating_key: str
+    title: str
+    content_rating: str
+    duration_ms: int | None
+    primary_guid: str
+    state: str
+    daypart: str
+    seasonal_preference: str
+    category: str
+    commercial_company: str
+    expires_on: date | None
+    target_demographic: str
+
+
+class EpisodeOut(PlayableOut):
+    show_id: int
+    show_title: str = Field(..., alias="show.title")
+    season_number: int
+    episode_number: int | None
+    originally_aired: date | None
+
+
+class EpisodeFilter(FilterSchema):
+    show: int | None = Field(None, q="show_id")
+    season: int | None = Field(None, q="season_number")
+    source: int | None = Field(None, q="source_id")
+    state: str | None = None
+    title: str | None = Field(None, q="title__icontains")
+    daypart: str | None = None
+
+
+class MovieOut(PlayableOut):
+    year: int | None
+    studio: str
+    genres: list
+
+
+class MovieFilter(FilterSchema):
+    source: int | None = Field(None, q="source_id")
+    library: int | None = Field(None, q="library_id")
+    title: str | None = Field(None, q="title__icontains")
+    year: int | None = None
+    state: str | None = None
+    content_rating: str | None = None
+    daypart: str | None = None
+
+
+class ShortFormOut(PlayableOut):
+    year: int | None
+
+
+class ShortFormFilter(FilterSchema):
+    kind: str | None = None
+    source: int | None = Field(None, q="source_id")
+    title: str | None = Field(None, q="title__icontains")
+    daypart: str | None = None
+    seasonal_preference: str | None = None
+    category: str | None = None
+    commercial_company: str | None = Field(None, q="commercial_company__iexact")
+    state: str | None = None
+
+
+class MediaFileOut(Schema):
+    id: int
+    playable_id: int
+    position: int
+    plex_path: str
+    local_path: str
+    size_bytes: int | None
+    container: str
+    video_codec: str
+    audio_codec: str
+    width: int | None
+    height: int | None
+    frame_rate: float | None
+    duration_ms: int | None
+    probed_at: datetime | None
+    playable: bool = Field(..., alias="playable_ok")
+    state: str
+
+
+class MediaFileFilter(FilterSchema):
+    state: str | None = None
+    item: int | None = Field(None, q="playable_id")
+    path: str | None = Field(None, q="local_path__icontains")
+
+
+class ChapterMarkOut(Schema):
+    id: int
+    title: str
+    time_ms: int
+    origin: str
+
+
+class SyncRunOut(Schema):
+    id: int
+    source_id: int
+    library_id: int | None
+    kind: str
+    status: str
+    trigger: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    processed: int
+    added: int
+    updated: int
+    removed: int
+    skipped: int
+    failed: int
+    api_calls: int
+    progress_total: int
+    progress_done: int
+    progress_label: str
+    error: str
+
+
+class SyncRunFilter(FilterSchema):
+    source: int | None = Field(None, q="source_id")
+    library: int | None = Field(None, q="library_id")
+    status: str | None = None
+    kind: str | None = None

@@ -1,0 +1,1 @@
+"""Playout: segment pre-generation, channel supervision, HLS, MPEG-TS and HDHomeRun."""

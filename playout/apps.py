@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PlayoutConfig(AppConfig):
+    name = "playout"
+    verbose_name = "Playout"

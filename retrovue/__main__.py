@@ -1,0 +1,87 @@
+"""`python -m retrovue`: start the station, or one of its processes.
+
+    python -m retrovue run            # embedded default: migrate, then web + workers + beat
+    python -m retrovue web            # production pieces, one per container
+    python -m retrovue worker --queues sync,pregen,default
+    python -m retrovue beat
+    python -m retrovue generate-key   # a new RETROVUE_ENCRYPTION_KEYS value
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "retrovue.settings")
+
+
+def _django():
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    return settings
+
+
+def command_run(args) -> int:
+    settings = _django()
+    from django.core.management import call_command
+
+    from retrovue.launcher import Launcher, embedded_services, ensure_admin_user
+
+    call_command("migrate", interactive=False, verbosity=0)
+    password = ensure_admin_user(settings.DATA_DIR)
+    host, _, port = args.bind.rpartition(":")
+    shown_host = "localhost" if host in ("0.0.0.0", "", "::") else host  # noqa: S104
+    base = f"http://{shown_host}:{port}"
+    print(f"RetroVue ({settings.RETROVUE_MODE}) is starting. Data folder: {settings.DATA_DIR}")
+    print(f"  Admin:   {base}/admin/")
+    print(f"  API:     {base}/api/docs")
+    print(f"  Health:  {base}/healthz")
+    if password:
+        print(f"  First sign-in: user 'admin', password {password} (also in {settings.DATA_DIR / 'admin_password'})")
+    sys.stdout.flush()
+    return Launcher(embedded_services(args.bind, settings.DATA_DIR)).run()
+
+
+def command_exec(argv: list[str]) -> int:
+    os.execv(argv[0], argv)  # replaces this process: containers signal the real server directly
+    return 0  # pragma: no cover
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m retrovue", description="RetroVue station")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="everything on the embedded default")
+    run.add_argument("--bind", default=os.environ.get("RETROVUE_BIND", "0.0.0.0:8000"))  # noqa: S104
+    web = commands.add_parser("web", help="the web server (gunicorn)")
+    web.add_argument("--bind", default=os.environ.get("RETROVUE_BIND", "0.0.0.0:8000"))  # noqa: S104
+    worker = commands.add_parser("worker", help="a Celery worker")
+    worker.add_argument("--queues", default="sync,pregen,default")
+    worker.add_argument("--name", default="worker")
+    worker.add_argument("--concurrency", default=os.environ.get("RETROVUE_WORKER_CONCURRENCY", "2"))
+    commands.add_parser("beat", help="the Celery beat scheduler")
+    commands.add_parser("generate-key", help="print a new encryption key")
+    args = parser.parse_args(argv)
+
+    from retrovue import launcher
+
+    if args.command == "run":
+        return command_run(args)
+    if args.command == "generate-key":
+        from retrovue.crypto import generate_key
+
+        print(generate_key())
+        return 0
+    if args.command == "web":
+        return command_exec(launcher.web_argv(args.bind))
+    if args.command == "worker":
+        return command_exec(launcher.worker_argv(args.queues, args.name, args.concurrency))
+    settings = _django()
+    return command_exec(launcher.beat_argv(settings.DATA_DIR))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

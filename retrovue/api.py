@@ -1,0 +1,59 @@
+"""The API root: django-ninja at /api/, one router per app, authentication on everything."""
+
+from __future__ import annotations
+
+from django.contrib.admin.views.decorators import staff_member_required
+from ninja import NinjaAPI, Schema
+
+from retrovue.core.auth import API_AUTH
+
+api = NinjaAPI(
+    title="RetroVue API",
+    version="1",
+    description="Catalog, scheduling, playout and alerts. Authenticate with a staff session or "
+    "`Authorization: Bearer <token>` (tokens are issued in the admin under System → API tokens).",
+    auth=API_AUTH,
+    docs_decorator=staff_member_required,
+    urls_namespace="api",
+)
+
+
+class ApiIndexOut(Schema):
+    name: str
+    version: str
+    user: str
+    sections: dict[str, str]
+
+
+@api.get("/", response=ApiIndexOut, summary="What this API offers")
+def api_index(request):
+    return {
+        "name": "RetroVue",
+        "version": api.version,
+        "user": request.user.get_username(),
+        "sections": {
+            "catalog": "/api/catalog/",
+            "scheduling": "/api/scheduling/",
+            "playout": "/api/playout/",
+            "alerts": "/api/alerts/",
+            "system": "/api/system/",
+            "docs": "/api/docs",
+        },
+    }
+
+
+def _mount_routers() -> None:
+    from alerts.api import router as alerts_router
+    from catalog.api import router as catalog_router
+    from playout.api import router as playout_router
+    from retrovue.core.api import router as system_router
+    from scheduling.api import router as scheduling_router
+
+    api.add_router("/catalog/", catalog_router)
+    api.add_router("/scheduling/", scheduling_router)
+    api.add_router("/playout/", playout_router)
+    api.add_router("/alerts/", alerts_router)
+    api.add_router("/system/", system_router)
+
+
+_mount_routers()

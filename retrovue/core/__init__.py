@@ -1,0 +1,1 @@
+"""Cross-cutting pieces: background-run records, API tokens, health."""

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    name = "retrovue.core"
+    label = "core"
+    verbose_name = "System"
+
+    def ready(self) -> None:
+        from retrovue.core import task_recording  # noqa: F401  (connects Celery signals)

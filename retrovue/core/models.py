@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class TaskRunState(models.TextChoices):
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    RETRYING = "retrying", "Retrying"
+
+
+class TaskRun(models.Model):
+    """One execution of a background task: what ran, with which (secret-free) arguments, how it ended.
+
+    Rows are written by Celery signal handlers in the worker, so every task is recorded without
+    each task having to remember to do it.
+    """
+
+    task_id = models.CharField(max_length=64, unique=True)
+    task_name = models.CharField(max_length=200, db_index=True)
+    queue = models.CharField(max_length=40, blank=True)
+    arguments = models.JSONField(default=dict, blank=True, help_text="Positional and keyword arguments, secrets redacted.")
+    state = models.CharField(max_length=16, choices=TaskRunState.choices, default=TaskRunState.RUNNING)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    counts = models.JSONField(default=dict, blank=True, help_text="Counters the task reported (items processed, …).")
+    error = models.TextField(blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [
+            models.Index(fields=["-started_at"], name="taskrun_started_idx"),
+            models.Index(fields=["state", "-started_at"], name="taskrun_state_started_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_name} ({self.state})"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+def hash_api_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A bearer token a script uses for the API on behalf of a staff user.
+
+    Only the SHA-256 of the token is stored; the token itself is shown once, when it is issued.
+    """
+
+    TOKEN_PREFIX = "rv_"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, help_text="What the token is for, e.g. 'backup script'.")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    token_hint = models.CharField(max_length=12, editable=False, help_text="First characters, to tell tokens apart.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.token_hint}…)"
+
+    @classmethod
+    def issue(cls, user, name: str, expires_at=None) -> tuple[ApiToken, str]:
+        plaintext = cls.TOKEN_PREFIX + secrets.token_urlsafe(32)
+        row = cls.objects.create(
+            user=user,
+            name=name,
+            token_hash=hash_api_token(plaintext),
+            token_hint=plaintext[:8],
+            expires_at=expires_at,
+        )
+        return row, plaintext
+
+    @property
+    def is_usable(self) -> bool:
+        if self.revoked or not self.user.is_active or not self.user.is_staff:
+            return False
+        return self.expires_at is None or self.expires_at > timezone.now()

@@ -1,0 +1,235 @@
+"""RetroVue settings, read from the environment (see README "Configuration").
+
+Two shapes of deployment share this module:
+
+* **embedded** (the default): one machine, no servers to install. SQLite in WAL mode and a
+  filesystem Celery broker in the data folder; keys are generated into the data folder on first
+  start.
+* **production**: PostgreSQL (`DATABASE_URL`), Redis (`CELERY_BROKER_URL`), keys and allowed
+  hosts from the environment, secure cookies. Missing values stop start-up with a clear message.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from retrovue.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_path,
+    env_str,
+    parse_database_url,
+    sqlite_database,
+)
+from retrovue.secrets_store import embedded_encryption_key, embedded_secret_key
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+RETROVUE_MODE = env_choice("RETROVUE_MODE", ("embedded", "production"), "embedded")
+PRODUCTION = RETROVUE_MODE == "production"
+DATA_DIR = env_path("RETROVUE_DATA_DIR", BASE_DIR / "data")
+
+DEBUG = env_bool("RETROVUE_DEBUG", False)
+
+if PRODUCTION:
+    SECRET_KEY = env_str("RETROVUE_SECRET_KEY")
+    RETROVUE_ENCRYPTION_KEYS = env_list("RETROVUE_ENCRYPTION_KEYS")
+    ALLOWED_HOSTS = env_list("RETROVUE_ALLOWED_HOSTS")
+else:
+    SECRET_KEY = env_str("RETROVUE_SECRET_KEY", None) or embedded_secret_key(DATA_DIR)
+    RETROVUE_ENCRYPTION_KEYS = env_list("RETROVUE_ENCRYPTION_KEYS", []) or [embedded_encryption_key(DATA_DIR)]
+    # Tuners and IPTV players on the LAN address the box by whatever IP or name they found.
+    ALLOWED_HOSTS = env_list("RETROVUE_ALLOWED_HOSTS", ["*"])
+
+CSRF_TRUSTED_ORIGINS = env_list("RETROVUE_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_celery_beat",
+    "retrovue.core",
+    "catalog",
+    "scheduling",
+    "playout",
+    "alerts",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "retrovue.urls"
+WSGI_APPLICATION = "retrovue.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+_database_url = env_str("DATABASE_URL", None)
+if PRODUCTION and not _database_url:
+    env_str("DATABASE_URL")  # raises the "required" error with the variable's name
+DATABASES = {
+    "default": (
+        parse_database_url("DATABASE_URL", _database_url).as_django()
+        if _database_url
+        else sqlite_database(DATA_DIR / "retrovue.sqlite3")
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("RETROVUE_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = env_path("RETROVUE_STATIC_ROOT", DATA_DIR / "static")
+if not PRODUCTION:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        # Production runs collectstatic at build time and gets hashed, forever-cacheable names;
+        # the embedded default serves straight from the apps so no build step is needed.
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = not PRODUCTION
+MEDIA_ROOT = env_path("RETROVUE_MEDIA_ROOT", DATA_DIR / "media")
+HLS_ROOT = env_path("RETROVUE_HLS_ROOT", DATA_DIR / "hls")
+
+LOGIN_URL = "admin:login"
+
+# --- Security -------------------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False  # the admin's JavaScript reads it for its own POSTs
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SERVES_HTTPS = env_bool("RETROVUE_HTTPS", PRODUCTION)
+SESSION_COOKIE_SECURE = SERVES_HTTPS
+CSRF_COOKIE_SECURE = SERVES_HTTPS
+SECURE_SSL_REDIRECT = SERVES_HTTPS and env_bool("RETROVUE_SSL_REDIRECT", True)
+# Tuners (HDHomeRun clients such as Plex), IPTV players and health probes speak plain HTTP and do
+# not follow a redirect to HTTPS, so the viewer-facing paths stay reachable on HTTP.
+SECURE_REDIRECT_EXEMPT = [
+    r"^iptv/",
+    r"^hls/",
+    r"^discover\.json$",
+    r"^lineup\.json$",
+    r"^lineup_status\.json$",
+    r"^device\.xml$",
+    r"^healthz$",
+]
+SECURE_HSTS_SECONDS = env_int("RETROVUE_HSTS_SECONDS", 3600 if SERVES_HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("RETROVUE_HSTS_INCLUDE_SUBDOMAINS", False)
+if env_bool("RETROVUE_BEHIND_PROXY", PRODUCTION):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    USE_X_FORWARDED_HOST = True
+
+# --- Celery ---------------------------------------------------------------------------------
+CELERY_QUEUES = ("sync", "pregen", "playout", "default")
+_broker_url = env_str("CELERY_BROKER_URL", None)
+if PRODUCTION and not _broker_url:
+    env_str("CELERY_BROKER_URL")
+BROKER_DIR = DATA_DIR / "broker"
+if _broker_url:
+    CELERY_BROKER_URL = _broker_url
+    CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    global_keyprefix = env_str("RETROVUE_BROKER_KEY_PREFIX", None)
+    if global_keyprefix:
+        CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = global_keyprefix
+else:
+    # kombu's filesystem transport: a broker that is just a folder. Polling at 0.1 s keeps task
+    # latency near 0.1 s (1 s at kombu's default). It has no fanout exchange, hence no remote control.
+    BROKER_DIR.mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR),
+        "data_folder_out": str(BROKER_DIR),
+        "polling_interval": env_float("RETROVUE_BROKER_POLL_SECONDS", 0.1, minimum=0.01),
+    }
+CELERY_WORKER_ENABLE_REMOTE_CONTROL = bool(_broker_url)
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TASK_ALWAYS_EAGER = env_bool("RETROVUE_TASKS_EAGER", False)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- Logging --------------------------------------------------------------------------------
+LOG_LEVEL = env_choice("RETROVUE_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact_secrets": {"()": "retrovue.log_redaction.RedactSecretsFilter"}},
+    "formatters": {
+        "plain": {
+            "()": "retrovue.log_redaction.RedactingFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+        }
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_secrets"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+    },
+}
+
+# --- RetroVue -------------------------------------------------------------------------------
+RETROVUE_FFMPEG = env_str("RETROVUE_FFMPEG", "ffmpeg")
+RETROVUE_FFPROBE = env_str("RETROVUE_FFPROBE", "ffprobe")
+RETROVUE_TASK_RUN_RETENTION_DAYS = env_int("RETROVUE_TASK_RUN_RETENTION_DAYS", 30, minimum=1)
+RETROVUE_API_TOKEN_TOUCH_SECONDS = env_int("RETROVUE_API_TOKEN_TOUCH_SECONDS", 60, minimum=0)
