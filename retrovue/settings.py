@@ -186,6 +186,7 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR),
         "data_folder_out": str(BROKER_DIR),
+        "control_folder": str(BROKER_DIR / "control"),
         "polling_interval": env_float("RETROVUE_BROKER_POLL_SECONDS", 0.1, minimum=0.01),
     }
 CELERY_WORKER_ENABLE_REMOTE_CONTROL = bool(_broker_url)
