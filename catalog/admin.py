@@ -93,7 +93,15 @@ class LibraryInline(admin.TabularInline):
 @admin.register(MediaSource)
 class MediaSourceAdmin(admin.ModelAdmin):
     form = MediaSourceForm
-    list_display = ("name", "kind", "enabled", "location", "token_status", "sync_interval_minutes", "last_successful_sync_at")
+    list_display = (
+        "name",
+        "kind",
+        "enabled",
+        "location",
+        "token_status",
+        "sync_interval_minutes",
+        "last_successful_sync_at",
+    )
     list_filter = ("kind", "enabled")
     search_fields = ("name", "base_url", "path")
     readonly_fields = ("token_status", "machine_identifier", "last_successful_sync_at", "last_error")
@@ -165,7 +173,17 @@ class ExternalIdInline(admin.TabularInline):
 
 @admin.register(Show)
 class ShowAdmin(admin.ModelAdmin):
-    list_display = ("title", "year", "source", "library", "content_rating", "studio", "episode_count", "state", "updated_at_plex")
+    list_display = (
+        "title",
+        "year",
+        "source",
+        "library",
+        "content_rating",
+        "studio",
+        "episode_count",
+        "state",
+        "updated_at_plex",
+    )
     list_filter = ("state", "source", "library", "content_rating")
     search_fields = ("title", "sort_title", "rating_key", "primary_guid", "external_ids__value")
     list_select_related = ("source", "library")
@@ -224,7 +242,16 @@ class PlayableAdminBase(DurationColumnMixin, admin.ModelAdmin):
 
 @admin.register(Episode)
 class EpisodeAdmin(PlayableAdminBase):
-    list_display = ("title", "show_link", "code", "length", "content_rating", "daypart", "state", "updated_at_plex")
+    list_display = (
+        "title",
+        "show_link",
+        "code",
+        "length",
+        "content_rating",
+        "daypart",
+        "state",
+        "updated_at_plex",
+    )
     list_filter = ("state", "source", "content_rating", "daypart", "seasonal_preference")
     search_fields = ("title", "show__title", "rating_key")
     list_select_related = ("show", "source")
@@ -232,7 +259,10 @@ class EpisodeAdmin(PlayableAdminBase):
     ordering = ("show__sort_title", "season_number", "episode_number")
     fieldsets = (
         (None, {"fields": ("title", "show", "season", ("season_number", "episode_number"), "summary")}),
-        ("Source", {"fields": ("source", "library", "rating_key", "primary_guid", "updated_at_plex", "state")}),
+        (
+            "Source",
+            {"fields": ("source", "library", "rating_key", "primary_guid", "updated_at_plex", "state")},
+        ),
         ("Details", {"fields": ("content_rating", "duration_ms", "audience_rating", "originally_aired")}),
         SCHEDULING_FIELDSET,
     )
@@ -248,14 +278,26 @@ class EpisodeAdmin(PlayableAdminBase):
 
 @admin.register(Movie)
 class MovieAdmin(PlayableAdminBase):
-    list_display = ("title", "year", "length", "content_rating", "studio", "daypart", "seasonal_preference", "state")
+    list_display = (
+        "title",
+        "year",
+        "length",
+        "content_rating",
+        "studio",
+        "daypart",
+        "seasonal_preference",
+        "state",
+    )
     list_filter = ("state", "source", "library", "content_rating", "daypart", "seasonal_preference")
     search_fields = ("title", "sort_title", "rating_key", "primary_guid")
     list_select_related = ("source",)
     ordering = ("sort_title", "year")
     fieldsets = (
         (None, {"fields": ("title", "year", "sort_title", "summary", "studio", "genres")}),
-        ("Source", {"fields": ("source", "library", "rating_key", "primary_guid", "updated_at_plex", "state")}),
+        (
+            "Source",
+            {"fields": ("source", "library", "rating_key", "primary_guid", "updated_at_plex", "state")},
+        ),
         ("Details", {"fields": ("content_rating", "duration_ms", "audience_rating", "originally_released")}),
         SCHEDULING_FIELDSET,
     )
@@ -263,8 +305,26 @@ class MovieAdmin(PlayableAdminBase):
 
 @admin.register(ShortFormItem)
 class ShortFormItemAdmin(PlayableAdminBase):
-    list_display = ("title", "kind", "length", "commercial_company", "category", "daypart", "seasonal_preference", "expires_on", "state")
-    list_filter = ("kind", "state", "daypart", "seasonal_preference", "target_demographic", "source", "category")
+    list_display = (
+        "title",
+        "kind",
+        "length",
+        "commercial_company",
+        "category",
+        "daypart",
+        "seasonal_preference",
+        "expires_on",
+        "state",
+    )
+    list_filter = (
+        "kind",
+        "state",
+        "daypart",
+        "seasonal_preference",
+        "target_demographic",
+        "source",
+        "category",
+    )
     search_fields = ("title", "commercial_company", "category", "notes")
     list_select_related = ("source",)
     autocomplete_fields = ("source", "library", "promotes_show")
@@ -281,8 +341,25 @@ class ShortFormItemAdmin(PlayableAdminBase):
 class PlayableAdmin(ReadOnlyAdminMixin, DurationColumnMixin, admin.ModelAdmin):
     """Every airable item in one list, for metadata work across kinds (edit each on its own page)."""
 
-    list_display = ("title", "kind", "length", "content_rating", "daypart", "seasonal_preference", "category", "state")
-    list_filter = ("kind", "state", "source", "content_rating", "daypart", "seasonal_preference", "target_demographic")
+    list_display = (
+        "title",
+        "kind",
+        "length",
+        "content_rating",
+        "daypart",
+        "seasonal_preference",
+        "category",
+        "state",
+    )
+    list_filter = (
+        "kind",
+        "state",
+        "source",
+        "content_rating",
+        "daypart",
+        "seasonal_preference",
+        "target_demographic",
+    )
     search_fields = ("title", "rating_key", "commercial_company", "category")
     list_select_related = ("source",)
     actions = (set_scheduling_metadata,)
@@ -297,7 +374,17 @@ class PlayableAdmin(ReadOnlyAdminMixin, DurationColumnMixin, admin.ModelAdmin):
 
 @admin.register(MediaFile)
 class MediaFileAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "playable", "state", "playable_ok", "container", "video_codec", "resolution", "length", "size")
+    list_display = (
+        "__str__",
+        "playable",
+        "state",
+        "playable_ok",
+        "container",
+        "video_codec",
+        "resolution",
+        "length",
+        "size",
+    )
     list_filter = ("state", "playable_ok", "container", "video_codec", "playable__source")
     search_fields = ("local_path", "plex_path", "playable__title")
     list_select_related = ("playable",)
@@ -361,7 +448,21 @@ class PlexMarkerAdmin(admin.ModelAdmin):
 
 @admin.register(SyncRun)
 class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("__str__", "source", "kind", "status", "trigger", "created_at", "took", "processed", "added", "updated", "removed", "skipped", "api_calls")
+    list_display = (
+        "__str__",
+        "source",
+        "kind",
+        "status",
+        "trigger",
+        "created_at",
+        "took",
+        "processed",
+        "added",
+        "updated",
+        "removed",
+        "skipped",
+        "api_calls",
+    )
     list_filter = ("status", "kind", "source")
     search_fields = ("source__name", "library__title", "error")
     list_select_related = ("source", "library")

@@ -1,7 +1,5 @@
 """The /api/catalog/ router: read endpoints with paging and filters."""
 
-from __future__ import annotations
-
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router
 from ninja.pagination import PageNumberPagination, paginate
@@ -60,7 +58,9 @@ def list_show_external_ids(request, show_id: int):
 @router.get("/episodes", response=list[schemas.EpisodeOut])
 @paginate(PageNumberPagination, page_size=PAGE_SIZE)
 def list_episodes(request, filters: Query[schemas.EpisodeFilter]):
-    episodes = Episode.objects.select_related("show").order_by("show__sort_title", "season_number", "episode_number", "id")
+    episodes = Episode.objects.select_related("show").order_by(
+        "show__sort_title", "season_number", "episode_number", "id"
+    )
     return filters.filter(episodes)
 
 

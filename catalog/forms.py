@@ -20,10 +20,24 @@ class MediaSourceForm(forms.ModelForm):
         help_text="Plex token. Stored encrypted; leave blank to keep the current one.",
     )
     clear_token = forms.BooleanField(required=False, help_text="Forget the stored token.")
+    # Plex servers on a LAN answer plain HTTP; a bare "192.168.1.10:32400" means http://.
+    base_url = forms.URLField(
+        required=False, assume_scheme="http", help_text="Plex server URL, e.g. http://192.168.1.10:32400"
+    )
 
     class Meta:
         model = MediaSource
-        fields = "__all__"
+        fields = (
+            "name",
+            "kind",
+            "enabled",
+            "base_url",
+            "client_identifier",
+            "paths_case_insensitive",
+            "path",
+            "include_subdirectories",
+            "sync_interval_minutes",
+        )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -73,7 +87,14 @@ class SchedulingMetadataForm(forms.Form):
     set_notes = forms.BooleanField(required=False, label="Set notes")
 
     CHOICE_FIELDS = ("daypart", "seasonal_preference", "target_demographic")
-    TEXT_FIELDS = ("content_rating", "category", "commercial_company", "expires_on", "content_warnings", "notes")
+    TEXT_FIELDS = (
+        "content_rating",
+        "category",
+        "commercial_company",
+        "expires_on",
+        "content_warnings",
+        "notes",
+    )
 
     def changes(self) -> dict:
         """The Playable fields to update, from the fields staff chose to set."""

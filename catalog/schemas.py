@@ -1,10 +1,9 @@
 """API schemas for the catalog (XOut for responses, XFilter for query filters)."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
+from typing import Annotated
 
-from ninja import Field, FilterSchema, Schema
+from ninja import Field, FilterLookup, FilterSchema, Schema
 
 
 class SourceOut(Schema):
@@ -32,7 +31,7 @@ class LibraryOut(Schema):
 
 
 class LibraryFilter(FilterSchema):
-    source: int | None = Field(None, q="source_id")
+    source: Annotated[int | None, FilterLookup("source_id")] = None
     kind: str | None = None
 
 
@@ -58,9 +57,9 @@ class ShowOut(Schema):
 
 
 class ShowFilter(FilterSchema):
-    source: int | None = Field(None, q="source_id")
-    library: int | None = Field(None, q="library_id")
-    title: str | None = Field(None, q="title__icontains")
+    source: Annotated[int | None, FilterLookup("source_id")] = None
+    library: Annotated[int | None, FilterLookup("library_id")] = None
+    title: Annotated[str | None, FilterLookup("title__icontains")] = None
     year: int | None = None
     state: str | None = None
     content_rating: str | None = None
@@ -104,11 +103,11 @@ class EpisodeOut(PlayableOut):
 
 
 class EpisodeFilter(FilterSchema):
-    show: int | None = Field(None, q="show_id")
-    season: int | None = Field(None, q="season_number")
-    source: int | None = Field(None, q="source_id")
+    show: Annotated[int | None, FilterLookup("show_id")] = None
+    season: Annotated[int | None, FilterLookup("season_number")] = None
+    source: Annotated[int | None, FilterLookup("source_id")] = None
     state: str | None = None
-    title: str | None = Field(None, q="title__icontains")
+    title: Annotated[str | None, FilterLookup("title__icontains")] = None
     daypart: str | None = None
 
 
@@ -119,9 +118,9 @@ class MovieOut(PlayableOut):
 
 
 class MovieFilter(FilterSchema):
-    source: int | None = Field(None, q="source_id")
-    library: int | None = Field(None, q="library_id")
-    title: str | None = Field(None, q="title__icontains")
+    source: Annotated[int | None, FilterLookup("source_id")] = None
+    library: Annotated[int | None, FilterLookup("library_id")] = None
+    title: Annotated[str | None, FilterLookup("title__icontains")] = None
     year: int | None = None
     state: str | None = None
     content_rating: str | None = None
@@ -134,12 +133,12 @@ class ShortFormOut(PlayableOut):
 
 class ShortFormFilter(FilterSchema):
     kind: str | None = None
-    source: int | None = Field(None, q="source_id")
-    title: str | None = Field(None, q="title__icontains")
+    source: Annotated[int | None, FilterLookup("source_id")] = None
+    title: Annotated[str | None, FilterLookup("title__icontains")] = None
     daypart: str | None = None
     seasonal_preference: str | None = None
     category: str | None = None
-    commercial_company: str | None = Field(None, q="commercial_company__iexact")
+    commercial_company: Annotated[str | None, FilterLookup("commercial_company__iexact")] = None
     state: str | None = None
 
 
@@ -164,8 +163,8 @@ class MediaFileOut(Schema):
 
 class MediaFileFilter(FilterSchema):
     state: str | None = None
-    item: int | None = Field(None, q="playable_id")
-    path: str | None = Field(None, q="local_path__icontains")
+    item: Annotated[int | None, FilterLookup("playable_id")] = None
+    path: Annotated[str | None, FilterLookup("local_path__icontains")] = None
 
 
 class ChapterMarkOut(Schema):
@@ -199,7 +198,7 @@ class SyncRunOut(Schema):
 
 
 class SyncRunFilter(FilterSchema):
-    source: int | None = Field(None, q="source_id")
-    library: int | None = Field(None, q="library_id")
+    source: Annotated[int | None, FilterLookup("source_id")] = None
+    library: Annotated[int | None, FilterLookup("library_id")] = None
     status: str | None = None
     kind: str | None = None

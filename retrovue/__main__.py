@@ -1,10 +1,10 @@
 """`python -m retrovue`: start the station, or one of its processes.
 
-    python -m retrovue run            # embedded default: migrate, then web + workers + beat
-    python -m retrovue web            # production pieces, one per container
-    python -m retrovue worker --queues sync,pregen,default
-    python -m retrovue beat
-    python -m retrovue generate-key   # a new RETROVUE_ENCRYPTION_KEYS value
+python -m retrovue run            # embedded default: migrate, then web + workers + beat
+python -m retrovue web            # production pieces, one per container
+python -m retrovue worker --queues sync,pregen,default
+python -m retrovue beat
+python -m retrovue generate-key   # a new RETROVUE_ENCRYPTION_KEYS value
 """
 
 from __future__ import annotations
@@ -41,13 +41,15 @@ def command_run(args) -> int:
     print(f"  API:     {base}/api/docs")
     print(f"  Health:  {base}/healthz")
     if password:
-        print(f"  First sign-in: user 'admin', password {password} (also in {settings.DATA_DIR / 'admin_password'})")
+        print(
+            f"  First sign-in: user 'admin', password {password} (also in {settings.DATA_DIR / 'admin_password'})"
+        )
     sys.stdout.flush()
     return Launcher(embedded_services(args.bind, settings.DATA_DIR)).run()
 
 
 def command_exec(argv: list[str]) -> int:
-    os.execv(argv[0], argv)  # replaces this process: containers signal the real server directly
+    os.execv(argv[0], argv)  # noqa: S606 — replaces this process: containers signal the real server directly
     return 0  # pragma: no cover
 
 
@@ -55,9 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m retrovue", description="RetroVue station")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="everything on the embedded default")
-    run.add_argument("--bind", default=os.environ.get("RETROVUE_BIND", "0.0.0.0:8000"))  # noqa: S104
+    run.add_argument("--bind", default=os.environ.get("RETROVUE_BIND", "0.0.0.0:8000"))
     web = commands.add_parser("web", help="the web server (gunicorn)")
-    web.add_argument("--bind", default=os.environ.get("RETROVUE_BIND", "0.0.0.0:8000"))  # noqa: S104
+    web.add_argument("--bind", default=os.environ.get("RETROVUE_BIND", "0.0.0.0:8000"))
     worker = commands.add_parser("worker", help="a Celery worker")
     worker.add_argument("--queues", default="sync,pregen,default")
     worker.add_argument("--name", default="worker")

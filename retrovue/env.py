@@ -44,7 +44,7 @@ def _default_or_fail(name: str, default):
     return default
 
 
-def env_str(name: str, default: str | None | _Missing = REQUIRED) -> str | None:
+def env_str(name: str, default: str | _Missing | None = REQUIRED) -> str | None:
     value = _raw(name)
     return _default_or_fail(name, default) if value is None else value
 
@@ -61,8 +61,9 @@ def env_bool(name: str, default: bool | _Missing = REQUIRED) -> bool:
     raise _fail(name, value, "one of true/false, yes/no, on/off, 1/0")
 
 
-def env_int(name: str, default: int | _Missing = REQUIRED, *, minimum: int | None = None,
-            maximum: int | None = None) -> int:
+def env_int(
+    name: str, default: int | _Missing = REQUIRED, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
     value = _raw(name)
     if value is None:
         return _default_or_fail(name, default)

@@ -49,7 +49,11 @@ class Launcher:
         for name, process in self.children.items():
             code = process.poll()
             if code is not None and not self.stopping:
-                print(f"retrovue: {name} exited with status {code}; stopping the others.", file=sys.stderr, flush=True)
+                print(
+                    f"retrovue: {name} exited with status {code}; stopping the others.",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 self.exit_code = code or 1
                 self.stopping = True
 
@@ -73,41 +77,71 @@ def web_argv(bind: str) -> list[str]:
     workers = os.environ.get("RETROVUE_WEB_WORKERS", "2")
     # gthread workers: long-lived viewer streams each hold a thread, not a whole process.
     return [
-        PYTHON, "-m", "gunicorn", "retrovue.wsgi:application",
-        "--bind", bind,
-        "--worker-class", "gthread",
-        "--workers", workers,
-        "--threads", threads,
-        "--timeout", "120",
+        PYTHON,
+        "-m",
+        "gunicorn",
+        "retrovue.wsgi:application",
+        "--bind",
+        bind,
+        "--worker-class",
+        "gthread",
+        "--workers",
+        workers,
+        "--threads",
+        threads,
+        "--timeout",
+        "120",
         "--no-control-socket",
-        "--access-logfile", "-",
-        "--access-logformat", '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss',
+        "--access-logfile",
+        "-",
+        "--access-logformat",
+        '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss',
     ]
 
 
 def worker_argv(queues: str, name: str, concurrency: str) -> list[str]:
     return [
-        PYTHON, "-m", "celery", "-A", "retrovue", "worker",
-        "--queues", queues,
-        "--hostname", f"{name}@%h",
-        "--concurrency", concurrency,
-        "--loglevel", "INFO",
+        PYTHON,
+        "-m",
+        "celery",
+        "-A",
+        "retrovue",
+        "worker",
+        "--queues",
+        queues,
+        "--hostname",
+        f"{name}@%h",
+        "--concurrency",
+        concurrency,
+        "--loglevel",
+        "INFO",
     ]
 
 
 def beat_argv(schedule_dir: Path) -> list[str]:
     return [
-        PYTHON, "-m", "celery", "-A", "retrovue", "beat",
-        "--loglevel", "INFO",
-        "--pidfile", "",
-        "--schedule", str(schedule_dir / "celerybeat-schedule"),
+        PYTHON,
+        "-m",
+        "celery",
+        "-A",
+        "retrovue",
+        "beat",
+        "--loglevel",
+        "INFO",
+        "--pidfile",
+        "",
+        "--schedule",
+        str(schedule_dir / "celerybeat-schedule"),
     ]
 
 
 def embedded_services(bind: str, data_dir: Path) -> list[ServiceSpec]:
     return [
         ServiceSpec("web", web_argv(bind)),
-        ServiceSpec("worker", worker_argv("sync,pregen,default", "worker", os.environ.get("RETROVUE_WORKER_CONCURRENCY", "2"))),
+        ServiceSpec(
+            "worker",
+            worker_argv("sync,pregen,default", "worker", os.environ.get("RETROVUE_WORKER_CONCURRENCY", "2")),
+        ),
         ServiceSpec("playout", worker_argv("playout", "playout", "1")),
         ServiceSpec("beat", beat_argv(data_dir)),
     ]

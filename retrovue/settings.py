@@ -162,6 +162,17 @@ SECURE_REDIRECT_EXEMPT = [
 ]
 SECURE_HSTS_SECONDS = env_int("RETROVUE_HSTS_SECONDS", 3600 if SERVES_HTTPS else 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("RETROVUE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("RETROVUE_HSTS_PRELOAD", False)
+# Subdomain-wide HSTS and preloading bind the operator's whole domain, which a TV box on one host
+# name must not decide on its own; both stay opt-in, so their deploy warnings are silenced.
+SILENCED_SYSTEM_CHECKS = [
+    check
+    for check, enabled in (
+        ("security.W005", SECURE_HSTS_INCLUDE_SUBDOMAINS),
+        ("security.W021", SECURE_HSTS_PRELOAD),
+    )
+    if not enabled
+]
 if env_bool("RETROVUE_BEHIND_PROXY", PRODUCTION):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True

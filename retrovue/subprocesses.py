@@ -7,6 +7,7 @@ as a typed error carrying the tail of stderr.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -20,7 +21,9 @@ STDERR_TAIL_CHARS = 2000
 class CommandError(Exception):
     """A command failed, timed out, or could not be started."""
 
-    def __init__(self, argv: Sequence[str], message: str, *, returncode: int | None = None, stderr_tail: str = ""):
+    def __init__(
+        self, argv: Sequence[str], message: str, *, returncode: int | None = None, stderr_tail: str = ""
+    ):
         self.argv = list(argv)
         self.returncode = returncode
         self.stderr_tail = stderr_tail
@@ -65,12 +68,13 @@ def run_command(
     except subprocess.TimeoutExpired:
         kill_process_group(process)
         _, stderr = process.communicate()
-        raise CommandError(
-            argv, f"timed out after {timeout:g} s", stderr_tail=_tail(stderr)
-        ) from None
+        raise CommandError(argv, f"timed out after {timeout:g} s", stderr_tail=_tail(stderr)) from None
     if check and process.returncode != 0:
         raise CommandError(
-            argv, f"exited with status {process.returncode}", returncode=process.returncode, stderr_tail=_tail(stderr)
+            argv,
+            f"exited with status {process.returncode}",
+            returncode=process.returncode,
+            stderr_tail=_tail(stderr),
         )
     return CommandResult(argv=argv, returncode=process.returncode, stdout=stdout, stderr=stderr)
 
@@ -103,10 +107,8 @@ def stop_processes(processes: Sequence[subprocess.Popen], *, grace_seconds: floa
     """
     for process in processes:
         if process.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 process.terminate()
-            except ProcessLookupError:
-                pass
     deadline = time.monotonic() + grace_seconds
     while time.monotonic() < deadline and any(process.poll() is None for process in processes):
         time.sleep(0.05)
@@ -121,10 +123,8 @@ def kill_process_group(process: subprocess.Popen) -> None:
 
 
 def _signal_group(process: subprocess.Popen, signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signum)
-    except ProcessLookupError:
-        pass
 
 
 def _tail(stderr: bytes | None) -> str:

@@ -16,9 +16,12 @@ class Show(models.Model):
     """
 
     source = models.ForeignKey(MediaSource, on_delete=models.CASCADE, related_name="shows")
-    library = models.ForeignKey(Library, on_delete=models.SET_NULL, null=True, blank=True, related_name="shows")
+    library = models.ForeignKey(
+        Library, on_delete=models.SET_NULL, null=True, blank=True, related_name="shows"
+    )
     rating_key = models.CharField(
-        max_length=200, help_text="Plex ratingKey, or the folder path relative to the source for folder sources."
+        max_length=200,
+        help_text="Plex ratingKey, or the folder path relative to the source for folder sources.",
     )
     title = models.CharField(max_length=300)
     year = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -27,7 +30,9 @@ class Show(models.Model):
     content_rating = models.CharField(max_length=40, blank=True)
     studio = models.CharField(max_length=200, blank=True, help_text="Studio or original network.")
     genres = models.JSONField(default=list, blank=True)
-    primary_guid = models.CharField(max_length=300, blank=True, help_text="Best external id, e.g. tvdb://76290.")
+    primary_guid = models.CharField(
+        max_length=300, blank=True, help_text="Best external id, e.g. tvdb://76290."
+    )
     updated_at_plex = models.DateTimeField(null=True, blank=True)
     state = models.CharField(max_length=10, choices=ItemState.choices, default=ItemState.ACTIVE)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -36,7 +41,9 @@ class Show(models.Model):
     class Meta:
         ordering = ["sort_title", "title", "year"]
         constraints = [
-            models.UniqueConstraint(fields=["source", "rating_key"], name="show_unique_rating_key_per_source"),
+            models.UniqueConstraint(
+                fields=["source", "rating_key"], name="show_unique_rating_key_per_source"
+            ),
         ]
         indexes = [
             models.Index(fields=["title", "year"], name="show_title_year_idx"),
@@ -97,7 +104,9 @@ class Playable(models.Model):
         Library, on_delete=models.SET_NULL, null=True, blank=True, related_name="playables"
     )
     rating_key = models.CharField(
-        max_length=200, blank=True, help_text="Plex ratingKey, or the file's path relative to a folder source."
+        max_length=200,
+        blank=True,
+        help_text="Plex ratingKey, or the file's path relative to a folder source.",
     )
     title = models.CharField(max_length=300)
     summary = models.TextField(blank=True)
@@ -150,7 +159,9 @@ class Episode(Playable):
     """One episode of a show (kind = episode)."""
 
     show = models.ForeignKey(Show, on_delete=models.CASCADE, related_name="episodes")
-    season = models.ForeignKey(Season, on_delete=models.SET_NULL, null=True, blank=True, related_name="episodes")
+    season = models.ForeignKey(
+        Season, on_delete=models.SET_NULL, null=True, blank=True, related_name="episodes"
+    )
     season_number = models.PositiveIntegerField(default=0)
     episode_number = models.PositiveIntegerField(null=True, blank=True)
     audience_rating = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
@@ -165,15 +176,15 @@ class Episode(Playable):
     def __str__(self) -> str:
         return f"{self.show.title} {self.code} {self.title}".strip()
 
+    def save(self, *args, **kwargs):
+        self.kind = ContentKind.EPISODE
+        super().save(*args, **kwargs)
+
     @property
     def code(self) -> str:
         if self.episode_number is None:
             return f"S{self.season_number:02d}"
         return f"S{self.season_number:02d}E{self.episode_number:02d}"
-
-    def save(self, *args, **kwargs):
-        self.kind = ContentKind.EPISODE
-        super().save(*args, **kwargs)
 
 
 class Movie(Playable):

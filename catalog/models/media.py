@@ -63,7 +63,9 @@ class ExternalId(models.Model):
 
     source = models.ForeignKey(MediaSource, on_delete=models.CASCADE, related_name="external_ids")
     owner_kind = models.CharField(max_length=16, choices=ExternalIdOwnerKind.choices)
-    show = models.ForeignKey(Show, on_delete=models.CASCADE, null=True, blank=True, related_name="external_ids")
+    show = models.ForeignKey(
+        Show, on_delete=models.CASCADE, null=True, blank=True, related_name="external_ids"
+    )
     season = models.ForeignKey(
         Season, on_delete=models.CASCADE, null=True, blank=True, related_name="external_ids"
     )
@@ -117,7 +119,9 @@ class ChapterMark(models.Model):
     class Meta:
         ordering = ["playable", "time_ms"]
         constraints = [
-            models.UniqueConstraint(fields=["playable", "origin", "time_ms"], name="chapter_mark_unique_time"),
+            models.UniqueConstraint(
+                fields=["playable", "origin", "time_ms"], name="chapter_mark_unique_time"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -135,7 +139,9 @@ class PlexMarker(models.Model):
     class Meta:
         ordering = ["playable", "start_ms"]
         constraints = [
-            models.CheckConstraint(name="plex_marker_ends_after_start", condition=Q(end_ms__gte=F("start_ms"))),
+            models.CheckConstraint(
+                name="plex_marker_ends_after_start", condition=Q(end_ms__gte=F("start_ms"))
+            ),
             models.UniqueConstraint(fields=["playable", "kind", "start_ms"], name="plex_marker_unique_start"),
         ]
 

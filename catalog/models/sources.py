@@ -39,11 +39,15 @@ class MediaSource(models.Model):
         help_text="The server's file system ignores case (Windows): path mappings match case-insensitively.",
     )
 
-    path = models.CharField(max_length=1024, blank=True, help_text="Folder on this machine (TMM and folder sources).")
+    path = models.CharField(
+        max_length=1024, blank=True, help_text="Folder on this machine (TMM and folder sources)."
+    )
     include_subdirectories = models.BooleanField(default=True)
 
     sync_interval_minutes = models.PositiveIntegerField(
-        default=60, validators=[MinValueValidator(5)], help_text="How often the scheduled incremental sync runs."
+        default=60,
+        validators=[MinValueValidator(5)],
+        help_text="How often the scheduled incremental sync runs.",
     )
     last_successful_sync_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_error = models.TextField(blank=True, editable=False)
@@ -81,7 +85,9 @@ class Library(models.Model):
     title = models.CharField(max_length=200)
     kind = models.CharField(max_length=10, choices=LibraryKind.choices)
     sync_enabled = models.BooleanField(default=True)
-    locations = models.JSONField(default=list, blank=True, help_text="Root folders as the source reports them.")
+    locations = models.JSONField(
+        default=list, blank=True, help_text="Root folders as the source reports them."
+    )
     last_synced_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
@@ -107,7 +113,9 @@ class PathMapping(models.Model):
     """
 
     source = models.ForeignKey(MediaSource, on_delete=models.CASCADE, related_name="path_mappings")
-    plex_prefix = models.CharField(max_length=1024, help_text="Path prefix as Plex reports it, e.g. /data/tv or D:\\TV")
+    plex_prefix = models.CharField(
+        max_length=1024, help_text="Path prefix as Plex reports it, e.g. /data/tv or D:\\TV"
+    )
     local_prefix = models.CharField(max_length=1024, help_text="The same folder as this machine sees it.")
 
     class Meta:

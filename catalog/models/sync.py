@@ -11,7 +11,9 @@ class SyncRun(models.Model):
     """One sync of a source (or of one library of it): what kind, how it went, what it changed."""
 
     source = models.ForeignKey(MediaSource, on_delete=models.CASCADE, related_name="sync_runs")
-    library = models.ForeignKey(Library, on_delete=models.SET_NULL, null=True, blank=True, related_name="sync_runs")
+    library = models.ForeignKey(
+        Library, on_delete=models.SET_NULL, null=True, blank=True, related_name="sync_runs"
+    )
     kind = models.CharField(max_length=12, choices=SyncKind.choices, default=SyncKind.INCREMENTAL)
     status = models.CharField(max_length=12, choices=SyncStatus.choices, default=SyncStatus.QUEUED)
     trigger = models.CharField(max_length=40, blank=True, help_text="schedule, button, webhook, …")

@@ -57,7 +57,5 @@ class ApiTokenAdmin(admin.ModelAdmin):
         obj.token_hash, obj.token_hint, obj.created_at = row.token_hash, row.token_hint, row.created_at
         messages.warning(
             request,
-            format_html(
-                "Copy this token now, it will not be shown again: <code>{}</code>", plaintext
-            ),
+            format_html("Copy this token now, it will not be shown again: <code>{}</code>", plaintext),
         )

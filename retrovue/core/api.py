@@ -1,10 +1,9 @@
 """The /api/system/ router: background task runs."""
 
-from __future__ import annotations
-
 from datetime import datetime
+from typing import Annotated
 
-from ninja import Field, FilterSchema, Query, Router, Schema
+from ninja import FilterLookup, FilterSchema, Query, Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
 
 from retrovue.core.models import TaskRun
@@ -27,7 +26,7 @@ class TaskRunOut(Schema):
 
 class TaskRunFilter(FilterSchema):
     state: str | None = None
-    task_name: str | None = Field(None, q="task_name__icontains")
+    task_name: Annotated[str | None, FilterLookup("task_name__icontains")] = None
 
 
 @router.get("/task-runs", response=list[TaskRunOut], summary="Background task runs, newest first")

@@ -25,11 +25,15 @@ class TaskRun(models.Model):
     task_id = models.CharField(max_length=64, unique=True)
     task_name = models.CharField(max_length=200, db_index=True)
     queue = models.CharField(max_length=40, blank=True)
-    arguments = models.JSONField(default=dict, blank=True, help_text="Positional and keyword arguments, secrets redacted.")
+    arguments = models.JSONField(
+        default=dict, blank=True, help_text="Positional and keyword arguments, secrets redacted."
+    )
     state = models.CharField(max_length=16, choices=TaskRunState.choices, default=TaskRunState.RUNNING)
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
-    counts = models.JSONField(default=dict, blank=True, help_text="Counters the task reported (items processed, …).")
+    counts = models.JSONField(
+        default=dict, blank=True, help_text="Counters the task reported (items processed, …)."
+    )
     error = models.TextField(blank=True)
     worker = models.CharField(max_length=200, blank=True)
 
@@ -60,12 +64,14 @@ class ApiToken(models.Model):
     Only the SHA-256 of the token is stored; the token itself is shown once, when it is issued.
     """
 
-    TOKEN_PREFIX = "rv_"
+    TOKEN_PREFIX = "rv_"  # noqa: S105  (a marker, not a secret)
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100, help_text="What the token is for, e.g. 'backup script'.")
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
-    token_hint = models.CharField(max_length=12, editable=False, help_text="First characters, to tell tokens apart.")
+    token_hint = models.CharField(
+        max_length=12, editable=False, help_text="First characters, to tell tokens apart."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     expires_at = models.DateTimeField(null=True, blank=True)

@@ -15,7 +15,9 @@ def redact_arguments(value: Any, *, depth: int = 0) -> Any:
         return "…"
     if isinstance(value, dict):
         return {
-            str(key): REDACTED if _SECRET_KEY_NAME.search(str(key)) else redact_arguments(item, depth=depth + 1)
+            str(key): REDACTED
+            if _SECRET_KEY_NAME.search(str(key))
+            else redact_arguments(item, depth=depth + 1)
             for key, item in value.items()
         }
     if isinstance(value, list | tuple):

@@ -12,7 +12,5 @@ def purge_old_task_runs(days: int | None = None) -> dict:
     """Delete finished task records older than the retention period; running ones are kept."""
     keep_days = days if days is not None else settings.RETROVUE_TASK_RUN_RETENTION_DAYS
     cutoff = timezone.now() - timedelta(days=keep_days)
-    deleted, _ = (
-        TaskRun.objects.filter(started_at__lt=cutoff).exclude(state=TaskRunState.RUNNING).delete()
-    )
+    deleted, _ = TaskRun.objects.filter(started_at__lt=cutoff).exclude(state=TaskRunState.RUNNING).delete()
     return {"deleted": deleted, "retention_days": keep_days}

@@ -20,7 +20,9 @@ logger = logging.getLogger(__name__)
 
 def _counts_from(result) -> dict:
     if isinstance(result, dict):
-        return {str(key): value for key, value in result.items() if isinstance(value, int | float | str | bool)}
+        return {
+            str(key): value for key, value in result.items() if isinstance(value, int | float | str | bool)
+        }
     return {}
 
 
