@@ -4,6 +4,9 @@ Queues: `sync` (Plex and folder scans), `pregen` (encoding ahead of air), `playo
 supervisors), `default` (everything else). Tasks name their queue in their decorator; the
 worker started for a queue only consumes that queue, so a 40-minute deep sync never delays a
 channel restart.
+
+A task's queue follows from its name: `sync.*`, `pregen.*` and `playout.*` go to the queue of that
+name, everything else to `default` (routes in settings.CELERY_TASK_ROUTES).
 """
 
 from __future__ import annotations

@@ -202,6 +202,7 @@ else:
     }
 CELERY_WORKER_ENABLE_REMOTE_CONTROL = bool(_broker_url)
 CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {f"{queue}.*": {"queue": queue} for queue in ("sync", "pregen", "playout")}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
