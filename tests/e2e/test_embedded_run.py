@@ -1,0 +1,132 @@
+"""The README's run command on the embedded default: SQLite, a folder broker, every process up."""
+
+import os
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.integration.celery_worker import wait_for
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.e2e
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _embedded_env(data_dir: Path) -> dict:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("RETROVUE_", "DATABASE_URL", "CELERY_", "DJANGO_"))
+    }
+    env.update({"RETROVUE_DATA_DIR": str(data_dir), "RETROVUE_ADMIN_PASSWORD": "first-sign-in-pw"})
+    return env
+
+
+@pytest.fixture
+def station(tmp_path):
+    port = _free_port()
+    log_path = tmp_path / "station.log"
+    log = log_path.open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "retrovue", "run", "--bind", f"127.0.0.1:{port}"],
+        cwd=PROJECT_ROOT,
+        env=_embedded_env(tmp_path / "data"),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def healthy():
+        if process.poll() is not None:
+            raise AssertionError(f"launcher exited early:\n{log_path.read_text()[-3000:]}")
+        try:
+            return requests.get(f"{base}/healthz", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    try:
+        wait_for(healthy, timeout=90, describe="the web server")
+        yield {"base": base, "process": process, "data": tmp_path / "data", "log": log_path}
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        log.close()
+
+
+def test_run_command_serves_admin_login_and_processes_tasks(station):
+    base = station["base"]
+    assert requests.get(f"{base}/admin/login/", timeout=5).status_code == 200
+    assert requests.get(f"{base}/api/", timeout=5).status_code == 401
+
+    session = requests.Session()
+    login_page = session.get(f"{base}/admin/login/", timeout=5)
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login_page.text).group(1)
+    signed_in = session.post(
+        f"{base}/admin/login/?next=/admin/",
+        data={
+            "username": "admin",
+            "password": "first-sign-in-pw",
+            "csrfmiddlewaretoken": csrf,
+            "next": "/admin/",
+        },
+        headers={"Referer": f"{base}/admin/login/"},
+        timeout=10,
+    )
+    assert signed_in.status_code == 200
+    assert "Station administration" in signed_in.text
+
+    # Publish through the embedded (folder) broker, as any part of the station would.
+    sent = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            "from retrovue.core.tasks import purge_old_task_runs; print(purge_old_task_runs.delay(days=30).id)",
+        ],
+        cwd=PROJECT_ROOT,
+        env=_embedded_env(station["data"]),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    task_id = sent.stdout.strip().splitlines()[-1]
+
+    def recorded_state():
+        with sqlite3.connect(station["data"] / "retrovue.sqlite3") as database:
+            row = database.execute("SELECT state FROM core_taskrun WHERE task_id = ?", (task_id,)).fetchone()
+        return row and row[0] != "running" and row[0]
+
+    assert wait_for(recorded_state, timeout=30, describe="the worker to run the task") == "succeeded"
+    assert station["process"].poll() is None, "a child process died: " + station["log"].read_text()[-3000:]
+
+
+def test_run_command_stops_every_process_on_sigterm(station):
+    process = station["process"]
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=40)
+    time.sleep(0.5)
+    leftovers = subprocess.run(["pgrep", "-f", str(station["data"])], capture_output=True, text=True)
+    survivors = subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True, text=True)
+    assert survivors.stdout.strip() == "", (
+        f"processes left in the group: {survivors.stdout} {leftovers.stdout}"
+    )
