@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.db.models import Count
+from django.contrib.admin.views.main import ChangeList
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
 
 from catalog.forms import MediaSourceForm, SchedulingMetadataForm
@@ -53,28 +56,63 @@ def set_scheduling_metadata(modeladmin, request, queryset):
             changes = form.changes()
             updated = Playable.objects.filter(pk__in=queryset.values("pk")).update(**changes)
             fields = ", ".join(name.replace("_", " ") for name in changes)
-            modeladmin.message_user(request, f"Set {fields} on {updated} items.", messages.SUCCESS)
+            modeladmin.message_user(
+                request, f"Set {fields} on {updated} item{pluralize(updated)}.", messages.SUCCESS
+            )
             return None
     else:
         form = SchedulingMetadataForm()
+    select_across = request.POST.get("select_across") == "1"
+    # "Select all" re-runs the changelist's filtered query when the form is applied, so one id
+    # (Django wants at least one) is enough; every id would break DATA_UPLOAD_MAX_NUMBER_FIELDS.
+    selected_ids = queryset.values_list("pk", flat=True)
     context = {
         **modeladmin.admin_site.each_context(request),
         "title": "Set scheduling metadata",
         "opts": modeladmin.model._meta,
         "form": form,
-        "selected_ids": list(queryset.values_list("pk", flat=True)),
+        "selected_ids": list(selected_ids[:1] if select_across else selected_ids),
         "selected_count": queryset.count(),
         "action_checkbox_name": ACTION_CHECKBOX_NAME,
         "action_name": "set_scheduling_metadata",
-        "select_across": request.POST.get("select_across", "0"),
+        "select_across": "1" if select_across else "0",
     }
     return TemplateResponse(request, "admin/catalog/set_scheduling_metadata.html", context)
+
+
+class NarrowRowsChangeList(ChangeList):
+    def get_queryset(self, request, exclude_parameters=None):
+        return super().get_queryset(request, exclude_parameters).defer(*self.model_admin.list_defer)
+
+
+class NarrowRowsMixin:
+    """Lists leave out the long text columns no row shows (`list_defer`).
+
+    A deep page sorts every matching row before its OFFSET; with a paragraph of summary in each
+    row that sort spills from memory to disk.
+    """
+
+    list_defer: tuple[str, ...] = ()
+
+    def get_changelist(self, request, **kwargs):
+        return NarrowRowsChangeList
 
 
 class DurationColumnMixin:
     @admin.display(description="length", ordering="duration_ms")
     def length(self, item):
         return format_duration_ms(item.duration_ms)
+
+
+class LibraryListFilter(admin.RelatedFieldListFilter):
+    """Filter by library; a library's name includes its source's, so fetch both in one query."""
+
+    def field_choices(self, field, request, model_admin):
+        ordering = self.field_admin_ordering(field, request, model_admin) or Library._meta.ordering
+        return [
+            (library.pk, str(library))
+            for library in Library.objects.select_related("source").order_by(*ordering)
+        ]
 
 
 class PathMappingInline(admin.TabularInline):
@@ -172,7 +210,7 @@ class ExternalIdInline(admin.TabularInline):
 
 
 @admin.register(Show)
-class ShowAdmin(admin.ModelAdmin):
+class ShowAdmin(NarrowRowsMixin, admin.ModelAdmin):
     list_display = (
         "title",
         "year",
@@ -184,9 +222,10 @@ class ShowAdmin(admin.ModelAdmin):
         "state",
         "updated_at_plex",
     )
-    list_filter = ("state", "source", "library", "content_rating")
+    list_filter = ("state", "source", ("library", LibraryListFilter), "content_rating")
     search_fields = ("title", "sort_title", "rating_key", "primary_guid", "external_ids__value")
-    list_select_related = ("source", "library")
+    list_select_related = ("source", "library__source")
+    list_defer = ("summary", "genres", "source__token", "library__source__token")
     autocomplete_fields = ("source", "library")
     readonly_fields = ("primary_guid", "updated_at_plex", "created_at", "updated_at")
     inlines = (SeasonInline, ExternalIdInline)
@@ -194,7 +233,14 @@ class ShowAdmin(admin.ModelAdmin):
     ordering = ("sort_title", "year")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(episode_total=Count("episodes", distinct=True))
+        # A correlated count per listed show; a Count() over a join would group every episode
+        # of the library (and the paginator's COUNT would repeat that join) for each page.
+        totals = Episode.objects.filter(show=OuterRef("pk")).order_by().values("show").annotate(n=Count("pk"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(episode_total=Coalesce(Subquery(totals.values("n"), output_field=IntegerField()), 0))
+        )
 
     @admin.display(description="episodes", ordering="episode_total")
     def episode_count(self, show):
@@ -229,10 +275,11 @@ class PlexMarkerInline(admin.TabularInline):
     extra = 0
 
 
-class PlayableAdminBase(DurationColumnMixin, admin.ModelAdmin):
+class PlayableAdminBase(NarrowRowsMixin, DurationColumnMixin, admin.ModelAdmin):
     """Shared by episodes, movies and short-form items: metadata filters, bulk metadata action."""
 
     actions = (set_scheduling_metadata,)
+    list_defer = ("summary", "notes")
     list_per_page = 100
     show_full_result_count = False
     autocomplete_fields = ("source", "library")
@@ -254,7 +301,8 @@ class EpisodeAdmin(PlayableAdminBase):
     )
     list_filter = ("state", "source", "content_rating", "daypart", "seasonal_preference")
     search_fields = ("title", "show__title", "rating_key")
-    list_select_related = ("show", "source")
+    list_select_related = ("show",)
+    list_defer = ("summary", "notes", "show__summary", "show__genres")
     autocomplete_fields = ("source", "library", "show", "season")
     ordering = ("show__sort_title", "season_number", "episode_number")
     fieldsets = (
@@ -288,9 +336,15 @@ class MovieAdmin(PlayableAdminBase):
         "seasonal_preference",
         "state",
     )
-    list_filter = ("state", "source", "library", "content_rating", "daypart", "seasonal_preference")
+    list_filter = (
+        "state",
+        "source",
+        ("library", LibraryListFilter),
+        "content_rating",
+        "daypart",
+        "seasonal_preference",
+    )
     search_fields = ("title", "sort_title", "rating_key", "primary_guid")
-    list_select_related = ("source",)
     ordering = ("sort_title", "year")
     fieldsets = (
         (None, {"fields": ("title", "year", "sort_title", "summary", "studio", "genres")}),
@@ -326,7 +380,6 @@ class ShortFormItemAdmin(PlayableAdminBase):
         "category",
     )
     search_fields = ("title", "commercial_company", "category", "notes")
-    list_select_related = ("source",)
     autocomplete_fields = ("source", "library", "promotes_show")
     readonly_fields = ("primary_guid", "updated_at_plex", "created_at", "updated_at")
     fieldsets = (
@@ -338,7 +391,7 @@ class ShortFormItemAdmin(PlayableAdminBase):
 
 
 @admin.register(Playable)
-class PlayableAdmin(ReadOnlyAdminMixin, DurationColumnMixin, admin.ModelAdmin):
+class PlayableAdmin(ReadOnlyAdminMixin, NarrowRowsMixin, DurationColumnMixin, admin.ModelAdmin):
     """Every airable item in one list, for metadata work across kinds (edit each on its own page)."""
 
     list_display = (
@@ -361,9 +414,9 @@ class PlayableAdmin(ReadOnlyAdminMixin, DurationColumnMixin, admin.ModelAdmin):
         "target_demographic",
     )
     search_fields = ("title", "rating_key", "commercial_company", "category")
-    list_select_related = ("source",)
     actions = (set_scheduling_metadata,)
     list_per_page = 100
+    list_defer = ("summary", "notes")
     show_full_result_count = False
     verbose_name = "all items"
 

@@ -96,6 +96,11 @@ class SchedulingMetadataForm(forms.Form):
         "notes",
     )
 
+    def rows(self) -> list[tuple[forms.BoundField, forms.BoundField | None]]:
+        """Each field with its "Set" box (None for the choice fields), in page order."""
+        choices = [(self[name], None) for name in self.CHOICE_FIELDS]
+        return choices + [(self[name], self[f"set_{name}"]) for name in self.TEXT_FIELDS]
+
     def changes(self) -> dict:
         """The Playable fields to update, from the fields staff chose to set."""
         data = self.cleaned_data

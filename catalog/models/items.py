@@ -33,6 +33,9 @@ class Show(models.Model):
     primary_guid = models.CharField(
         max_length=300, blank=True, help_text="Best external id, e.g. tvdb://76290."
     )
+    source_fingerprint = models.CharField(
+        max_length=32, blank=True, editable=False, help_text="Digest of the source's data at the last sync."
+    )
     updated_at_plex = models.DateTimeField(null=True, blank=True)
     state = models.CharField(max_length=10, choices=ItemState.choices, default=ItemState.ACTIVE)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -76,6 +79,9 @@ class Season(models.Model):
     title = models.CharField(max_length=300, blank=True)
     rating_key = models.CharField(max_length=200, blank=True)
     summary = models.TextField(blank=True)
+    source_fingerprint = models.CharField(
+        max_length=32, blank=True, editable=False, help_text="Digest of the source's data at the last sync."
+    )
     updated_at_plex = models.DateTimeField(null=True, blank=True)
     state = models.CharField(max_length=10, choices=ItemState.choices, default=ItemState.ACTIVE)
 
@@ -112,6 +118,9 @@ class Playable(models.Model):
     summary = models.TextField(blank=True)
     content_rating = models.CharField(max_length=40, blank=True)
     duration_ms = models.PositiveBigIntegerField(null=True, blank=True, help_text="Length in milliseconds.")
+    source_fingerprint = models.CharField(
+        max_length=32, blank=True, editable=False, help_text="Digest of the source's data at the last sync."
+    )
     primary_guid = models.CharField(max_length=300, blank=True)
     updated_at_plex = models.DateTimeField(null=True, blank=True)
     state = models.CharField(max_length=10, choices=ItemState.choices, default=ItemState.ACTIVE)

@@ -89,6 +89,12 @@ class Library(models.Model):
         default=list, blank=True, help_text="Root folders as the source reports them."
     )
     last_synced_at = models.DateTimeField(null=True, blank=True, editable=False)
+    sync_watermark = models.BigIntegerField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Newest Plex updatedAt (server clock, epoch seconds) seen by the last successful sync.",
+    )
 
     class Meta:
         ordering = ["source__name", "title"]

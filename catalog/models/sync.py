@@ -31,6 +31,9 @@ class SyncRun(models.Model):
     progress_done = models.PositiveIntegerField(default=0)
     progress_label = models.CharField(max_length=300, blank=True)
     error = models.TextField(blank=True)
+    changes = models.JSONField(
+        default=list, blank=True, help_text="Status lines for real changes (Added movie: …), newest last, capped."
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -1,0 +1,462 @@
+"""Reading Kodi / TinyMediaManager .nfo files.
+
+An .nfo is XML with a `<movie>`, `<tvshow>` or `<episodedetails>` root; a file that holds several
+episodes (one video, two episodes) simply has several `<episodedetails>` roots one after another,
+which is not well-formed XML, so the text is parsed inside a wrapper element. Kodi also accepts
+an .nfo that is XML followed by a scraper URL line, or only a URL: text outside the elements is
+kept aside and mined for ids, and a file with no metadata element is an `NfoError`.
+
+RetroVue's own scheduling fields may sit in a `<retrovue>` block or as top-level tags:
+
+    <retrovue>
+      <daypart>prime_time</daypart>          <season_preference>christmas</season_preference>
+      <category>toys</category>              <company>Kenner</company>
+      <expires>1999-12-31</expires>          <demographic>kids</demographic>
+      <warnings>violence</warnings>          <notes>Only with the 1985 bumper.</notes>
+    </retrovue>
+
+Values are checked against the catalog's choices; a bad one is dropped and reported in the item's
+`warnings`, never fatal.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET  # noqa: S405 - DTDs are refused before parsing, see _parse_xml
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
+
+from catalog.choices import PROVIDER_PRIORITY, Daypart, Demographic, ExternalIdProvider, SeasonalPreference
+from catalog.identity import parse_guid, primary_guid
+
+KINDS = ("movie", "tvshow", "episodedetails")
+MAX_NFO_BYTES = 4 * 1024 * 1024
+
+_XML_DECLARATION = re.compile(r"<\?xml[^>]*\?>", re.IGNORECASE)
+_URL = re.compile(r"https?://\S+", re.IGNORECASE)
+_WRAPPER = "retrovue-nfo"
+
+# Where scraper URLs keep their ids.
+_URL_ID_PATTERNS = [
+    (re.compile(r"imdb\.com/title/(tt\d+)", re.IGNORECASE), ExternalIdProvider.IMDB),
+    (re.compile(r"themoviedb\.org/(?:movie|tv)/(\d+)", re.IGNORECASE), ExternalIdProvider.TMDB),
+    (re.compile(r"thetvdb\.com/.*?[?&](?:id|seriesid)=(\d+)", re.IGNORECASE), ExternalIdProvider.TVDB),
+    (re.compile(r"thetvdb\.com/(?:series|movies)/[^/?#]+?/?(?:[?#]|$)", re.IGNORECASE), None),
+]
+
+_SCHEDULING_TAGS = {
+    "daypart": "daypart",
+    "season_preference": "seasonal_preference",
+    "seasonal_preference": "seasonal_preference",
+    "season": "seasonal_preference",  # only inside <retrovue>; at top level <season> is the season number
+    "category": "category",
+    "company": "commercial_company",
+    "commercial_company": "commercial_company",
+    "advertiser": "commercial_company",
+    "expires": "expires_on",
+    "expires_on": "expires_on",
+    "demographic": "target_demographic",
+    "target_demographic": "target_demographic",
+    "warnings": "content_warnings",
+    "content_warnings": "content_warnings",
+    "notes": "notes",
+}
+_TOP_LEVEL_SCHEDULING_TAGS = {tag for tag in _SCHEDULING_TAGS if tag != "season"}
+_TEXT_LIMITS = {"category": 100, "commercial_company": 200, "content_warnings": 300}
+_CHOICE_ALIASES = {
+    "seasonal_preference": {"fall": "autumn", "xmas": "christmas", "new_years": "new_year", "any": ""},
+    "daypart": {"any": "", "primetime": "prime_time", "late": "late_night", "morning": "early_morning"},
+    "target_demographic": {"any": "", "everyone": "", "all": "", "children": "kids", "kid": "kids"},
+}
+_CHOICES = {
+    "daypart": Daypart,
+    "seasonal_preference": SeasonalPreference,
+    "target_demographic": Demographic,
+}
+
+
+class NfoError(ValueError):
+    """An .nfo that cannot be read as metadata; the message says why, for a per-file report."""
+
+
+@dataclass
+class NfoItem:
+    """One metadata record from an .nfo: a movie, a show, or one episode."""
+
+    kind: str
+    title: str = ""
+    original_title: str = ""
+    sort_title: str = ""
+    show_title: str = ""
+    year: int | None = None
+    premiered: date | None = None
+    plot: str = ""
+    genres: list[str] = field(default_factory=list)
+    studios: list[str] = field(default_factory=list)
+    content_rating: str = ""
+    rating: Decimal | None = None
+    runtime_minutes: int | None = None
+    season: int | None = None
+    episode: int | None = None
+    ids: list[tuple[str, str]] = field(default_factory=list)
+    default_id: tuple[str, str] | None = None
+    scheduling: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def primary_guid(self) -> str:
+        return primary_guid(self.ids)
+
+    @property
+    def studio(self) -> str:
+        return self.studios[0] if self.studios else ""
+
+
+@dataclass
+class NfoDocument:
+    """Everything one .nfo file holds."""
+
+    path: str
+    items: list[NfoItem]
+    urls: list[str] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> list[str]:
+        return [warning for item in self.items for warning in item.warnings]
+
+
+def parse_nfo(path: str | Path) -> NfoDocument:
+    """Read and parse one .nfo file; raises NfoError with a readable reason if it holds no metadata."""
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_NFO_BYTES + 1)
+    except OSError as error:
+        raise NfoError(f"cannot read it ({error.strerror or error})") from error
+    if len(data) > MAX_NFO_BYTES:
+        raise NfoError(f"larger than {MAX_NFO_BYTES // (1024 * 1024)} MiB; not an .nfo")
+    items, urls = parse_nfo_text(_decode(data))
+    return NfoDocument(path=str(path), items=items, urls=urls)
+
+
+def parse_nfo_text(text: str) -> tuple[list[NfoItem], list[str]]:
+    """Parse .nfo text into its items and any scraper URLs found outside the XML."""
+    wrapper = _parse_xml(text)
+    urls = _URL.findall(" ".join(_loose_text(wrapper)))
+    elements = [element for element in wrapper if isinstance(element.tag, str)]
+    known = [element for element in elements if element.tag.lower() in KINDS]
+    if not known:
+        if urls and not elements:
+            raise NfoError(f"holds only a scraper URL ({urls[0]}), no metadata")
+        if not elements:
+            raise NfoError("is empty" if not text.strip() else "holds no XML metadata")
+        names = ", ".join(sorted({f"<{element.tag}>" for element in elements}))
+        raise NfoError(f"root element {names} is not <movie>, <tvshow> or <episodedetails>")
+    url_ids = _ids_from_urls(urls)
+    items = [_read_item(element, url_ids) for element in known]
+    return items, urls
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", "replace")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", "replace")
+    declared = re.match(rb"\s*<\?xml[^>]*encoding=[\"']([A-Za-z0-9._-]+)[\"']", data)
+    encodings = ["utf-8"]
+    if declared:
+        encodings.insert(0, declared.group(1).decode("ascii"))
+    for encoding in encodings:
+        try:
+            return data.decode(encoding)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return data.decode("latin-1")
+
+
+def _parse_xml(text: str) -> ET.Element:
+    # Entity declarations are the way into billion-laughs and external-entity attacks; .nfo files
+    # never need them, so a file with a DTD is refused before the parser sees it.
+    if re.search(r"<!(DOCTYPE|ENTITY)", text, re.IGNORECASE):
+        raise NfoError("has a DOCTYPE or entity declarations, which RetroVue does not read")
+    body = _XML_DECLARATION.sub("", text)
+    try:
+        return ET.fromstring(f"<{_WRAPPER}>{body}</{_WRAPPER}>")  # noqa: S314 - no DTD, checked above
+    except ET.ParseError as error:
+        line, column = error.position
+        reason = str(error).split(":", 1)[0]
+        raise NfoError(f"is not well-formed XML ({reason} at line {line}, column {column})") from None
+
+
+def _loose_text(wrapper: ET.Element) -> list[str]:
+    texts = [wrapper.text or ""]
+    texts.extend(child.tail or "" for child in wrapper)
+    return [text.strip() for text in texts if text and text.strip()]
+
+
+def _ids_from_urls(urls: list[str]) -> dict[str, str]:
+    ids: dict[str, str] = {}
+    for url in urls:
+        for pattern, provider in _URL_ID_PATTERNS:
+            match = pattern.search(url)
+            if match and provider is not None:
+                ids.setdefault(str(provider), match.group(1))
+    return ids
+
+
+def _read_item(element: ET.Element, url_ids: dict[str, str]) -> NfoItem:
+    kind = element.tag.lower()
+    item = NfoItem(kind=kind)
+    children = _children_by_tag(element)
+    text = _first_text_getter(children)
+
+    item.title = text("title")
+    item.original_title = text("originaltitle")
+    item.sort_title = text("sorttitle")
+    item.show_title = text("showtitle")
+    item.plot = text("plot") or text("outline")
+    item.content_rating = _content_rating(text("mpaa") or text("certification"))
+    item.genres = _split_many(children.get("genre", []))
+    item.studios = _split_many(children.get("studio", []))
+
+    date_tags = ("aired", "premiered", "releasedate") if kind == "episodedetails" else ("premiered", "releasedate", "aired")
+    for tag in date_tags:
+        raw = text(tag)
+        if raw:
+            item.premiered = _date(raw)
+            if item.premiered is None:
+                item.warnings.append(f"<{tag}> {raw!r} is not a date (YYYY-MM-DD)")
+            break
+    item.year = _int_field(item, "year", text("year"), minimum=1800, maximum=2200)
+    if item.year is None and item.premiered is not None:
+        item.year = item.premiered.year
+    item.runtime_minutes = _int_field(item, "runtime", _leading_number(text("runtime")), minimum=0)
+    if kind == "episodedetails":
+        item.season = _int_field(item, "season", text("season"), minimum=0)
+        item.episode = _int_field(item, "episode", text("episode"), minimum=0)
+    item.rating = _rating(element, children, item)
+    item.ids, item.default_id = _ids(kind, element, children, url_ids)
+
+    block = next((child for child in element if str(child.tag).lower() == "retrovue"), None)
+    item.scheduling = _scheduling(element, block, item.warnings)
+    return item
+
+
+def _children_by_tag(element: ET.Element) -> dict[str, list[ET.Element]]:
+    children: dict[str, list[ET.Element]] = {}
+    for child in element:
+        if isinstance(child.tag, str):
+            children.setdefault(child.tag.lower(), []).append(child)
+    return children
+
+
+def _first_text_getter(children: dict[str, list[ET.Element]]):
+    def text(tag: str) -> str:
+        for child in children.get(tag, []):
+            value = (child.text or "").strip()
+            if value:
+                return value
+        return ""
+
+    return text
+
+
+def _split_many(elements: list[ET.Element]) -> list[str]:
+    # Old Kodi wrote every genre into one tag: "Comedy / Drama".
+    values: list[str] = []
+    for element in elements:
+        for part in (element.text or "").split(" / "):
+            part = part.strip()
+            if part and part not in values:
+                values.append(part)
+    return values
+
+
+def _content_rating(raw: str) -> str:
+    # "Rated PG-13", "US:TV-PG", "US:PG / DE:12" → the first rating, without country or "Rated".
+    first = raw.split(" / ")[0].strip()
+    if ":" in first:
+        first = first.split(":", 1)[1].strip()
+    if first.lower().startswith("rated "):
+        first = first[6:].strip()
+    return first[:40]
+
+
+def _date(raw: str) -> date | None:
+    try:
+        return date.fromisoformat(raw.strip()[:10])
+    except ValueError:
+        return None
+
+
+def _leading_number(raw: str) -> str:
+    match = re.match(r"\s*(\d+)", raw)
+    return match.group(1) if match else raw
+
+
+def _int_field(item: NfoItem, tag: str, raw: str, *, minimum: int = 0, maximum: int | None = None) -> int | None:
+    if not raw:
+        return None
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        item.warnings.append(f"<{tag}> {raw!r} is not a number")
+        return None
+    if value < minimum or (maximum is not None and value > maximum):
+        item.warnings.append(f"<{tag}> {value} is out of range")
+        return None
+    return value
+
+
+def _rating(element: ET.Element, children: dict[str, list[ET.Element]], item: NfoItem) -> Decimal | None:
+    """The default rating on a 0–10 scale, from `<ratings>` (Kodi 17+) or a bare `<rating>`."""
+    candidates = []
+    for ratings in children.get("ratings", []):
+        for rating in ratings:
+            if str(rating.tag).lower() != "rating":
+                continue
+            value_element = next((child for child in rating if str(child.tag).lower() == "value"), None)
+            raw = (value_element.text if value_element is not None else rating.text) or ""
+            default = rating.get("default", "").lower() == "true"
+            candidates.append((not default, raw.strip(), rating.get("max", "10")))
+    for rating in children.get("rating", []):
+        candidates.append((True, (rating.text or "").strip(), rating.get("max", "10")))
+    for _, raw, maximum in sorted(candidates, key=lambda candidate: candidate[0]):
+        if not raw:
+            continue
+        try:
+            value = Decimal(raw.replace(",", "."))
+            scale = Decimal(maximum or "10")
+        except InvalidOperation:
+            item.warnings.append(f"<rating> {raw!r} is not a number")
+            continue
+        if not value.is_finite() or not scale.is_finite() or scale <= 0 or value < 0 or value > scale:
+            item.warnings.append(f"<rating> {raw!r} is out of range")
+            continue
+        return (value * 10 / scale).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    return None
+
+
+def _ids(
+    kind: str, element: ET.Element, children: dict[str, list[ET.Element]], url_ids: dict[str, str]
+) -> tuple[list[tuple[str, str]], tuple[str, str] | None]:
+    """External ids, one per provider: `<uniqueid>` wins over the legacy tags, which win over URLs."""
+    found: dict[str, str] = {}
+    default: tuple[str, str] | None = None
+    for unique in children.get("uniqueid", []):
+        value = (unique.text or "").strip()
+        provider = _provider(unique.get("type", ""), value)
+        if provider and value:
+            found.setdefault(provider, value)
+            if unique.get("default", "").lower() == "true" and default is None:
+                default = (provider, value)
+    legacy = {
+        "tvdbid": ExternalIdProvider.TVDB,
+        "tmdbid": ExternalIdProvider.TMDB,
+        "imdbid": ExternalIdProvider.IMDB,
+        "imdb": ExternalIdProvider.IMDB,
+    }
+    for tag, provider in legacy.items():
+        for child in children.get(tag, []):
+            value = (child.text or "").strip()
+            if value:
+                found.setdefault(str(provider), value)
+    for child in children.get("id", []):
+        value = (child.text or "").strip()
+        if not value:
+            continue
+        if re.fullmatch(r"tt\d+", value):
+            found.setdefault(str(ExternalIdProvider.IMDB), value)
+        elif value.isdigit():
+            # Kodi's scrapers put TheTVDB's id in a show's <id>, TMDB's in a movie's.
+            provider = ExternalIdProvider.TMDB if kind == "movie" else ExternalIdProvider.TVDB
+            found.setdefault(str(provider), value)
+        else:
+            pair = parse_guid(value)
+            if pair:
+                found.setdefault(pair[0], pair[1])
+    for provider, value in url_ids.items():
+        found.setdefault(provider, value)
+    ids = sorted(found.items(), key=lambda pair: PROVIDER_PRIORITY[pair[0]])
+    return ids, default
+
+
+def _provider(type_name: str, value: str) -> str | None:
+    name = type_name.strip().lower()
+    if not name:
+        return str(ExternalIdProvider.IMDB) if re.fullmatch(r"tt\d+", value) else None
+    pair = parse_guid(f"{name}://{value}") if value else None
+    return pair[0] if pair else None
+
+
+def _scheduling(element: ET.Element, block: ET.Element | None, warnings: list[str]) -> dict:
+    """Scheduling metadata as Playable field → value; the <retrovue> block wins over top-level tags."""
+    raw: dict[str, list[str]] = {}
+    sources = [(child, _TOP_LEVEL_SCHEDULING_TAGS) for child in element]
+    if block is not None:
+        sources += [(child, set(_SCHEDULING_TAGS)) for child in block]
+    for child, allowed in sources:
+        tag = str(child.tag).lower()
+        if tag not in allowed:
+            continue
+        value = (child.text or "").strip()
+        target = _SCHEDULING_TAGS[tag]
+        from_block = block is not None and child in list(block)
+        if from_block and target in raw and not raw.get(f"_{target}_from_block"):
+            raw[target] = []
+        raw.setdefault(target, [])
+        if from_block:
+            raw[f"_{target}_from_block"] = ["yes"]
+        if value:
+            raw[target].append(value)
+
+    values: dict = {}
+    for target, texts in raw.items():
+        if target.startswith("_") or not texts:
+            continue
+        if target in _CHOICES:
+            choice = _choice(target, texts[0])
+            if choice is None:
+                allowed = ", ".join(value for value in _CHOICES[target].values if value)
+                warnings.append(f"{_label(target)} {texts[0]!r} is not one of: {allowed}")
+            else:
+                values[target] = choice
+        elif target == "expires_on":
+            expires = _date(texts[0])
+            if expires is None:
+                warnings.append(f"expiry date {texts[0]!r} is not a date (YYYY-MM-DD)")
+            else:
+                values[target] = expires
+        elif target == "content_warnings":
+            values[target] = _limited(target, ", ".join(texts), warnings)
+        elif target == "notes":
+            values[target] = "\n".join(texts)
+        else:
+            values[target] = _limited(target, texts[0], warnings)
+    return values
+
+
+def _choice(target: str, raw: str) -> str | None:
+    key = re.sub(r"[\s\-/]+", "_", raw.strip().lower())
+    key = _CHOICE_ALIASES[target].get(key, key)
+    choices = _CHOICES[target]
+    if key in choices.values:
+        return key
+    for value, label in choices.choices:
+        if raw.strip().lower() == str(label).lower():
+            return value
+    return None
+
+
+def _limited(target: str, value: str, warnings: list[str]) -> str:
+    limit = _TEXT_LIMITS.get(target)
+    if limit and len(value) > limit:
+        warnings.append(f"{_label(target)} is longer than {limit} characters; cut short")
+        return value[:limit]
+    return value
+
+
+def _label(target: str) -> str:
+    return target.replace("_", " ")

@@ -1,0 +1,208 @@
+"""Plain values out of Plex XML elements: what the sync stores, nothing more.
+
+Tolerant by design: real servers omit attributes (`updatedAt`, `parentRatingKey` when seasons are
+hidden, `tag` on chapters), and some captures put `<Part>` beside `<Media>` instead of inside it.
+A missing required attribute (`ratingKey`) is a malformed item and is reported, not guessed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from xml.etree.ElementTree import Element
+
+from catalog.identity import ExternalIdPair, external_ids_from_plex
+
+
+class MalformedItem(ValueError):
+    """An element lacks what identifies it (e.g. no ratingKey)."""
+
+
+@dataclass
+class RemotePart:
+    part_key: str
+    file: str
+    size_bytes: int | None
+    container: str
+    duration_ms: int | None
+    video_codec: str = ""
+    audio_codec: str = ""
+    width: int | None = None
+    height: int | None = None
+    frame_rate: float | None = None
+
+
+@dataclass
+class RemoteItem:
+    """A show, season, episode or movie as Plex lists it."""
+
+    kind: str
+    rating_key: str
+    title: str
+    guid: str
+    external_ids: list[ExternalIdPair]
+    updated_at: int | None
+    added_at: int | None
+    summary: str = ""
+    year: int | None = None
+    content_rating: str = ""
+    studio: str = ""
+    genres: list[str] = field(default_factory=list)
+    duration_ms: int | None = None
+    index: int | None = None
+    parent_index: int | None = None
+    parent_rating_key: str = ""
+    grandparent_rating_key: str = ""
+    audience_rating: float | None = None
+    originally_available: date | None = None
+    sort_title: str = ""
+    parts: list[RemotePart] = field(default_factory=list)
+    chapters: list[tuple[str, int]] | None = None  # None: not fetched (listings don't carry them)
+    markers: list[tuple[str, int, int]] | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """Digest of what is stored from a listing; equal digests mean nothing to write.
+
+        `updatedAt` is left out on purpose: Plex bumps it on a show when one episode changes, and
+        on refreshes that change nothing we keep, so it would turn no-ops into writes.
+        """
+        material = "\x1f".join(
+            str(value)
+            for value in (
+                self.title, self.guid, self.external_ids, self.summary, self.year,
+                self.content_rating, self.studio, self.genres, self.duration_ms, self.index,
+                self.parent_index, self.parent_rating_key, self.grandparent_rating_key,
+                self.audience_rating, self.originally_available, self.sort_title,
+                [(p.part_key, p.file, p.size_bytes, p.container, p.duration_ms, p.video_codec,
+                  p.audio_codec, p.width, p.height, p.frame_rate) for p in self.parts],
+            )
+        )  # fmt: skip
+        return hashlib.blake2b(material.encode(), digest_size=16).hexdigest()
+
+
+def _int(value: str | None) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(float(value))
+    except ValueError:
+        return None
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        return float(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value[:10]) if value else None
+    except ValueError:
+        return None
+
+
+_FRAME_RATE_WORDS = {
+    "24p": 23.976,
+    "ntsc": 29.97,
+    "pal": 25.0,
+    "60p": 59.94,
+    "30p": 29.97,
+    "25p": 25.0,
+    "50p": 50.0,
+}
+
+
+def _parts(element: Element) -> list[RemotePart]:
+    """Media → Part pairs, also when a capture puts Part beside Media rather than inside it."""
+    parts: list[RemotePart] = []
+    current_media: Element | None = None
+
+    def add(part: Element, media: Element | None):
+        media_attr = media.attrib if media is not None else {}
+        parts.append(
+            RemotePart(
+                part_key=part.get("key", ""),
+                file=part.get("file", ""),
+                size_bytes=_int(part.get("size")),
+                container=part.get("container") or media_attr.get("container", ""),
+                duration_ms=_int(part.get("duration")) or _int(media_attr.get("duration")),
+                video_codec=media_attr.get("videoCodec", ""),
+                audio_codec=media_attr.get("audioCodec", ""),
+                width=_int(media_attr.get("width")),
+                height=_int(media_attr.get("height")),
+                frame_rate=_FRAME_RATE_WORDS.get(media_attr.get("videoFrameRate", "").lower()),
+            )
+        )
+
+    for child in element:
+        if child.tag == "Media":
+            current_media = child
+            for part in child.iter("Part"):
+                add(part, child)
+        elif child.tag == "Part":
+            add(child, current_media)
+    return parts
+
+
+def parse_item(element: Element, kind: str | None = None) -> RemoteItem:
+    attributes = element.attrib
+    rating_key = attributes.get("ratingKey", "").strip()
+    if not rating_key:
+        raise MalformedItem(f"{element.tag} {attributes.get('title', '?')!r} has no ratingKey")
+    kind = kind or attributes.get("type", "")
+    guid = attributes.get("guid", "")
+    children_guids = [child.get("id", "") for child in element if child.tag == "Guid"]
+    item = RemoteItem(
+        kind=kind,
+        rating_key=rating_key,
+        title=attributes.get("title", "").strip() or f"Untitled {rating_key}",
+        guid=guid,
+        external_ids=external_ids_from_plex(guid, children_guids),
+        updated_at=_int(attributes.get("updatedAt")),
+        added_at=_int(attributes.get("addedAt")),
+        summary=attributes.get("summary", ""),
+        year=_int(attributes.get("year")),
+        content_rating=attributes.get("contentRating", ""),
+        studio=attributes.get("studio", ""),
+        genres=[child.get("tag", "") for child in element if child.tag == "Genre" and child.get("tag")],
+        duration_ms=_int(attributes.get("duration")),
+        index=_int(attributes.get("index")),
+        parent_index=_int(attributes.get("parentIndex")),
+        parent_rating_key=attributes.get("parentRatingKey", ""),
+        grandparent_rating_key=attributes.get("grandparentRatingKey", ""),
+        audience_rating=_float(attributes.get("audienceRating") or attributes.get("rating")),
+        originally_available=_date(attributes.get("originallyAvailableAt")),
+        sort_title=attributes.get("titleSort", ""),
+        parts=_parts(element) if kind in ("episode", "movie") else [],
+    )
+    if any(child.tag == "Chapter" for child in element) or any(child.tag == "Marker" for child in element):
+        item.chapters, item.markers = _chapters_and_markers(element)
+    return item
+
+
+def _chapters_and_markers(element: Element) -> tuple[list[tuple[str, int]], list[tuple[str, int, int]]]:
+    chapters = []
+    markers = []
+    for child in element.iter():
+        if child.tag == "Chapter":
+            start = _int(child.get("startTimeOffset"))
+            if start is not None:
+                chapters.append((child.get("tag", ""), start))
+        elif child.tag == "Marker":
+            start, end = _int(child.get("startTimeOffset")), _int(child.get("endTimeOffset"))
+            if start is not None and end is not None and end >= start:
+                markers.append((child.get("type", ""), start, end))
+    return chapters, markers
+
+
+def details_of(element: Element) -> tuple[list[tuple[str, int]], list[tuple[str, int, int]]]:
+    """Chapters and markers of a fully fetched item (empty lists when it has none)."""
+    return _chapters_and_markers(element)
+
+
+def epoch_to_datetime(epoch: int | None) -> datetime | None:
+    return datetime.fromtimestamp(epoch, tz=UTC) if epoch is not None else None

@@ -1,0 +1,530 @@
+"""Sync of one Plex library section into the catalog: shows/seasons/episodes or movies.
+
+For each item type the steps are the same:
+  1. list what changed (incremental: `updatedAt` after the watermark; full/deep: everything);
+  2. find what vanished: a complete listing shows it directly; an incremental run compares the
+     server's item count with what it expects and lists keys only when they disagree;
+  3. re-key: a "new" item whose external ids match a vanished row is that row, moved (Plex re-keys
+     items after some agent changes), so schedules that point at it stay valid;
+  4. upsert in batches, each in one transaction, skipping rows whose fingerprint is unchanged;
+  5. fetch chapters and markers for new and changed items only (listings don't carry them);
+  6. mark vanished rows removed — never deleted, and only when the listing was complete.
+A run that is killed part-way leaves whole batches behind and the watermark where it was, so the
+next run redoes the rest and converges on the same rows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from catalog.choices import ContentKind, ItemState
+from catalog.identity import primary_guid
+from catalog.models import (
+    ChapterMark,
+    Episode,
+    ExternalId,
+    Library,
+    MediaFile,
+    Movie,
+    Playable,
+    PlexMarker,
+    Season,
+    Show,
+    sort_title_for,
+)
+from catalog.paths import PathMapper
+from catalog.plex.client import PlexClient
+from catalog.plex.parse import MalformedItem, RemoteItem, details_of, epoch_to_datetime, parse_item
+from catalog.sync.bulk import bulk_create_playables, bulk_update_playables
+from catalog.sync.files import resolve_file
+from catalog.sync.progress import Progress
+
+WATERMARK_MARGIN_SECONDS = 60
+PAGE_SIZE = 1000
+BATCH_SIZE = 500
+DETAIL_BATCH = 50
+
+OWNER_KIND = {"show": "show", "season": "season", "episode": "episode", "movie": "movie"}
+MARKER_KINDS = {"intro", "credits", "commercial"}
+
+
+@dataclass
+class LocalRow:
+    pk: int
+    fingerprint: str
+    state: str
+    library_id: int | None
+    label: str
+
+
+class LibrarySync:
+    """Brings one library section up to date. `mode` is full, incremental or deep."""
+
+    def __init__(
+        self, library: Library, mode: str, client: PlexClient, mapper: PathMapper, progress: Progress
+    ):
+        self.library = library
+        self.source = library.source
+        self.mode = mode
+        self.client = client
+        self.mapper = mapper
+        self.progress = progress
+        self.stats = progress.stats
+        self.newest_updated_at: int | None = None
+        self.problems: list[str] = []
+        self.since = None
+        if mode == "incremental" and library.sync_watermark is not None:
+            self.since = library.sync_watermark - WATERMARK_MARGIN_SECONDS
+
+    # --- entry point ---------------------------------------------------------------------------
+
+    def run(self) -> None:
+        if self.library.kind == "movie":
+            self.sync_type("movie")
+        elif self.library.kind == "show":
+            self.sync_type("show")
+            self.sync_type("season")
+            self.sync_type("episode")
+
+    def sync_type(self, plex_type: str) -> None:
+        local = self.load_local(plex_type)
+        failures_before = self.stats.failed
+        changed = self.fetch_changed(plex_type)
+        listing_was_clean = self.stats.failed == failures_before
+        changed.extend(
+            self.refetch_items_without_timestamps(plex_type, local, {item.rating_key for item in changed})
+        )
+        remote_keys = self.remote_keys(plex_type, local, changed)
+        vanished = set()
+        if remote_keys is not None and not listing_was_clean:
+            self.problems.append(
+                f"Some {plex_type}s could not be read, so none were marked removed this time."
+            )
+        elif remote_keys is not None:
+            vanished = {
+                key
+                for key, row in local.items()
+                if row.state == ItemState.ACTIVE
+                and row.library_id == self.library.pk
+                and key not in remote_keys
+            }
+        self.rekey(plex_type, local, changed, vanished)
+        self.upsert(plex_type, local, changed)
+        self.mark_removed(plex_type, local, vanished)
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def model_for(self, plex_type: str):
+        return {"show": Show, "season": Season, "episode": Episode, "movie": Movie}[plex_type]
+
+    def local_queryset(self, plex_type: str):
+        model = self.model_for(plex_type)
+        if plex_type == "season":
+            return model.objects.filter(show__source=self.source)
+        return model.objects.filter(source=self.source)
+
+    def load_local(self, plex_type: str) -> dict[str, LocalRow]:
+        queryset = self.local_queryset(plex_type).exclude(rating_key="")
+        library_field = "show__library_id" if plex_type == "season" else "library_id"
+        rows = queryset.values_list("rating_key", "pk", "source_fingerprint", "state", library_field, "title")
+        return {
+            key: LocalRow(pk, fingerprint, state, library_id, title)
+            for key, pk, fingerprint, state, library_id, title in rows
+        }
+
+    def fetch_changed(self, plex_type: str) -> list[RemoteItem]:
+        items = []
+        for page in self.client.iter_pages(
+            self.library.section_key, plex_type, page_size=PAGE_SIZE, updated_since=self.since
+        ):
+            for element in page.elements:
+                try:
+                    item = parse_item(element, plex_type)
+                except MalformedItem as error:
+                    self.stats.failed += 1
+                    self.problems.append(str(error))
+                    continue
+                items.append(item)
+                if item.updated_at is not None:
+                    self.newest_updated_at = max(self.newest_updated_at or 0, item.updated_at)
+            self.progress.set(len(items), page.total or len(items), f"Listing {plex_type}s")
+        return items
+
+    def refetch_items_without_timestamps(self, plex_type, local, already) -> list[RemoteItem]:
+        """Items Plex gave no updatedAt can't be found by the filter, so they are compared in full."""
+        if self.since is None:
+            return []
+        keys = list(
+            self.local_queryset(plex_type)
+            .filter(updated_at_plex__isnull=True, state=ItemState.ACTIVE)
+            .exclude(rating_key="")
+            .exclude(rating_key__in=already)
+            .values_list("rating_key", flat=True)
+        )
+        items = []
+        for start in range(0, len(keys), DETAIL_BATCH * 2):
+            for element in self.client.metadata(keys[start : start + DETAIL_BATCH * 2], details=False):
+                try:
+                    items.append(parse_item(element, plex_type))
+                except MalformedItem as error:
+                    self.stats.failed += 1
+                    self.problems.append(str(error))
+        return items
+
+    def remote_keys(
+        self, plex_type: str, local: dict[str, LocalRow], changed: list[RemoteItem]
+    ) -> set[str] | None:
+        """Every key the server lists now, or None when the counts prove nothing vanished."""
+        if self.since is None:
+            return {item.rating_key for item in changed}  # the listing itself was complete
+        active_here = {
+            key
+            for key, row in local.items()
+            if row.state == ItemState.ACTIVE and row.library_id == self.library.pk
+        }
+        arriving = {item.rating_key for item in changed} - active_here
+        server_total = self.client.count(self.library.section_key, plex_type)
+        if server_total == len(active_here) + len(arriving):
+            return None
+        keys = set()
+        for page in self.client.iter_pages(
+            self.library.section_key, plex_type, page_size=PAGE_SIZE * 5, extra={"includeFields": "ratingKey"}
+        ):
+            keys.update(element.get("ratingKey", "") for element in page.elements)
+        keys.discard("")
+        return keys
+
+    # --- re-keying -----------------------------------------------------------------------------
+
+    def rekey(self, plex_type, local, changed, vanished) -> None:
+        arriving = [item for item in changed if item.rating_key not in local and item.external_ids]
+        if not arriving or not vanished:
+            return
+        vanished_pks = {local[key].pk: key for key in vanished}
+        owner_field = {"show": "show_id", "season": "season_id"}.get(plex_type, "playable_id")
+        ids_of_vanished = defaultdict(set)
+        for owner_id, provider, value in ExternalId.objects.filter(
+            **{f"{owner_field}__in": vanished_pks}
+        ).values_list(owner_field, "provider", "value"):
+            ids_of_vanished[(provider, value)].add(owner_id)
+        model = self.model_for(plex_type)
+        for item in arriving:
+            candidates = set.union(set(), *(ids_of_vanished.get(pair, set()) for pair in item.external_ids))
+            candidates &= set(vanished_pks)
+            if len(candidates) != 1:
+                continue
+            pk = candidates.pop()
+            old_key = vanished_pks.pop(pk)
+            model.objects.filter(pk=pk).update(rating_key=item.rating_key)
+            local[item.rating_key] = local.pop(old_key)
+            local[item.rating_key].fingerprint = ""  # rewrite it with the new listing's values
+            vanished.discard(old_key)
+            self.progress.change(f"Re-keyed {plex_type}: {item.title} ({old_key} → {item.rating_key})")
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def upsert(self, plex_type: str, local: dict[str, LocalRow], changed: list[RemoteItem]) -> None:
+        total = len(changed)
+        context = self.context_for(plex_type)
+        for start in range(0, total, BATCH_SIZE):
+            batch = changed[start : start + BATCH_SIZE]
+            with transaction.atomic():
+                created, updated = self.write_batch(plex_type, local, batch, context)
+            if plex_type in ("episode", "movie"):
+                self.fetch_details([*created, *updated])
+            self.stats.processed += len(batch)
+            last = batch[-1]
+            self.progress.set(
+                min(start + BATCH_SIZE, total), total, self.item_label(plex_type, last, context)
+            )
+            self.progress.flush(api_calls=self.client.api_calls)
+
+    def context_for(self, plex_type: str) -> dict:
+        if plex_type == "season":
+            return {"shows": self.show_map()}
+        if plex_type == "episode":
+            seasons = dict(
+                Season.objects.filter(show__source=self.source)
+                .exclude(rating_key="")
+                .values_list("rating_key", "pk")
+            )
+            seasons_by_number = {
+                (show_id, number): pk
+                for show_id, number, pk in Season.objects.filter(show__source=self.source).values_list(
+                    "show_id", "season_number", "pk"
+                )
+            }
+            return {"shows": self.show_map(), "seasons": seasons, "seasons_by_number": seasons_by_number}
+        return {}
+
+    def show_map(self) -> dict[str, tuple[int, str]]:
+        return {
+            key: (pk, title)
+            for key, pk, title in Show.objects.filter(source=self.source).values_list(
+                "rating_key", "pk", "title"
+            )
+        }
+
+    def item_label(self, plex_type: str, item: RemoteItem, context: dict) -> str:
+        if plex_type == "episode":
+            show = context["shows"].get(item.grandparent_rating_key)
+            return f"{show[1] if show else '?'} / {item.title}"
+        return item.title
+
+    def write_batch(self, plex_type, local, batch, context) -> tuple[list[RemoteItem], list[RemoteItem]]:
+        model = self.model_for(plex_type)
+        to_create, to_update, created, updated = [], [], [], []
+        for item in batch:
+            row = local.get(item.rating_key)
+            if (
+                row is not None
+                and self.mode != "deep"
+                and row.fingerprint == item.fingerprint
+                and row.state == ItemState.ACTIVE
+                and row.library_id == self.library.pk
+            ):
+                self.stats.skipped += 1
+                continue
+            instance = model(pk=row.pk) if row else model()
+            if not self.fill(plex_type, instance, item, context):
+                continue
+            if row:
+                to_update.append(instance)
+                updated.append(item)
+            else:
+                to_create.append(instance)
+                created.append(item)
+        self.save_instances(plex_type, to_create, to_update)
+        for instance, item in zip(to_create, created, strict=True):
+            local[item.rating_key] = LocalRow(
+                instance.pk, item.fingerprint, ItemState.ACTIVE, self.library.pk, item.title
+            )
+            self.stats.added += 1
+            self.progress.change(f"Added {plex_type}: {self.describe(plex_type, item, context)}")
+        for item in updated:
+            was_removed = local[item.rating_key].state == ItemState.REMOVED
+            local[item.rating_key].fingerprint, local[item.rating_key].state = (
+                item.fingerprint,
+                ItemState.ACTIVE,
+            )
+            self.stats.updated += 1
+            verb = "Restored" if was_removed else "Updated"
+            self.progress.change(f"{verb} {plex_type}: {self.describe(plex_type, item, context)}")
+        instances = {
+            instance.pk: item
+            for instance, item in zip([*to_create, *to_update], [*created, *updated], strict=True)
+        }
+        self.replace_external_ids(plex_type, instances)
+        if plex_type in ("episode", "movie"):
+            self.replace_media_files(instances)
+        return created, updated
+
+    def describe(self, plex_type: str, item: RemoteItem, context: dict) -> str:
+        if plex_type == "episode":
+            show = context["shows"].get(item.grandparent_rating_key)
+            code = f"S{item.parent_index or 0:02d}E{item.index or 0:02d}"
+            return f"{show[1] if show else '?'} {code} {item.title}"
+        if plex_type == "season":
+            show = context["shows"].get(item.parent_rating_key)
+            return f"{show[1] if show else '?'} – {item.title}"
+        return f"{item.title} ({item.year})" if item.year else item.title
+
+    def fill(self, plex_type: str, instance, item: RemoteItem, context: dict) -> bool:
+        """Copy an item's values onto a model instance; False when it can't be placed (reported)."""
+        common = {
+            "rating_key": item.rating_key,
+            "title": item.title[:300],
+            "summary": item.summary,
+            "source_fingerprint": item.fingerprint,
+            "updated_at_plex": epoch_to_datetime(item.updated_at),
+            "state": ItemState.ACTIVE,
+        }
+        if plex_type == "season":
+            show = context["shows"].get(item.parent_rating_key)
+            if show is None:
+                return self.orphan(item, "its show is not in the library")
+            for name, value in common.items():
+                setattr(instance, name, value)
+            instance.show_id = show[0]
+            instance.season_number = item.index or 0
+            return True
+        ids = item.external_ids
+        values = {**common, "primary_guid": primary_guid(ids), "content_rating": item.content_rating[:40]}
+        if plex_type == "show":
+            values.update(
+                library_id=self.library.pk, source_id=self.source.pk, year=item.year, studio=item.studio[:200],
+                genres=item.genres, sort_title=(item.sort_title or sort_title_for(item.title))[:300],
+            )  # fmt: skip
+        else:
+            values.update(
+                library_id=self.library.pk, source_id=self.source.pk, duration_ms=item.duration_ms,
+                audience_rating=_rating(item.audience_rating),
+            )  # fmt: skip
+        if plex_type == "movie":
+            values.update(
+                kind=ContentKind.MOVIE, year=item.year, studio=item.studio[:200], genres=item.genres,
+                sort_title=(item.sort_title or sort_title_for(item.title))[:300],
+                originally_released=item.originally_available,
+            )  # fmt: skip
+        if plex_type == "episode":
+            show = context["shows"].get(item.grandparent_rating_key)
+            if show is None:
+                return self.orphan(item, "its show is not in the library")
+            season_id = context["seasons"].get(item.parent_rating_key) or context["seasons_by_number"].get(
+                (show[0], item.parent_index or 0)
+            )
+            values.update(
+                kind=ContentKind.EPISODE, show_id=show[0], season_id=season_id, season_number=item.parent_index or 0,
+                episode_number=item.index, originally_aired=item.originally_available,
+            )  # fmt: skip
+        for name, value in values.items():
+            setattr(instance, name, value)
+        return True
+
+    def orphan(self, item: RemoteItem, why: str) -> bool:
+        self.stats.failed += 1
+        self.problems.append(f"Skipped {item.kind} {item.title!r} ({item.rating_key}): {why}")
+        return False
+
+    PARENT_FIELDS = [
+        "rating_key", "title", "summary", "source_fingerprint", "updated_at_plex", "state", "primary_guid",
+        "content_rating", "library_id", "source_id", "duration_ms",
+    ]  # fmt: skip
+    CHILD_FIELDS = {
+        "episode": [
+            "show_id",
+            "season_id",
+            "season_number",
+            "episode_number",
+            "audience_rating",
+            "originally_aired",
+        ],
+        "movie": ["year", "sort_title", "studio", "genres", "audience_rating", "originally_released"],
+    }
+    PLAIN_FIELDS = {
+        "show": [
+            "rating_key", "title", "summary", "source_fingerprint", "updated_at_plex", "state", "primary_guid",
+            "content_rating", "library_id", "source_id", "year", "studio", "genres", "sort_title",
+        ],
+        "season": ["rating_key", "title", "summary", "source_fingerprint", "updated_at_plex", "state", "show_id", "season_number"],
+    }  # fmt: skip
+
+    def save_instances(self, plex_type: str, to_create: list, to_update: list) -> None:
+        if plex_type in ("show", "season"):
+            model = self.model_for(plex_type)
+            model.objects.bulk_create(to_create, batch_size=BATCH_SIZE)
+            model.objects.bulk_update(to_update, self.PLAIN_FIELDS[plex_type], batch_size=BATCH_SIZE)
+            return
+        bulk_create_playables(to_create, batch_size=BATCH_SIZE)
+        bulk_update_playables(to_update, self.PARENT_FIELDS, self.CHILD_FIELDS[plex_type])
+
+    def replace_external_ids(self, plex_type: str, instances: dict[int, RemoteItem]) -> None:
+        if not instances:
+            return
+        owner_field = {"show": "show_id", "season": "season_id"}.get(plex_type, "playable_id")
+        ExternalId.objects.filter(**{f"{owner_field}__in": list(instances)}).delete()
+        rows = [
+            ExternalId(
+                source_id=self.source.pk,
+                owner_kind=OWNER_KIND[plex_type],
+                provider=provider,
+                value=value,
+                **{owner_field: pk},
+            )
+            for pk, item in instances.items()
+            for provider, value in item.external_ids
+        ]
+        # A duplicate item in Plex (the same film twice) would collide on its ids: keep the first.
+        ExternalId.objects.bulk_create(rows, ignore_conflicts=True, batch_size=BATCH_SIZE)
+
+    def replace_media_files(self, instances: dict[int, RemoteItem]) -> None:
+        existing = {
+            (row.playable_id, row.position): row
+            for row in MediaFile.objects.filter(playable_id__in=list(instances))
+        }
+        to_create, to_update, keep = [], [], set()
+        for pk, item in instances.items():
+            for position, part in enumerate(item.parts):
+                local_path, state = resolve_file(self.mapper, part.file, part.part_key)
+                row = existing.get((pk, position)) or MediaFile(playable_id=pk, position=position)
+                changed_file = (
+                    row.pk is None or row.plex_path != part.file or row.size_bytes != part.size_bytes
+                )
+                row.part_key, row.plex_path, row.local_path, row.state = (
+                    part.part_key,
+                    part.file,
+                    local_path,
+                    state,
+                )
+                row.size_bytes, row.container, row.duration_ms = (
+                    part.size_bytes,
+                    part.container[:40],
+                    part.duration_ms,
+                )
+                row.video_codec, row.audio_codec = part.video_codec[:40], part.audio_codec[:40]
+                row.width, row.height, row.frame_rate = part.width, part.height, part.frame_rate
+                if changed_file:
+                    row.probed_at, row.playable_ok, row.probe_error = None, False, ""
+                (to_update if row.pk else to_create).append(row)
+                keep.add((pk, position))
+        MediaFile.objects.bulk_create(to_create, batch_size=BATCH_SIZE)
+        MediaFile.objects.bulk_update(
+            to_update,
+            ["part_key", "plex_path", "local_path", "state", "size_bytes", "container", "duration_ms", "video_codec",
+             "audio_codec", "width", "height", "frame_rate", "probed_at", "playable_ok", "probe_error"],
+            batch_size=BATCH_SIZE,
+        )  # fmt: skip
+        stale = [row.pk for key, row in existing.items() if key not in keep]
+        if stale:
+            MediaFile.objects.filter(pk__in=stale).delete()
+
+    def fetch_details(self, items: list[RemoteItem]) -> None:
+        """Chapters and markers, in a few batched metadata requests, for new and changed items only."""
+        keys = [item.rating_key for item in items]
+        pk_by_key = dict(
+            Playable.objects.filter(source=self.source, rating_key__in=keys).values_list("rating_key", "pk")
+        )
+        for start in range(0, len(keys), DETAIL_BATCH):
+            elements = self.client.metadata(keys[start : start + DETAIL_BATCH])
+            chapters, markers, touched = [], [], []
+            for element in elements:
+                pk = pk_by_key.get(element.get("ratingKey", ""))
+                if pk is None:
+                    continue
+                touched.append(pk)
+                item_chapters, item_markers = details_of(element)
+                chapters += [
+                    ChapterMark(playable_id=pk, title=title[:200], time_ms=start_ms, origin="plex")
+                    for title, start_ms in item_chapters
+                ]
+                markers += [
+                    PlexMarker(playable_id=pk, kind=kind, start_ms=begin, end_ms=end)
+                    for kind, begin, end in item_markers
+                    if kind in MARKER_KINDS
+                ]
+            with transaction.atomic():
+                ChapterMark.objects.filter(playable_id__in=touched, origin="plex").delete()
+                PlexMarker.objects.filter(playable_id__in=touched).delete()
+                ChapterMark.objects.bulk_create(chapters, ignore_conflicts=True)
+                PlexMarker.objects.bulk_create(markers, ignore_conflicts=True)
+
+    def mark_removed(self, plex_type: str, local: dict[str, LocalRow], vanished: set[str]) -> None:
+        if not vanished:
+            return
+        model = self.model_for(plex_type)
+        pks = [local[key].pk for key in vanished]
+        with transaction.atomic():
+            model.objects.filter(pk__in=pks).update(state=ItemState.REMOVED)
+        for key in sorted(vanished, key=lambda k: local[k].label):
+            local[key].state = ItemState.REMOVED
+            self.stats.removed += 1
+            self.progress.change(f"Removed {plex_type}: {local[key].label}")
+
+
+def _rating(value: float | None):
+    if value is None:
+        return None
+    return round(max(0.0, min(value, 999.9)), 1)
