@@ -22,7 +22,7 @@ Values are checked against the catalog's choices; a bad one is dropped and repor
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET  # noqa: S405 - DTDs are refused before parsing, see _parse_xml
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -36,6 +36,7 @@ MAX_NFO_BYTES = 4 * 1024 * 1024
 
 _XML_DECLARATION = re.compile(r"<\?xml[^>]*\?>", re.IGNORECASE)
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
+_BARE_AMPERSAND = re.compile(r"&(?!#\d+;|#x[0-9a-fA-F]+;|(?:amp|lt|gt|quot|apos);)")
 _WRAPPER = "retrovue-nfo"
 
 # Where scraper URLs keep their ids.
@@ -43,7 +44,6 @@ _URL_ID_PATTERNS = [
     (re.compile(r"imdb\.com/title/(tt\d+)", re.IGNORECASE), ExternalIdProvider.IMDB),
     (re.compile(r"themoviedb\.org/(?:movie|tv)/(\d+)", re.IGNORECASE), ExternalIdProvider.TMDB),
     (re.compile(r"thetvdb\.com/.*?[?&](?:id|seriesid)=(\d+)", re.IGNORECASE), ExternalIdProvider.TVDB),
-    (re.compile(r"thetvdb\.com/(?:series|movies)/[^/?#]+?/?(?:[?#]|$)", re.IGNORECASE), None),
 ]
 
 _SCHEDULING_TAGS = {
@@ -134,7 +134,7 @@ def parse_nfo(path: str | Path) -> NfoDocument:
         with path.open("rb") as handle:
             data = handle.read(MAX_NFO_BYTES + 1)
     except OSError as error:
-        raise NfoError(f"cannot read it ({error.strerror or error})") from error
+        raise NfoError(f"cannot read the file ({error.strerror or error})") from error
     if len(data) > MAX_NFO_BYTES:
         raise NfoError(f"larger than {MAX_NFO_BYTES // (1024 * 1024)} MiB; not an .nfo")
     items, urls = parse_nfo_text(_decode(data))
@@ -149,12 +149,13 @@ def parse_nfo_text(text: str) -> tuple[list[NfoItem], list[str]]:
     known = [element for element in elements if element.tag.lower() in KINDS]
     if not known:
         if urls and not elements:
-            raise NfoError(f"holds only a scraper URL ({urls[0]}), no metadata")
+            raise NfoError(f"only a scraper URL ({urls[0]}), no metadata")
         if not elements:
-            raise NfoError("is empty" if not text.strip() else "holds no XML metadata")
+            raise NfoError("empty file" if not text.strip() else "no XML metadata in it")
         names = ", ".join(sorted({f"<{element.tag}>" for element in elements}))
         raise NfoError(f"root element {names} is not <movie>, <tvshow> or <episodedetails>")
-    url_ids = _ids_from_urls(urls)
+    # A scraper URL names the movie or show; an episode file's URL is usually its show's.
+    url_ids = _ids_from_urls(urls) if len(known) == 1 and known[0].tag.lower() != "episodedetails" else {}
     items = [_read_item(element, url_ids) for element in known]
     return items, urls
 
@@ -180,14 +181,18 @@ def _parse_xml(text: str) -> ET.Element:
     # Entity declarations are the way into billion-laughs and external-entity attacks; .nfo files
     # never need them, so a file with a DTD is refused before the parser sees it.
     if re.search(r"<!(DOCTYPE|ENTITY)", text, re.IGNORECASE):
-        raise NfoError("has a DOCTYPE or entity declarations, which RetroVue does not read")
+        raise NfoError("DOCTYPE or entity declarations, which RetroVue does not read")
     body = _XML_DECLARATION.sub("", text)
+    # A bare "&" (a title like "Tom & Jerry", a scraper URL's query string) is a common slip.
+    body = _BARE_AMPERSAND.sub("&amp;", body)
     try:
         return ET.fromstring(f"<{_WRAPPER}>{body}</{_WRAPPER}>")  # noqa: S314 - no DTD, checked above
     except ET.ParseError as error:
         line, column = error.position
+        if line == 1:
+            column -= len(_WRAPPER) + 2
         reason = str(error).split(":", 1)[0]
-        raise NfoError(f"is not well-formed XML ({reason} at line {line}, column {column})") from None
+        raise NfoError(f"not well-formed XML ({reason} at line {line}, column {column})") from None
 
 
 def _loose_text(wrapper: ET.Element) -> list[str]:
@@ -201,7 +206,7 @@ def _ids_from_urls(urls: list[str]) -> dict[str, str]:
     for url in urls:
         for pattern, provider in _URL_ID_PATTERNS:
             match = pattern.search(url)
-            if match and provider is not None:
+            if match:
                 ids.setdefault(str(provider), match.group(1))
     return ids
 
@@ -221,7 +226,11 @@ def _read_item(element: ET.Element, url_ids: dict[str, str]) -> NfoItem:
     item.genres = _split_many(children.get("genre", []))
     item.studios = _split_many(children.get("studio", []))
 
-    date_tags = ("aired", "premiered", "releasedate") if kind == "episodedetails" else ("premiered", "releasedate", "aired")
+    date_tags = (
+        ("aired", "premiered", "releasedate")
+        if kind == "episodedetails"
+        else ("premiered", "releasedate", "aired")
+    )
     for tag in date_tags:
         raw = text(tag)
         if raw:
@@ -296,7 +305,9 @@ def _leading_number(raw: str) -> str:
     return match.group(1) if match else raw
 
 
-def _int_field(item: NfoItem, tag: str, raw: str, *, minimum: int = 0, maximum: int | None = None) -> int | None:
+def _int_field(
+    item: NfoItem, tag: str, raw: str, *, minimum: int = 0, maximum: int | None = None
+) -> int | None:
     if not raw:
         return None
     try:
@@ -393,29 +404,11 @@ def _provider(type_name: str, value: str) -> str | None:
 
 def _scheduling(element: ET.Element, block: ET.Element | None, warnings: list[str]) -> dict:
     """Scheduling metadata as Playable field → value; the <retrovue> block wins over top-level tags."""
-    raw: dict[str, list[str]] = {}
-    sources = [(child, _TOP_LEVEL_SCHEDULING_TAGS) for child in element]
+    raw = _scheduling_texts(element, _TOP_LEVEL_SCHEDULING_TAGS)
     if block is not None:
-        sources += [(child, set(_SCHEDULING_TAGS)) for child in block]
-    for child, allowed in sources:
-        tag = str(child.tag).lower()
-        if tag not in allowed:
-            continue
-        value = (child.text or "").strip()
-        target = _SCHEDULING_TAGS[tag]
-        from_block = block is not None and child in list(block)
-        if from_block and target in raw and not raw.get(f"_{target}_from_block"):
-            raw[target] = []
-        raw.setdefault(target, [])
-        if from_block:
-            raw[f"_{target}_from_block"] = ["yes"]
-        if value:
-            raw[target].append(value)
-
+        raw.update(_scheduling_texts(block, set(_SCHEDULING_TAGS)))
     values: dict = {}
     for target, texts in raw.items():
-        if target.startswith("_") or not texts:
-            continue
         if target in _CHOICES:
             choice = _choice(target, texts[0])
             if choice is None:
@@ -436,6 +429,16 @@ def _scheduling(element: ET.Element, block: ET.Element | None, warnings: list[st
         else:
             values[target] = _limited(target, texts[0], warnings)
     return values
+
+
+def _scheduling_texts(parent: ET.Element, allowed: set[str]) -> dict[str, list[str]]:
+    texts: dict[str, list[str]] = {}
+    for child in parent:
+        tag = str(child.tag).lower()
+        value = (child.text or "").strip()
+        if tag in allowed and value:
+            texts.setdefault(_SCHEDULING_TAGS[tag], []).append(value)
+    return texts
 
 
 def _choice(target: str, raw: str) -> str | None:

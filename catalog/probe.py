@@ -177,7 +177,8 @@ def _read_report(result: ProbeResult, report: dict) -> None:
         (
             stream
             for stream in streams
-            if stream.get("codec_type") == "audio" and str(stream.get("codec_name") or "") not in _NOT_MEDIA_CODECS
+            if stream.get("codec_type") == "audio"
+            and str(stream.get("codec_name") or "") not in _NOT_MEDIA_CODECS
         ),
         None,
     )

@@ -32,7 +32,9 @@ class SyncRun(models.Model):
     progress_label = models.CharField(max_length=300, blank=True)
     error = models.TextField(blank=True)
     changes = models.JSONField(
-        default=list, blank=True, help_text="Status lines for real changes (Added movie: …), newest last, capped."
+        default=list,
+        blank=True,
+        help_text="Status lines for real changes (Added movie: …), newest last, capped.",
     )
 
     class Meta:

@@ -71,7 +71,7 @@ class RemoteItem:
         material = "\x1f".join(
             str(value)
             for value in (
-                self.title, self.guid, self.external_ids, self.summary, self.year,
+                self.title, self.guid, self.external_ids, self.updated_at is None, self.summary, self.year,
                 self.content_rating, self.studio, self.genres, self.duration_ms, self.index,
                 self.parent_index, self.parent_rating_key, self.grandparent_rating_key,
                 self.audience_rating, self.originally_available, self.sort_title,
