@@ -14,6 +14,7 @@ from django.db.models.functions import Coalesce
 from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
 
+from catalog.choices import SourceKind
 from catalog.forms import MediaSourceForm, SchedulingMetadataForm
 from catalog.models import (
     ChapterMark,
@@ -30,6 +31,7 @@ from catalog.models import (
     ShortFormItem,
     Show,
     SyncRun,
+    WebhookEvent,
 )
 from retrovue.core.admin import ReadOnlyAdminMixin
 from retrovue.core.formatting import format_bytes, format_duration_ms
@@ -128,6 +130,10 @@ class LibraryInline(admin.TabularInline):
     show_change_link = True
 
 
+PLEX_SECTION = "Plex server"
+FOLDER_SECTION = "Folder (TMM .nfo or plain media)"
+
+
 @admin.register(MediaSource)
 class MediaSourceAdmin(admin.ModelAdmin):
     form = MediaSourceForm
@@ -147,7 +153,7 @@ class MediaSourceAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("name", "kind", "enabled")}),
         (
-            "Plex server",
+            PLEX_SECTION,
             {
                 "fields": (
                     "base_url",
@@ -160,15 +166,25 @@ class MediaSourceAdmin(admin.ModelAdmin):
                 )
             },
         ),
-        ("Folder (TMM .nfo or plain media)", {"fields": ("path", "include_subdirectories")}),
+        (FOLDER_SECTION, {"fields": ("path", "include_subdirectories")}),
         ("Sync", {"fields": ("sync_interval_minutes", "last_successful_sync_at", "last_error")}),
     )
+
+    def get_fieldsets(self, request, obj=None):
+        # The section the source's kind doesn't use starts folded, still there if staff change kind.
+        if obj is None:
+            return self.fieldsets
+        unused = FOLDER_SECTION if obj.kind == SourceKind.PLEX else PLEX_SECTION
+        return [
+            (name, {**options, "classes": ("collapse",)}) if name == unused else (name, options)
+            for name, options in self.fieldsets
+        ]
 
     @admin.display(description="where")
     def location(self, source):
         return source.base_url or source.path
 
-    @admin.display(description="token")
+    @admin.display(description="stored token")
     def token_status(self, source):
         # Says whether a token is set; the value itself is never rendered.
         if source.kind != "plex":
@@ -526,3 +542,24 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def took(self, run):
         seconds = run.duration_seconds
         return "–" if seconds is None else format_duration_ms(int(seconds * 1000))
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The webhook audit log: every call, accepted or not, and what it led to."""
+
+    list_display = (
+        "received_at",
+        "source",
+        "event",
+        "section_key",
+        "item_title",
+        "outcome",
+        "remote_address",
+        "detail",
+    )
+    list_filter = ("outcome", "event", "source")
+    search_fields = ("item_title", "detail", "remote_address")
+    list_select_related = ("source",)
+    date_hierarchy = "received_at"
+    show_full_result_count = False

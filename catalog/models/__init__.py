@@ -3,7 +3,7 @@
 from catalog.models.items import Episode, Movie, Playable, Season, ShortFormItem, Show, sort_title_for
 from catalog.models.media import ChapterMark, ExternalId, MediaFile, PlexMarker, primary_external_id
 from catalog.models.sources import Library, MediaSource, PathMapping
-from catalog.models.sync import SyncRun
+from catalog.models.sync import SyncRun, WebhookEvent, WebhookOutcome
 
 __all__ = [
     "ChapterMark",
@@ -20,6 +20,8 @@ __all__ = [
     "ShortFormItem",
     "Show",
     "SyncRun",
+    "WebhookEvent",
+    "WebhookOutcome",
     "primary_external_id",
     "sort_title_for",
 ]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 import uuid
 
 from django.core.validators import MinValueValidator
@@ -12,6 +13,10 @@ from retrovue.fields import EncryptedTextField
 
 def new_client_identifier() -> str:
     return f"retrovue-{uuid.uuid4()}"
+
+
+def new_webhook_secret() -> str:
+    return secrets.token_urlsafe(24)
 
 
 class MediaSource(models.Model):
@@ -44,6 +49,12 @@ class MediaSource(models.Model):
     )
     include_subdirectories = models.BooleanField(default=True)
 
+    webhook_secret = models.CharField(
+        max_length=64,
+        default=new_webhook_secret,
+        editable=False,
+        help_text="Part of this source's Plex webhook URL; anyone with the URL can trigger syncs.",
+    )
     sync_interval_minutes = models.PositiveIntegerField(
         default=60,
         validators=[MinValueValidator(5)],

@@ -31,6 +31,9 @@ class SyncRun(models.Model):
     progress_done = models.PositiveIntegerField(default=0)
     progress_label = models.CharField(max_length=300, blank=True)
     error = models.TextField(blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last progress write; a running sync that stops beating has died."
+    )
     changes = models.JSONField(
         default=list,
         blank=True,
@@ -49,7 +52,41 @@ class SyncRun(models.Model):
         return f"{self.get_kind_display()} sync of {scope} ({self.get_status_display()})"
 
     @property
+    def is_active(self) -> bool:
+        return self.status in (SyncStatus.QUEUED, SyncStatus.RUNNING)
+
+    @property
     def duration_seconds(self) -> float | None:
         if self.started_at is None or self.finished_at is None:
             return None
         return (self.finished_at - self.started_at).total_seconds()
+
+
+class WebhookOutcome(models.TextChoices):
+    TRIGGERED = "triggered", "Sync triggered"
+    DEDUPLICATED = "deduplicated", "Joined a sync already queued"
+    RATE_LIMITED = "rate_limited", "Rate-limited"
+    IGNORED = "ignored", "Ignored event"
+    REJECTED = "rejected", "Rejected"
+
+
+class WebhookEvent(models.Model):
+    """One call to the Plex webhook endpoint and what RetroVue did about it (the audit log)."""
+
+    source = models.ForeignKey(
+        MediaSource, on_delete=models.CASCADE, null=True, blank=True, related_name="webhook_events"
+    )
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    event = models.CharField(max_length=60, blank=True)
+    section_key = models.CharField(max_length=40, blank=True)
+    item_title = models.CharField(max_length=300, blank=True)
+    remote_address = models.GenericIPAddressField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=WebhookOutcome.choices)
+    detail = models.CharField(max_length=300, blank=True)
+    sync_run = models.ForeignKey(SyncRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.event or 'webhook'} → {self.get_outcome_display()}"

@@ -6,6 +6,8 @@ import logging
 import time
 from dataclasses import dataclass, field
 
+from django.utils import timezone
+
 from catalog.models import SyncRun
 
 logger = logging.getLogger("catalog.sync")
@@ -71,4 +73,5 @@ class Progress:
             progress_total=self.run.progress_total,
             progress_label=self.run.progress_label,
             changes=self.run.changes,
+            heartbeat_at=timezone.now(),
         )

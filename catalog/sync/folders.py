@@ -1,0 +1,33 @@
+"""Sync runs for TMM .nfo and plain-folder sources (the scanning itself is in catalog.folder_sources)."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from catalog.choices import SourceKind, SyncStatus
+from catalog.models import MediaSource, SyncRun
+from retrovue.log_redaction import redact
+
+
+def sync_folder_source(source: MediaSource, *, run: SyncRun | None = None, paths=None) -> SyncRun:
+    from catalog import folder_sources
+
+    run = run or SyncRun.objects.create(
+        source=source, kind="full", status=SyncStatus.RUNNING, started_at=timezone.now()
+    )
+    scan = (
+        folder_sources.scan_tmm_source if source.kind == SourceKind.TMM else folder_sources.scan_folder_source
+    )
+    try:
+        summary = scan(source, sync_run=run, paths=paths)
+        problems = summary.get("errors") or []
+        status = SyncStatus.PARTIAL if problems else SyncStatus.SUCCEEDED
+    except Exception as failure:
+        status = SyncStatus.FAILED
+        SyncRun.objects.filter(pk=run.pk).update(error=redact(f"{type(failure).__name__}: {failure}"))
+    finished = timezone.now()
+    SyncRun.objects.filter(pk=run.pk).update(status=status, finished_at=finished)
+    if status != SyncStatus.FAILED:
+        MediaSource.objects.filter(pk=source.pk).update(last_successful_sync_at=finished, last_error="")
+    run.refresh_from_db()
+    return run
