@@ -29,7 +29,6 @@ from catalog.models import (
     Library,
     MediaFile,
     Movie,
-    Playable,
     PlexMarker,
     Season,
     Show,
@@ -231,16 +230,28 @@ class LibrarySync:
         context = self.context_for(plex_type)
         for start in range(0, total, BATCH_SIZE):
             batch = changed[start : start + BATCH_SIZE]
+            to_write = [item for item in batch if self.needs_write(item, local.get(item.rating_key))]
+            self.stats.skipped += len(batch) - len(to_write)
+            # Details come first and land in the same transaction as the rows: a run killed between
+            # the two must not leave rows whose fingerprint says "done" without their chapters.
+            details = self.fetch_details(to_write) if plex_type in ("episode", "movie") else {}
             with transaction.atomic():
-                created, updated = self.write_batch(plex_type, local, batch, context)
-            if plex_type in ("episode", "movie"):
-                self.fetch_details([*created, *updated])
+                instances = self.write_batch(plex_type, local, to_write, context)
+                self.store_details(instances, details)
             self.stats.processed += len(batch)
-            last = batch[-1]
             self.progress.set(
-                min(start + BATCH_SIZE, total), total, self.item_label(plex_type, last, context)
+                min(start + BATCH_SIZE, total), total, self.item_label(plex_type, batch[-1], context)
             )
             self.progress.flush(api_calls=self.client.api_calls)
+
+    def needs_write(self, item: RemoteItem, row: LocalRow | None) -> bool:
+        return (
+            row is None
+            or self.mode == "deep"
+            or row.fingerprint != item.fingerprint
+            or row.state != ItemState.ACTIVE
+            or row.library_id != self.library.pk
+        )
 
     def context_for(self, plex_type: str) -> dict:
         if plex_type == "season":
@@ -274,20 +285,11 @@ class LibrarySync:
             return f"{show[1] if show else '?'} / {item.title}"
         return item.title
 
-    def write_batch(self, plex_type, local, batch, context) -> tuple[list[RemoteItem], list[RemoteItem]]:
+    def write_batch(self, plex_type, local, batch, context) -> dict[int, RemoteItem]:
         model = self.model_for(plex_type)
         to_create, to_update, created, updated = [], [], [], []
         for item in batch:
             row = local.get(item.rating_key)
-            if (
-                row is not None
-                and self.mode != "deep"
-                and row.fingerprint == item.fingerprint
-                and row.state == ItemState.ACTIVE
-                and row.library_id == self.library.pk
-            ):
-                self.stats.skipped += 1
-                continue
             instance = model(pk=row.pk) if row else model()
             if not self.fill(plex_type, instance, item, context):
                 continue
@@ -320,7 +322,7 @@ class LibrarySync:
         self.replace_external_ids(plex_type, instances)
         if plex_type in ("episode", "movie"):
             self.replace_media_files(instances)
-        return created, updated
+        return instances
 
     def describe(self, plex_type: str, item: RemoteItem, context: dict) -> str:
         if plex_type == "episode":
@@ -481,35 +483,35 @@ class LibrarySync:
         if stale:
             MediaFile.objects.filter(pk__in=stale).delete()
 
-    def fetch_details(self, items: list[RemoteItem]) -> None:
-        """Chapters and markers, in a few batched metadata requests, for new and changed items only."""
+    def fetch_details(self, items: list[RemoteItem]) -> dict[str, tuple[list, list]]:
+        """Chapters and markers by rating key, in a few batched metadata requests (listings lack them)."""
         keys = [item.rating_key for item in items]
-        pk_by_key = dict(
-            Playable.objects.filter(source=self.source, rating_key__in=keys).values_list("rating_key", "pk")
-        )
+        details = {}
         for start in range(0, len(keys), DETAIL_BATCH):
-            elements = self.client.metadata(keys[start : start + DETAIL_BATCH])
-            chapters, markers, touched = [], [], []
-            for element in elements:
-                pk = pk_by_key.get(element.get("ratingKey", ""))
-                if pk is None:
-                    continue
-                touched.append(pk)
-                item_chapters, item_markers = details_of(element)
-                chapters += [
-                    ChapterMark(playable_id=pk, title=title[:200], time_ms=start_ms, origin="plex")
-                    for title, start_ms in item_chapters
-                ]
-                markers += [
-                    PlexMarker(playable_id=pk, kind=kind, start_ms=begin, end_ms=end)
-                    for kind, begin, end in item_markers
-                    if kind in MARKER_KINDS
-                ]
-            with transaction.atomic():
-                ChapterMark.objects.filter(playable_id__in=touched, origin="plex").delete()
-                PlexMarker.objects.filter(playable_id__in=touched).delete()
-                ChapterMark.objects.bulk_create(chapters, ignore_conflicts=True)
-                PlexMarker.objects.bulk_create(markers, ignore_conflicts=True)
+            for element in self.client.metadata(keys[start : start + DETAIL_BATCH]):
+                details[element.get("ratingKey", "")] = details_of(element)
+        return details
+
+    def store_details(self, instances: dict[int, RemoteItem], details: dict[str, tuple[list, list]]) -> None:
+        touched = [pk for pk, item in instances.items() if item.rating_key in details]
+        if not touched:
+            return
+        chapters, markers = [], []
+        for pk, item in instances.items():
+            item_chapters, item_markers = details.get(item.rating_key, ([], []))
+            chapters += [
+                ChapterMark(playable_id=pk, title=title[:200], time_ms=start_ms, origin="plex")
+                for title, start_ms in item_chapters
+            ]
+            markers += [
+                PlexMarker(playable_id=pk, kind=kind, start_ms=begin, end_ms=end)
+                for kind, begin, end in item_markers
+                if kind in MARKER_KINDS
+            ]
+        ChapterMark.objects.filter(playable_id__in=touched, origin="plex").delete()
+        PlexMarker.objects.filter(playable_id__in=touched).delete()
+        ChapterMark.objects.bulk_create(chapters, ignore_conflicts=True, batch_size=BATCH_SIZE)
+        PlexMarker.objects.bulk_create(markers, ignore_conflicts=True, batch_size=BATCH_SIZE)
 
     def mark_removed(self, plex_type: str, local: dict[str, LocalRow], vanished: set[str]) -> None:
         if not vanished:

@@ -28,7 +28,7 @@ def redis_is_up() -> bool:
         return False
 
 
-def test_database_url() -> str:
+def database_url_for_subprocesses() -> str:
     """The URL of the database pytest-django created, so the worker sees the test's rows."""
     settings = connection.settings_dict
     password = f":{settings['PASSWORD']}" if settings["PASSWORD"] else ""
@@ -47,7 +47,7 @@ def running_worker(queues: str, log_path: Path):
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "retrovue.settings_test",
-        "DATABASE_URL": test_database_url(),
+        "DATABASE_URL": database_url_for_subprocesses(),
         "CELERY_BROKER_URL": REDIS_URL,
         "RETROVUE_BROKER_KEY_PREFIX": prefix,
     }
