@@ -9,12 +9,16 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.views.main import ChangeList
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 
-from catalog.choices import SourceKind
+from catalog import admin_sync
+from catalog.choices import SourceKind, SyncKind
 from catalog.forms import MediaSourceForm, SchedulingMetadataForm
 from catalog.models import (
     ChapterMark,
@@ -33,6 +37,7 @@ from catalog.models import (
     SyncRun,
     WebhookEvent,
 )
+from catalog.sync.triggers import request_sync
 from retrovue.core.admin import ReadOnlyAdminMixin
 from retrovue.core.formatting import format_bytes, format_duration_ms
 
@@ -59,7 +64,7 @@ def set_scheduling_metadata(modeladmin, request, queryset):
             updated = Playable.objects.filter(pk__in=queryset.values("pk")).update(**changes)
             fields = ", ".join(name.replace("_", " ") for name in changes)
             modeladmin.message_user(
-                request, f"Set {fields} on {updated} item{pluralize(updated)}.", messages.SUCCESS
+                request, f"Set {fields} on {intcomma(updated)} item{pluralize(updated)}.", messages.SUCCESS
             )
             return None
     else:
@@ -180,6 +185,19 @@ class MediaSourceAdmin(admin.ModelAdmin):
             for name, options in self.fieldsets
         ]
 
+    actions = ("sync_selected",)
+
+    def get_urls(self):
+        return admin_sync.source_urls(self.admin_site) + super().get_urls()
+
+    @admin.action(description="Sync selected sources now (incremental)", permissions=["change"])
+    def sync_selected(self, request, queryset):
+        queued = 0
+        for source in queryset.filter(enabled=True):
+            _, newly = request_sync(source, SyncKind.INCREMENTAL, trigger="button")
+            queued += newly
+        self.message_user(request, f"Queued {queued} sync(s); see Sync runs for progress.", messages.SUCCESS)
+
     @admin.display(description="where")
     def location(self, source):
         return source.base_url or source.path
@@ -200,6 +218,9 @@ class LibraryAdmin(admin.ModelAdmin):
     list_select_related = ("source",)
     autocomplete_fields = ("source",)
     readonly_fields = ("last_synced_at",)
+
+    def get_urls(self):
+        return admin_sync.library_urls(self.admin_site) + super().get_urls()
 
 
 @admin.register(PathMapping)
@@ -442,10 +463,10 @@ class PlayableAdmin(ReadOnlyAdminMixin, NarrowRowsMixin, DurationColumnMixin, ad
 
 
 @admin.register(MediaFile)
-class MediaFileAdmin(admin.ModelAdmin):
+class MediaFileAdmin(NarrowRowsMixin, admin.ModelAdmin):
     list_display = (
         "__str__",
-        "playable",
+        "item",
         "state",
         "playable_ok",
         "container",
@@ -457,9 +478,15 @@ class MediaFileAdmin(admin.ModelAdmin):
     list_filter = ("state", "playable_ok", "container", "video_codec", "playable__source")
     search_fields = ("local_path", "plex_path", "playable__title")
     list_select_related = ("playable",)
+    list_defer = ("probe_error", "playable__summary", "playable__notes")
     autocomplete_fields = ("playable",)
     readonly_fields = ("probed_at",)
     show_full_result_count = False
+
+    # "item", not the field's name: the "playable" column is the ffprobe verdict (playable_ok).
+    @admin.display(description="item", ordering="playable__title")
+    def item(self, media_file):
+        return media_file.playable
 
     @admin.display(description="resolution")
     def resolution(self, media_file):
@@ -519,6 +546,7 @@ class PlexMarkerAdmin(admin.ModelAdmin):
 class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "__str__",
+        "progress_link",
         "source",
         "kind",
         "status",
@@ -537,6 +565,16 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("source", "library")
     date_hierarchy = "created_at"
     show_full_result_count = False
+
+    def get_urls(self):
+        return admin_sync.sync_run_urls(self.admin_site) + super().get_urls()
+
+    @admin.display(description="progress")
+    def progress_link(self, run):
+        label = f"{run.progress_done}/{run.progress_total}" if run.is_active else "details"
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:catalog_syncrun_progress", args=[run.pk]), label
+        )
 
     @admin.display(description="took")
     def took(self, run):
