@@ -1,0 +1,7 @@
+"""Entry point for ``python -m plex_emulator``; see ``plex_emulator.cli``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
