@@ -20,14 +20,19 @@ def sync_folder_source(source: MediaSource, *, run: SyncRun | None = None, paths
     )
     try:
         summary = scan(source, sync_run=run, paths=paths)
-        problems = summary.get("errors") or []
-        status = SyncStatus.PARTIAL if problems else SyncStatus.SUCCEEDED
+        if summary.get("cancelled"):
+            status = SyncStatus.CANCELLED
+        elif summary.get("failed") or not summary.get("complete", True):
+            status = SyncStatus.PARTIAL
+        else:
+            status = SyncStatus.SUCCEEDED
     except Exception as failure:
+        summary = {}
         status = SyncStatus.FAILED
         SyncRun.objects.filter(pk=run.pk).update(error=redact(f"{type(failure).__name__}: {failure}"))
     finished = timezone.now()
     SyncRun.objects.filter(pk=run.pk).update(status=status, finished_at=finished)
-    if status != SyncStatus.FAILED:
+    if status == SyncStatus.SUCCEEDED or (status == SyncStatus.PARTIAL and summary.get("complete")):
         MediaSource.objects.filter(pk=source.pk).update(last_successful_sync_at=finished, last_error="")
     run.refresh_from_db()
     return run
