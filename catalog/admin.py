@@ -6,6 +6,8 @@ result count is skipped, and foreign keys use autocomplete instead of giant sele
 
 from __future__ import annotations
 
+import threading
+
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.views.main import ChangeList
@@ -20,6 +22,7 @@ from django.utils.html import format_html
 from catalog import admin_sync
 from catalog.choices import SourceKind, SyncKind
 from catalog.forms import MediaSourceForm, SchedulingMetadataForm
+from catalog.mapping_stats import mapping_stats
 from catalog.models import (
     ChapterMark,
     Episode,
@@ -225,11 +228,45 @@ class LibraryAdmin(admin.ModelAdmin):
 
 @admin.register(PathMapping)
 class PathMappingAdmin(admin.ModelAdmin):
-    list_display = ("plex_prefix", "local_prefix", "source")
+    """Each rule with the number of files it maps and how many of those are on this machine now."""
+
+    _request_cache = threading.local()
+
+    list_display = ("plex_prefix", "local_prefix", "source", "files_mapped", "files_present")
     list_filter = ("source",)
     search_fields = ("plex_prefix", "local_prefix")
     list_select_related = ("source",)
     autocomplete_fields = ("source",)
+    readonly_fields = ("files_mapped", "files_present")
+
+    def _stats(self, mapping):
+        # Computed once per source per request: a page lists several rules of the same source.
+        cache = getattr(self._request_cache, "stats", None)
+        if cache is None:
+            cache = self._request_cache.stats = {}
+        if mapping.source_id not in cache:
+            cache[mapping.source_id] = mapping_stats(mapping.source)
+        return cache[mapping.source_id].get(mapping.plex_prefix)
+
+    def changelist_view(self, request, extra_context=None):
+        self._request_cache.stats = {}
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        self._request_cache.stats = {}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.display(description="files mapped")
+    def files_mapped(self, mapping):
+        stats = self._stats(mapping) if mapping.pk else None
+        return stats.mapped if stats else 0
+
+    @admin.display(description="present on disk")
+    def files_present(self, mapping):
+        stats = self._stats(mapping) if mapping.pk else None
+        if not stats or not stats.mapped:
+            return "–"
+        return f"{stats.present} of {stats.mapped}"
 
 
 class SeasonInline(admin.TabularInline):

@@ -33,6 +33,7 @@ class _Rule:
     match_prefix: str
     local_prefix: str
     length: int
+    configured_prefix: str
 
 
 class PathMapper:
@@ -45,7 +46,9 @@ class PathMapper:
             normalised = _normalise(server_prefix.strip())
             if not normalised:
                 continue
-            rules.append(_Rule(self._key(normalised), local_prefix.rstrip("/") or "/", len(normalised)))
+            rules.append(
+                _Rule(self._key(normalised), local_prefix.rstrip("/") or "/", len(normalised), server_prefix)
+            )
         self._rules = sorted(rules, key=lambda rule: rule.length, reverse=True)
 
     @classmethod

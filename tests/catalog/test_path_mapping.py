@@ -57,3 +57,25 @@ def test_unmapped_unix_path_is_used_as_is():
 
 def test_empty_path_maps_to_nothing():
     assert PathMapper([("/a", "/b")]).map("") is None
+
+
+@pytest.mark.django_db
+def test_admin_counts_files_per_rule_and_those_present(staff_client, tmp_path):
+    from catalog.mapping_stats import mapping_stats
+    from tests.factories import EpisodeFactory, MediaFileFactory, PlexSourceFactory, ShowFactory
+
+    source = PlexSourceFactory()
+    show = ShowFactory(source=source)
+    (tmp_path / "kids").mkdir()
+    (tmp_path / "kids" / "a.mkv").write_bytes(b"x")
+    broad = source.path_mappings.create(plex_prefix="/data/tv", local_prefix="/nowhere")
+    narrow = source.path_mappings.create(plex_prefix="/data/tv/kids", local_prefix=str(tmp_path / "kids"))
+    for path in ("/data/tv/kids/a.mkv", "/data/tv/kids/b.mkv", "/data/tv/news/c.mkv", "/other/d.mkv"):
+        MediaFileFactory(playable=EpisodeFactory(show=show, source=source), plex_path=path)
+    stats = mapping_stats(source)
+    assert (stats["/data/tv/kids"].mapped, stats["/data/tv/kids"].present) == (2, 1)
+    assert (stats["/data/tv"].mapped, stats["/data/tv"].present) == (1, 0)
+    html = staff_client.get("/admin/catalog/pathmapping/").content.decode()
+    assert "1 of 2" in html and "0 of 1" in html
+    assert staff_client.get(f"/admin/catalog/pathmapping/{narrow.pk}/change/").status_code == 200
+    assert broad.pk
