@@ -22,3 +22,13 @@ def scheduled_sync(source_id: int) -> dict:
         return {"skipped": 1}
     run, queued = request_sync(source, SyncKind.INCREMENTAL, trigger="schedule")
     return {"sync_run": run.pk, "queued": int(queued)}
+
+
+@shared_task(name="sync.probe_files")
+def probe_files(source_id: int) -> dict:
+    from catalog.sync.probing import probe_source_files
+
+    result = probe_source_files(source_id)
+    if result["remaining"] and result["probed"]:
+        probe_files.delay(source_id)  # keep going in slices so other sync work can interleave
+    return result

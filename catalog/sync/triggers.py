@@ -83,6 +83,11 @@ def run_queued_sync(run_id: int) -> dict:
 
         library_ids = [run.library_id] if run.library_id else None
         run = sync_plex_source(source, run.kind, library_ids=library_ids, run=run)
+        from catalog.sync.probing import files_needing_probe
+        from catalog.tasks import probe_files
+
+        if run.status != "failed" and files_needing_probe(source.pk).exists():
+            probe_files.delay(source.pk)
     else:
         from catalog.sync.folders import sync_folder_source
 
