@@ -41,6 +41,7 @@ from catalog.models import (
     WebhookEvent,
 )
 from catalog.sync.triggers import request_sync
+from catalog.webhooks import webhook_url
 from retrovue.core.admin import ReadOnlyAdminMixin
 from retrovue.core.formatting import format_bytes, format_duration_ms
 
@@ -156,8 +157,15 @@ class MediaSourceAdmin(admin.ModelAdmin):
     )
     list_filter = ("kind", "enabled")
     search_fields = ("name", "base_url", "path")
-    readonly_fields = ("token_status", "machine_identifier", "last_successful_sync_at", "last_error")
+    readonly_fields = (
+        "token_status",
+        "machine_identifier",
+        "plex_webhook_url",
+        "last_successful_sync_at",
+        "last_error",
+    )
     inlines = (LibraryInline, PathMappingInline)
+    _current = threading.local()  # the request being rendered, for absolute URLs
     fieldsets = (
         (None, {"fields": ("name", "kind", "enabled")}),
         (
@@ -171,6 +179,7 @@ class MediaSourceAdmin(admin.ModelAdmin):
                     "client_identifier",
                     "machine_identifier",
                     "paths_case_insensitive",
+                    "plex_webhook_url",
                 )
             },
         ),
@@ -192,6 +201,21 @@ class MediaSourceAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         return admin_sync.source_urls(self.admin_site) + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        self._current.request = request
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.display(description="Plex webhook URL")
+    def plex_webhook_url(self, source):
+        request = getattr(self._current, "request", None)
+        if source is None or source.pk is None or source.kind != SourceKind.PLEX or request is None:
+            return "–"
+        return format_html(
+            '<code>{}</code><div class="help">Paste into Plex → Settings → Webhooks. Treat it like a '
+            "password: anyone with it can start syncs.</div>",
+            webhook_url(request, source),
+        )
 
     @admin.action(description="Sync selected sources now (incremental)", permissions=["change"])
     def sync_selected(self, request, queryset):
@@ -492,7 +516,6 @@ class PlayableAdmin(ReadOnlyAdminMixin, NarrowRowsMixin, DurationColumnMixin, ad
     list_per_page = 100
     list_defer = ("summary", "notes")
     show_full_result_count = False
-    verbose_name = "all items"
 
     def has_change_permission(self, request, obj=None):
         # Changing happens through the bulk action (which checks nothing else), not the form.

@@ -14,6 +14,7 @@ class MediaSourceForm(forms.ModelForm):
     """The Plex token is write-only: the field is always rendered empty and left blank to keep it."""
 
     token = forms.CharField(
+        label="New token",
         required=False,
         strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
@@ -38,6 +39,8 @@ class MediaSourceForm(forms.ModelForm):
             "include_subdirectories",
             "sync_interval_minutes",
         )
+        # "retrovue-" and a UUID: wide enough to read whole.
+        widgets = {"client_identifier": forms.TextInput(attrs={"size": 48})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

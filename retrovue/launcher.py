@@ -92,6 +92,8 @@ def web_argv(bind: str) -> list[str]:
         "--timeout",
         "120",
         "--no-control-socket",
+        "--logger-class",
+        "retrovue.gunicorn_logging.RedactingLogger",
         "--access-logfile",
         "-",
         "--access-logformat",

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from retrovue.api import api
 from retrovue.core.views import healthz
@@ -11,5 +11,6 @@ admin.site.index_title = "Station administration"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    path("hooks/", include("catalog.webhook_urls")),
     path("healthz", healthz, name="healthz"),
 ]

@@ -144,6 +144,8 @@ class Playable(models.Model):
     notes = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = "item"
+        verbose_name_plural = "all items"
         ordering = ["title"]
         constraints = [
             # Plex ratingKeys are unique across every item type of one server.

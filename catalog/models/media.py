@@ -33,7 +33,7 @@ class MediaFile(models.Model):
     duration_ms = models.PositiveBigIntegerField(null=True, blank=True)
     probed_at = models.DateTimeField(null=True, blank=True)
     playable_ok = models.BooleanField(
-        "playable", default=False, help_text="ffprobe found decodable audio/video in it."
+        "decodes", default=False, help_text="ffprobe found decodable audio/video in it."
     )
     probe_error = models.TextField(blank=True)
     state = models.CharField(max_length=16, choices=FileState.choices, default=FileState.UNAVAILABLE)

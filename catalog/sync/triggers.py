@@ -50,8 +50,13 @@ def request_sync(
     *,
     library: Library | None = None,
     trigger: str = "",
+    countdown: float | None = None,
 ) -> tuple[SyncRun, bool]:
-    """Queue a sync of the source (or one of its libraries); returns (run, newly_queued)."""
+    """Queue a sync of the source (or one of its libraries); returns (run, newly_queued).
+
+    `countdown` delays the start (a follow-up after a rate-limit window); requests arriving
+    meanwhile join the waiting run.
+    """
     from catalog.tasks import run_sync
 
     with transaction.atomic():
@@ -65,7 +70,10 @@ def request_sync(
         run = SyncRun.objects.create(
             source=source, library=library, kind=mode, trigger=trigger, status=SyncStatus.QUEUED
         )
-        transaction.on_commit(lambda: run_sync.delay(run.pk))
+        if countdown:
+            transaction.on_commit(lambda: run_sync.apply_async((run.pk,), countdown=countdown))
+        else:
+            transaction.on_commit(lambda: run_sync.delay(run.pk))
     return run, True
 
 

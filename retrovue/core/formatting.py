@@ -20,8 +20,11 @@ def format_bytes(size: int | None) -> str:
     if size is None:
         return "–"
     value = float(size)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1024 or unit == "TB":
+    units = ("B", "KB", "MB", "GB", "TB")
+    for index, unit in enumerate(units):
+        # Choose the unit on the rounded value, so 1 MiB − 1 B reads "1.0 MB", not "1024.0 KB".
+        shown = round(abs(value)) if unit == "B" else round(abs(value), 1)
+        if shown < 1024 or index == len(units) - 1:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{size} B"

@@ -43,7 +43,7 @@ def test_task_runs_in_a_worker_through_redis_and_is_recorded(tmp_path):
     assert run.task_name == "core.purge_old_task_runs"
     assert run.queue == "default"
     assert run.arguments == {"args": [], "kwargs": {"days": 30}}
-    assert run.counts == {"deleted": 2, "retention_days": 30}
+    assert run.counts == {"deleted": 2, "webhook_events_deleted": 0, "retention_days": 30}
     assert run.finished_at >= run.started_at
     assert set(TaskRun.objects.values_list("task_id", flat=True)) == {"still-running", "recent", result.id}
 
