@@ -1,0 +1,16 @@
+"""Scheduling models; import them from `scheduling.models`."""
+
+from scheduling.models.channels import Channel, StreamProfile
+from scheduling.models.logs import Piece, ProgramEntry, ScheduleWarning
+from scheduling.models.templates import BreakRule, ScheduleTemplate, TimeSlot
+
+__all__ = [
+    "BreakRule",
+    "Channel",
+    "Piece",
+    "ProgramEntry",
+    "ScheduleTemplate",
+    "ScheduleWarning",
+    "StreamProfile",
+    "TimeSlot",
+]

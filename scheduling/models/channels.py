@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import re
+import zoneinfo
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from catalog.choices import Demographic
+from catalog.models import Playable
+from scheduling.choices import BugCorner
+from scheduling.ratings import LIMIT_CHOICES
+
+CHANNEL_NUMBER = re.compile(r"^\d{1,4}(\.\d{1,3})?$")
+
+
+def validate_channel_number(value: str) -> None:
+    if not CHANNEL_NUMBER.match(value):
+        raise ValidationError(
+            f"{value!r} is not a channel number: use digits, optionally with a subchannel (7 or 7.1)."
+        )
+
+
+def validate_time_zone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"{value!r} is not a time zone name such as America/New_York.") from None
+
+
+class StreamProfile(models.Model):
+    """How a channel's pieces are encoded: every piece on a channel matches it, so playout only copies."""
+
+    name = models.CharField(max_length=60, unique=True)
+    width = models.PositiveIntegerField(
+        default=640, validators=[MinValueValidator(160), MaxValueValidator(3840)]
+    )
+    height = models.PositiveIntegerField(
+        default=480, validators=[MinValueValidator(120), MaxValueValidator(2160)]
+    )
+    frame_rate = models.DecimalField(max_digits=6, decimal_places=3, default=29.97)
+    video_bitrate_kbps = models.PositiveIntegerField(default=1500)
+    audio_bitrate_kbps = models.PositiveIntegerField(default=128)
+    segment_seconds = models.PositiveSmallIntegerField(
+        default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+        help_text="HLS segment and GOP length.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.width}×{self.height} @ {self.frame_rate})"
+
+
+def default_stream_profile_id() -> int:
+    profile, _ = StreamProfile.objects.get_or_create(name="Retro SD 4:3")
+    return profile.pk
+
+
+class Channel(models.Model):
+    """A TV channel: its number, look, rules and the schedule templates that fill it."""
+
+    number = models.CharField(max_length=8, unique=True, validators=[validate_channel_number])
+    name = models.CharField(max_length=100)
+    call_sign = models.CharField(max_length=12, blank=True)
+    logo = models.FileField(upload_to="logos/", blank=True)
+    group = models.CharField(max_length=60, blank=True, default="RetroVue")
+    time_zone = models.CharField(max_length=60, default="America/New_York", validators=[validate_time_zone])
+    enabled = models.BooleanField(default=True)
+    always_on = models.BooleanField(
+        default=True, help_text="On air all the time; otherwise started on first viewer."
+    )
+    target_demographic = models.CharField(max_length=20, choices=Demographic.choices, blank=True)
+    content_rating_limit = models.CharField(max_length=10, choices=LIMIT_CHOICES, blank=True)
+    stream_profile = models.ForeignKey(
+        StreamProfile, on_delete=models.PROTECT, related_name="channels", default=default_stream_profile_id
+    )
+    bug_image = models.FileField(upload_to="bugs/", blank=True)
+    bug_corner = models.CharField(max_length=12, choices=BugCorner.choices, default=BugCorner.BOTTOM_RIGHT)
+    bug_opacity = models.DecimalField(
+        max_digits=3, decimal_places=2, default=0.6, validators=[MinValueValidator(0), MaxValueValidator(1)]
+    )
+    seed = models.PositiveIntegerField(
+        default=1, help_text="Same seed, templates and catalog → same schedule."
+    )
+    sign_off_at = models.TimeField(null=True, blank=True, help_text="Off the air from this time…")
+    sign_on_at = models.TimeField(
+        null=True, blank=True, help_text="…until this time (test pattern meanwhile)."
+    )
+    fallback_items = models.ManyToManyField(
+        Playable,
+        blank=True,
+        related_name="fallback_for_channels",
+        help_text="Aired where no template fills the time (e.g. filler reels); a slate if empty.",
+    )
+
+    class Meta:
+        ordering = ["number"]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.name}"
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def sort_key(self) -> tuple[int, int]:
+        major, _, minor = self.number.partition(".")
+        return int(major), int(minor or 0)
+
+    @property
+    def xmltv_id(self) -> str:
+        return f"{self.number}.retrovue"
