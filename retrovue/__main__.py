@@ -5,6 +5,9 @@ python -m retrovue web            # production pieces, one per container
 python -m retrovue worker --queues sync,pregen,default
 python -m retrovue beat
 python -m retrovue generate-key   # a new RETROVUE_ENCRYPTION_KEYS value
+python -m retrovue discover --title "Battlestar Galactica"   # the catalog: see retrovue/cli_catalog.py
+python -m retrovue sync --title "Battlestar Galactica" --year 1978 [--dry-run]
+python -m retrovue sync-all [--page-size 200] [--dry-run]
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+
+from retrovue import cli_catalog
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "retrovue.settings")
 
@@ -66,7 +71,11 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument("--concurrency", default=os.environ.get("RETROVUE_WORKER_CONCURRENCY", "2"))
     commands.add_parser("beat", help="the Celery beat scheduler")
     commands.add_parser("generate-key", help="print a new encryption key")
+    cli_catalog.add_commands(parser, commands)
     args = parser.parse_args(argv)
+    if args.command in cli_catalog.COMMANDS:
+        return cli_catalog.main(args)
+    cli_catalog.reject_catalog_options(parser, args)
 
     from retrovue import launcher
 

@@ -40,7 +40,15 @@ def close_stale_runs(source: MediaSource) -> int:
     return closed
 
 
+def is_show_scoped(run: SyncRun) -> bool:
+    """One-show syncs (the CLI's `sync --title`) name the show in their trigger: "… show <ratingKey>"."""
+    return " show " in f" {run.trigger}"
+
+
 def _covers(active: SyncRun, library: Library | None) -> bool:
+    # A one-show sync covers nothing else of its library: a webhook must not join it and be lost.
+    if is_show_scoped(active):
+        return False
     return active.library_id is None or (library is not None and active.library_id == library.pk)
 
 

@@ -106,3 +106,12 @@ def test_scheduled_task_requests_an_incremental_sync(queued_tasks):
     result = scheduled_sync(source.pk)
     run = SyncRun.objects.get(pk=result["sync_run"])
     assert (run.trigger, run.kind, run.status) == ("schedule", "incremental", "queued")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_library_request_does_not_join_a_one_show_sync(queued_tasks):
+    source = PlexSourceFactory()
+    tv = Library.objects.create(source=source, section_key="2", title="TV", kind="show")
+    show_run = SyncRun.objects.create(source=source, library=tv, status="running", trigger="cli show 123")
+    run, queued = triggers.request_sync(source, library=tv, trigger="webhook")
+    assert queued and run != show_run
