@@ -1,0 +1,164 @@
+"""What the builder may air, loaded once per build: plain tuples, no ORM objects in the hot loop.
+
+Only airable items are loaded: active in their source, with a positive length, and with at least
+one media file that can play (a local file, or a Part Plex can stream). Unavailable items are
+therefore never scheduled, whatever a template says.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db.models import Exists, OuterRef
+
+from catalog.choices import ContentKind, FileState, ItemState
+from catalog.models import ChapterMark, Episode, MediaFile, Movie, ShortFormItem
+
+
+@dataclass(frozen=True)
+class Item:
+    id: int
+    kind: str
+    title: str
+    duration_ms: int
+    content_rating: str = ""
+    daypart: str = ""
+    seasonal: str = ""
+    company: str = ""
+    category: str = ""
+    expires_on: date | None = None
+    demographic: str = ""
+    show_id: int | None = None
+    show_title: str = ""
+    season: int | None = None
+    episode: int | None = None
+    summary: str = ""
+    promotes_show_id: int | None = None
+
+
+@dataclass
+class CatalogSnapshot:
+    episodes_by_show: dict[int, list[Item]] = field(default_factory=lambda: defaultdict(list))
+    movies: dict[int, Item] = field(default_factory=dict)
+    short_form: dict[str, list[Item]] = field(default_factory=lambda: defaultdict(list))
+    items: dict[int, Item] = field(default_factory=dict)
+    _chapters: dict[int, list[int]] = field(default_factory=dict)
+
+    def chapters(self, playable_id: int) -> list[int]:
+        if playable_id not in self._chapters:
+            self.load_chapters([playable_id])
+        return self._chapters[playable_id]
+
+    def load_chapters(self, playable_ids) -> None:
+        wanted = [pk for pk in playable_ids if pk not in self._chapters]
+        if not wanted:
+            return
+        found = defaultdict(set)
+        for pk, time_ms in ChapterMark.objects.filter(playable_id__in=wanted).values_list(
+            "playable_id", "time_ms"
+        ):
+            found[pk].add(time_ms)
+        for pk in wanted:
+            self._chapters[pk] = sorted(found.get(pk, ()))
+
+
+def _playable_file_exists():
+    return Exists(
+        MediaFile.objects.filter(
+            playable_id=OuterRef("pk"), state__in=[FileState.NORMAL, FileState.REMOTE_ONLY]
+        ).exclude(state=FileState.NORMAL, probed_at__isnull=False, playable_ok=False)
+    )
+
+
+def load_snapshot() -> CatalogSnapshot:
+    snapshot = CatalogSnapshot()
+    airable = {"state": ItemState.ACTIVE, "duration_ms__gt": 0}
+    episodes = (
+        Episode.objects.filter(**airable, show__state=ItemState.ACTIVE)
+        .filter(_playable_file_exists())
+        .order_by("show_id", "season_number", "episode_number", "pk")
+        .values_list(
+            "pk", "title", "duration_ms", "content_rating", "daypart", "seasonal_preference", "show_id",
+            "show__title", "show__content_rating", "season_number", "episode_number", "summary",
+        )
+    )  # fmt: skip
+    for (
+        pk,
+        title,
+        duration,
+        rating,
+        daypart,
+        seasonal,
+        show_id,
+        show_title,
+        show_rating,
+        season,
+        number,
+        summary,
+    ) in episodes:
+        item = Item(
+            pk, ContentKind.EPISODE, title, duration, rating or show_rating, daypart, seasonal,
+            show_id=show_id, show_title=show_title, season=season, episode=number, summary=summary,
+        )  # fmt: skip
+        snapshot.episodes_by_show[show_id].append(item)
+        snapshot.items[pk] = item
+    movies = (
+        Movie.objects.filter(**airable)
+        .filter(_playable_file_exists())
+        .order_by("sort_title", "year", "pk")
+        .values_list(
+            "pk",
+            "title",
+            "duration_ms",
+            "content_rating",
+            "daypart",
+            "seasonal_preference",
+            "summary",
+            "year",
+        )
+    )
+    for pk, title, duration, rating, daypart, seasonal, summary, year in movies:
+        item = Item(
+            pk,
+            ContentKind.MOVIE,
+            f"{title} ({year})" if year else title,
+            duration,
+            rating,
+            daypart,
+            seasonal,
+            summary=summary,
+        )
+        snapshot.movies[pk] = item
+        snapshot.items[pk] = item
+    clips = (
+        ShortFormItem.objects.filter(**airable)
+        .filter(_playable_file_exists())
+        .order_by("kind", "pk")
+        .values_list(
+            "pk", "kind", "title", "duration_ms", "content_rating", "daypart", "seasonal_preference",
+            "commercial_company", "category", "expires_on", "target_demographic", "promotes_show_id",
+        )
+    )  # fmt: skip
+    for (
+        pk,
+        kind,
+        title,
+        duration,
+        rating,
+        daypart,
+        seasonal,
+        company,
+        category,
+        expires,
+        demographic,
+        promotes,
+    ) in clips:
+        item = Item(
+            pk, kind, title, duration, rating, daypart, seasonal, company.strip().casefold(), category, expires,
+            demographic, promotes_show_id=promotes,
+        )  # fmt: skip
+        snapshot.short_form[kind].append(item)
+        snapshot.items[pk] = item
+    return snapshot
