@@ -1,5 +1,6 @@
 """The schedule builder: programs on the half hour, breaks at chapter marks, exact fills, determinism."""
 
+import itertools
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -45,12 +46,12 @@ def test_logs_have_no_gaps_or_overlaps_and_pieces_add_up():
     build_day(channel, days=2)
     rows = log(channel)
     assert rows[0].start == MONDAY and rows[-1].stop == MONDAY + timedelta(days=2)
-    for earlier, later in zip(rows, rows[1:], strict=False):
+    for earlier, later in itertools.pairwise(rows):
         assert earlier.stop == later.start
     for row in rows:
         parts = pieces(row)
         assert parts[0].start == row.start and parts[-1].stop == row.stop
-        for earlier, later in zip(parts, parts[1:], strict=False):
+        for earlier, later in itertools.pairwise(parts):
             assert earlier.stop == later.start
         assert sum(part.duration_ms for part in parts) == row.duration_ms
         for part in parts:
@@ -101,7 +102,7 @@ def test_no_company_repeats_within_a_break():
     build_day(channel)
     for row in log(channel):
         current = []
-        for part in pieces(row) + [None]:
+        for part in [*pieces(row), None]:
             if part is None or part.kind != "commercial":
                 companies = [ad.playable.commercial_company for ad in current]
                 assert len(companies) == len(set(companies))
@@ -140,7 +141,7 @@ def test_the_same_inputs_build_the_same_logs():
 def test_in_order_continues_from_the_log_after_a_rebuild():
     show, episodes = sitcom(episodes=6)
     short_form_library()
-    channel, template, slot = channel_with_slot(shows=[show])
+    channel, _template, slot = channel_with_slot(shows=[show])
     now = MONDAY + timedelta(hours=18, minutes=10)
     build_channel(channel, MONDAY, MONDAY + timedelta(days=3), fine_until=MONDAY + timedelta(days=2))
     before = {row.start: row.playable_id for row in log(channel) if row.slot_id}
@@ -155,7 +156,7 @@ def test_in_order_continues_from_the_log_after_a_rebuild():
 
 def test_holiday_template_overrides_the_regular_week_in_its_dates():
     regular, _ = sitcom("Cheers")
-    special, specials = sitcom("Christmas Specials", episodes=3)
+    special, _specials = sitcom("Christmas Specials", episodes=3)
     short_form_library()
     channel, _, _ = channel_with_slot(shows=[regular])
     holiday = ScheduleTemplate.objects.create(

@@ -52,7 +52,7 @@ def test_program_page_lists_its_pieces(staff_client, built_channel):
 
 
 def test_slot_times_off_the_half_hour_are_refused_with_a_reason(staff_client, built_channel):
-    _, template, slot = built_channel
+    _, _template, slot = built_channel
     slot.start_time = time(18, 15)
     with pytest.raises(Exception, match="hour or half hour"):
         slot.full_clean()
