@@ -173,7 +173,7 @@ class ChannelPlanner:
             if item is None:
                 if remaining >= HALF_HOUR_MS:
                     self.warnings.append(
-                        (cursor, f"Nothing in “{window.slot.title or 'slot'}” fits {remaining // MINUTE_MS} min "
+                        (cursor, f"Nothing in the {_slot_label(window.slot)} fits its remaining {remaining // MINUTE_MS} min "
                                  f"at {cursor.astimezone(self.zone):%a %d %b %H:%M}; fallback content airs instead.")
                     )  # fmt: skip
                 programs.append(self.filler(cursor, end))
@@ -264,6 +264,13 @@ class ChannelPlanner:
         choices = fresh or sorted(fits, key=lambda item: aired.get(item.id, moment))[:1]
         rng = random.Random(f"{self.channel.seed}:{slot.id}:{moment.isoformat()}")
         return rng.choice(sorted(choices, key=lambda item: item.id))
+
+
+def _slot_label(slot: SlotSpec) -> str:
+    if slot.title:
+        return f"“{slot.title}” slot"
+    kind = "movie" if slot.content == SlotContent.MOVIES else "episode"
+    return f"{slot.start_minute // 60:02d}:{slot.start_minute % 60:02d} {kind} slot"
 
 
 def _minute(value: time) -> int:
