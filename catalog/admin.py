@@ -373,7 +373,13 @@ class PlexMarkerInline(admin.TabularInline):
     extra = 0
 
 
-class PlayableAdminBase(NarrowRowsMixin, DurationColumnMixin, admin.ModelAdmin):
+class ChaptersLinkMixin:
+    @admin.display(description="chapters")
+    def chapters_link(self, item):
+        return format_html('<a href="{}">Chapters</a>', reverse("admin:catalog_item_chapters", args=[item.pk]))
+
+
+class PlayableAdminBase(ChaptersLinkMixin, NarrowRowsMixin, DurationColumnMixin, admin.ModelAdmin):
     """Shared by episodes, movies and short-form items: metadata filters, bulk metadata action."""
 
     actions = (set_scheduling_metadata,)
@@ -396,6 +402,7 @@ class EpisodeAdmin(PlayableAdminBase):
         "daypart",
         "state",
         "updated_at_plex",
+        "chapters_link",
     )
     list_filter = ("state", "source", "content_rating", "daypart", "seasonal_preference")
     search_fields = ("title", "show__title", "rating_key")
@@ -433,6 +440,7 @@ class MovieAdmin(PlayableAdminBase):
         "daypart",
         "seasonal_preference",
         "state",
+        "chapters_link",
     )
     list_filter = (
         "state",
@@ -467,6 +475,7 @@ class ShortFormItemAdmin(PlayableAdminBase):
         "seasonal_preference",
         "expires_on",
         "state",
+        "chapters_link",
     )
     list_filter = (
         "kind",

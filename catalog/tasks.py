@@ -32,3 +32,10 @@ def probe_files(source_id: int) -> dict:
     if result["remaining"] and result["probed"]:
         probe_files.delay(source_id)  # keep going in slices so other sync work can interleave
     return result
+
+
+@shared_task(name="chapters.generate")
+def generate_chapters(playable_id: int) -> dict:
+    from catalog.chapters import run_chapter_detection
+
+    return run_chapter_detection(playable_id)

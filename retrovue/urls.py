@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from catalog.chapter_editor import chapter_editor_urls
 from retrovue.api import api
 from retrovue.core.views import healthz
 
@@ -9,8 +10,10 @@ admin.site.site_title = "RetroVue"
 admin.site.index_title = "Station administration"
 
 urlpatterns = [
-    path("admin/", admin.site.urls),
+    # The chapter editor's pages live in the admin namespace, before the admin's own catch-all URLs.
+    path("admin/", (chapter_editor_urls(admin.site) + admin.site.get_urls(), "admin", admin.site.name)),
     path("api/", api.urls),
     path("hooks/", include("catalog.webhook_urls")),
     path("healthz", healthz, name="healthz"),
+    path("", include("scheduling.urls")),
 ]
