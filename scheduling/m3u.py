@@ -3,7 +3,8 @@
 What the clients need: `#EXTM3U url-tvg="…"` pointing at the XMLTV guide; per channel `tvg-id` equal
 to the XMLTV channel id, `tvg-name`, a numeric and unique `tvg-chno`, `tvg-logo` and `group-title`
 (Threadfin drops entries without it); a display name without commas (Jellyfin splits the line on
-its last comma) and absolute URLs. Attribute values have no double quotes (no player unescapes them).
+its last comma; parsers that split on the first one exist too, so no attribute has a comma either) and
+absolute URLs. Attribute values have no double quotes (no player unescapes them).
 """
 
 from __future__ import annotations
@@ -60,10 +61,10 @@ def channel_numbers(channels: Iterable[Channel]) -> dict[int, str]:
 def extinf(channel: Channel, chno: str | None, base_url: str, token: str | None = None) -> str:
     attributes = {
         "tvg-id": channel.xmltv_id,
-        "tvg-name": clean_text(channel.name),
+        "tvg-name": display_name(channel.name),
         "tvg-chno": chno,
         "tvg-logo": logo_url(channel, base_url) or "",
-        "group-title": clean_text(channel.group) or DEFAULT_GROUP,
+        "group-title": display_name(channel.group) or DEFAULT_GROUP,
     }
     rendered = " ".join(
         f'{key}="{clean_text(value)}"' for key, value in attributes.items() if value is not None

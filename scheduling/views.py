@@ -18,8 +18,8 @@ from django.utils.cache import patch_cache_control
 from django.utils.http import urlencode
 from django.views.decorators.http import require_safe
 
-from scheduling.m3u import stream_url
 from scheduling.m3u import render_m3u as render_m3u_text
+from scheduling.m3u import stream_url
 from scheduling.models import Channel, ProgramEntry
 from scheduling.xmltv import logo_url, onscreen, render_xmltv
 
@@ -31,6 +31,7 @@ XMLTV_CONTENT_TYPE = "application/xml; charset=utf-8"
 GRID_HOURS_DEFAULT = 3
 GRID_HOURS_MAX = 12
 SLOT = timedelta(minutes=30)
+GUIDE_YEARS = range(1970, 2200)  # beyond these, window arithmetic would overflow datetime
 ZONE_CHOICES = (
     "America/New_York",
     "America/Chicago",
@@ -133,21 +134,22 @@ def floor_to_slot(moment: datetime, zone: zoneinfo.ZoneInfo) -> datetime:
 
 
 def parse_window_start(value: str | None, zone: zoneinfo.ZoneInfo, now: datetime) -> datetime:
-    """`?start=2026-11-22T18:30` (the viewer's local time) → the window's first half hour, UTC."""
+    """`?start=2026-11-22T18:30` (the viewer's local time) → the window's first half hour, UTC.
+    Anything unreadable or absurdly far off shows the current window."""
     if value:
         try:
             moment = datetime.fromisoformat(value)
-        except ValueError:
-            moment = None
-        if moment is not None:
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=zone)
-            return floor_to_slot(moment, zone)
+            if moment.year in GUIDE_YEARS:
+                return floor_to_slot(moment, zone)
+        except (ValueError, OverflowError):
+            pass
     return floor_to_slot(now, zone)
 
 
 def clock(moment: datetime) -> str:
-    """"6:30 PM": how a TV listing prints a time."""
+    """ "6:30 PM": how a TV listing prints a time."""
     hour = moment.hour % 12 or 12
     return f"{hour}:{moment.minute:02d} {'AM' if moment.hour < 12 else 'PM'}"
 
@@ -248,7 +250,10 @@ def guide(request):
     base = base_url(request)
     rows = build_rows(channels, programs, window_start, window_end, zone, now, base)
     columns = [
-        {"left": percent(SLOT * index, window), "label": clock((window_start + SLOT * index).astimezone(zone))}
+        {
+            "left": percent(SLOT * index, window),
+            "label": clock((window_start + SLOT * index).astimezone(zone)),
+        }
         for index in range(hours * 2)
     ]
     local_start = window_start.astimezone(zone)
@@ -274,6 +279,7 @@ def guide(request):
         "window_seconds": int(window.total_seconds()),
         "day_label": f"{local_start:%A, %B} {local_start.day}",
         "zone_name": zone_name,
+        "zone_abbreviation": local_start.tzname(),
         "zones": zones,
         "bad_zone": bad_zone,
         "hours": hours,
