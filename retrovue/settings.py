@@ -135,6 +135,7 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
 MEDIA_ROOT = env_path("RETROVUE_MEDIA_ROOT", DATA_DIR / "media")
+MEDIA_URL = "/media/"  # channel logos and bugs (nginx serves the folder in production)
 HLS_ROOT = env_path("RETROVUE_HLS_ROOT", DATA_DIR / "hls")
 
 LOGIN_URL = "admin:login"

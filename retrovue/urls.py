@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.static import serve
 
 from catalog.chapter_editor import chapter_editor_urls
 from retrovue.api import api
@@ -15,5 +17,7 @@ urlpatterns = [
     path("api/", api.urls),
     path("hooks/", include("catalog.webhook_urls")),
     path("healthz", healthz, name="healthz"),
+    # Uploaded logos and bugs; serve() refuses paths outside MEDIA_ROOT. nginx serves them in production.
+    re_path(r"^media/(?P<path>.+)$", serve, {"document_root": settings.MEDIA_ROOT}),
     path("", include("scheduling.urls")),
 ]

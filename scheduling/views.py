@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.http import urlencode
+from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 
 from scheduling.m3u import render_m3u as render_m3u_text
@@ -65,6 +66,7 @@ def enabled_channels() -> list[Channel]:
 
 
 @require_safe
+@gzip_page  # a week of 50 channels is ~11 MB of XML; guide clients accept gzip
 def xmltv(request):
     start = timezone.now().astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     body = render_xmltv(

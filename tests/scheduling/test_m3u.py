@@ -63,7 +63,7 @@ def test_every_entry_has_what_iptv_clients_need():
         "tvg-id": "7.retrovue",
         "tvg-name": "Classic TV",
         "tvg-chno": "7",
-        "tvg-logo": "http://tv.example.com:8080/logos/seven.png",
+        "tvg-logo": "http://tv.example.com:8080/media/logos/seven.png",
         "group-title": "Classics",
     }
     assert first["name"] == "Classic TV"

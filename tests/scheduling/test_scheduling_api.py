@@ -52,7 +52,7 @@ def test_channels_come_in_channel_number_order_with_absolute_urls(staff_client):
     three = body["items"][1]
     assert three["xmltv_id"] == "3.retrovue"
     assert three["stream_url"] == "http://testserver/hls/3/index.m3u8"
-    assert three["logo_url"] == "http://testserver/logos/three.png"
+    assert three["logo_url"] == "http://testserver/media/logos/three.png"
     assert body["items"][0]["logo_url"] is None
     enabled = staff_client.get("/api/scheduling/channels?enabled=true").json()
     assert [channel["number"] for channel in enabled["items"]] == ["2", "7", "7.1", "10"]

@@ -132,7 +132,7 @@ def test_logo_is_an_absolute_icon_and_channels_without_one_have_none():
         element.get("id"): [icon.get("src") for icon in element.iter("icon")]
         for element in tree.iter("channel")
     }
-    assert icons["7.retrovue"] == ["http://tv.example.com/logos/seven.png"]
+    assert icons["7.retrovue"] == ["http://tv.example.com/media/logos/seven.png"]
     assert icons["12.retrovue"] == []
 
 
@@ -322,7 +322,7 @@ def test_xmltv_url_serves_enabled_channels_anonymously_for_a_week(client):
     tree = parse(response.content)
     assert tree.get("generator-info-name") == "RetroVue"
     assert [element.get("id") for element in tree.iter("channel")] == ["7.retrovue"]
-    assert tree.find("channel/icon").get("src") == "https://tv.example.com:8443/logos/seven.png"
+    assert tree.find("channel/icon").get("src") == "https://tv.example.com:8443/media/logos/seven.png"
     listed = programmes(tree, "7.retrovue")
     assert parse_time(listed[0].get("start")) == hour
     assert parse_time(listed[-1].get("stop")) == hour + timedelta(days=7)
