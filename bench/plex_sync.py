@@ -24,32 +24,12 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import requests
+from benchdb import ROOT, create_and_set_up
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 BENCH_DB = "retrovue_bench_sync"
 TOKEN = "bench-token"
-
-
-def setup_django(admin_url: str) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        connection.execute(f"CREATE DATABASE {BENCH_DB}")
-    os.environ["DATABASE_URL"] = admin_url.rsplit("/", 1)[0] + f"/{BENCH_DB}"
-    os.environ.setdefault("RETROVUE_DATA_DIR", "/tmp/retrovue-bench")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "retrovue.settings"
-    os.environ["RETROVUE_LOG_LEVEL"] = "WARNING"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def free_port() -> int:
@@ -96,13 +76,21 @@ def make_changes(emulator: EmulatorProcess) -> dict:
     episodes = emulator.control("GET", "library?type=episode")["items"]
     shows = emulator.control("GET", "library?type=show")["items"]
     for episode in episodes[:50]:
-        emulator.control("POST", "library/touch", {"rating_key": episode["ratingKey"], "title": episode["title"] + " (edit)"})
+        emulator.control(
+            "POST",
+            "library/touch",
+            {"rating_key": episode["ratingKey"], "title": episode["title"] + " (edit)"},
+        )
     for show in shows[:3]:
         emulator.control("POST", "library/touch", {"rating_key": show["ratingKey"]})
     for episode in episodes[-2:]:
         emulator.control("POST", "library/delete", {"rating_key": episode["ratingKey"]})
     for number in range(5):
-        emulator.control("POST", "library/add_episode", {"show_rating_key": shows[5]["ratingKey"], "season_index": 1, "title": f"Bench {number}"})
+        emulator.control(
+            "POST",
+            "library/add_episode",
+            {"show_rating_key": shows[5]["ratingKey"], "season_index": 1, "title": f"Bench {number}"},
+        )
     return {"updated": 50, "removed": 2, "added": 5}
 
 
@@ -144,20 +132,25 @@ def one_round(args) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--shows", type=int, default=300)
     parser.add_argument("--episodes-per-season", type=int, default=14)
     parser.add_argument("--movies", type=int, default=2000)
     parser.add_argument("--latency-ms", type=int, default=5)
     parser.add_argument(
-        "--database-server", default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+        "--database-server",
+        default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
     )
     args = parser.parse_args()
-    setup_django(args.database_server)
+    create_and_set_up(args.database_server, BENCH_DB)
     rounds = [one_round(args) for _ in range(args.repeat)]
     print(f"catalog after sync: {rounds[0]['catalog']}")
-    print(f"{'phase':<10} {'median s':>9} {'min s':>7} {'max s':>7} {'requests':>9} {'changes a/u/r':>14} {'peak RSS MB':>12}")
+    print(
+        f"{'phase':<10} {'median s':>9} {'min s':>7} {'max s':>7} {'requests':>9} {'changes a/u/r':>14} {'peak RSS MB':>12}"
+    )
     summary = {}
     for phase in ("full", "no-change", "50-change"):
         seconds = [entry[phase]["seconds"] for entry in rounds]
@@ -169,7 +162,11 @@ def main() -> None:
         )
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
-    (out / "plex_sync.json").write_text(json.dumps({"args": vars(args) | {"database_server": "…"}, "summary": summary}, indent=2))
+    (out / "plex_sync.json").write_text(
+        json.dumps({"args": vars(args) | {"database_server": "…"}, "summary": summary}, indent=2)
+    )
+
+    drop(args.database_server, BENCH_DB)
 
 
 if __name__ == "__main__":

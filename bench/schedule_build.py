@@ -16,33 +16,13 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import time
 from datetime import UTC, datetime
 from datetime import time as clock_time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchdb import ROOT, create_and_set_up
+
 BENCH_DB = "retrovue_bench_schedule"
-
-
-def setup_django(server_url: str) -> None:
-    import psycopg
-
-    with psycopg.connect(server_url, autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        connection.execute(f"CREATE DATABASE {BENCH_DB}")
-    os.environ["DATABASE_URL"] = server_url.rsplit("/", 1)[0] + f"/{BENCH_DB}"
-    os.environ.setdefault("RETROVUE_DATA_DIR", "/tmp/retrovue-bench")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "retrovue.settings"
-    os.environ["RETROVUE_LOG_LEVEL"] = "WARNING"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def make_catalog():
@@ -142,7 +122,7 @@ def main() -> None:
         default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
     )
     args = parser.parse_args()
-    setup_django(args.database_server)
+    create_and_set_up(args.database_server, BENCH_DB)
     from scheduling.builder import roll_forward
     from scheduling.models import Piece, ProgramEntry
 
@@ -166,6 +146,8 @@ def main() -> None:
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "schedule_build.json").write_text(json.dumps(result, indent=2))
+
+    drop(args.database_server, BENCH_DB)
 
 
 if __name__ == "__main__":

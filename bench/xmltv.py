@@ -17,45 +17,12 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchdb import ROOT, create_and_set_up, drop
+
 BENCH_DB = "retrovue_bench_xmltv"
-
-
-def server_url(url: str, database: str) -> str:
-    return url.rsplit("/", 1)[0] + f"/{database}"
-
-
-def setup_django(admin_url: str) -> None:
-    import psycopg
-
-    with psycopg.connect(server_url(admin_url, "postgres"), autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        connection.execute(f"CREATE DATABASE {BENCH_DB}")
-    os.environ["DATABASE_URL"] = server_url(admin_url, BENCH_DB)
-    os.environ.setdefault("RETROVUE_DATA_DIR", "/tmp/retrovue-bench")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "retrovue.settings"
-    os.environ["RETROVUE_LOG_LEVEL"] = "WARNING"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-
-
-def drop_database(admin_url: str) -> None:
-    import psycopg
-    from django.db import connections
-
-    connections.close_all()
-    with psycopg.connect(server_url(admin_url, "postgres"), autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
 
 
 DESCRIPTION = (
@@ -144,7 +111,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.runs < 5:
         parser.error("--runs must be at least 5 for a meaningful median")
-    setup_django(args.database_server)
+    create_and_set_up(args.database_server, BENCH_DB)
     try:
         from django.test import Client
 
@@ -196,7 +163,7 @@ def main() -> None:
         )
     finally:
         if not args.keep:
-            drop_database(args.database_server)
+            drop(args.database_server, BENCH_DB)
 
 
 if __name__ == "__main__":
