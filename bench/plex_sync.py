@@ -26,7 +26,7 @@ import sys
 import time
 
 import requests
-from benchdb import ROOT, create_and_set_up, drop  # noqa: E402  (sets up sys.path)
+from benchdb import ROOT, create_and_set_up, drop
 
 BENCH_DB = "retrovue_bench_sync"
 TOKEN = "bench-token"

@@ -20,7 +20,7 @@ import time
 from datetime import UTC, datetime
 from datetime import time as clock_time
 
-from benchdb import ROOT, create_and_set_up, drop  # noqa: E402  (sets up sys.path)
+from benchdb import ROOT, create_and_set_up, drop
 
 BENCH_DB = "retrovue_bench_schedule"
 
