@@ -1,0 +1,317 @@
+"""The demo station: media generated with ffmpeg, scanned into the catalog, three channels on the air.
+
+The media is made once into the test data folder and kept there (its manifest makes later runs
+reuse it), so only the first test session pays the 20–30 s of generation.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import time
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.db import transaction
+
+from catalog.choices import ChapterOrigin, ContentKind, FileState, SourceKind
+from catalog.models import (
+    ChapterMark,
+    Episode,
+    ExternalId,
+    Library,
+    MediaFile,
+    MediaSource,
+    Movie,
+    Playable,
+    Season,
+    ShortFormItem,
+    Show,
+)
+from catalog.probe import probe_media_file
+from retrovue.subprocesses import run_command
+from scheduling import demo
+from scheduling.choices import PieceKind
+from scheduling.models import (
+    BreakRule,
+    Channel,
+    Piece,
+    ProgramEntry,
+    ScheduleTemplate,
+    ScheduleWarning,
+    TimeSlot,
+)
+
+NOW = datetime(2026, 11, 23, 15, 7, tzinfo=UTC)  # a Monday afternoon
+ROW_MODELS = (
+    MediaSource,
+    Library,
+    Show,
+    Season,
+    Playable,
+    MediaFile,
+    ChapterMark,
+    ExternalId,
+    Channel,
+    ScheduleTemplate,
+    TimeSlot,
+    TimeSlot.shows.through,
+    TimeSlot.movies.through,
+    Channel.fallback_items.through,
+    BreakRule,
+    ProgramEntry,
+    Piece,
+    ScheduleWarning,
+)
+
+
+@pytest.fixture(scope="session")
+def demo_media() -> Path:
+    if shutil.which(settings.RETROVUE_FFMPEG) is None:
+        pytest.skip("ffmpeg is not installed")
+    return demo.make_demo_media(Path(settings.DATA_DIR) / "demo-media")
+
+
+@pytest.fixture(scope="module")
+def station_once(django_db_setup, django_db_blocker, demo_media):
+    """The station, built once for this module inside a transaction rolled back at its end
+    (scanning and scheduling take seconds); each test runs in a savepoint inside it."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield demo.build_demo_station(demo_media, now=NOW)
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def station(station_once, db) -> dict:
+    return station_once
+
+
+def row_counts() -> dict[str, int]:
+    return {model._meta.label: model.objects.count() for model in ROW_MODELS}
+
+
+# --- the media ------------------------------------------------------------------------------------
+
+
+def test_demo_plan_has_tv_lengths_chapters_and_enough_clips():
+    plan = demo.plan_media(Path("/demo"), font="/fonts/x.ttf")
+    episodes = [episode for show in demo.SHOWS for episode in show.episodes]
+    assert len(demo.SHOWS) >= 3 and all(3 <= len(show.episodes) <= 6 for show in demo.SHOWS)
+    assert all(21 * 60 <= episode.seconds <= 23 * 60 for episode in episodes)  # a 22-minute sitcom
+    assert all(80 * 60 <= movie.seconds <= 100 * 60 for movie in demo.MOVIES)
+    assert any(episode.chapters for episode in episodes) and any(not episode.chapters for episode in episodes)
+    commercials = [clip for clip in demo.CLIPS if clip.folder == "commercials"]
+    assert len(commercials) >= 12 and {clip.seconds for clip in commercials} == {15, 30}
+    assert len({clip.company for clip in commercials}) >= 6
+    fillers = sorted(clip.seconds for clip in demo.CLIPS if clip.folder in ("filler", "interstitials"))
+    assert fillers[0] <= 5 and fillers[-1] >= 120
+    for folder in ("bumpers", "promos", "station_ids", "interstitials", "filler"):
+        assert any(clip.folder == folder for clip in demo.CLIPS), folder
+    assert len(plan.jobs) == len(episodes) + len(demo.MOVIES) + len(demo.CLIPS)
+    assert all(job.path.is_relative_to("/demo") and job.nfo for job in plan.jobs)
+    # Same inputs, same digest; another font is another set.
+    assert demo.plan_digest(plan) == demo.plan_digest(demo.plan_media(Path("/demo"), font="/fonts/x.ttf"))
+    assert demo.plan_digest(plan) != demo.plan_digest(demo.plan_media(Path("/demo"), font=None))
+
+
+def test_captions_with_quotes_colons_and_commas_render(tmp_path):
+    caption = demo.Caption("We'll be: right back, [50%]; \\ok", size=14, y="10", x="max(0,w-t*300)")
+    assert caption.changes
+    output = tmp_path / "frame.png"
+    font = demo.text_font()
+    if font is None:
+        pytest.skip("this ffmpeg cannot draw text")
+    run_command(
+        [
+            settings.RETROVUE_FFMPEG, "-v", "error", "-y",
+            "-f", "lavfi", "-i", demo.video_input(demo._color("000000"), 1, [caption], font),
+            "-vf", demo.video_filters([caption], font), "-frames:v", "1", str(output),
+        ],
+        timeout=30,
+    )  # fmt: skip
+    assert output.stat().st_size > 0
+
+
+def test_demo_media_is_small_probes_with_chapters_and_is_made_once(demo_media):
+    manifest = json.loads((demo_media / demo.MANIFEST_NAME).read_text())
+    files = manifest["files"]
+    videos = [name for name in files if name.endswith((".mkv", ".mp4"))]
+    assert len(videos) == len(demo.plan_media(demo_media).jobs)
+    assert sum(files.values()) < 70_000_000
+    assert all((demo_media / name).with_suffix(".nfo").exists() for name in videos)
+    assert (demo_media / "library/TV Shows/Maple Street (1987)/tvshow.nfo").exists()
+
+    pilot_path = (
+        demo_media / "library/TV Shows/Maple Street (1987)/Season 01/Maple Street - S01E01 - Pilot.mkv"
+    )
+    pilot = probe_media_file(str(pilot_path))
+    assert pilot.playable and pilot.video_codec == "h264" and pilot.audio_codec == "aac"
+    assert (pilot.width, pilot.height) == (demo.WIDTH, demo.HEIGHT)
+    assert abs(pilot.duration_ms - 1330_000) < 1000
+    assert [start for _, start in pilot.chapters] == [0, 190_000, 700_000, 1_130_000]
+    keyframes = run_command(
+        [
+            settings.RETROVUE_FFPROBE,
+            "-v",
+            "error",
+            "-select_streams",
+            "v",
+            "-skip_frame",
+            "nokey",
+            "-show_entries",
+            "frame=pts_time",
+            "-of",
+            "csv=p=0",
+            str(pilot_path),
+        ],
+        timeout=60,
+    ).stdout.decode()
+    times = {round(float(value.strip(" ,")), 2) for value in keyframes.split() if value.strip(" ,")}
+    assert {0, 190, 700, 1130} <= times  # a break cuts on a keyframe, at the chapter's exact time
+    spot = probe_media_file(str(demo_media / "clips/commercials/Krunchy Os.mp4"))
+    assert spot.playable and abs(spot.duration_ms - 30_000) < 200
+
+    began = time.monotonic()
+    before = {name: (demo_media / name).stat().st_mtime_ns for name in files}
+    assert demo.make_demo_media(demo_media) == demo_media
+    assert time.monotonic() - began < 5
+    assert {name: (demo_media / name).stat().st_mtime_ns for name in files} == before
+
+
+# --- the station ----------------------------------------------------------------------------------
+
+
+def test_demo_station_imports_the_catalog_with_metadata_and_chapters(station):
+    library = MediaSource.objects.get(name=demo.LIBRARY_SOURCE_NAME, kind=SourceKind.TMM)
+    clips = MediaSource.objects.get(name=demo.CLIPS_SOURCE_NAME, kind=SourceKind.FOLDER)
+    assert station["sources"][library.name]["failed"] == 0 and station["sources"][clips.name]["failed"] == 0
+
+    shows = {show.title: show for show in Show.objects.filter(source=library)}
+    assert set(shows) == {show.title for show in demo.SHOWS}
+    maple = shows["Maple Street"]
+    assert (maple.year, maple.content_rating, maple.primary_guid) == (1987, "TV-PG", "tvdb://9900101")
+    assert Episode.objects.filter(source=library).count() == sum(len(show.episodes) for show in demo.SHOWS)
+    pilot = Episode.objects.get(show=maple, season_number=1, episode_number=1)
+    assert pilot.title == "Pilot" and pilot.category == "sitcom" and pilot.audience_rating is not None
+    assert list(
+        ChapterMark.objects.filter(playable=pilot, origin=ChapterOrigin.EMBEDDED).values_list(
+            "time_ms", flat=True
+        )
+    ) == [190_000, 700_000, 1_130_000]
+    assert not ChapterMark.objects.filter(playable__episode__show=shows["Captain Comet"]).exists()
+    assert Episode.objects.get(show=maple, episode_number=6).seasonal_preference == "christmas"
+    assert (
+        MediaFile.objects.filter(playable__source__in=[library, clips])
+        .exclude(state=FileState.NORMAL)
+        .count()
+        == 0
+    )
+
+    movies = {movie.title: movie for movie in Movie.objects.filter(source=library)}
+    assert movies["Midnight Harbor"].content_rating == "PG-13"
+    assert movies["A Snowy Christmas Eve"].seasonal_preference == "christmas"
+    assert ChapterMark.objects.filter(playable=movies["Midnight Harbor"]).count() >= 5
+
+    commercials = ShortFormItem.objects.filter(source=clips, kind=ContentKind.COMMERCIAL)
+    assert commercials.count() >= 12
+    assert len(set(commercials.values_list("commercial_company", flat=True))) >= 6
+    toy = commercials.get(title="Turbo Racers")
+    assert (toy.commercial_company, toy.category, toy.daypart, toy.target_demographic) == (
+        "Kenbro Toys",
+        "toys",
+        "saturday_morning",
+        "kids",
+    )
+    assert str(commercials.get(title="Y2K Ready Computers").expires_on) == "1999-12-31"
+    for kind in ("bumper", "promo", "station_id", "interstitial", "filler"):
+        assert ShortFormItem.objects.filter(source=clips, kind=kind).exists(), kind
+    promo = ShortFormItem.objects.get(source=clips, title="Maple Street - Weeknights at 8")
+    assert promo.promotes_show == maple
+
+
+def test_demo_station_has_three_channels_with_slots_blocks_rules_and_a_holiday_template(station):
+    channels = {channel.number: channel for channel in Channel.objects.all()}
+    assert {"3", "5", "7"} <= set(channels)
+    classic, movies, kids = channels["3"], channels["5"], channels["7"]
+    assert classic.name == "RetroVue Classic TV" and kids.content_rating_limit == "TV-Y7"
+
+    prime = TimeSlot.objects.get(template__channel=classic, title="Maple Street")
+    assert prime.days == [0, 1, 2, 3, 4] and f"{prime.start_time:%H:%M}" == "20:00"
+    saturday = TimeSlot.objects.get(template__channel=classic, title="Saturday Morning Cartoons")
+    assert saturday.order == "shuffle" and saturday.days == [5]
+    assert {show.title for show in saturday.shows.all()} == {"Captain Comet", "The Doodle Bunch"}
+    block = TimeSlot.objects.get(template__channel=kids, title="Saturday Morning Super Block")
+    assert block.minutes == (7 * 60, 12 * 60)
+    christmas = ScheduleTemplate.objects.get(channel=movies, name="Christmas")
+    assert (christmas.from_month_day, christmas.until_month_day) == ("12-01", "12-25")
+    assert christmas.priority > 0 and christmas.slots.get().movies.get().title == "A Snowy Christmas Eve"
+    for channel in (classic, movies, kids):
+        assert BreakRule.objects.filter(channel=channel, daypart="").exists()
+        assert channel.fallback_items.count() == len(demo.FALLBACK_TITLES)
+        for slot in TimeSlot.objects.filter(template__channel=channel):
+            slot.full_clean()
+
+
+def test_demo_station_schedules_a_week_of_programs_and_two_days_of_breaks(station):
+    start = NOW.replace(minute=0)
+    assert station["schedule"]["channels"] == 3
+    for channel in Channel.objects.filter(number__in=["3", "5", "7"]):
+        programs = list(ProgramEntry.objects.filter(channel=channel).order_by("start"))
+        assert programs[0].start <= NOW and programs[-1].stop >= NOW + timedelta(days=7)
+        assert all(before.stop == after.start for before, after in pairwise(programs))
+        pieces = list(Piece.objects.filter(channel=channel).order_by("start"))
+        assert pieces[0].start <= NOW and pieces[-1].stop >= NOW + timedelta(hours=48)
+        assert all(before.stop == after.start for before, after in pairwise(pieces))
+        assert start <= programs[0].start
+
+    # Breaks fall at the Pilot's chapter marks: bumper, commercials, bumper.
+    pilot = ProgramEntry.objects.filter(channel__number="3", subtitle="Pilot", pieces__isnull=False).first()
+    pieces = list(pilot.pieces.order_by("sequence"))
+    cuts = [piece.out_ms for piece in pieces if piece.kind == PieceKind.CONTENT][:-1]
+    assert cuts == [190_000, 700_000, 1_130_000]
+    first_break = pieces[1 : pieces.index(next(p for p in pieces[1:] if p.kind == PieceKind.CONTENT))]
+    assert first_break[0].kind == first_break[-1].kind == PieceKind.BUMPER
+    companies = [
+        piece.playable.commercial_company for piece in first_break if piece.kind == PieceKind.COMMERCIAL
+    ]
+    assert companies and len(companies) == len(set(companies))
+
+    # The kids' channel airs nothing above its limit, and no adult advertisers.
+    kids_items = Playable.objects.filter(pieces__channel__number="7").distinct()
+    assert not kids_items.filter(content_rating__in=["TV-PG", "TV-14", "PG-13", "R"]).exists()
+    assert not kids_items.filter(target_demographic="adults").exists()
+
+
+def test_running_the_demo_setup_again_changes_nothing(station, demo_media):
+    counts = row_counts()
+    stamps = dict(Playable.objects.values_list("pk", "updated_at"))
+    again = demo.build_demo_station(demo_media, now=NOW)
+    assert row_counts() == counts
+    assert dict(Playable.objects.values_list("pk", "updated_at")) == stamps
+    assert set(again["created"].values()) == {0}
+    assert again["schedule"]["programs"] == 0 and again["schedule"]["pieces"] == 0
+
+
+def test_guide_page_shows_the_demo_channels(station, client):
+    response = client.get("/guide?tz=America/New_York&start=2026-11-23T20:00")
+    assert response.status_code == 200
+    page = response.content.decode()
+    for text in ("RetroVue Classic TV", "RetroVue Movies", "RetroVue Kids", "Maple Street", "The Hendersons"):
+        assert text in page
+
+
+def test_setup_demo_station_command_reports_progress_and_reuses_what_exists(station, demo_media):
+    counts = row_counts()
+    output = io.StringIO()
+    call_command("setup_demo_station", media_dir=demo_media, skip_build=True, stdout=output)
+    text = output.getvalue()
+    assert "Demo media already in" in text
+    assert "Scanned RetroVue Demo Library: 0 added, 0 updated" in text
+    assert "created nothing new" in text
+    assert "Demo station ready: 3 RetroVue Classic TV, 5 RetroVue Movies, 7 RetroVue Kids" in text
+    assert row_counts() == counts
