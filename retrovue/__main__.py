@@ -37,6 +37,8 @@ def command_run(args) -> int:
     from retrovue.launcher import Launcher, embedded_services, ensure_admin_user
 
     call_command("migrate", interactive=False, verbosity=0)
+    if wants_demo_station():
+        call_command("setup_demo_station")
     password = ensure_admin_user(settings.DATA_DIR)
     host, _, port = args.bind.rpartition(":")
     shown_host = "localhost" if host in ("0.0.0.0", "", "::") else host  # noqa: S104
@@ -51,6 +53,18 @@ def command_run(args) -> int:
         )
     sys.stdout.flush()
     return Launcher(embedded_services(args.bind, settings.DATA_DIR)).run()
+
+
+def wants_demo_station() -> bool:
+    """RETROVUE_DEMO=1 always sets up the demo station, 0 never; unset, only a fresh install gets it."""
+    from catalog.models import MediaSource
+    from retrovue.env import env_bool
+    from scheduling.models import Channel
+
+    choice = env_bool("RETROVUE_DEMO", None)
+    if choice is not None:
+        return choice
+    return not Channel.objects.exists() and not MediaSource.objects.exists()
 
 
 def command_exec(argv: list[str]) -> int:

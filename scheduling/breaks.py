@@ -13,6 +13,7 @@ with the last clip trimmed so the program ends exactly on its boundary.
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,9 +23,21 @@ from scheduling.ratings import allowed
 from scheduling.snapshot import CatalogSnapshot, Item
 
 ROTATION_WINDOW = timedelta(hours=1)
+CHANNEL_NAMED = re.compile(r"channel\s*(\d+(?:\.\d+)?)")  # a station ID's category: "channel 3"
 MIN_POD_MS = 45_000
-BUMPER_IN_WORDS = ("in", "back", "return", "now back")
-BUMPER_OUT_WORDS = ("out", "leave", "right back", "away")
+# Bumpers say which side of a break they belong on in their category or title; "out" words are
+# checked first because "We'll be right back" also contains "back".
+BUMPER_OUT_WORDS = ("break out", "right back", "stay tuned", "after these", "out")
+BUMPER_IN_WORDS = ("break in", "now back", "back to", "return", "in")
+
+
+def bumper_side(item: Item) -> str:
+    text = f"{item.category} {item.title}".lower()
+    if any(word in text for word in BUMPER_OUT_WORDS):
+        return "out"
+    if any(word in text for word in BUMPER_IN_WORDS):
+        return "in"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -126,7 +139,17 @@ class BreakPlanner:
             and (item.expires_on is None or item.expires_on >= today)
             and (not item.demographic or not self.demographic or item.demographic == self.demographic)
             and allowed(item.content_rating, self.limit)
+            and self.belongs_here(item)
         ]
+
+    def belongs_here(self, item: Item) -> bool:
+        """Promos only for shows this channel airs; station IDs only for this channel or the network."""
+        if item.kind == PieceKind.PROMO and item.promotes_show_id is not None:
+            return item.promotes_show_id in self.channel_show_ids
+        if item.kind == PieceKind.STATION_ID:
+            named = CHANNEL_NAMED.search(item.category.lower())
+            return named is None or named.group(1) == self.channel.number
+        return True
 
     def rotation_order(self, items: list[Item], moment: datetime, rng: random.Random) -> list[Item]:
         """Least recently aired first; spots aired within the hour go last; ties broken by the seed."""
@@ -177,7 +200,7 @@ class BreakPlanner:
             return []
         pieces = []
         if rule.use_bumpers:
-            pieces += self.bumper(moment, BUMPER_OUT_WORDS, budget_ms // 4, rng)
+            pieces += self.bumper(moment, "out", budget_ms // 4, rng)
         reserve_in = (
             max((item.duration_ms for item in self.eligible(PieceKind.BUMPER, moment)), default=0)
             if rule.use_bumpers
@@ -264,6 +287,7 @@ class BreakPlanner:
         return pieces
 
     channel_fallback_ids: tuple[int, ...] = ()
+    channel_show_ids: frozenset[int] = frozenset()
 
 
 def _daypart_key(local: datetime, rules: dict) -> str:

@@ -194,6 +194,11 @@ def build_pieces(channel: Channel, programs: list[ProgramEntry], snapshot: Catal
     programs = sorted(programs, key=lambda row: row.start)
     planner = BreakPlanner(channel, snapshot, load_rules(channel), recent_airings(channel, programs[0].start))
     planner.channel_fallback_ids = tuple(channel.fallback_items.values_list("pk", flat=True))
+    planner.channel_show_ids = frozenset(
+        TimeSlot.shows.through.objects.filter(
+            timeslot__template__channel=channel, timeslot__template__enabled=True
+        ).values_list("show_id", flat=True)
+    )
     snapshot.load_chapters([row.playable_id for row in programs if row.playable_id])
     following = _upcoming_shows(channel, programs, snapshot)
     rows = []
@@ -246,12 +251,15 @@ def roll_forward(
     """Extend every enabled channel to `program_days` of programs and `fine_hours` of pieces."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     snapshot = load_snapshot()
-    horizon, fine_horizon = now + timedelta(days=program_days), now + timedelta(hours=fine_hours)
+    fine_horizon = now + timedelta(hours=fine_hours)
     totals = {"channels": 0, "programs": 0, "pieces": 0, "warnings": 0}
     for channel in channels if channels is not None else Channel.objects.filter(enabled=True):
         last_stop = ProgramEntry.objects.filter(channel=channel).aggregate(last=Max("stop"))["last"]
         # Continue where the log ends; a log that ran out in the past restarts at this half hour.
         start = floor_half_hour(now) if last_stop is None else max(last_stop, floor_half_hour(now))
+        # Plan to the channel's midnight after the horizon: days are window boundaries, so no
+        # program is cut short at the edge (and the next roll-forward doesn't add slivers).
+        horizon = _next_local_midnight(channel, now + timedelta(days=program_days))
         with transaction.atomic():
             if start < horizon:
                 report = BuildReport(channel=str(channel))
@@ -266,6 +274,12 @@ def roll_forward(
             totals["pieces"] += build_pieces(channel, missing, snapshot)
         totals["channels"] += 1
     return totals
+
+
+def _next_local_midnight(channel: Channel, moment: datetime) -> datetime:
+    local = moment.astimezone(channel.zone)
+    midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), tzinfo=channel.zone)
+    return midnight.astimezone(UTC)
 
 
 def rebuild_from_safe_point(channel: Channel, now: datetime | None = None) -> dict:

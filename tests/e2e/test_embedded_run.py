@@ -25,25 +25,32 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _embedded_env(data_dir: Path) -> dict:
+def _embedded_env(data_dir: Path, demo: bool = False) -> dict:
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("RETROVUE_", "DATABASE_URL", "CELERY_", "DJANGO_"))
     }
-    env.update({"RETROVUE_DATA_DIR": str(data_dir), "RETROVUE_ADMIN_PASSWORD": "first-sign-in-pw"})
+    env.update(
+        {
+            "RETROVUE_DATA_DIR": str(data_dir),
+            "RETROVUE_ADMIN_PASSWORD": "first-sign-in-pw",
+            "RETROVUE_DEMO": "1" if demo else "0",
+        }
+    )
     return env
 
 
 @pytest.fixture
-def station(tmp_path):
+def station(request, tmp_path):
+    demo = getattr(request, "param", False)
     port = _free_port()
     log_path = tmp_path / "station.log"
     log = log_path.open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "retrovue", "run", "--bind", f"127.0.0.1:{port}"],
         cwd=PROJECT_ROOT,
-        env=_embedded_env(tmp_path / "data"),
+        env=_embedded_env(tmp_path / "data", demo=demo),
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -59,7 +66,7 @@ def station(tmp_path):
             return False
 
     try:
-        wait_for(healthy, timeout=90, describe="the web server")
+        wait_for(healthy, timeout=240 if demo else 90, describe="the web server")
         yield {"base": base, "process": process, "data": tmp_path / "data", "log": log_path}
     finally:
         if process.poll() is None:
@@ -71,10 +78,14 @@ def station(tmp_path):
         log.close()
 
 
-def test_run_command_serves_admin_login_and_processes_tasks(station):
+@pytest.mark.parametrize("station", [True], indirect=True)
+def test_run_command_sets_up_the_demo_station_and_serves_admin_and_guide(station):
     base = station["base"]
     assert requests.get(f"{base}/admin/login/", timeout=5).status_code == 200
     assert requests.get(f"{base}/api/", timeout=5).status_code == 401
+    guide = requests.get(f"{base}/guide", timeout=10)
+    assert guide.status_code == 200
+    assert "RetroVue Classic TV" in guide.text and "RetroVue Kids" in guide.text
 
     session = requests.Session()
     login_page = session.get(f"{base}/admin/login/", timeout=5)
