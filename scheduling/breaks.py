@@ -184,12 +184,12 @@ class BreakPlanner:
             budget_ms -= item.duration_ms
         return pieces
 
-    def bumper(self, moment: datetime, words, budget_ms: int, rng) -> list[PlannedPiece]:
+    def bumper(self, moment: datetime, side: str, budget_ms: int, rng) -> list[PlannedPiece]:
+        """A bumper for one side of a break ("out" before the ads, "in" after); neutral ones fill in."""
         bumpers = self.eligible(PieceKind.BUMPER, moment)
-        matching = [
-            item for item in bumpers if any(word in f"{item.category} {item.title}".lower() for word in words)
-        ]
-        for item in self.rotation_order(matching or bumpers, moment, rng):
+        matching = [item for item in bumpers if bumper_side(item) == side]
+        neutral = [item for item in bumpers if bumper_side(item) == ""]
+        for item in self.rotation_order(matching or neutral, moment, rng):
             if item.duration_ms <= budget_ms:
                 self.last_aired[item.id] = moment
                 return [PlannedPiece(PieceKind.BUMPER, item.id, 0, item.duration_ms)]
