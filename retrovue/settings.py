@@ -245,6 +245,13 @@ LOGGING = {
 # --- RetroVue -------------------------------------------------------------------------------
 RETROVUE_FFMPEG = env_str("RETROVUE_FFMPEG", "ffmpeg")
 RETROVUE_FFPROBE = env_str("RETROVUE_FFPROBE", "ffprobe")
+RETROVUE_PREGEN_ROOT = env_path("RETROVUE_PREGEN_ROOT", DATA_DIR / "pregen")
+RETROVUE_PREGEN_MAX_GB = env_float("RETROVUE_PREGEN_MAX_GB", 20.0, minimum=0.0)
+RETROVUE_PREGEN_HOURS = env_float("RETROVUE_PREGEN_HOURS", 6.0, minimum=0.0)
+RETROVUE_PREGEN_PRESET = env_choice(
+    "RETROVUE_PREGEN_PRESET", ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium"), "veryfast"
+)
+RETROVUE_PREGEN_MAX_ENQUEUED = env_int("RETROVUE_PREGEN_MAX_ENQUEUED", 200, minimum=1)
 RETROVUE_TASK_RUN_RETENTION_DAYS = env_int("RETROVUE_TASK_RUN_RETENTION_DAYS", 30, minimum=1)
 RETROVUE_WEBHOOK_MIN_INTERVAL_SECONDS = env_int("RETROVUE_WEBHOOK_MIN_INTERVAL_SECONDS", 30, minimum=0)
 RETROVUE_WEBHOOK_MAX_CALLS_PER_MINUTE = env_int("RETROVUE_WEBHOOK_MAX_CALLS_PER_MINUTE", 120, minimum=1)

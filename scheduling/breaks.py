@@ -215,9 +215,7 @@ class BreakPlanner:
         pieces += ads
         used = sum(piece.length for piece in pieces)
         if rule.use_bumpers:
-            pieces += self.bumper(
-                moment + timedelta(milliseconds=used), BUMPER_IN_WORDS, budget_ms - used, rng
-            )
+            pieces += self.bumper(moment + timedelta(milliseconds=used), "in", budget_ms - used, rng)
         return pieces
 
     def end_of_program(self, moment, budget_ms, rule, rng, upcoming_show_ids) -> list[PlannedPiece]:

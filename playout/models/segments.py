@@ -56,6 +56,7 @@ class PregenPiece(models.Model):
             models.UniqueConstraint(
                 fields=["playable", "special", "profile", "bug_key", "in_ms", "out_ms"],
                 name="pregen_piece_unique_cut",
+                nulls_distinct=False,  # slates have no item: two planners must still find one row
             ),
             models.CheckConstraint(
                 name="pregen_piece_out_after_in", condition=models.Q(out_ms__gt=models.F("in_ms"))
