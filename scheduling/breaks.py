@@ -47,6 +47,7 @@ class DefaultRule:
     breaks_per_half_hour: int = 2
     max_break_seconds: int = 180
     use_bumpers: bool = True
+    categories: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -164,8 +165,9 @@ class BreakPlanner:
         return sorted(shuffled, key=key)
 
     def take(
-        self, kind: str, moment: datetime, budget_ms: int, rng, companies: set[str] | None = None, limit=99
-    ):
+        self, kind, moment: datetime, budget_ms: int, rng, companies: set[str] | None = None, limit=99,
+        categories: frozenset[str] = frozenset(),
+    ):  # fmt: skip
         """Greedily fill up to budget_ms with clips of one kind; returns the pieces."""
         pieces = []
         clock = moment
@@ -173,6 +175,8 @@ class BreakPlanner:
             if len(pieces) >= limit or budget_ms <= 0:
                 break
             if item.duration_ms > budget_ms or any(p.item_id == item.id for p in pieces):
+                continue
+            if categories and item.category.casefold() not in categories:
                 continue
             if companies is not None and item.company:
                 if item.company in companies:
@@ -209,7 +213,14 @@ class BreakPlanner:
         reserve_in = min(reserve_in, budget_ms // 4)
         used = sum(piece.length for piece in pieces)
         clock = moment + timedelta(milliseconds=used)
-        ads = self.take(PieceKind.COMMERCIAL, clock, budget_ms - used - reserve_in, rng, companies=set())
+        ads = self.take(
+            PieceKind.COMMERCIAL,
+            clock,
+            budget_ms - used - reserve_in,
+            rng,
+            companies=set(),
+            categories=rule.categories,
+        )
         if not ads:
             return []  # a break of bumpers alone is no break
         pieces += ads

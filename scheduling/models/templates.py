@@ -129,6 +129,17 @@ class BreakRule(models.Model):
     )
     max_break_seconds = models.PositiveIntegerField(default=180, help_text="Longest commercial break.")
     use_bumpers = models.BooleanField(default=True)
+    commercial_categories = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="Only commercials of these categories (comma-separated, e.g. toys, cereal); blank: any.",
+    )
+
+    @property
+    def categories(self) -> frozenset[str]:
+        return frozenset(
+            part.strip().casefold() for part in self.commercial_categories.split(",") if part.strip()
+        )
 
     class Meta:
         constraints = [
@@ -137,3 +148,9 @@ class BreakRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel.number} breaks ({self.get_daypart_display() or 'all day'})"
+
+    @property
+    def categories(self) -> frozenset[str]:
+        return frozenset(
+            part.strip().casefold() for part in self.commercial_categories.split(",") if part.strip()
+        )

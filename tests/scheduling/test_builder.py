@@ -243,3 +243,19 @@ def test_roll_forward_fills_seven_days_of_programs_and_two_of_pieces():
     assert totals["programs"] == len(rows)
     again = roll_forward(now + timedelta(minutes=30))
     assert again["pieces"] < totals["pieces"]
+
+
+def test_a_break_rule_can_limit_commercials_to_categories():
+    show, _ = sitcom()
+    clips = short_form_library()
+    toys = {clip.pk for clip in clips if clip.commercial_company in ("Mattel", "Hasbro")}
+    from catalog.models import Playable
+
+    Playable.objects.filter(pk__in=toys).update(category="toys")
+    channel, _, _ = channel_with_slot(number="7", shows=[show])
+    channel.break_rules.update(commercial_categories="Toys, games")
+    build_day(channel)
+    aired = set(
+        Piece.objects.filter(channel=channel, kind="commercial").values_list("playable_id", flat=True)
+    )
+    assert aired and aired <= toys
