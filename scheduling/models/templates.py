@@ -135,12 +135,6 @@ class BreakRule(models.Model):
         help_text="Only commercials of these categories (comma-separated, e.g. toys, cereal); blank: any.",
     )
 
-    @property
-    def categories(self) -> frozenset[str]:
-        return frozenset(
-            part.strip().casefold() for part in self.commercial_categories.split(",") if part.strip()
-        )
-
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["channel", "daypart"], name="break_rule_unique_daypart")
