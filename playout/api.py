@@ -1,6 +1,73 @@
-"""The /api/playout/ router. Endpoints arrive with the app's models; the router is mounted now so
-authentication and the OpenAPI document cover it from the start."""
+"""The /api/playout/ router: what each channel's playout is doing (read-only; auth from the API root)."""
 
-from ninja import Router
+from datetime import datetime
+
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Field, Router, Schema
+
+from playout.models import ChannelRuntime, RuntimeState
+from scheduling.m3u import stream_url
+from scheduling.models import Channel
 
 router = Router(tags=["playout"])
+
+
+class ChannelRuntimeOut(Schema):
+    channel_id: int
+    number: str
+    name: str
+    state: str = Field(description="stopped, starting, on_air, backing_off or failed.")
+    lease_owner: str = Field(description="The playout worker running the channel, if any.")
+    lease_expires_at: datetime | None
+    pid: int | None
+    started_at: datetime | None
+    restarts: int
+    consecutive_failures: int
+    media_sequence: int = Field(description="The media sequence number the next segment gets.")
+    discontinuity_sequence: int
+    last_segment_at: datetime | None
+    last_error: str
+    viewers: int = Field(description="MPEG-TS streams open now (HLS viewers are not counted).")
+    playlist_url: str
+
+
+def _runtime_out(channel: Channel, runtime: ChannelRuntime | None, request: HttpRequest) -> dict:
+    runtime = runtime or ChannelRuntime(channel=channel, state=RuntimeState.STOPPED)
+    return {
+        "channel_id": channel.pk,
+        "number": channel.number,
+        "name": channel.name,
+        "state": runtime.state,
+        "lease_owner": runtime.lease_owner,
+        "lease_expires_at": runtime.lease_expires_at,
+        "pid": runtime.pid,
+        "started_at": runtime.started_at,
+        "restarts": runtime.restarts,
+        "consecutive_failures": runtime.consecutive_failures,
+        "media_sequence": runtime.media_sequence,
+        "discontinuity_sequence": runtime.discontinuity_sequence,
+        "last_segment_at": runtime.last_segment_at,
+        "last_error": runtime.last_error,
+        "viewers": runtime.viewers,
+        "playlist_url": stream_url(channel, request.build_absolute_uri("/").rstrip("/")),
+    }
+
+
+def _runtime(channel: Channel) -> ChannelRuntime | None:
+    try:
+        return channel.runtime
+    except ChannelRuntime.DoesNotExist:
+        return None
+
+
+@router.get("/channels", response=list[ChannelRuntimeOut], summary="Playout state of every channel")
+def list_channels(request):
+    channels = sorted(Channel.objects.select_related("runtime"), key=lambda channel: channel.sort_key)
+    return [_runtime_out(channel, _runtime(channel), request) for channel in channels]
+
+
+@router.get("/channels/{number}", response=ChannelRuntimeOut, summary="Playout state of one channel")
+def channel_detail(request, number: str):
+    channel = get_object_or_404(Channel.objects.select_related("runtime"), number=number)
+    return _runtime_out(channel, _runtime(channel), request)

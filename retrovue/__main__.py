@@ -84,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument("--name", default="worker")
     worker.add_argument("--concurrency", default=os.environ.get("RETROVUE_WORKER_CONCURRENCY", "2"))
     commands.add_parser("beat", help="the Celery beat scheduler")
+    playout = commands.add_parser("playout", help="the playout supervisor: one ffmpeg per on-air channel")
+    playout.add_argument("--max-channels", type=int, default=None, help="channels this worker may hold")
+    playout.add_argument("--channels", default="", help="only these channel numbers, comma-separated")
+    playout.add_argument("--worker-id", default=None)
     commands.add_parser("generate-key", help="print a new encryption key")
     cli_catalog.add_commands(parser, commands)
     args = parser.parse_args(argv)
@@ -104,6 +108,11 @@ def main(argv: list[str] | None = None) -> int:
         return command_exec(launcher.web_argv(args.bind))
     if args.command == "worker":
         return command_exec(launcher.worker_argv(args.queues, args.name, args.concurrency))
+    if args.command == "playout":
+        extra = ["--channels", args.channels] if args.channels else []
+        extra += ["--max-channels", str(args.max_channels)] if args.max_channels is not None else []
+        extra += ["--worker-id", args.worker_id] if args.worker_id else []
+        return command_exec(launcher.playout_argv(extra))
     settings = _django()
     return command_exec(launcher.beat_argv(settings.DATA_DIR))
 

@@ -137,6 +137,11 @@ def beat_argv(schedule_dir: Path) -> list[str]:
     ]
 
 
+def playout_argv(extra: list[str] | None = None) -> list[str]:
+    """The playout supervisor: one stream-copying ffmpeg per on-air channel (see playout.supervisor)."""
+    return [PYTHON, "-m", "playout", *(extra or [])]
+
+
 def embedded_services(bind: str, data_dir: Path) -> list[ServiceSpec]:
     return [
         ServiceSpec("web", web_argv(bind)),
@@ -144,7 +149,7 @@ def embedded_services(bind: str, data_dir: Path) -> list[ServiceSpec]:
             "worker",
             worker_argv("sync,pregen,default", "worker", os.environ.get("RETROVUE_WORKER_CONCURRENCY", "2")),
         ),
-        ServiceSpec("playout", worker_argv("playout", "playout", "1")),
+        ServiceSpec("playout", playout_argv()),
         ServiceSpec("beat", beat_argv(data_dir)),
     ]
 

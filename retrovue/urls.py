@@ -20,4 +20,5 @@ urlpatterns = [
     # Uploaded logos and bugs; serve() refuses paths outside MEDIA_ROOT. nginx serves them in production.
     re_path(r"^media/(?P<path>.+)$", serve, {"document_root": settings.MEDIA_ROOT}),
     path("", include("scheduling.urls")),
+    path("", include("playout.urls")),
 ]

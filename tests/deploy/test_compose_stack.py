@@ -140,19 +140,25 @@ def test_app_service_command_is_a_retrovue_subcommand_that_parses(service, monke
     command = SERVICES[service]["command"]
     assert command[:3] == ["python", "-m", "retrovue"]
     exec_argv = _parse_retrovue_command(command[3:], monkeypatch)
-    assert exec_argv[1:3] == ["-m", "gunicorn" if service == "web" else "celery"]
+    expected = {"web": "gunicorn", "playout": "playout"}.get(service, "celery")
+    assert exec_argv[1:3] == ["-m", expected]
 
 
-def test_workers_consume_their_queues_and_playout_runs_alone(monkeypatch):
+def test_worker_consumes_its_queues_and_playout_runs_the_supervisor(monkeypatch):
     worker = _parse_retrovue_command(SERVICES["worker"]["command"][3:], monkeypatch)
     monkeypatch.undo()
     playout = _parse_retrovue_command(SERVICES["playout"]["command"][3:], monkeypatch)
     assert worker[worker.index("--queues") + 1] == "sync,pregen,default"
-    assert playout[playout.index("--queues") + 1] == "playout"
-    assert playout[playout.index("--concurrency") + 1] == "1"
+    assert playout[1:3] == ["-m", "playout"]
 
 
-@pytest.mark.parametrize("service", ["worker", "playout"])
+def test_playout_healthcheck_reads_the_supervisor_heartbeat_on_the_data_volume():
+    check = " ".join(SERVICES["playout"]["healthcheck"]["test"])
+    assert "/data/playout/heartbeat" in check
+    assert _volume_mounts("playout")["/data"][0] == "data"
+
+
+@pytest.mark.parametrize("service", ["worker"])
 def test_worker_healthcheck_pings_the_node_name_the_worker_takes(service, monkeypatch):
     exec_argv = _parse_retrovue_command(SERVICES[service]["command"][3:], monkeypatch)
     node = exec_argv[exec_argv.index("--hostname") + 1]

@@ -1,0 +1,219 @@
+"""The live HLS playlists: their files under the HLS root, the playlist RetroVue writes, and the
+views that serve both when no nginx stands in front (the embedded default).
+
+Layout: `<HLS_ROOT>/<channel number>/index.m3u8` plus that channel's segments, named
+`<run token>-<n>.ts`. The run token changes with every ffmpeg start, so a name never comes back
+after a restart, and a cache may keep a segment forever.
+
+The playlist is written by the channel process, not by ffmpeg (ffmpeg only cuts segments, see
+`playout.channel_process`). That is what lets it keep what clients need across ffmpeg restarts:
+the previous run's segments stay in the window, the first segment of a new run carries
+`EXT-X-DISCONTINUITY` (its timestamps start over), `EXT-X-DISCONTINUITY-SEQUENCE` counts the tags
+that slid out, `EXT-X-MEDIA-SEQUENCE` only rises, `EXT-X-TARGETDURATION` is the profile's segment
+length for good, and every segment has an `EXT-X-PROGRAM-DATE-TIME`: the schedule time of its
+first frame.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.http import FileResponse, Http404, HttpResponse
+from django.views.decorators.http import require_safe
+
+from scheduling.models import Channel
+
+PLAYLIST_NAME = "index.m3u8"
+PLAYLIST_CONTENT_TYPE = "application/vnd.apple.mpegurl"
+SEGMENT_CONTENT_TYPE = "video/mp2t"
+SEGMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\.ts$")
+# Segment names never repeat (see above), so a segment may be cached as long as anyone likes.
+SEGMENT_CACHE_SECONDS = 86_400
+
+
+def hls_root() -> Path:
+    return Path(settings.HLS_ROOT)
+
+
+def channel_dir(number: str) -> Path:
+    return hls_root() / number
+
+
+def playlist_path(number: str) -> Path:
+    return channel_dir(number) / PLAYLIST_NAME
+
+
+# --- The playlist ---------------------------------------------------------------------------------
+
+
+@dataclass
+class PlaylistSegment:
+    msn: int
+    uri: str
+    duration: float
+    program_date_time: datetime
+    discontinuity: bool = False
+
+    @property
+    def ends_at(self) -> datetime:
+        return self.program_date_time + timedelta(seconds=self.duration)
+
+
+@dataclass
+class LivePlaylist:
+    """A sliding window of segments and the counters that make it a valid live playlist."""
+
+    target_duration: int
+    segments: list[PlaylistSegment] = field(default_factory=list)
+    discontinuity_sequence: int = 0
+    next_msn: int = 0
+
+    @property
+    def media_sequence(self) -> int:
+        return self.segments[0].msn if self.segments else self.next_msn
+
+    @property
+    def duration(self) -> float:
+        return sum(segment.duration for segment in self.segments)
+
+    def append(
+        self, uri: str, duration: float, program_date_time: datetime, *, discontinuity: bool = False
+    ) -> PlaylistSegment:
+        segment = PlaylistSegment(
+            msn=self.next_msn,
+            uri=uri,
+            duration=duration,
+            program_date_time=program_date_time,
+            discontinuity=discontinuity and bool(self.segments),
+        )
+        self.segments.append(segment)
+        self.next_msn += 1
+        return segment
+
+    def trim(self, size: int) -> list[PlaylistSegment]:
+        """Drop the oldest segments beyond `size`; returns them (they must stay downloadable a while)."""
+        removed = []
+        while len(self.segments) > size:
+            segment = self.segments.pop(0)
+            if segment.discontinuity:
+                self.discontinuity_sequence += 1
+            removed.append(segment)
+        if self.segments and self.segments[0].discontinuity:
+            # A tag on the first segment says nothing a client can use once what came before is
+            # gone; folding it into the sequence number keeps every segment's number unchanged.
+            self.segments[0].discontinuity = False
+            self.discontinuity_sequence += 1
+        return removed
+
+    def render(self) -> str:
+        lines = [
+            "#EXTM3U",
+            "#EXT-X-VERSION:3",
+            f"#EXT-X-TARGETDURATION:{self.target_duration}",
+            f"#EXT-X-MEDIA-SEQUENCE:{self.media_sequence}",
+            f"#EXT-X-DISCONTINUITY-SEQUENCE:{self.discontinuity_sequence}",
+            "#EXT-X-INDEPENDENT-SEGMENTS",
+        ]
+        for segment in self.segments:
+            if segment.discontinuity:
+                lines.append("#EXT-X-DISCONTINUITY")
+            moment = segment.program_date_time.astimezone(UTC).isoformat(timespec="milliseconds")
+            lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{moment}")
+            lines.append(f"#EXTINF:{segment.duration:.6f},")
+            lines.append(segment.uri)
+        return "\n".join(lines) + "\n"
+
+    @classmethod
+    def parse(cls, text: str, target_duration: int) -> LivePlaylist:
+        """Read back a playlist this class wrote (to carry the window over a supervisor restart)."""
+        playlist = cls(target_duration=target_duration)
+        msn = 0
+        duration = 0.0
+        moment: datetime | None = None
+        discontinuity = False
+        for raw in text.splitlines():
+            line = raw.strip()
+            if line.startswith("#EXT-X-MEDIA-SEQUENCE:"):
+                msn = int(line.split(":", 1)[1])
+            elif line.startswith("#EXT-X-DISCONTINUITY-SEQUENCE:"):
+                playlist.discontinuity_sequence = int(line.split(":", 1)[1])
+            elif line == "#EXT-X-DISCONTINUITY":
+                discontinuity = True
+            elif line.startswith("#EXT-X-PROGRAM-DATE-TIME:"):
+                moment = datetime.fromisoformat(line.split(":", 1)[1].replace("Z", "+00:00"))
+            elif line.startswith("#EXTINF:"):
+                duration = float(line.split(":", 1)[1].split(",", 1)[0])
+            elif line and not line.startswith("#") and moment is not None:
+                playlist.segments.append(PlaylistSegment(msn, line, duration, moment, discontinuity))
+                msn += 1
+                moment, discontinuity = None, False
+        playlist.next_msn = msn
+        return playlist
+
+    def write(self, path: Path) -> None:
+        """Replace the file atomically: a reader sees the old playlist or the new one, never half."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+        temporary.write_text(self.render())
+        os.replace(temporary, path)
+
+
+def read_playlist(number: str, target_duration: int = 0) -> LivePlaylist | None:
+    try:
+        text = playlist_path(number).read_text()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return LivePlaylist.parse(text, target_duration)
+
+
+# --- Views ----------------------------------------------------------------------------------------
+
+
+def _known_channel(number: str) -> None:
+    if not Channel.objects.filter(number=number).exists():
+        raise Http404("No such channel.")
+
+
+@require_safe
+def playlist(request, number: str):
+    """`/hls/<number>/index.m3u8`: the live playlist, never cached (it changes every segment)."""
+    _known_channel(number)
+    try:
+        body = playlist_path(number).read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        raise Http404("The channel is not on air.") from None
+    response = HttpResponse(b"" if request.method == "HEAD" else body, content_type=PLAYLIST_CONTENT_TYPE)
+    response["Content-Length"] = str(len(body))
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+@require_safe
+def segment(request, number: str, name: str):
+    """`/hls/<number>/<name>.ts`: one segment. Names never repeat, so they may be cached."""
+    if not SEGMENT_NAME.match(name):
+        raise Http404("No such segment.")
+    _known_channel(number)
+    directory = channel_dir(number).resolve()
+    path = (directory / name).resolve()
+    if path.parent != directory:
+        raise Http404("No such segment.")
+    try:
+        handle = path.open("rb")
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        raise Http404("No such segment.") from None
+    size = os.fstat(handle.fileno()).st_size
+    if request.method == "HEAD":
+        handle.close()
+        response = HttpResponse(content_type=SEGMENT_CONTENT_TYPE)
+    else:
+        response = FileResponse(handle, content_type=SEGMENT_CONTENT_TYPE)
+    response["Content-Length"] = str(size)
+    response["Cache-Control"] = f"public, max-age={SEGMENT_CACHE_SECONDS}, immutable"
+    return response

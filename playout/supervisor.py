@@ -1,0 +1,316 @@
+"""The playout supervisor: keeps one ffmpeg per on-air channel alive, on any number of workers.
+
+Run it as its own long-lived process, `python -m retrovue playout` (one per playout box), not as a
+Celery task: a task that never returns would hold a worker slot for ever, be redelivered by the
+broker's visibility timeout (Redis: one hour) while still running, and be killed by a warm
+shutdown's time limit instead of stopping its channels cleanly. The process also hosts the feed
+server every channel's ffmpeg reads from (see `playout.feed`).
+
+The loop runs small steps, every `POLL_SECONDS`:
+
+- `claim_channels`: for each enabled, always-on channel without a live lease, take the lease with a
+  conditional UPDATE (free, expired, or already ours) and count the rows: exactly one worker wins.
+  `--max-channels` caps what one worker takes, so several share a station;
+- `renew_leases`: a heartbeat extends this worker's leases; a lease found taken (this worker
+  stalled past expiry and another took over) stops the local channel at once;
+- `check_channel`: start ffmpeg when due, take in new segments, and when the process exited or
+  produced no segment for three target durations, kill its process group and restart it, at once
+  for a first failure, then with exponential backoff (a crash loop must not spin a core), the
+  count reset after a minute on air;
+- state (media sequence, discontinuity sequence, last segment, restarts, last error, pid) goes to
+  the channel's `ChannelRuntime` row so the monitor, the API, and whichever worker runs the channel
+  next see it.
+
+SIGTERM or SIGINT set a flag; the loop then stops every channel, releases the leases and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import close_old_connections, connections
+from django.db.models import F, Q
+from django.utils import timezone
+
+from playout.channel_process import ChannelProcess
+from playout.feed import FeedServer
+from playout.models import ChannelRuntime, RuntimeState
+from scheduling.models import Channel
+
+logger = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.25
+LEASE_SECONDS = 30
+# Heartbeat (and the look for unclaimed channels) this often; well inside the lease.
+LEASE_RENEW_SECONDS = 5
+# A run that stays on air this long wipes the failure count.
+HEALTHY_SECONDS = 60
+BACKOFF_CAP_SECONDS = 60
+
+
+def backoff_seconds(consecutive_failures: int) -> float:
+    """0 for the first failure (restart at once), then 1, 2, 4, … seconds, capped."""
+    if consecutive_failures <= 1:
+        return 0.0
+    return float(min(BACKOFF_CAP_SECONDS, 2 ** (consecutive_failures - 2)))
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class ChannelSlot:
+    """A channel this worker holds the lease of."""
+
+    channel: Channel
+    process: ChannelProcess
+    start_at: float = 0.0  # monotonic time of the next (re)start
+    failures: int = 0
+    run_started: float | None = None
+    on_air: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+class Supervisor:
+    def __init__(
+        self,
+        *,
+        worker_id: str | None = None,
+        max_channels: int | None = None,
+        channel_numbers: list[str] | None = None,
+        poll_seconds: float = POLL_SECONDS,
+        lease_seconds: int = LEASE_SECONDS,
+        clock: Callable[[], datetime] = timezone.now,
+    ):
+        self.worker_id = worker_id or default_worker_id()
+        self.max_channels = max_channels
+        self.channel_numbers = channel_numbers
+        self.poll_seconds = poll_seconds
+        self.lease = timedelta(seconds=lease_seconds)
+        self.clock = clock
+        self.server = FeedServer()
+        self.slots: dict[int, ChannelSlot] = {}
+        self.stopping = threading.Event()
+        self._next_lease_work = 0.0
+
+    # --- The loop ----------------------------------------------------------------------------------
+
+    def run(self, *, install_signal_handlers: bool = True) -> int:
+        if install_signal_handlers:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, self._request_stop)
+        self.server.start()
+        logger.info("Playout supervisor %s started (feed on 127.0.0.1:%s)", self.worker_id, self.server.port)
+        try:
+            while not self.stopping.is_set():
+                self.step()
+                self.stopping.wait(self.poll_seconds)
+        finally:
+            self.shutdown()
+            connections.close_all()
+        return 0
+
+    def _request_stop(self, signum, _frame) -> None:
+        self.stopping.set()
+
+    def step(self) -> None:
+        close_old_connections()
+        now = time.monotonic()
+        if now >= self._next_lease_work:
+            self._next_lease_work = now + LEASE_RENEW_SECONDS
+            self.renew_leases()
+            self.claim_channels()
+            touch_heartbeat()
+        for slot in list(self.slots.values()):
+            try:
+                self.check_channel(slot)
+            except Exception:
+                logger.exception("Channel %s: supervisor step failed", slot.channel.number)
+
+    def shutdown(self) -> None:
+        for slot in list(self.slots.values()):
+            self.release(slot, state=RuntimeState.STOPPED)
+        self.server.stop()
+        logger.info("Playout supervisor %s stopped", self.worker_id)
+
+    # --- Leases ------------------------------------------------------------------------------------
+
+    def wanted_channels(self):
+        channels = Channel.objects.filter(enabled=True, always_on=True).select_related("stream_profile")
+        if self.channel_numbers:
+            channels = channels.filter(number__in=self.channel_numbers)
+        return channels.order_by("number")
+
+    def claim_channels(self) -> None:
+        wanted = list(self.wanted_channels())
+        wanted_ids = {channel.pk for channel in wanted}
+        for channel_id in [pk for pk in self.slots if pk not in wanted_ids]:
+            self.release(self.slots[channel_id], state=RuntimeState.STOPPED)  # disabled meanwhile
+        for channel in wanted:
+            if channel.pk in self.slots:
+                continue
+            if self.max_channels is not None and len(self.slots) >= self.max_channels:
+                break
+            if self.claim(channel):
+                self.slots[channel.pk] = ChannelSlot(
+                    channel=channel, process=ChannelProcess(channel, self.server)
+                )
+                logger.info("Channel %s: lease taken by %s", channel.number, self.worker_id)
+
+    def claim(self, channel: Channel) -> bool:
+        """Take the channel's lease if it is free, expired or ours: one conditional UPDATE."""
+        ChannelRuntime.objects.get_or_create(channel=channel)
+        now = self.clock()
+        claimable = Q(lease_owner="") | Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
+        claimable |= Q(lease_owner=self.worker_id)
+        taken = ChannelRuntime.objects.filter(claimable, channel=channel).update(
+            lease_owner=self.worker_id, lease_expires_at=now + self.lease, state=RuntimeState.STARTING
+        )
+        return taken == 1
+
+    def renew_leases(self) -> None:
+        if not self.slots:
+            return
+        now = self.clock()
+        mine = ChannelRuntime.objects.filter(channel_id__in=list(self.slots), lease_owner=self.worker_id)
+        mine.update(lease_expires_at=now + self.lease)
+        held = set(
+            ChannelRuntime.objects.filter(
+                channel_id__in=list(self.slots), lease_owner=self.worker_id
+            ).values_list("channel_id", flat=True)
+        )
+        for channel_id in [pk for pk in self.slots if pk not in held]:
+            logger.warning(
+                "Channel %s: lease lost to another worker; stopping here", self.slots[channel_id].channel
+            )
+            self.release(self.slots[channel_id], state=None)
+
+    def release(self, slot: ChannelSlot, *, state: str | None) -> None:
+        """Stop the channel here; give the lease back unless another worker already has it."""
+        slot.process.stop()
+        self.slots.pop(slot.channel.pk, None)
+        if state is not None:
+            ChannelRuntime.objects.filter(channel=slot.channel, lease_owner=self.worker_id).update(
+                lease_owner="", lease_expires_at=None, state=state, pid=None
+            )
+
+    # --- One channel -------------------------------------------------------------------------------
+
+    def check_channel(self, slot: ChannelSlot) -> None:
+        process = slot.process
+        now = time.monotonic()
+        if process.process is None or (not process.running and slot.run_started is None):
+            if now >= slot.start_at:
+                self.start(slot)
+            return
+        added = process.poll()
+        if added:
+            self._record_segments(slot, first=not slot.on_air)
+            slot.on_air = True
+        if slot.failures and slot.run_started is not None and now - slot.run_started > HEALTHY_SECONDS:
+            slot.failures = 0
+            ChannelRuntime.objects.filter(channel=slot.channel).update(consecutive_failures=0)
+        if not process.running:
+            code = process.returncode
+            if code == 0:
+                self.restart(slot, "ffmpeg finished its concat list", failure=False)
+            else:
+                self.restart(slot, f"ffmpeg exited with status {code}: {process.stderr_tail()[-500:]}")
+            return
+        reason = process.stall_reason()
+        if reason:
+            self.restart(slot, reason)
+
+    def start(self, slot: ChannelSlot) -> None:
+        runtime = ChannelRuntime.objects.get(channel=slot.channel)
+        try:
+            slot.process.start(
+                media_sequence=runtime.media_sequence, discontinuity_sequence=runtime.discontinuity_sequence
+            )
+        except Exception as error:
+            logger.exception("Channel %s: could not start", slot.channel.number)
+            slot.failures += 1
+            slot.start_at = time.monotonic() + max(1.0, backoff_seconds(slot.failures))
+            slot.run_started = None
+            ChannelRuntime.objects.filter(channel=slot.channel).update(
+                state=RuntimeState.BACKING_OFF,
+                last_error=f"could not start: {error}"[:4000],
+                consecutive_failures=slot.failures,
+                pid=None,
+            )
+            return
+        slot.run_started = time.monotonic()
+        slot.on_air = False
+        ChannelRuntime.objects.filter(channel=slot.channel).update(
+            state=RuntimeState.STARTING, pid=slot.process.pid, started_at=self.clock()
+        )
+
+    def restart(self, slot: ChannelSlot, reason: str, *, failure: bool = True) -> None:
+        """Kill the run's whole process group and schedule the next start."""
+        logger.warning("Channel %s: restarting (%s)", slot.channel.number, reason)
+        slot.process.stop(kill=True)
+        if failure:
+            slot.failures += 1
+        delay = backoff_seconds(slot.failures) if failure else 0.0
+        slot.start_at = time.monotonic() + delay
+        slot.run_started = None
+        slot.on_air = False
+        changes = {
+            "state": RuntimeState.BACKING_OFF if delay else RuntimeState.STARTING,
+            "pid": None,
+            "consecutive_failures": slot.failures,
+            "media_sequence": slot.process.playlist.next_msn,
+            "discontinuity_sequence": slot.process.playlist.discontinuity_sequence,
+        }
+        if failure:
+            changes["last_error"] = reason[:4000]
+        ChannelRuntime.objects.filter(channel=slot.channel).update(restarts=F("restarts") + 1, **changes)
+        if delay == 0:
+            self.start(slot)
+
+    def _record_segments(self, slot: ChannelSlot, *, first: bool) -> None:
+        playlist = slot.process.playlist
+        changes = {
+            "media_sequence": playlist.next_msn,
+            "discontinuity_sequence": playlist.discontinuity_sequence,
+            "last_segment_at": self.clock(),
+        }
+        if first:
+            changes["state"] = RuntimeState.ON_AIR
+        ChannelRuntime.objects.filter(channel=slot.channel, lease_owner=self.worker_id).update(**changes)
+
+
+def heartbeat_path() -> Path:
+    """Touched every few seconds by a running supervisor (container health checks read its age)."""
+    return Path(settings.DATA_DIR) / "playout" / "heartbeat"
+
+
+def touch_heartbeat() -> None:
+    path = heartbeat_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch()
+
+
+def run_supervisor(argv: list[str] | None = None) -> int:
+    """`python -m retrovue playout [--max-channels N] [--channels 2,5.1]` (Django set up already)."""
+    parser = argparse.ArgumentParser(prog="python -m retrovue playout")
+    parser.add_argument("--max-channels", type=int, default=None, help="channels this worker may hold")
+    parser.add_argument("--channels", default="", help="only these channel numbers (comma-separated)")
+    parser.add_argument("--worker-id", default=None)
+    args = parser.parse_args(argv)
+    numbers = [number.strip() for number in args.channels.split(",") if number.strip()] or None
+    supervisor = Supervisor(worker_id=args.worker_id, max_channels=args.max_channels, channel_numbers=numbers)
+    return supervisor.run()

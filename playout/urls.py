@@ -1,0 +1,22 @@
+"""Viewer-facing playout URLs (anonymous, plain HTTP allowed: see SECURE_REDIRECT_EXEMPT).
+
+HLS under /hls/ is served by nginx in production; these views serve it on the embedded default.
+"""
+
+from django.urls import path, re_path
+
+from playout import hdhomerun, hls, ts_stream
+
+app_name = "playout"
+
+CHANNEL = r"(?P<number>\d{1,4}(?:\.\d{1,3})?)"
+
+urlpatterns = [
+    re_path(rf"^hls/{CHANNEL}/index\.m3u8$", hls.playlist, name="hls_playlist"),
+    re_path(rf"^hls/{CHANNEL}/(?P<name>[A-Za-z0-9_-]+\.ts)$", hls.segment, name="hls_segment"),
+    re_path(rf"^iptv/channel/{CHANNEL}\.ts$", ts_stream.channel_ts, name="channel_ts"),
+    path("discover.json", hdhomerun.discover, name="hdhr_discover"),
+    path("lineup.json", hdhomerun.lineup, name="hdhr_lineup"),
+    path("lineup_status.json", hdhomerun.lineup_status, name="hdhr_lineup_status"),
+    path("device.xml", hdhomerun.device_xml, name="hdhr_device_xml"),
+]

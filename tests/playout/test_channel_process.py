@@ -1,0 +1,701 @@
+"""The channel process: the feed (what airs next, cut and paced), the live playlist, the supervisor
+with its leases and restarts, and one end-to-end run of a real channel (ffmpeg, the feed, the HLS
+and MPEG-TS endpoints) checked with the shared HLS and TS checkers."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from catalog.models import MediaFile
+from playout import ffmpeg_commands as commands
+from playout.channel_process import (
+    ChannelProcess,
+    channel_ffmpeg_argv,
+    concat_list_text,
+    parse_segment_list,
+)
+from playout.feed import (
+    ChannelFeed,
+    FeedServer,
+    Planner,
+    find_cut,
+    iter_gops,
+    keyframes,
+    parse_layout,
+    slate_file,
+    ts_delta,
+)
+from playout.hls import LivePlaylist
+from playout.models import AsRunEntry, ChannelRuntime, PregenPiece, PregenStatus, RuntimeState
+from playout.supervisor import Supervisor, backoff_seconds
+from retrovue.subprocesses import run_command
+from scheduling.models import Channel, Piece, ProgramEntry, StreamProfile
+from tests.factories import EpisodeFactory
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+TOOLS = PROJECT_ROOT.parent / "shared" / "tools"
+SEGMENT = 2
+
+
+def ffmpeg(*arguments: str, timeout: float = 60) -> None:
+    run_command(
+        [settings.RETROVUE_FFMPEG, "-hide_banner", "-loglevel", "error", "-y", *arguments], timeout=timeout
+    )
+
+
+def ffprobe_json(target: str, *arguments: str) -> dict:
+    completed = run_command(
+        [settings.RETROVUE_FFPROBE, "-v", "error", *arguments, "-of", "json", target], timeout=30
+    )
+    return json.loads(completed.stdout)
+
+
+@pytest.fixture(scope="session")
+def clips(tmp_path_factory) -> dict[str, Path]:
+    """Source clips, each with its own colour and tone, to cut pieces from."""
+    folder = tmp_path_factory.mktemp("clips")
+    made = {}
+    for name, color, tone in (("red", "red", 440), ("blue", "blue", 550), ("green", "green", 660)):
+        path = folder / f"{name}.mp4"
+        ffmpeg(
+            "-f", "lavfi", "-i", f"testsrc2=size=320x240:rate=30:duration=12,drawbox=c={color}:t=30",
+            "-f", "lavfi", "-i", f"sine=frequency={tone}:sample_rate=48000:duration=12",
+            "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(path),
+        )  # fmt: skip
+        made[name] = path
+    return made
+
+
+@pytest.fixture(scope="session")
+def encoded(clips, tmp_path_factory) -> dict[tuple[str, int, int], Path]:
+    """Pieces encoded the way pre-generation encodes them, once per session: (clip, in, out) → file."""
+    folder = tmp_path_factory.mktemp("encoded")
+    profile = StreamProfile(
+        width=320, height=240, frame_rate=Decimal("30"), video_bitrate_kbps=300, audio_bitrate_kbps=64,
+        segment_seconds=SEGMENT,
+    )  # fmt: skip
+    made = {}
+    for clip, in_ms, out_ms in (
+        ("red", 0, 7000),
+        ("blue", 1000, 6000),
+        ("green", 0, 9000),
+        ("red", 2000, 8000),
+    ):
+        output = folder / f"{clip}-{in_ms}-{out_ms}.ts"
+        run_command(
+            commands.pregen_argv(clips[clip], in_ms, out_ms, profile, None, output, preset="ultrafast"),
+            timeout=60,
+        )
+        made[(clip, in_ms, out_ms)] = output
+    return made
+
+
+@pytest.fixture
+def dirs(settings, tmp_path) -> Path:
+    settings.HLS_ROOT = tmp_path / "hls"
+    settings.DATA_DIR = tmp_path / "data"
+    settings.RETROVUE_PREGEN_ROOT = str(tmp_path / "pregen")
+    return tmp_path
+
+
+def make_profile() -> StreamProfile:
+    profile, _ = StreamProfile.objects.get_or_create(
+        name="Test 320×240",
+        defaults={
+            "width": 320, "height": 240, "frame_rate": Decimal("30"), "video_bitrate_kbps": 300,
+            "audio_bitrate_kbps": 64, "segment_seconds": SEGMENT,
+        },
+    )  # fmt: skip
+    return profile
+
+
+def make_channel(number: str = "7") -> Channel:
+    return Channel.objects.create(
+        number=number, name=f"Channel {number}", time_zone="UTC", stream_profile=make_profile()
+    )
+
+
+def item_for(path: Path | str, duration_ms: int = 12_000):
+    item = EpisodeFactory(duration_ms=duration_ms)
+    MediaFile.objects.create(
+        playable=item, position=0, local_path=str(path), state="normal", duration_ms=duration_ms
+    )
+    return item
+
+
+def ready(
+    channel: Channel, item, in_ms: int, out_ms: int, source: Path | None = None, data: bytes | None = None
+):
+    """Register a READY pre-generated piece for this cut (its file copied into the store)."""
+    row = PregenPiece.objects.create(
+        playable=item, profile=channel.stream_profile, bug_key="", in_ms=in_ms, out_ms=out_ms,
+        status=PregenStatus.READY, duration_ms=out_ms - in_ms,
+    )  # fmt: skip
+    relative = f"{row.profile_id}/{row.pk}.ts"
+    target = Path(settings.RETROVUE_PREGEN_ROOT) / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data if data is not None else source.read_bytes())
+    PregenPiece.objects.filter(pk=row.pk).update(path=relative)
+    return row
+
+
+def air(channel: Channel, start: datetime, item, in_ms: int, out_ms: int, kind: str = "content") -> Piece:
+    stop = start + timedelta(milliseconds=out_ms - in_ms)
+    program = ProgramEntry.objects.create(channel=channel, start=start, stop=stop, title="Program")
+    return Piece.objects.create(
+        channel=channel, program=program, sequence=0, start=start, stop=stop, kind=kind,
+        playable=item, in_ms=in_ms, out_ms=out_ms,
+    )  # fmt: skip
+
+
+def keyframe_seconds(data: bytes) -> list[float]:
+    layout = parse_layout(data[: 188 * 2048])
+    found = list(keyframes(data, layout.video_pid))
+    return [ts_delta(pts, found[0][1]) / 90_000 for _offset, pts in found]
+
+
+# --- MPEG-TS handling -----------------------------------------------------------------------------
+
+
+def test_layout_finds_the_video_and_audio_of_a_pregen_file(encoded):
+    data = encoded[("red", 0, 7000)].read_bytes()
+    layout = parse_layout(data[: 188 * 2048])
+    assert layout.video_pid and len(layout.audio_pids) == 1
+    assert len(layout.psi) >= 2 * 188  # PAT and PMT at least
+
+
+def test_pregen_keyframes_sit_on_the_segment_grid(encoded):
+    times = keyframe_seconds(encoded[("green", 0, 9000)].read_bytes())
+    assert times == pytest.approx([0, 2, 4, 6, 8], abs=0.04)
+
+
+def test_gops_split_a_file_at_its_keyframes_and_keep_every_packet(encoded):
+    data = encoded[("red", 0, 7000)].read_bytes()
+    layout = parse_layout(data[: 188 * 2048])
+    gops = list(iter_gops(io.BytesIO(data), layout))
+    assert [round(ts_delta(gop.pts, gops[0].pts) / 90_000, 1) for gop in gops] == [0, 2, 4, 6]
+    assert sum(len(gop.data) for gop in gops) >= len(data) - 188 * 8  # only null packets may go
+
+
+@pytest.mark.parametrize(
+    ("offset_ms", "expected_ms"), [(0, 0), (900, 0), (1100, 2000), (3100, 4000), (8800, 8000)]
+)
+def test_a_tune_in_cut_lands_on_the_nearest_keyframe(encoded, offset_ms, expected_ms):
+    path = encoded[("green", 0, 9000)]
+    cut = find_cut(path, offset_ms)
+    assert abs(cut.offset_ms - expected_ms) <= 40
+    assert cut.byte_offset % 188 == 0
+
+
+def test_bytes_from_a_cut_decode_from_their_first_frame(encoded, tmp_path):
+    path = encoded[("green", 0, 9000)]
+    cut = find_cut(path, 4000)
+    data = path.read_bytes()
+    layout = parse_layout(data[: 188 * 2048])
+    handle = io.BytesIO(data)
+    handle.seek(cut.byte_offset)
+    cut_file = tmp_path / "cut.ts"
+    cut_file.write_bytes(b"".join(gop.data for gop in iter_gops(handle, layout)))
+    frames = ffprobe_json(
+        str(cut_file),
+        "-select_streams",
+        "v:0",
+        "-show_entries",
+        "frame=key_frame,pict_type",
+        "-read_intervals",
+        "%+#1",
+    )["frames"]
+    assert frames[0]["key_frame"] == 1 and frames[0]["pict_type"] == "I"
+    duration = float(ffprobe_json(str(cut_file), "-show_entries", "format=duration")["format"]["duration"])
+    assert duration == pytest.approx(5.0, abs=0.1)
+    run_command(
+        [settings.RETROVUE_FFMPEG, "-v", "error", "-xerror", "-i", str(cut_file), "-f", "null", "-"],
+        timeout=30,
+    )
+
+
+# --- Choosing what airs -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def channel(db, dirs) -> Channel:
+    return make_channel()
+
+
+def test_the_piece_airing_now_plays_from_its_pregen_file_at_the_nearest_keyframe(channel, clips, encoded):
+    item = item_for(clips["green"])
+    ready(channel, item, 0, 9000, encoded[("green", 0, 9000)])
+    start = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
+    piece = air(channel, start, item, 0, 9000)
+    planner = Planner(channel, slate=Path("/nonexistent/slate.ts"))
+
+    at_start = planner.plan(start)
+    assert (at_start.origin, at_start.piece, at_start.airs_at, at_start.byte_offset) == (
+        "pregen",
+        piece,
+        start,
+        0,
+    )
+
+    tuned_in = planner.plan(start + timedelta(seconds=3, milliseconds=100))
+    assert tuned_in.origin == "pregen"
+    assert tuned_in.airs_at == start + timedelta(seconds=4)  # tune in at 3.1 s: the 4 s keyframe
+    assert tuned_in.duration == timedelta(seconds=5)
+    assert tuned_in.byte_offset > 0
+
+
+def test_a_cut_at_the_end_of_a_piece_moves_on_to_the_next(channel, clips, encoded):
+    green, blue = item_for(clips["green"]), item_for(clips["blue"])
+    ready(channel, green, 0, 9000, encoded[("green", 0, 9000)])
+    ready(channel, blue, 1000, 6000, encoded[("blue", 1000, 6000)])
+    start = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
+    air(channel, start, green, 0, 9000)
+    second = air(channel, start + timedelta(seconds=9), blue, 1000, 6000)
+    entry = Planner(channel, slate=Path("/x.ts")).plan(start + timedelta(seconds=8, milliseconds=900))
+    assert (entry.piece, entry.airs_at, entry.byte_offset) == (second, second.start, 0)
+
+
+def test_a_piece_not_ready_in_time_is_transcoded_live_from_its_file(channel, clips):
+    item = item_for(clips["blue"])
+    start = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
+    piece = air(channel, start, item, 1000, 6000)
+    entry = Planner(channel, slate=Path("/x.ts")).plan(start + timedelta(seconds=2))
+    assert (entry.origin, entry.piece, entry.airs_at) == ("live", piece, start + timedelta(seconds=2))
+    argv = " ".join(entry.argv)
+    assert "-ss 3.000" in argv and str(clips["blue"]) in argv and argv.endswith(" -")
+
+
+def test_a_missing_file_plays_the_slate_for_the_piece(channel):
+    item = item_for("/nowhere/missing.mkv")
+    start = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
+    piece = air(channel, start, item, 0, 4000)
+    entry = Planner(channel, slate=Path("/srv/slate.ts")).plan(start)
+    assert (entry.origin, entry.piece, entry.path, entry.duration) == (
+        "slate",
+        piece,
+        Path("/srv/slate.ts"),
+        timedelta(seconds=4),
+    )
+    assert entry.trim
+
+
+def test_a_corrupt_pregen_file_is_not_aired(channel, clips):
+    item = item_for("/nowhere/missing.mkv")
+    ready(channel, item, 0, 4000, data=os.urandom(188 * 100))
+    start = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
+    air(channel, start, item, 0, 4000)
+    entry = Planner(channel, slate=Path("/srv/slate.ts")).plan(start + timedelta(seconds=1))
+    assert entry.origin == "slate"
+    assert "unplayable" in entry.note
+
+
+def test_an_empty_schedule_plays_the_slate_until_the_next_piece(channel, clips):
+    start = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
+    air(channel, start + timedelta(seconds=4), item_for(clips["red"]), 0, 7000)
+    entry = Planner(channel, slate=Path("/srv/slate.ts")).plan(start)
+    assert (entry.origin, entry.piece, entry.duration) == ("slate", None, timedelta(seconds=4))
+
+
+def test_the_feed_continues_where_the_last_entry_ended_and_rejoins_after_a_stall(channel):
+    segment = timedelta(seconds=SEGMENT)
+    now = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
+    feed = ChannelFeed(
+        channel, Planner(channel, slate=Path("/x.ts")), segment=segment, resume_at=now + 4 * segment
+    )
+    assert feed.next_cursor(now) == now + 4 * segment  # a normal lead: continue exactly there
+    feed.cursor = now - segment * 2
+    assert feed.next_cursor(now) == now  # fell behind (a stall): rejoin the schedule now
+    feed.cursor = now + 10 * segment
+    assert feed.next_cursor(now) == now  # far ahead (a clock change): rejoin too
+    feed.cursor = None
+    assert feed.next_cursor(now) == now
+
+
+def serve_once(channel: Channel, at: datetime, tmp_path: Path) -> tuple[ChannelFeed, Path]:
+    """Serve one entry the way ffmpeg asks for it, tuned in at `at`, without real-time waits."""
+    calls = []
+
+    def clock() -> datetime:  # the first reading picks the entry; after that everything is due
+        calls.append(1)
+        return at if len(calls) == 1 else at + timedelta(hours=1)
+
+    planner = Planner(channel, slate=slate_file(channel.stream_profile))
+    feed = ChannelFeed(channel, planner, segment=timedelta(seconds=SEGMENT), clock=clock)
+    output = tmp_path / f"entry-{len(list(tmp_path.glob('entry-*')))}.ts"
+    with output.open("wb") as sink:
+        feed.serve(0, sink.write)
+    return feed, output
+
+
+def test_serving_a_tune_in_sends_the_piece_from_its_keyframe_and_moves_the_cursor_to_its_end(
+    channel, clips, encoded, tmp_path
+):
+    item = item_for(clips["green"])
+    ready(channel, item, 0, 9000, encoded[("green", 0, 9000)])
+    start = timezone.now().replace(microsecond=0)
+    piece = air(channel, start, item, 0, 9000)
+    feed, output = serve_once(channel, start + timedelta(seconds=5, milliseconds=800), tmp_path)
+    assert feed.anchor == start + timedelta(seconds=6) and feed.cursor == piece.stop
+    assert keyframe_seconds(output.read_bytes()) == pytest.approx([0, 2], abs=0.04)
+    entry = AsRunEntry.objects.get(channel=channel)
+    assert (entry.origin, entry.piece, entry.actual_start, entry.actual_stop) == (
+        "pregen",
+        piece,
+        start + timedelta(seconds=6),
+        piece.stop,
+    )
+
+
+def test_a_file_that_turns_out_corrupt_is_replaced_by_the_slate_in_the_same_answer(channel, tmp_path):
+    item = item_for("/nowhere/missing.mkv")
+    ready(channel, item, 0, 4000, data=b"G" + os.urandom(188 * 50))
+    start = timezone.now().replace(microsecond=0)
+    piece = air(channel, start, item, 0, 4000)
+    feed, output = serve_once(channel, start, tmp_path)
+    assert feed.cursor == piece.stop
+    duration = float(ffprobe_json(str(output), "-show_entries", "format=duration")["format"]["duration"])
+    assert duration == pytest.approx(4.0, abs=0.1)  # the slate, cut to the piece's length
+    origins = list(AsRunEntry.objects.filter(channel=channel).order_by("pk").values_list("origin", flat=True))
+    assert origins == ["pregen", "slate"]
+
+
+# --- The playlist and the ffmpeg command line ---------------------------------------------------------
+
+
+def test_playlist_keeps_counters_and_marks_a_new_run():
+    start = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
+    playlist = LivePlaylist(target_duration=2, next_msn=40)
+    for index in range(3):
+        playlist.append(f"a-{index}.ts", 2.0, start + timedelta(seconds=2 * index))
+    playlist.append("b-0.ts", 2.0, start + timedelta(seconds=6), discontinuity=True)
+    text = playlist.render()
+    assert "#EXT-X-MEDIA-SEQUENCE:40" in text and "#EXT-X-TARGETDURATION:2" in text
+    assert text.count("#EXT-X-PROGRAM-DATE-TIME:") == 4 and "#EXT-X-DISCONTINUITY\n" in text
+    assert "2026-11-22T18:00:06.000+00:00" in text
+
+    removed = playlist.trim(2)
+    assert [segment.uri for segment in removed] == ["a-0.ts", "a-1.ts"]
+    assert playlist.media_sequence == 42 and playlist.discontinuity_sequence == 0
+    playlist.trim(1)  # the tagged segment is first now: its tag folds into the sequence number
+    assert playlist.media_sequence == 43 and playlist.discontinuity_sequence == 1
+    assert "#EXT-X-DISCONTINUITY\n" not in playlist.render()
+
+    again = LivePlaylist.parse(playlist.render(), 2)
+    assert (again.media_sequence, again.discontinuity_sequence, again.next_msn) == (43, 1, 44)
+    assert again.segments[0].program_date_time == start + timedelta(seconds=6)
+
+
+def test_channel_ffmpeg_copies_the_feed_and_cuts_a_segment_at_every_keyframe(tmp_path):
+    argv = channel_ffmpeg_argv(
+        ffmpeg="ffmpeg", concat_list=tmp_path / "feed.ffconcat", segment_pattern=tmp_path / "r-%06d.ts",
+        segment_list=tmp_path / "r.csv",
+    )  # fmt: skip
+    text = " ".join(argv)
+    assert "-f concat -safe 0" in text and "-c copy" in text and "-re" not in argv
+    assert "-f segment" in text and "-segment_time 0.001" in text and "-individual_header_trailer 0" in text
+    assert "-segment_list_type csv" in text
+    listing = concat_list_text(["http://127.0.0.1:1/feed/a/0.ts?k=s", "http://127.0.0.1:1/feed/a/1.ts?k=s"])
+    assert listing.splitlines() == [
+        "ffconcat version 1.0",
+        "file 'http://127.0.0.1:1/feed/a/0.ts?k=s'",
+        "file 'http://127.0.0.1:1/feed/a/1.ts?k=s'",
+    ]
+    assert parse_segment_list("r-000000.ts,0.000000,2.000000\nr-000001.ts,2.000000,3.5\n")[1].end == 3.5
+
+
+def write_window(channel: Channel, ends_at: datetime, *, first_msn: int = 50, tags: int = 0) -> LivePlaylist:
+    folder = Path(settings.HLS_ROOT) / channel.number
+    folder.mkdir(parents=True, exist_ok=True)
+    playlist = LivePlaylist(target_duration=SEGMENT, next_msn=first_msn, discontinuity_sequence=4)
+    for index in range(3):
+        (folder / f"old-{index}.ts").write_bytes(b"G" * 188)
+        moment = ends_at - timedelta(seconds=SEGMENT * (3 - index))
+        playlist.append(f"old-{index}.ts", SEGMENT, moment, discontinuity=index == 1 and tags > 0)
+    playlist.write(folder / "index.m3u8")
+    return playlist
+
+
+def test_a_restart_continues_a_recent_window(channel):
+    write_window(channel, timezone.now() + timedelta(seconds=4))
+    process = ChannelProcess(channel, server=None)
+    process._restore_window(media_sequence=10, discontinuity_sequence=0)
+    assert [segment.msn for segment in process.playlist.segments] == [50, 51, 52]
+    assert process.playlist.next_msn == 53 and process.playlist.discontinuity_sequence == 4
+    assert process.published
+
+
+def test_a_stale_window_is_dropped_but_no_counter_goes_back(channel):
+    write_window(channel, timezone.now() - timedelta(minutes=5), tags=1)
+    process = ChannelProcess(channel, server=None)
+    process._restore_window(media_sequence=10, discontinuity_sequence=0)
+    assert process.playlist.segments == [] and process.playlist.next_msn == 53
+    # The new run's first segment is a discontinuity after everything the old window held.
+    assert process.playlist.discontinuity_sequence == 4 + 1 + 1
+
+
+def test_the_runtime_row_wins_when_it_knows_of_later_segments(channel):
+    write_window(channel, timezone.now() + timedelta(seconds=4))
+    process = ChannelProcess(channel, server=None)
+    process._restore_window(media_sequence=500, discontinuity_sequence=9)
+    assert process.playlist.segments == [] and process.playlist.next_msn == 500
+    assert process.playlist.discontinuity_sequence == 10
+
+
+def test_sweep_deletes_old_unlisted_segments_only(channel):
+    write_window(channel, timezone.now() + timedelta(seconds=4))
+    process = ChannelProcess(channel, server=None)
+    process._restore_window(media_sequence=0, discontinuity_sequence=0)
+    folder = Path(settings.HLS_ROOT) / channel.number
+    for name, age in (("gone-old.ts", 3600), ("fresh.ts", 5)):
+        (folder / name).write_bytes(b"G")
+        then = time.time() - age
+        os.utime(folder / name, (then, then))
+    old_listed = time.time() - 3600
+    os.utime(folder / "old-0.ts", (old_listed, old_listed))
+    process.sweep()
+    assert sorted(path.name for path in folder.iterdir()) == [
+        "fresh.ts",
+        "index.m3u8",
+        "old-0.ts",
+        "old-1.ts",
+        "old-2.ts",
+    ]
+
+
+def test_backoff_restarts_at_once_then_waits_longer_up_to_a_minute():
+    assert [backoff_seconds(n) for n in (1, 2, 3, 4, 10)] == [0, 1, 2, 4, 60]
+
+
+# --- Leases -----------------------------------------------------------------------------------------
+
+
+def test_only_one_worker_takes_a_channel_and_another_takes_over_when_the_lease_expires(channel):
+    first, second = Supervisor(worker_id="box-a"), Supervisor(worker_id="box-b")
+    try:
+        assert first.claim(channel)
+        assert not second.claim(channel)
+        ChannelRuntime.objects.filter(channel=channel).update(
+            lease_expires_at=timezone.now() - timedelta(seconds=1)
+        )
+        assert second.claim(channel)
+        assert ChannelRuntime.objects.get(channel=channel).lease_owner == "box-b"
+    finally:
+        first.server.stop()
+        second.server.stop()
+
+
+def test_a_worker_that_lost_its_lease_stops_the_channel_there(channel, monkeypatch):
+    supervisor = Supervisor(worker_id="box-a", channel_numbers=[channel.number])
+    stopped = []
+    monkeypatch.setattr(ChannelProcess, "stop", lambda self, kill=False: stopped.append(self.number))
+    try:
+        supervisor.claim_channels()
+        assert channel.pk in supervisor.slots
+        ChannelRuntime.objects.filter(channel=channel).update(lease_owner="box-b")
+        supervisor.renew_leases()
+        assert channel.pk not in supervisor.slots and stopped == ["7"]
+        assert ChannelRuntime.objects.get(channel=channel).lease_owner == "box-b"
+    finally:
+        supervisor.server.stop()
+
+
+def test_max_channels_caps_what_one_worker_takes(db, dirs):
+    for number in ("2", "3", "4"):
+        make_channel(number)
+    supervisor = Supervisor(worker_id="box-a", max_channels=2)
+    try:
+        supervisor.claim_channels()
+        assert len(supervisor.slots) == 2
+        assert ChannelRuntime.objects.filter(lease_owner="box-a").count() == 2
+    finally:
+        supervisor.server.stop()
+
+
+# --- The feed server ----------------------------------------------------------------------------------
+
+
+def test_the_feed_refuses_a_wrong_secret_or_an_unknown_run(channel):
+    server = FeedServer()
+    server.start()
+    try:
+        feed = ChannelFeed(channel, Planner(channel, slate=Path("/x.ts")), segment=timedelta(seconds=2))
+        server.register(feed)
+        good = server.url(feed, 0)
+        for url in (
+            good.replace(feed.secret, "wrong"),
+            good.replace(feed.token, "0" * 16),
+            good.split("?")[0],
+        ):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(url, timeout=5)
+            assert refused.value.code in (403, 404)
+    finally:
+        server.stop()
+
+
+# --- End to end ---------------------------------------------------------------------------------------
+
+
+def _get(url: str, timeout: float = 5) -> str:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return response.read().decode()
+
+
+def _playlist(url: str) -> LivePlaylist | None:
+    try:
+        return LivePlaylist.parse(_get(url), SEGMENT)
+    except (urllib.error.URLError, OSError):
+        return None
+
+
+def _wait(predicate, timeout: float, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
+
+
+@pytest.mark.e2e
+def test_a_channel_airs_its_log_live_survives_a_killed_ffmpeg_and_serves_hls_and_ts(
+    transactional_db, live_server, dirs, clips, encoded
+):
+    channel = make_channel("7")
+    red, blue, green = item_for(clips["red"]), item_for(clips["blue"]), item_for(clips["green"])
+    missing, corrupt = item_for("/nowhere/missing.mkv"), item_for("/nowhere/corrupt.mkv")
+    ready(channel, red, 0, 7000, encoded[("red", 0, 7000)])
+    ready(channel, blue, 1000, 6000, encoded[("blue", 1000, 6000)])
+    ready(channel, green, 0, 9000, encoded[("green", 0, 9000)])
+    ready(channel, corrupt, 0, 3000, data=os.urandom(188 * 200))
+    cycle = [
+        (red, 0, 7000),  # pre-generated
+        (blue, 1000, 6000),
+        (missing, 0, 4000),  # no file anywhere: the slate
+        (green, 0, 9000),
+        (red, 2000, 6000),  # not pre-generated: transcoded live from the clip
+        (corrupt, 0, 3000),  # a broken pre-generated file: the slate
+    ]
+    begin = timezone.now().replace(microsecond=0) - timedelta(seconds=3)
+    start = begin
+    pieces = []
+    while start < begin + timedelta(minutes=3):
+        for item, in_ms, out_ms in cycle:
+            pieces.append(air(channel, start, item, in_ms, out_ms))
+            start = pieces[-1].stop
+
+    supervisor = Supervisor(worker_id="test-worker", channel_numbers=["7"], lease_seconds=30)
+    runner = threading.Thread(target=supervisor.run, kwargs={"install_signal_handlers": False}, daemon=True)
+    base = live_server.url
+    playlist_url = f"{base}/hls/7/index.m3u8"
+    started = time.monotonic()
+    runner.start()
+    checker = None
+    try:
+        first = _wait(lambda: _playlist(playlist_url), timeout=20)
+        run_started_at = ChannelRuntime.objects.get(channel=channel).started_at
+        assert first, "no playlist within 20 s"
+        time_to_playlist = time.monotonic() - started
+        print(f"\ntime to first playlist: {time_to_playlist:.2f} s ({len(first.segments)} segments)")
+        assert time_to_playlist < 10
+
+        # The shared HLS checker watches the whole run, a forced restart included.
+        checker_env = dict(os.environ)
+        checker = subprocess.Popen(
+            [sys.executable, str(TOOLS / "hls_live_check.py"), playlist_url, "18"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=checker_env, start_new_session=True,
+        )  # fmt: skip
+
+        # MPEG-TS: 200, video/mp2t, first bytes well under 2 s, 188-byte packets.
+        ts = run_command(
+            [sys.executable, str(TOOLS / "tscheck.py"), f"{base}/iptv/channel/7.ts", "4"], timeout=30
+        )
+        report = ts.stdout.decode()
+        print(report.strip())
+        ttfb = float(report.split("ttfb=")[1].split("s")[0])
+        assert ttfb < 2
+
+        # ffmpeg reads 10 s of the playlist without a single error.
+        run_command(
+            [settings.RETROVUE_FFMPEG, "-v", "error", "-xerror", "-live_start_index", "0", "-t", "10",
+             "-i", playlist_url, "-f", "null", "-"],
+            timeout=40,
+        )  # fmt: skip
+
+        # kill -9 the channel's ffmpeg: a new segment within 5 s, the sequence continuing.
+        before = _playlist(playlist_url)
+        last_msn = before.segments[-1].msn
+        pid = supervisor.slots[channel.pk].process.pid
+        os.kill(pid, signal.SIGKILL)
+        killed = time.monotonic()
+        after = _wait(
+            lambda: (p := _playlist(playlist_url)) and p.segments[-1].msn > last_msn and p, timeout=8
+        )
+        recovery = time.monotonic() - killed
+        print(f"new segment {recovery:.2f} s after kill -9")
+        assert after and recovery < 5
+        assert supervisor.slots[channel.pk].process.pid != pid
+        assert after.media_sequence >= before.media_sequence
+        new = [segment for segment in after.segments if segment.msn > last_msn]
+        assert new[0].msn == last_msn + 1 and new[0].discontinuity
+        # The new run resumes where the last published segment ended: nothing repeated or skipped.
+        previous = next(segment for segment in after.segments if segment.msn == last_msn)
+        assert abs((new[0].program_date_time - previous.ends_at).total_seconds()) < 0.1
+
+        output, _ = checker.communicate(timeout=40)
+        print(output.decode().strip())
+        assert checker.returncode == 0, output.decode()
+
+        final = _playlist(playlist_url)
+        assert all(segment.program_date_time for segment in final.segments)
+        assert "#EXT-X-PROGRAM-DATE-TIME" in _get(playlist_url)
+
+        runtime = ChannelRuntime.objects.get(channel=channel)
+        assert runtime.state == RuntimeState.ON_AIR and runtime.restarts == 1
+        assert runtime.media_sequence == final.next_msn
+
+        # What aired is what the log says, when it says: whole pre-generated pieces start on time,
+        # each origin was used, and segment times land on the pieces' starts.
+        as_run = list(AsRunEntry.objects.filter(channel=channel).order_by("actual_start"))
+        assert {entry.origin for entry in as_run} >= {"pregen", "slate", "live"}
+        whole = [
+            entry
+            for entry in as_run
+            if entry.origin == "pregen" and entry.actual_start > as_run[0].actual_start
+        ]
+        assert whole and all(entry.actual_start == entry.scheduled_start for entry in whole)
+        starts = {segment.program_date_time for segment in final.segments}
+        boundaries = [
+            piece.start
+            for piece in pieces
+            if final.segments[1].program_date_time <= piece.start < final.segments[-1].program_date_time
+        ]
+        assert boundaries
+        for boundary in boundaries:
+            assert min(abs((moment - boundary).total_seconds()) for moment in starts) < 0.1, boundary
+        # Tuned in at start: the schedule's position then, within a segment.
+        assert abs((as_run[0].actual_start - run_started_at).total_seconds()) <= SEGMENT
+    finally:
+        if checker is not None and checker.poll() is None:
+            os.killpg(checker.pid, signal.SIGKILL)
+            checker.wait()
+        supervisor.stopping.set()
+        runner.join(timeout=20)
+    assert not runner.is_alive()
+    assert ChannelRuntime.objects.get(channel=channel).lease_owner == ""
