@@ -27,6 +27,7 @@ from django.conf import settings
 from django.http import FileResponse, Http404, HttpResponse
 from django.views.decorators.http import require_safe
 
+from retrovue.core.stream_access import refuse_without_token, valid_token
 from scheduling.models import Channel
 
 PLAYLIST_NAME = "index.m3u8"
@@ -47,6 +48,13 @@ def channel_dir(number: str) -> Path:
 
 def playlist_path(number: str) -> Path:
     return channel_dir(number) / PLAYLIST_NAME
+
+
+def with_token(body: bytes, token: str) -> bytes:
+    """The playlist with `?token=` on every segment URI: players drop query strings they weren't given."""
+    suffix = f"?token={token}".encode()
+    lines = [line + suffix if line and not line.startswith(b"#") else line for line in body.split(b"\n")]
+    return b"\n".join(lines)
 
 
 # --- The playlist ---------------------------------------------------------------------------------
@@ -183,11 +191,17 @@ def _known_channel(number: str) -> None:
 @require_safe
 def playlist(request, number: str):
     """`/hls/<number>/index.m3u8`: the live playlist, never cached (it changes every segment)."""
+    denied = refuse_without_token(request)
+    if denied:
+        return denied
     _known_channel(number)
     try:
         body = playlist_path(number).read_bytes()
     except (FileNotFoundError, NotADirectoryError):
         raise Http404("The channel is not on air.") from None
+    token = request.GET.get("token")
+    if token and valid_token(token):
+        body = with_token(body, token)
     response = HttpResponse(b"" if request.method == "HEAD" else body, content_type=PLAYLIST_CONTENT_TYPE)
     response["Content-Length"] = str(len(body))
     response["Cache-Control"] = "no-cache"
@@ -197,6 +211,9 @@ def playlist(request, number: str):
 @require_safe
 def segment(request, number: str, name: str):
     """`/hls/<number>/<name>.ts`: one segment. Names never repeat, so they may be cached."""
+    denied = refuse_without_token(request)
+    if denied:
+        return denied
     if not SEGMENT_NAME.match(name):
         raise Http404("No such segment.")
     _known_channel(number)

@@ -30,6 +30,7 @@ from django.views.decorators.http import require_safe
 
 from playout import hls
 from playout.models import ChannelRuntime
+from retrovue.core.stream_access import refuse_without_token
 from retrovue.env import env_int
 from scheduling.models import Channel
 
@@ -182,6 +183,9 @@ def _wait_for_playlist(number: str) -> bool:
 @require_safe
 def channel_ts(request, number: str):
     """The channel as MPEG-TS: 200 video/mp2t, first bytes at once; 404 unknown; 503 all tuners busy."""
+    denied = refuse_without_token(request)
+    if denied:
+        return denied
     channel = get_object_or_404(Channel, number=number, enabled=True)
     if request.method == "HEAD":
         response = HttpResponse(content_type=CONTENT_TYPE)

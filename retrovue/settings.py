@@ -256,6 +256,9 @@ RETROVUE_PREGEN_PRESET = env_choice(
 )
 RETROVUE_PREGEN_MAX_ENQUEUED = env_int("RETROVUE_PREGEN_MAX_ENQUEUED", 200, minimum=1)
 
+# Viewer-facing streams (M3U, XMLTV, HLS, TS) need `?token=` when this is on.
+RETROVUE_REQUIRE_STREAM_TOKEN = env_bool("RETROVUE_REQUIRE_STREAM_TOKEN", False)
+
 # Playout and the tuner Plex Live TV sees.
 RETROVUE_HLS_LIST_SIZE = env_int("RETROVUE_HLS_LIST_SIZE", 10, minimum=3)
 RETROVUE_PLAYOUT_LEAD_SEGMENTS = env_int("RETROVUE_PLAYOUT_LEAD_SEGMENTS", 3, minimum=1, maximum=10)

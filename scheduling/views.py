@@ -19,6 +19,7 @@ from django.utils.http import urlencode
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 
+from retrovue.core.stream_access import refuse_without_token
 from scheduling.m3u import render_m3u as render_m3u_text
 from scheduling.m3u import stream_url
 from scheduling.models import Channel, ProgramEntry
@@ -68,6 +69,9 @@ def enabled_channels() -> list[Channel]:
 @require_safe
 @gzip_page  # a week of 50 channels is ~11 MB of XML; guide clients accept gzip
 def xmltv(request):
+    denied = refuse_without_token(request)
+    if denied:
+        return denied
     start = timezone.now().astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     body = render_xmltv(
         enabled_channels(),
@@ -83,6 +87,9 @@ def xmltv(request):
 
 @require_safe
 def channels_m3u(request):
+    denied = refuse_without_token(request)
+    if denied:
+        return denied
     token = stream_token(request)
     guide = reverse("scheduling:xmltv") + (f"?token={token}" if token else "")
     body = render_m3u_text(enabled_channels(), base_url(request), guide, token=token)

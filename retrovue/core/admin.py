@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from retrovue.core.formatting import format_duration_ms
-from retrovue.core.models import ApiToken, TaskRun
+from retrovue.core.models import ApiToken, StreamToken, TaskRun
 
 
 class ReadOnlyAdminMixin:
@@ -58,4 +58,38 @@ class ApiTokenAdmin(admin.ModelAdmin):
         messages.warning(
             request,
             format_html("Copy this token now, it will not be shown again: <code>{}</code>", plaintext),
+        )
+
+
+@admin.register(StreamToken)
+class StreamTokenAdmin(admin.ModelAdmin):
+    """Tokens viewers' players put in stream URLs when RETROVUE_REQUIRE_STREAM_TOKEN is on."""
+
+    list_display = ("name", "user", "token_hint", "created_at", "last_used_at", "revoked")
+    list_filter = ("revoked",)
+    search_fields = ("name", "user__username")
+    list_select_related = ("user",)
+    autocomplete_fields = ("user",)
+    fields = ("name", "user", "revoked", "token_hint", "created_at", "last_used_at")
+    readonly_fields = ("token_hint", "created_at", "last_used_at")
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        row, plaintext = StreamToken.issue(obj.name, user=obj.user)
+        obj.pk, obj.token_hash, obj.token_hint, obj.created_at = (
+            row.pk,
+            row.token_hash,
+            row.token_hint,
+            row.created_at,
+        )
+        messages.warning(
+            request,
+            format_html(
+                "Copy this stream token now, it will not be shown again: <code>{}</code> "
+                "(players use <code>/iptv/channels.m3u?token={}</code>)",
+                plaintext,
+                plaintext,
+            ),
         )

@@ -101,3 +101,41 @@ class ApiToken(models.Model):
         if self.revoked or not self.user.is_active or not self.user.is_staff:
             return False
         return self.expires_at is None or self.expires_at > timezone.now()
+
+
+class StreamToken(models.Model):
+    """A token a viewer's player puts in stream URLs (`?token=`) when the station requires one.
+
+    Like API tokens, only the SHA-256 is stored and the token is shown once. A token may belong to
+    a user (per-user tokens) or just have a name ("living-room TV").
+    """
+
+    TOKEN_PREFIX = "st_"  # noqa: S105  (a marker, not a secret)
+
+    name = models.CharField(max_length=100, help_text="Who or what uses it, e.g. 'living-room TV'.")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="stream_tokens",
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    token_hint = models.CharField(max_length=12, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.token_hint}…)"
+
+    @classmethod
+    def issue(cls, name: str, user=None) -> tuple[StreamToken, str]:
+        plaintext = cls.TOKEN_PREFIX + secrets.token_urlsafe(18)
+        row = cls.objects.create(
+            name=name, user=user, token_hash=hash_api_token(plaintext), token_hint=plaintext[:8]
+        )
+        return row, plaintext

@@ -32,7 +32,7 @@ from catalog.models import (
     SyncRun,
     WebhookEvent,
 )
-from retrovue.core.models import ApiToken, TaskRun, hash_api_token
+from retrovue.core.models import ApiToken, StreamToken, TaskRun, hash_api_token
 from tests.factories import (
     ChapterMarkFactory,
     EpisodeFactory,
@@ -93,6 +93,7 @@ def catalog(staff_user):
         sync_run=sync_run,
     )
     api_token, _ = ApiToken.issue(staff_user, "backup script")
+    stream_token, _ = StreamToken.issue("living-room TV")
     rows = {
         MediaSource: plex,
         Library: library,
@@ -111,6 +112,7 @@ def catalog(staff_user):
         WebhookEvent: webhook,
         TaskRun: task_run,
         ApiToken: api_token,
+        StreamToken: stream_token,
     }
     return rows
 

@@ -1,0 +1,63 @@
+"""Who may watch: stream tokens for the viewer-facing outputs (M3U, XMLTV, HLS, MPEG-TS).
+
+With `RETROVUE_REQUIRE_STREAM_TOKEN` off (the default: a LAN station) everything viewer-facing is
+anonymous. Turned on, each request must carry a valid, unrevoked StreamToken as `?token=`; the M3U
+and the HLS playlist hand the same token on to every URL they list, because players drop query
+strings they were not given. The guide page stays open (it lists programmes, not streams), and
+the HDHomeRun endpoints stay LAN-open: tuner clients cannot send tokens.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.http import HttpResponseForbidden
+from django.utils import timezone
+
+from retrovue.core.models import StreamToken, hash_api_token
+
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+def tokens_required() -> bool:
+    return bool(getattr(settings, "RETROVUE_REQUIRE_STREAM_TOKEN", False))
+
+
+def valid_token(token: str | None) -> bool:
+    if not token or not token.startswith(StreamToken.TOKEN_PREFIX):
+        return False
+    row = (
+        StreamToken.objects.filter(token_hash=hash_api_token(token), revoked=False)
+        .only("pk", "last_used_at")
+        .first()
+    )
+    if row is None:
+        return False
+    now = timezone.now()
+    if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
+        StreamToken.objects.filter(pk=row.pk).update(last_used_at=now)
+    return True
+
+
+def refuse_without_token(request) -> HttpResponseForbidden | None:
+    """None when the request may go on; a 403 explaining why otherwise."""
+    if not tokens_required() or valid_token(request.GET.get("token")):
+        return None
+    return HttpResponseForbidden(
+        "This station requires a stream token: add ?token=… from Admin → System → Stream tokens.",
+        content_type="text/plain; charset=utf-8",
+    )
+
+
+def authorize(request):
+    """`/iptv/authorize` for nginx's auth_request: 204 when the original URI carries a valid token."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from django.http import HttpResponse
+
+    original = request.headers.get("X-Original-URI", "")
+    token = parse_qs(urlsplit(original).query).get("token", [""])[0] or request.GET.get("token")
+    if not tokens_required() or valid_token(token):
+        return HttpResponse(status=204)
+    return HttpResponse(status=403)
