@@ -62,8 +62,8 @@ from django.utils import timezone
 
 from catalog.choices import FileState
 from catalog.models import MediaFile
+from playout import as_run, pregen
 from playout import ffmpeg_commands as commands
-from playout import pregen
 from playout.models import AsRunEntry
 from retrovue.subprocesses import CommandError, run_command, start_process, stop_process
 from scheduling.choices import PieceKind
@@ -714,34 +714,10 @@ def _read_exactly(source: BinaryIO, size: int) -> bytes:
     return bytes(data)
 
 
-def _record_start(channel_id: int, entry: Entry) -> AsRunEntry | None:
-    piece = entry.piece
-    try:
-        return AsRunEntry.objects.create(
-            channel_id=channel_id,
-            piece=piece,
-            playable_id=piece.playable_id if piece else None,
-            scheduled_start=piece.start if piece else entry.airs_at,
-            scheduled_stop=piece.stop if piece else entry.ends_at,
-            actual_start=entry.airs_at,
-            origin=entry.origin,
-            error=entry.note[:500],
-        )
-    except Exception:
-        logger.exception("Channel %s: could not write the as-run log", channel_id)
-        return None
-
-
-def _record_stop(as_run: AsRunEntry | None, at: datetime, *, error: str = "") -> None:
-    if as_run is None:
-        return
-    changes = {"actual_stop": at}
-    if error:
-        changes["error"] = error[:2000]
-    try:
-        AsRunEntry.objects.filter(pk=as_run.pk).update(**changes)
-    except Exception:
-        logger.exception("Could not close as-run entry %s", as_run.pk)
+# The as-run log (one INSERT as an entry starts, one UPDATE as it stops; DB errors are logged, never
+# raised into the stream) lives in playout.as_run, which also marks pre-generated pieces aired.
+_record_start = as_run.record_start
+_record_stop = as_run.record_stop
 
 
 # --- The HTTP server ---------------------------------------------------------------------------------

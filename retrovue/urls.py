@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 
 from catalog.chapter_editor import chapter_editor_urls
+from playout.monitor import monitor_urls
 from retrovue.api import api
 from retrovue.core.views import healthz
 
@@ -13,7 +14,14 @@ admin.site.index_title = "Station administration"
 
 urlpatterns = [
     # The chapter editor's pages live in the admin namespace, before the admin's own catch-all URLs.
-    path("admin/", (chapter_editor_urls(admin.site) + admin.site.get_urls(), "admin", admin.site.name)),
+    path(
+        "admin/",
+        (
+            chapter_editor_urls(admin.site) + monitor_urls(admin.site) + admin.site.get_urls(),
+            "admin",
+            admin.site.name,
+        ),
+    ),
     path("api/", api.urls),
     path("hooks/", include("catalog.webhook_urls")),
     path("healthz", healthz, name="healthz"),
@@ -21,4 +29,5 @@ urlpatterns = [
     re_path(r"^media/(?P<path>.+)$", serve, {"document_root": settings.MEDIA_ROOT}),
     path("", include("scheduling.urls")),
     path("", include("playout.urls")),
+    path("", include("playout.watch_urls")),
 ]

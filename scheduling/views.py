@@ -21,7 +21,6 @@ from django.views.decorators.http import require_safe
 
 from retrovue.core.stream_access import refuse_without_token
 from scheduling.m3u import render_m3u as render_m3u_text
-from scheduling.m3u import stream_url
 from scheduling.models import Channel, ProgramEntry
 from scheduling.xmltv import logo_url, onscreen, render_xmltv
 
@@ -191,7 +190,11 @@ def build_rows(
         by_channel[program.channel_id].append(program)
     rows = []
     for channel in channels:
-        row = Row(channel=channel, watch_url=stream_url(channel, base), logo=logo_url(channel, base))
+        row = Row(
+            channel=channel,
+            watch_url=reverse("watch:channel", args=[channel.number]),
+            logo=logo_url(channel, base),
+        )
         reached = window_start
         for program in by_channel[channel.pk]:
             start, stop = max(program.start, reached), min(program.stop, window_end)

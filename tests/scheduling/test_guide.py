@@ -146,7 +146,7 @@ def test_a_start_that_makes_no_sense_shows_the_current_window(client, start):
     assert response.context["window_start"] <= timezone.now() < response.context["window_end"]
 
 
-def test_a_channel_links_to_its_stream_and_details_are_escaped(client):
+def test_a_channel_links_to_its_watch_page_and_details_are_escaped(client):
     channel = make_channel("7.1", "Kids & Co")
     program(
         channel,
@@ -158,7 +158,7 @@ def test_a_channel_links_to_its_stream_and_details_are_escaped(client):
         episode_number=5,
     )
     page = client.get(WINDOW).content.decode()
-    assert 'href="http://testserver/hls/7.1/index.m3u8"' in page
+    assert 'href="/watch/7.1"' in page  # clicking a channel opens its watch page
     assert 'data-desc="Cat &lt;chases&gt; &quot;mouse&quot;"' in page
     assert 'data-episode="S02E05"' in page
     assert "Tom &amp; Jerry" in page and "<chases>" not in page

@@ -1,0 +1,143 @@
+"""The as-run log: what actually aired on each channel, written by the feed as each entry starts.
+
+Cheap by design, because it runs on the path that feeds ffmpeg: one INSERT when an entry starts
+(plus one UPDATE of the pre-generated piece's `last_aired_at` when it aired from pregen) and one
+UPDATE when it stops. A database error is logged and swallowed: the stream never waits on, or
+fails because of, its own log.
+
+Two things keep the log readable:
+
+- a slate served in consecutive chunks for the same piece (the feed asks the log again every
+  `SLATE_CHUNK` while nothing plays) extends one row instead of writing one row per chunk;
+- the first entry a process serves for a channel closes any row still open for that channel (a
+  worker that died mid-piece never wrote its stop), at the new entry's start.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from django.db.models import Q
+
+from playout import pregen
+from playout.models import AsRunEntry, PregenPiece
+
+if TYPE_CHECKING:
+    from playout.feed import Entry
+
+logger = logging.getLogger(__name__)
+
+ERROR_LENGTH = 2000
+
+
+@dataclass
+class AsRunRow:
+    """The row the feed is writing for the entry on air (what `record_stop` closes)."""
+
+    pk: int
+    channel_id: int
+    origin: str
+    piece_id: int | None
+    note: str
+    stop: datetime | None = None
+    failed: bool = False
+
+
+# The last row written per channel by this process; feeds of one channel serve one entry at a time.
+_last: dict[int, AsRunRow] = {}
+_lock = threading.Lock()
+
+
+def forget() -> None:
+    """Drop what this process remembers (tests; a supervisor that hands channels back)."""
+    with _lock:
+        _last.clear()
+
+
+def record_start(channel_id: int, entry: Entry) -> AsRunRow | None:
+    """Log that `entry` starts airing on the channel; None if the log could not be written."""
+    piece = entry.piece
+    note = entry.note[:500]
+    with _lock:
+        previous = _last.get(channel_id)
+    try:
+        if previous is None:
+            AsRunEntry.objects.filter(channel_id=channel_id, actual_stop__isnull=True).update(
+                actual_stop=entry.airs_at
+            )
+        elif _continues(previous, entry, note) and AsRunEntry.objects.filter(pk=previous.pk).update(
+            actual_stop=None
+        ):
+            previous.stop = None
+            return previous
+        row = AsRunEntry.objects.create(
+            channel_id=channel_id,
+            piece=piece,
+            playable_id=piece.playable_id if piece else None,
+            scheduled_start=piece.start if piece else entry.airs_at,
+            scheduled_stop=piece.stop if piece else entry.ends_at,
+            actual_start=entry.airs_at,
+            origin=entry.origin,
+            error=note,
+        )
+    except Exception:
+        logger.exception("Channel %s: could not write the as-run log", channel_id)
+        return None
+    if entry.origin == AsRunEntry.Origin.PREGEN and entry.path is not None and piece is not None:
+        try:
+            _mark_aired(piece, entry.path, entry.airs_at)
+        except Exception:
+            logger.exception("Channel %s: could not mark piece %s aired", channel_id, piece.pk)
+    current = AsRunRow(
+        pk=row.pk, channel_id=channel_id, origin=entry.origin, piece_id=piece.pk if piece else None, note=note
+    )
+    with _lock:
+        _last[channel_id] = current
+    return current
+
+
+def record_stop(row: AsRunRow | None, at: datetime, *, error: str = "") -> None:
+    """Close the row at schedule time `at`; `error` replaces its note (the entry failed)."""
+    if row is None:
+        return
+    changes: dict = {"actual_stop": at}
+    if error:
+        changes["error"] = error[:ERROR_LENGTH]
+        row.failed = True  # so the slate that replaces it starts a row of its own
+    try:
+        AsRunEntry.objects.filter(pk=row.pk).update(**changes)
+    except Exception:
+        logger.exception("Channel %s: could not close as-run entry %s", row.channel_id, row.pk)
+        return
+    row.stop = at
+
+
+def _continues(previous: AsRunRow, entry: Entry, note: str) -> bool:
+    return (
+        entry.origin == AsRunEntry.Origin.SLATE
+        and previous.origin == AsRunEntry.Origin.SLATE
+        and previous.piece_id == (entry.piece.pk if entry.piece else None)
+        and previous.note == note
+        and previous.stop == entry.airs_at
+        and not previous.failed
+    )
+
+
+def _mark_aired(piece, path: Path, at: datetime) -> None:
+    """`pregen.mark_aired` for the row behind `path`, in one UPDATE (the planner knows the file,
+    not the row). Files are named by the row's pk unless the row stores its own path."""
+    try:
+        relative = path.relative_to(pregen.pregen_store()).as_posix()
+    except ValueError:
+        return
+    match = Q(path=relative)
+    if path.stem.isdigit():
+        match |= Q(path="", pk=int(path.stem))
+    PregenPiece.objects.filter(
+        match, playable_id=piece.playable_id, in_ms=piece.in_ms, out_ms=piece.out_ms
+    ).update(last_aired_at=at)
