@@ -566,8 +566,10 @@ def command_sync_all(args, out: TextIO, err: TextIO) -> int:
             scope = f'"{section.title}" (section {section.key}) of {source.name}'
         run = _new_run(source, args.mode, library=library_ids[0] if library_ids else None, trigger="cli")
         print(f"{_mode_title(args.mode)} sync of {scope}", file=err)
-        with library_page_size(args.page_size), _watched(run, args, err):
-            run = sync_plex_source(source, args.mode, library_ids=library_ids, run=run)
+        with _watched(run, args, err):
+            run = sync_plex_source(
+                source, args.mode, library_ids=library_ids, run=run, page_size=args.page_size
+            )
         total = _library_scope_total(source, library_ids)
         return _report(run, total, scope, args.dry_run, out, err)
 
@@ -591,26 +593,6 @@ def _watched(run, args, err: TextIO) -> Iterator[None]:
             status=SyncStatus.CANCELLED, finished_at=timezone.now(), error="Interrupted (Ctrl-C) in the CLI."
         )
         raise
-
-
-@contextmanager
-def library_page_size(page_size: int | None) -> Iterator[None]:
-    """Run the library sync with another page size.
-
-    LibrarySync reads the module constant PAGE_SIZE when it lists; until it takes a page size of
-    its own, the constant is swapped for this (single-threaded) command and put back afterwards.
-    """
-    from catalog.sync import plex_library
-
-    if page_size is None:
-        yield
-        return
-    saved = plex_library.PAGE_SIZE
-    plex_library.PAGE_SIZE = page_size
-    try:
-        yield
-    finally:
-        plex_library.PAGE_SIZE = saved
 
 
 def _new_run(source, mode: str, *, library, trigger: str):

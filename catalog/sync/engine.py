@@ -40,6 +40,7 @@ def sync_plex_source(
     trigger: str = "",
     run: SyncRun | None = None,
     client_factory: Callable[[MediaSource], PlexClient] = plex_client_for,
+    page_size: int | None = None,
 ) -> SyncRun:
     """Sync a Plex source's enabled libraries (or just `library_ids`) and return the finished run."""
     if source.kind != SourceKind.PLEX:
@@ -70,7 +71,9 @@ def sync_plex_source(
         mapper = PathMapper.for_source(source)
         for number, library in enumerate(chosen, start=1):
             progress.start_library(library.title, number, len(chosen))
-            job = LibrarySync(library, mode, client, mapper, progress)
+            job = LibrarySync(
+                library, mode, client, mapper, progress, **({"page_size": page_size} if page_size else {})
+            )
             job.run()
             problems.extend(job.problems)
             finish_library(library, job.newest_updated_at)

@@ -63,9 +63,17 @@ class LibrarySync:
     """Brings one library section up to date. `mode` is full, incremental or deep."""
 
     def __init__(
-        self, library: Library, mode: str, client: PlexClient, mapper: PathMapper, progress: Progress
+        self,
+        library: Library,
+        mode: str,
+        client: PlexClient,
+        mapper: PathMapper,
+        progress: Progress,
+        *,
+        page_size: int = PAGE_SIZE,
     ):
         self.library = library
+        self.page_size = page_size
         self.source = library.source
         self.mode = mode
         self.client = client
@@ -137,7 +145,7 @@ class LibrarySync:
     def fetch_changed(self, plex_type: str) -> list[RemoteItem]:
         items = []
         for page in self.client.iter_pages(
-            self.library.section_key, plex_type, page_size=PAGE_SIZE, updated_since=self.since
+            self.library.section_key, plex_type, page_size=self.page_size, updated_since=self.since
         ):
             for element in page.elements:
                 try:
@@ -190,7 +198,10 @@ class LibrarySync:
             return None
         keys = set()
         for page in self.client.iter_pages(
-            self.library.section_key, plex_type, page_size=PAGE_SIZE * 5, extra={"includeFields": "ratingKey"}
+            self.library.section_key,
+            plex_type,
+            page_size=self.page_size * 5,
+            extra={"includeFields": "ratingKey"},
         ):
             keys.update(element.get("ratingKey", "") for element in page.elements)
         keys.discard("")

@@ -69,9 +69,8 @@ class ShowSync(LibrarySync):
         *,
         page_size: int = PAGE_SIZE,
     ):
-        super().__init__(library, mode, client, mapper, progress)
+        super().__init__(library, mode, client, mapper, progress, page_size=page_size)
         self.show_rating_key = str(show_rating_key)
-        self.page_size = page_size
         # A show's own listings are short and always complete, so they are never filtered by
         # updatedAt; unchanged rows are still skipped by their fingerprint.
         self.since = None
