@@ -376,7 +376,9 @@ class PlexMarkerInline(admin.TabularInline):
 class ChaptersLinkMixin:
     @admin.display(description="chapters")
     def chapters_link(self, item):
-        return format_html('<a href="{}">Chapters</a>', reverse("admin:catalog_item_chapters", args=[item.pk]))
+        return format_html(
+            '<a href="{}">Chapters</a>', reverse("admin:catalog_item_chapters", args=[item.pk])
+        )
 
 
 class PlayableAdminBase(ChaptersLinkMixin, NarrowRowsMixin, DurationColumnMixin, admin.ModelAdmin):
