@@ -27,6 +27,7 @@ from django.conf import settings
 from django.http import FileResponse, Http404, HttpResponse
 from django.views.decorators.http import require_safe
 
+from playout.demand import note_demand
 from retrovue.core.stream_access import refuse_without_token, valid_token
 from scheduling.models import Channel
 
@@ -183,9 +184,13 @@ def read_playlist(number: str, target_duration: int = 0) -> LivePlaylist | None:
 # --- Views ----------------------------------------------------------------------------------------
 
 
-def _known_channel(number: str) -> None:
-    if not Channel.objects.filter(number=number).exists():
+def _known_channel(number: str) -> Channel:
+    channel = Channel.objects.filter(number=number).only("pk", "always_on", "enabled").first()
+    if channel is None:
         raise Http404("No such channel.")
+    if not channel.always_on and channel.enabled:
+        note_demand(channel)  # an on-demand channel runs while viewers keep asking for it
+    return channel
 
 
 @require_safe
@@ -194,10 +199,14 @@ def playlist(request, number: str):
     denied = refuse_without_token(request)
     if denied:
         return denied
-    _known_channel(number)
+    channel = _known_channel(number)
     try:
         body = playlist_path(number).read_bytes()
     except (FileNotFoundError, NotADirectoryError):
+        if not channel.always_on and channel.enabled:
+            starting = HttpResponse("The channel is starting; try again in a moment.", status=503)
+            starting["Retry-After"] = "2"
+            return starting
         raise Http404("The channel is not on air.") from None
     token = request.GET.get("token")
     if token and valid_token(token):

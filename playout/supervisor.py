@@ -149,7 +149,11 @@ class Supervisor:
     # --- Leases ------------------------------------------------------------------------------------
 
     def wanted_channels(self):
-        channels = Channel.objects.filter(enabled=True, always_on=True).select_related("stream_profile")
+        # Always-on channels, plus on-demand ones a viewer asked for within the idle time.
+        recently_requested = Q(runtime__last_requested_at__gte=self.clock() - on_demand_idle())
+        channels = Channel.objects.filter(
+            Q(always_on=True) | recently_requested, enabled=True
+        ).select_related("stream_profile")
         if self.channel_numbers:
             channels = channels.filter(number__in=self.channel_numbers)
         return channels.order_by("number")
@@ -291,6 +295,11 @@ class Supervisor:
         if first:
             changes["state"] = RuntimeState.ON_AIR
         ChannelRuntime.objects.filter(channel=slot.channel, lease_owner=self.worker_id).update(**changes)
+
+
+def on_demand_idle() -> timedelta:
+    """How long an on-demand channel stays on the air after its last viewer request."""
+    return timedelta(seconds=getattr(settings, "RETROVUE_ON_DEMAND_IDLE_SECONDS", 300))
 
 
 def heartbeat_path() -> Path:

@@ -29,6 +29,7 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_safe
 
 from playout import hls
+from playout.demand import note_demand
 from playout.models import ChannelRuntime
 from retrovue.core.stream_access import refuse_without_token
 from retrovue.env import env_int
@@ -187,6 +188,8 @@ def channel_ts(request, number: str):
     if denied:
         return denied
     channel = get_object_or_404(Channel, number=number, enabled=True)
+    if not channel.always_on:
+        note_demand(channel)
     if request.method == "HEAD":
         response = HttpResponse(content_type=CONTENT_TYPE)
         response["Cache-Control"] = "no-store"

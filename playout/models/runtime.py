@@ -36,6 +36,9 @@ class ChannelRuntime(models.Model):
     last_segment_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     viewers = models.PositiveIntegerField(default=0)
+    last_requested_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last viewer request (on-demand channels run while this is recent)."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
