@@ -38,58 +38,53 @@ class TaskRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return (run.error[:80] + "…") if len(run.error) > 80 else run.error
 
 
-@admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ("name", "user", "token_hint", "created_at", "last_used_at", "expires_at", "revoked")
+class IssuedTokenAdmin(admin.ModelAdmin):
+    """Tokens whose plaintext exists only at creation: the add form issues one and shows it once."""
+
     list_filter = ("revoked",)
     search_fields = ("name", "user__username")
     list_select_related = ("user",)
     autocomplete_fields = ("user",)
-    fields = ("user", "name", "expires_at", "revoked", "token_hint", "created_at", "last_used_at")
     readonly_fields = ("token_hint", "created_at", "last_used_at")
+    reveal_text = "Copy this token now, it will not be shown again: <code>{token}</code>"
+
+    def issue(self, obj):
+        raise NotImplementedError
 
     def save_model(self, request, obj, form, change):
         if change:
             super().save_model(request, obj, form, change)
             return
-        row, plaintext = ApiToken.issue(obj.user, obj.name, expires_at=obj.expires_at)
-        obj.pk = row.pk
-        obj.token_hash, obj.token_hint, obj.created_at = row.token_hash, row.token_hint, row.created_at
-        messages.warning(
-            request,
-            format_html("Copy this token now, it will not be shown again: <code>{}</code>", plaintext),
-        )
-
-
-@admin.register(StreamToken)
-class StreamTokenAdmin(admin.ModelAdmin):
-    """Tokens viewers' players put in stream URLs when RETROVUE_REQUIRE_STREAM_TOKEN is on."""
-
-    list_display = ("name", "user", "token_hint", "created_at", "last_used_at", "revoked")
-    list_filter = ("revoked",)
-    search_fields = ("name", "user__username")
-    list_select_related = ("user",)
-    autocomplete_fields = ("user",)
-    fields = ("name", "user", "revoked", "token_hint", "created_at", "last_used_at")
-    readonly_fields = ("token_hint", "created_at", "last_used_at")
-
-    def save_model(self, request, obj, form, change):
-        if change:
-            super().save_model(request, obj, form, change)
-            return
-        row, plaintext = StreamToken.issue(obj.name, user=obj.user)
+        row, plaintext = self.issue(obj)
+        # The admin goes on with `obj` (change page redirect, log entry): give it the issued row's identity.
         obj.pk, obj.token_hash, obj.token_hint, obj.created_at = (
             row.pk,
             row.token_hash,
             row.token_hint,
             row.created_at,
         )
-        messages.warning(
-            request,
-            format_html(
-                "Copy this stream token now, it will not be shown again: <code>{}</code> "
-                "(players use <code>/iptv/channels.m3u?token={}</code>)",
-                plaintext,
-                plaintext,
-            ),
-        )
+        messages.warning(request, format_html(self.reveal_text, token=plaintext))
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(IssuedTokenAdmin):
+    list_display = ("name", "user", "token_hint", "created_at", "last_used_at", "expires_at", "revoked")
+    fields = ("user", "name", "expires_at", "revoked", "token_hint", "created_at", "last_used_at")
+
+    def issue(self, obj):
+        return ApiToken.issue(obj.user, obj.name, expires_at=obj.expires_at)
+
+
+@admin.register(StreamToken)
+class StreamTokenAdmin(IssuedTokenAdmin):
+    """Tokens viewers' players put in stream URLs when RETROVUE_REQUIRE_STREAM_TOKEN is on."""
+
+    list_display = ("name", "user", "token_hint", "created_at", "last_used_at", "revoked")
+    fields = ("name", "user", "revoked", "token_hint", "created_at", "last_used_at")
+    reveal_text = (
+        "Copy this stream token now, it will not be shown again: <code>{token}</code> "
+        "(players use <code>/iptv/channels.m3u?token={token}</code>)"
+    )
+
+    def issue(self, obj):
+        return StreamToken.issue(obj.name, user=obj.user)
