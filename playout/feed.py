@@ -346,6 +346,18 @@ class Planner:
         self.profile = channel.stream_profile
         self.slate = slate
         self.unplayable: set[Path] = set()  # files that failed mid-air this run: not tried again
+        self._bug: commands.Bug | bool | None = False  # looked up on the first live transcode
+
+    def live_bug(self) -> commands.Bug | None:
+        """The channel bug for live transcodes, so they look like the pre-generated pieces around
+        them; an unreadable bug airs without it rather than as a slate."""
+        if self._bug is False:
+            try:
+                self._bug = pregen.channel_bug(self.channel)
+            except (OSError, pregen.SourceUnavailable) as error:
+                logger.warning("Channel %s: live transcodes without the bug (%s)", self.channel.number, error)
+                self._bug = None
+        return self._bug
 
     def plan(self, cursor: datetime) -> Entry:
         for _ in range(4):  # a piece whose nearest keyframe is its end: go on to the next one
@@ -421,8 +433,8 @@ class Planner:
         )
 
     def _live_argv(self, piece: Piece, offset: timedelta) -> list[str] | None:
-        """Pre-generation's encode of this piece from `offset` on, to a pipe; None without local
-        files. The channel bug is left off: burning it in needs pre-generation's bug store."""
+        """Pre-generation's encode of this piece from `offset` on, with the channel bug, to a pipe;
+        None without local files."""
         files = list(MediaFile.objects.filter(playable_id=piece.playable_id).order_by("position"))
         parts = []
         for media_file in files:
@@ -435,7 +447,13 @@ class Planner:
             return None
         try:
             return commands.pregen_argv(
-                parts, in_ms, piece.out_ms, self.profile, None, "-", preset=pregen.encoder_preset()
+                parts,
+                in_ms,
+                piece.out_ms,
+                self.profile,
+                self.live_bug(),
+                "-",
+                preset=pregen.encoder_preset(),
             )
         except ValueError as error:  # parts of unknown length, a cut beyond the item
             logger.warning(

@@ -16,7 +16,8 @@ The loop runs small steps, every `POLL_SECONDS`:
 - `check_channel`: start ffmpeg when due, take in new segments, and when the process exited or
   produced no segment for three target durations, kill its process group and restart it, at once
   for a first failure, then with exponential backoff (a crash loop must not spin a core), the
-  count reset after a minute on air;
+  count reset after a minute on air; a crash loop (`CRASH_LOOP_FAILURES` in a row) raises a staff
+  notice (admin banner, e-mail to `ADMINS`), cleared once the channel stays on air;
 - state (media sequence, discontinuity sequence, last segment, restarts, last error, pid) goes to
   the channel's `ChannelRuntime` row so the monitor, the API, and whichever worker runs the channel
   next see it.
@@ -47,6 +48,7 @@ from django.utils import timezone
 from playout.channel_process import ChannelProcess
 from playout.feed import FeedServer
 from playout.models import ChannelRuntime, RuntimeState
+from retrovue.core.notices import clear_notice, raise_notice
 from scheduling.models import Channel
 
 logger = logging.getLogger(__name__)
@@ -58,6 +60,8 @@ LEASE_RENEW_SECONDS = 5
 # A run that stays on air this long wipes the failure count.
 HEALTHY_SECONDS = 60
 BACKOFF_CAP_SECONDS = 60
+# This many failures in a row (none followed by a healthy minute) is a crash loop: staff are told.
+CRASH_LOOP_FAILURES = 3
 
 
 def backoff_seconds(consecutive_failures: int) -> float:
@@ -227,6 +231,7 @@ class Supervisor:
         if slot.failures and slot.run_started is not None and now - slot.run_started > HEALTHY_SECONDS:
             slot.failures = 0
             ChannelRuntime.objects.filter(channel=slot.channel).update(consecutive_failures=0)
+            clear_notice(crash_loop_key(slot.channel))
         if not process.running:
             code = process.returncode
             if code == 0:
@@ -255,6 +260,7 @@ class Supervisor:
                 consecutive_failures=slot.failures,
                 pid=None,
             )
+            self._tell_staff_of_a_crash_loop(slot, f"could not start: {error}")
             return
         slot.run_started = time.monotonic()
         slot.on_air = False
@@ -282,8 +288,21 @@ class Supervisor:
         if failure:
             changes["last_error"] = reason[:4000]
         ChannelRuntime.objects.filter(channel=slot.channel).update(restarts=F("restarts") + 1, **changes)
+        if failure:
+            self._tell_staff_of_a_crash_loop(slot, reason)
         if delay == 0:
             self.start(slot)
+
+    def _tell_staff_of_a_crash_loop(self, slot: ChannelSlot, reason: str) -> None:
+        if slot.failures < CRASH_LOOP_FAILURES:
+            return
+        channel = slot.channel
+        raise_notice(
+            crash_loop_key(channel),
+            f"Channel {channel.number} ({channel.name}) is crash-looping",
+            f"{slot.failures} failures in a row; retrying in {backoff_seconds(slot.failures):.0f} s. "
+            f"Last error: {reason[:1500]}",
+        )
 
     def _record_segments(self, slot: ChannelSlot, *, first: bool) -> None:
         playlist = slot.process.playlist
@@ -295,6 +314,10 @@ class Supervisor:
         if first:
             changes["state"] = RuntimeState.ON_AIR
         ChannelRuntime.objects.filter(channel=slot.channel, lease_owner=self.worker_id).update(**changes)
+
+
+def crash_loop_key(channel: Channel) -> str:
+    return f"playout:channel:{channel.pk}:crash-loop"
 
 
 def on_demand_idle() -> timedelta:

@@ -46,6 +46,13 @@ else:
 
 CSRF_TRUSTED_ORIGINS = env_list("RETROVUE_CSRF_TRUSTED_ORIGINS", [])
 
+# Staff notices (a channel crash-looping, …) are e-mailed to these addresses when an SMTP host is set.
+ADMINS = [("RetroVue staff", address) for address in env_list("RETROVUE_ADMIN_EMAILS", [])]
+EMAIL_HOST = env_str("RETROVUE_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("RETROVUE_EMAIL_PORT", 25, minimum=1, maximum=65535)
+SERVER_EMAIL = env_str("RETROVUE_EMAIL_FROM", "retrovue@localhost")
+EMAIL_TIMEOUT = 10
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -87,6 +94,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "retrovue.core.context_processors.staff_notices",
             ],
         },
     },

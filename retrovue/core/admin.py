@@ -1,8 +1,9 @@
 from django.contrib import admin, messages
+from django.utils import timezone
 from django.utils.html import format_html
 
 from retrovue.core.formatting import format_duration_ms
-from retrovue.core.models import ApiToken, StreamToken, TaskRun
+from retrovue.core.models import ApiToken, StaffNotice, StreamToken, TaskRun
 
 
 class ReadOnlyAdminMixin:
@@ -88,3 +89,38 @@ class StreamTokenAdmin(IssuedTokenAdmin):
 
     def issue(self, obj):
         return StreamToken.issue(obj.name, user=obj.user)
+
+
+@admin.register(StaffNotice)
+class StaffNoticeAdmin(admin.ModelAdmin):
+    list_display = (
+        "title",
+        "level",
+        "occurrences",
+        "raised_at",
+        "last_raised_at",
+        "cleared_at",
+        "acknowledged_at",
+    )
+    list_filter = (
+        "level",
+        ("cleared_at", admin.EmptyFieldListFilter),
+        ("acknowledged_at", admin.EmptyFieldListFilter),
+    )
+    search_fields = ("title", "key", "message")
+    list_select_related = ("acknowledged_by",)
+    readonly_fields = (
+        "key", "level", "title", "message", "occurrences", "raised_at", "last_raised_at", "cleared_at",
+        "acknowledged_at", "acknowledged_by",
+    )  # fmt: skip
+    actions = ["acknowledge"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description="Acknowledge (hide from the banner)")
+    def acknowledge(self, request, queryset):
+        count = queryset.filter(acknowledged_at__isnull=True).update(
+            acknowledged_at=timezone.now(), acknowledged_by=request.user
+        )
+        self.message_user(request, f"Acknowledged {count} notice(s).")

@@ -139,3 +139,43 @@ class StreamToken(models.Model):
             name=name, user=user, token_hash=hash_api_token(plaintext), token_hint=plaintext[:8]
         )
         return row, plaintext
+
+
+class NoticeLevel(models.TextChoices):
+    WARNING = "warning", "Warning"
+    ERROR = "error", "Error"
+
+
+class StaffNotice(models.Model):
+    """Something staff must look at (a channel crash-looping, a source needing sign-in), raised by
+    background processes that have no one to tell.
+
+    One open row per `key`: raising it again while it is open counts and refreshes it instead of
+    piling up rows or e-mails; clearing it (the condition went away) closes it. Every admin page
+    shows the open ones.
+    """
+
+    key = models.CharField(max_length=200, help_text="What the notice is about, e.g. playout:channel:7.")
+    level = models.CharField(max_length=10, choices=NoticeLevel.choices, default=NoticeLevel.ERROR)
+    title = models.CharField(max_length=200)
+    message = models.TextField(blank=True)
+    occurrences = models.PositiveIntegerField(default=1)
+    raised_at = models.DateTimeField(default=timezone.now)
+    last_raised_at = models.DateTimeField(default=timezone.now)
+    cleared_at = models.DateTimeField(null=True, blank=True, help_text="When the condition went away.")
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-last_raised_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key"], condition=models.Q(cleared_at__isnull=True), name="one_open_notice_per_key"
+            )
+        ]
+        indexes = [models.Index(fields=["cleared_at", "acknowledged_at"], name="notice_open_idx")]
+
+    def __str__(self) -> str:
+        return self.title

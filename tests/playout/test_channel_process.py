@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from catalog.models import MediaFile
@@ -42,7 +43,8 @@ from playout.feed import (
 )
 from playout.hls import LivePlaylist
 from playout.models import AsRunEntry, ChannelRuntime, PregenPiece, PregenStatus, RuntimeState
-from playout.supervisor import Supervisor, backoff_seconds
+from playout.supervisor import CRASH_LOOP_FAILURES, Supervisor, backoff_seconds, crash_loop_key
+from retrovue.core.models import StaffNotice
 from retrovue.subprocesses import run_command
 from scheduling.models import Channel, Piece, ProgramEntry, StreamProfile
 from tests.factories import EpisodeFactory
@@ -278,6 +280,25 @@ def test_a_piece_not_ready_in_time_is_transcoded_live_from_its_file(channel, cli
     assert (entry.origin, entry.piece, entry.airs_at) == ("live", piece, start + timedelta(seconds=2))
     argv = " ".join(entry.argv)
     assert "-ss 3.000" in argv and str(clips["blue"]) in argv and argv.endswith(" -")
+
+
+def test_a_live_transcode_burns_in_the_channel_bug_like_pregen_does(channel, clips, tmp_path):
+    bug = tmp_path / "bug.png"
+    ffmpeg("-f", "lavfi", "-i", "color=c=white:s=40x20,format=rgba", "-frames:v", "1", str(bug))
+    channel.bug_image.save("bug.png", ContentFile(bug.read_bytes()))
+    channel.bug_corner, channel.bug_opacity = "top_left", Decimal("1.00")
+    channel.save()
+    start = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
+    air(channel, start, item_for(clips["blue"]), 1000, 6000)
+
+    entry = Planner(channel, slate=Path("/x.ts")).plan(start + timedelta(seconds=2))
+    assert entry.origin == "live"
+    aired = tmp_path / "live.ts"
+    aired.write_bytes(run_command(entry.argv, timeout=60).stdout)
+    # The bug (a white box) sits 5% in from the top-left corner of the 320×240 frame; the clip is blue.
+    corner = [settings.RETROVUE_FFMPEG, "-v", "error", "-i", str(aired), "-vf", "crop=2:2:20:14",
+              "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "-"]  # fmt: skip
+    assert run_command(corner, timeout=30).stdout[0] > 200
 
 
 def test_a_missing_file_plays_the_slate_for_the_piece(channel):
@@ -524,6 +545,31 @@ def test_max_channels_caps_what_one_worker_takes(db, dirs):
         assert ChannelRuntime.objects.filter(lease_owner="box-a").count() == 2
     finally:
         supervisor.server.stop()
+
+
+def test_a_crash_looping_channel_backs_off_and_tells_staff_once(channel, settings, tmp_path, mailoutbox):
+    broken = tmp_path / "broken-ffmpeg"
+    broken.write_text("#!/bin/sh\necho 'no such codec' >&2\nexit 1\n")
+    broken.chmod(0o755)
+    settings.RETROVUE_FFMPEG = str(broken)
+    settings.ADMINS = [("Ops", "ops@example.com")]
+    supervisor = Supervisor(worker_id="box-a", channel_numbers=[channel.number])
+    try:
+        supervisor.claim_channels()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and supervisor.slots[channel.pk].failures < CRASH_LOOP_FAILURES + 1:
+            supervisor.check_channel(supervisor.slots[channel.pk])  # step() minus its connection reset
+            time.sleep(0.05)
+    finally:
+        supervisor.shutdown()
+
+    runtime = ChannelRuntime.objects.get(channel=channel)
+    assert runtime.consecutive_failures >= CRASH_LOOP_FAILURES + 1
+    notice = StaffNotice.objects.get(key=crash_loop_key(channel), cleared_at__isnull=True)
+    assert "Channel 7" in notice.title and "crash-looping" in notice.title
+    assert notice.occurrences >= 2  # raised again by the next failure, counted, not duplicated
+    assert len(mailoutbox) == 1 and "crash-looping" in mailoutbox[0].subject
+    assert mailoutbox[0].to == ["ops@example.com"]
 
 
 # --- The feed server ----------------------------------------------------------------------------------
