@@ -1,13 +1,13 @@
 """Does the watch page play? Opens a watch URL in headless Chromium (Playwright driving the system
 browser, no browser download), lets it play, and reports whether `video.currentTime` kept advancing.
 
-    python3 -m venv /tmp/pw-venv && /tmp/pw-venv/bin/pip install playwright
-    /tmp/pw-venv/bin/python bench/watch_playback.py http://127.0.0.1:8000/watch/7 \
+    .venv/bin/python bench/watch_playback.py http://127.0.0.1:8000/watch/7 \
         --seconds 10 --screenshot /tmp/rv-shots/watch.png
 
 Prints one JSON object (samples of currentTime each second, stalls, errors, hls.js used or not)
 and exits 0 when playback advanced by at least 80 % of the wall time with no stall over 2 s.
-`tests/playout/test_watch_and_monitor.py` runs it against a live test server when the venv exists.
+Playwright is a dev requirement (`./bin/test` installs it); it drives Debian's Chromium.
+`tests/playout/test_watch_and_monitor.py` runs it against a live test server.
 """
 
 from __future__ import annotations

@@ -34,7 +34,8 @@ urlpatterns = [
 pytestmark = pytest.mark.urls(__name__)
 
 REPO = Path(__file__).resolve().parents[2]
-PLAYWRIGHT_PYTHON = Path(os.environ.get("RETROVUE_PLAYWRIGHT_PYTHON", "/tmp/pw-venv/bin/python"))
+# Playwright (a dev requirement) drives Debian's Chromium: its own browser download is not available.
+PLAYWRIGHT_PYTHON = Path(os.environ.get("RETROVUE_PLAYWRIGHT_PYTHON", sys.executable))
 CHROMIUM = Path(os.environ.get("RETROVUE_CHROMIUM", "/usr/bin/chromium"))
 
 
@@ -223,10 +224,6 @@ def make_vod_hls(folder: Path, seconds: int = 24) -> None:
     )  # fmt: skip
 
 
-@pytest.mark.skipif(
-    not (PLAYWRIGHT_PYTHON.exists() and CHROMIUM.exists()),
-    reason="needs Playwright in RETROVUE_PLAYWRIGHT_PYTHON's venv and Chromium at RETROVUE_CHROMIUM",
-)
 def test_the_watch_page_plays_in_chromium(live_server, settings, tmp_path):
     settings.HLS_ROOT = tmp_path / "hls"
     make_channel("7")
