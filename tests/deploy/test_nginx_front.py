@@ -319,19 +319,27 @@ def test_channel_stream_reaches_the_viewer_before_the_upstream_finishes(front, d
 
 
 @pytest.mark.e2e
-def test_locked_hls_asks_django_to_authorize_the_token(configured_front, django_stand_in):
-    status, _, _ = fetch(configured_front.port, "/hls/locked/index.m3u8?token=bad")
+def test_locked_hls_segments_ask_django_to_authorize_the_token(configured_front, django_stand_in):
+    status, _, _ = fetch(configured_front.port, "/hls/locked/seg1.ts?token=bad")
     assert status == 403
-    status, headers, body = fetch(configured_front.port, "/hls/locked/index.m3u8?token=good")
+    status, headers, body = fetch(configured_front.port, "/hls/locked/seg1.ts?token=good")
     assert status == 200
-    assert body.decode() == PLAYLIST
+    assert body == TS_PACKET * 10  # from disk, not from Django
     assert headers["access-control-allow-origin"] == "*"
     checks = django_stand_in.requests_to("/iptv/authorize")
     assert [check["headers"]["x-original-uri"] for check in checks[-2:]] == [
-        "/hls/locked/index.m3u8?token=bad",
-        "/hls/locked/index.m3u8?token=good",
+        "/hls/locked/seg1.ts?token=bad",
+        "/hls/locked/seg1.ts?token=good",
     ]
     assert all(check["headers"].get("content-length", "0") == "0" for check in checks)
+
+
+@pytest.mark.e2e
+def test_locked_playlists_come_from_django_so_segment_uris_carry_the_token(configured_front, django_stand_in):
+    status, headers, body = fetch(configured_front.port, "/hls/locked/index.m3u8?token=good")
+    assert status == 200
+    assert json.loads(body)["path"] == "/hls/locked/index.m3u8?token=good"  # Django's answer, not the file
+    assert django_stand_in.requests_to("/hls/locked/index.m3u8")
 
 
 @pytest.mark.e2e

@@ -44,9 +44,10 @@ from playout.feed import (
 from playout.hls import LivePlaylist
 from playout.models import AsRunEntry, ChannelRuntime, PregenPiece, PregenStatus, RuntimeState
 from playout.supervisor import CRASH_LOOP_FAILURES, Supervisor, backoff_seconds, crash_loop_key
-from retrovue.core.models import StaffNotice
+from retrovue.core.models import StaffNotice, StreamToken
 from retrovue.subprocesses import run_command
 from scheduling.models import Channel, Piece, ProgramEntry, StreamProfile
+from tests.deploy import nginx_runner
 from tests.factories import EpisodeFactory
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -619,9 +620,60 @@ def _wait(predicate, timeout: float, interval: float = 0.1):
     return predicate()
 
 
+def _production_front_serves_the_channel(live_server, settings, channel) -> None:
+    """The shipped nginx config in front of the live channel, stream tokens on: nginx serves the real
+    segments from the HLS root (after asking Django), Django serves the playlist with the token on
+    every segment URI, and ffmpeg plays the channel through it."""
+    binary = nginx_runner.nginx_binary()
+    assert binary, "nginx is installed by bin/test"
+    prefix = Path(settings.DATA_DIR) / "nginx"
+    prefix.mkdir(parents=True)
+    port = nginx_runner.free_port()
+    conf = nginx_runner.render(
+        prefix,
+        port=port,
+        upstream_port=int(live_server.url.rsplit(":", 1)[1]),
+        hls_root=Path(settings.HLS_ROOT),
+        stream_auth_rules="~^/hls/ on;",
+    )
+    front = nginx_runner.start(binary, prefix, conf, port)
+    settings.RETROVUE_REQUIRE_STREAM_TOKEN = True
+    _, token = StreamToken.issue("nginx e2e")
+    try:
+        playlist = f"http://127.0.0.1:{port}/hls/{channel.number}/index.m3u8"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            _get(playlist)
+        assert refused.value.code in (401, 403)
+        body = _get(f"{playlist}?token={token}")
+        segment_uris = [line for line in body.splitlines() if line and not line.startswith("#")]
+        assert segment_uris and all(uri.endswith(f"?token={token}") for uri in segment_uris)
+
+        segment = f"http://127.0.0.1:{port}/hls/{channel.number}/{segment_uris[-1]}"
+        with urllib.request.urlopen(segment, timeout=5) as response:
+            assert response.headers["Content-Type"] == "video/mp2t"
+            assert "max-age" in response.headers["Cache-Control"]
+            assert response.read(1) == b"\x47"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            _get(segment.split("?")[0])
+        assert refused.value.code in (401, 403)
+
+        run_command(
+            [settings.RETROVUE_FFMPEG, "-v", "error", "-xerror", "-t", "6", "-i", f"{playlist}?token={token}",
+             "-f", "null", "-"],
+            timeout=40,
+        )  # fmt: skip
+        # Segments came off the disk through nginx (no upstream), playlists through Django.
+        log = (prefix / "access.log").read_text().splitlines()
+        assert any(".ts?token=" in line and " 200 " in line and "upstream=-" in line for line in log), log
+        assert any(".m3u8?token=" in line and " 200 " in line and "upstream=0" in line for line in log), log
+    finally:
+        settings.RETROVUE_REQUIRE_STREAM_TOKEN = False
+        front.stop()
+
+
 @pytest.mark.e2e
 def test_a_channel_airs_its_log_live_survives_a_killed_ffmpeg_and_serves_hls_and_ts(
-    transactional_db, live_server, dirs, clips, encoded
+    transactional_db, live_server, settings, dirs, clips, encoded
 ):
     channel = make_channel("7")
     red, blue, green = item_for(clips["red"]), item_for(clips["blue"]), item_for(clips["green"])
@@ -707,6 +759,8 @@ def test_a_channel_airs_its_log_live_survives_a_killed_ffmpeg_and_serves_hls_and
         output, _ = checker.communicate(timeout=40)
         print(output.decode().strip())
         assert checker.returncode == 0, output.decode()
+
+        _production_front_serves_the_channel(live_server, settings, channel)
 
         final = _playlist(playlist_url)
         assert all(segment.program_date_time for segment in final.segments)
