@@ -203,7 +203,7 @@ def main() -> int:
                 "ffmpeg",
                 ["ffmpeg", "-v", "error", "-xerror", "-t", "60", "-i", playlist, "-f", "null", "-"],
                 delay=delay,
-            ),  # fmt: skip
+            ),
             Client(
                 "ts", [PYTHON, str(TOOLS / "tscheck.py"), f"{base}/iptv/channel/{number}.ts", "30"], delay=5
             ),
@@ -219,7 +219,7 @@ def main() -> int:
                     args.screenshot,
                 ],
                 delay=10,
-            ),  # fmt: skip
+            ),
         ]
         for client in clients:
             client.start()

@@ -336,7 +336,7 @@ def test_locked_hls_segments_ask_django_to_authorize_the_token(configured_front,
 
 @pytest.mark.e2e
 def test_locked_playlists_come_from_django_so_segment_uris_carry_the_token(configured_front, django_stand_in):
-    status, headers, body = fetch(configured_front.port, "/hls/locked/index.m3u8?token=good")
+    status, _, body = fetch(configured_front.port, "/hls/locked/index.m3u8?token=good")
     assert status == 200
     assert json.loads(body)["path"] == "/hls/locked/index.m3u8?token=good"  # Django's answer, not the file
     assert django_stand_in.requests_to("/hls/locked/index.m3u8")
