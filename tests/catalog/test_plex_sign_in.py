@@ -3,10 +3,15 @@ and what happens when the token is revoked. Everything runs against the emulated
 
 from __future__ import annotations
 
+import json
+import os
 import socket
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from catalog.choices import AuthState, SignInState
@@ -416,3 +421,41 @@ def test_sign_in_records_in_the_admin_never_show_the_account_token(staff_client,
     ):
         response = staff_client.get(page)
         assert response.status_code == 200 and token.encode() not in response.content
+
+
+PLAYWRIGHT_PYTHON = Path(os.environ.get("RETROVUE_PLAYWRIGHT_PYTHON", "/tmp/pw-venv/bin/python"))
+CHROMIUM = Path(os.environ.get("RETROVUE_CHROMIUM", "/usr/bin/chromium"))
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(
+    not (PLAYWRIGHT_PYTHON.exists() and CHROMIUM.exists()),
+    reason="needs Playwright in RETROVUE_PLAYWRIGHT_PYTHON's venv and Chromium at RETROVUE_CHROMIUM",
+)
+@pytest.mark.django_db(transaction=True)
+def test_add_plex_server_in_chromium_shows_the_code_and_follows_the_approval(
+    live_server, plextv, server, lan, tmp_path
+):
+    get_user_model().objects.create_superuser("browser", "browser@example.com", "browser-password-1")
+    shots = Path(os.environ.get("RETROVUE_SHOTS", tmp_path))
+    completed = subprocess.run(
+        [str(PLAYWRIGHT_PYTHON), str(Path(__file__).with_name("plex_sign_in_browser.py")), live_server.url,
+         "browser", "browser-password-1", plextv.url, plextv.control_token, "--shots", str(shots),
+         "--chromium", str(CHROMIUM)],
+        capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    seen = json.loads(completed.stdout)
+
+    sign_in = PlexSignIn.objects.get()
+    assert seen["code"] == sign_in.code and seen["status_before"].startswith("Waiting")
+    assert f"code={sign_in.code}" in seen["auth_link"] and seen["auth_link"].startswith(
+        "https://app.plex.tv/auth#?"
+    )
+    assert any("LAN discovery" in row for row in seen["choices"])
+    assert any("relay" in row for row in seen["choices"])
+    assert "signed in to Plex" in seen["message"] and "token valid" in seen["message"]
+    assert seen["errors"] == []
+    source = MediaSource.objects.get()
+    assert source.name == "Den via browser" and source.base_url == server.url and not source.needs_sign_in
+    assert (shots / "i9-auth-sign-in-code.png").stat().st_size > 10_000
