@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -32,6 +33,7 @@ from retrovue.log_redaction import redact
 logger = logging.getLogger(__name__)
 
 NEEDS_SIGN_IN = "Needs sign-in"
+SIGN_IN_KEEP = timedelta(hours=1)  # an approved sign-in waits this long for a server to be chosen
 
 
 # --- auth state of a source -------------------------------------------------------------------
@@ -159,9 +161,18 @@ def plex_tv_client() -> PlexTvClient:
     return PlexTvClient(PlexDevice.identifier())
 
 
+def forget_stale_sign_ins(now=None) -> int:
+    """Close sign-ins nobody finished within SIGN_IN_KEEP, wiping any account token they hold."""
+    now = now or timezone.now()
+    return PlexSignIn.objects.filter(
+        created_at__lt=now - SIGN_IN_KEEP, state__in=[SignInState.WAITING, SignInState.SIGNED_IN]
+    ).update(account_token="", state=SignInState.EXPIRED)
+
+
 def start_sign_in(
     user=None, source: MediaSource | None = None, client: PlexTvClient | None = None
 ) -> PlexSignIn:
+    forget_stale_sign_ins()
     client = client or plex_tv_client()
     pin = client.create_pin(strong=True)
     return PlexSignIn.objects.create(

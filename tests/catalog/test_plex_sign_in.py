@@ -8,11 +8,13 @@ import os
 import socket
 import subprocess
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
+from django.utils import timezone
 
 from catalog.choices import AuthState, SignInState
 from catalog.models import MediaSource, PlexDevice, PlexSignIn, SyncRun
@@ -382,8 +384,6 @@ def test_webhook_for_a_needs_sign_in_source_is_ignored(plextv, server):
     plextv.revoke(account_token)
     check_connection(source)
     library = source.libraries.first()
-    from django.utils import timezone
-
     outcome = decide(
         Call(source=source, remote_address=None, event="library.new", section_key=library.section_key),
         timezone.now(),
@@ -459,3 +459,16 @@ def test_add_plex_server_in_chromium_shows_the_code_and_follows_the_approval(
     source = MediaSource.objects.get()
     assert source.name == "Den via browser" and source.base_url == server.url and not source.needs_sign_in
     assert (shots / "i9-auth-sign-in-code.png").stat().st_size > 10_000
+
+
+@pytest.mark.django_db
+def test_an_approved_sign_in_left_unfinished_forgets_its_account_token(plextv):
+    abandoned = start_sign_in()
+    plextv.claim(abandoned.code)
+    poll_sign_in(abandoned)
+    PlexSignIn.objects.filter(pk=abandoned.pk).update(created_at=timezone.now() - timedelta(hours=2))
+
+    start_sign_in()  # the next sign-in tidies up
+
+    abandoned.refresh_from_db()
+    assert (abandoned.state, abandoned.account_token) == (SignInState.EXPIRED, "")
