@@ -472,3 +472,37 @@ def test_an_approved_sign_in_left_unfinished_forgets_its_account_token(plextv):
 
     abandoned.refresh_from_db()
     assert (abandoned.state, abandoned.account_token) == (SignInState.EXPIRED, "")
+
+
+@pytest.mark.django_db
+def test_unreachable_plex_tv_is_reported_on_the_add_page(staff_client, settings):
+    settings.RETROVUE_PLEX_TV_URL = "http://127.0.0.1:9"
+
+    response = staff_client.post(reverse("admin:catalog_plex_add"), follow=True)
+
+    assert response.status_code == 200
+    assert "Could not start the Plex sign-in: could not reach plex.tv" in response.content.decode()
+    assert not PlexSignIn.objects.exists()
+
+
+@pytest.mark.django_db
+def test_sync_button_on_a_needs_sign_in_source_sends_staff_to_sign_in(staff_client, queued_tasks):
+    source = MediaSource.objects.create(
+        name="Den", kind="plex", base_url="http://127.0.0.1:9", token="t", auth_state=AuthState.NEEDS_SIGN_IN
+    )
+
+    response = staff_client.post(reverse("admin:catalog_mediasource_sync", args=[source.pk]), follow=True)
+
+    assert "needs sign-in" in response.content.decode()
+    assert not SyncRun.objects.exists() and queued_tasks == []
+
+
+@pytest.mark.django_db
+def test_test_connection_api_needs_the_change_permission(client, django_user_model):
+    viewer = django_user_model.objects.create_user("viewer", password="x", is_staff=True)
+    client.force_login(viewer)
+    source = MediaSource.objects.create(name="Den", kind="plex", base_url="http://127.0.0.1:9", token="t")
+
+    response = client.post(f"/api/catalog/sources/{source.pk}/test-connection")
+
+    assert response.status_code == 403
