@@ -19,7 +19,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from catalog import admin_sync
+from catalog import admin_plex, admin_sync
 from catalog.choices import SourceKind, SyncKind
 from catalog.forms import MediaSourceForm, SchedulingMetadataForm
 from catalog.mapping_stats import mapping_stats
@@ -40,6 +40,7 @@ from catalog.models import (
     SyncRun,
     WebhookEvent,
 )
+from catalog.plex_auth import check_connection
 from catalog.sync.triggers import request_sync
 from catalog.webhooks import webhook_url
 from retrovue.core.admin import ReadOnlyAdminMixin
@@ -152,10 +153,11 @@ class MediaSourceAdmin(admin.ModelAdmin):
         "enabled",
         "location",
         "token_status",
+        "sign_in",
         "sync_interval_minutes",
         "last_successful_sync_at",
     )
-    list_filter = ("kind", "enabled")
+    list_filter = ("kind", "enabled", "auth_state")
     search_fields = ("name", "base_url", "path")
     readonly_fields = (
         "token_status",
@@ -163,6 +165,9 @@ class MediaSourceAdmin(admin.ModelAdmin):
         "plex_webhook_url",
         "last_successful_sync_at",
         "last_error",
+        "auth_state",
+        "auth_checked_at",
+        "auth_error",
     )
     inlines = (LibraryInline, PathMappingInline)
     _current = threading.local()  # the request being rendered, for absolute URLs
@@ -174,6 +179,8 @@ class MediaSourceAdmin(admin.ModelAdmin):
                 "fields": (
                     "base_url",
                     "token_status",
+                    ("auth_state", "auth_checked_at"),
+                    "auth_error",
                     "token",
                     "clear_token",
                     "client_identifier",
@@ -197,10 +204,35 @@ class MediaSourceAdmin(admin.ModelAdmin):
             for name, options in self.fieldsets
         ]
 
-    actions = ("sync_selected",)
+    actions = ("sync_selected", "test_connection_selected")
 
     def get_urls(self):
-        return admin_sync.source_urls(self.admin_site) + super().get_urls()
+        return (
+            admin_plex.source_urls(self.admin_site)
+            + admin_sync.source_urls(self.admin_site)
+            + super().get_urls()
+        )
+
+    @admin.action(description="Test connection of selected Plex sources", permissions=["change"])
+    def test_connection_selected(self, request, queryset):
+        for source in queryset.filter(kind=SourceKind.PLEX):
+            check = check_connection(source)
+            self.message_user(
+                request, f"{source}: {check.summary()}", messages.SUCCESS if check.ok else messages.ERROR
+            )
+
+    @admin.display(description="sign-in", ordering="auth_state")
+    def sign_in(self, source):
+        if source.kind != SourceKind.PLEX:
+            return "–"
+        if source.needs_sign_in:
+            return format_html(
+                '<a href="{}?source={}" style="color:#fff;background:#c62828;padding:1px 6px;border-radius:3px;">'
+                "Needs sign-in</a>",
+                reverse("admin:catalog_plex_add"),
+                source.pk,
+            )
+        return source.get_auth_state_display()
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         self._current.request = request

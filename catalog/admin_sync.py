@@ -34,6 +34,9 @@ def _queue(request, source: MediaSource, library: Library | None):
     if not source.enabled:
         messages.error(request, f"{source} is disabled; enable it before syncing.")
         return redirect(reverse("admin:catalog_mediasource_change", args=[source.pk]))
+    if source.needs_sign_in:
+        messages.error(request, f"{source} needs sign-in: sign in to Plex again before syncing.")
+        return redirect(reverse("admin:catalog_mediasource_change", args=[source.pk]))
     run, queued = request_sync(source, mode, library=library, trigger="button")
     scope = library.title if library else source.name
     if queued:

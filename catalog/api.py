@@ -2,9 +2,11 @@
 
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router
+from ninja.errors import HttpError
 from ninja.pagination import PageNumberPagination, paginate
 
 from catalog import schemas
+from catalog.choices import SourceKind
 from catalog.models import (
     ChapterMark,
     Episode,
@@ -16,6 +18,7 @@ from catalog.models import (
     Show,
     SyncRun,
 )
+from catalog.plex_auth import check_connection
 
 router = Router(tags=["catalog"])
 PAGE_SIZE = 50
@@ -30,6 +33,18 @@ def list_sources(request):
 @router.get("/sources/{source_id}", response=schemas.SourceOut)
 def get_source(request, source_id: int):
     return get_object_or_404(MediaSource, pk=source_id)
+
+
+@router.post(
+    "/sources/{source_id}/test-connection",
+    response=schemas.ConnectionCheckOut,
+    summary="Reach a Plex source: token valid, server name and version, libraries, round trip (ms)",
+)
+def test_source_connection(request, source_id: int):
+    if not request.user.has_perm("catalog.change_mediasource"):
+        raise HttpError(403, "You may not change media sources.")
+    source = get_object_or_404(MediaSource, pk=source_id, kind=SourceKind.PLEX)
+    return check_connection(source).as_dict()
 
 
 @router.get("/libraries", response=list[schemas.LibraryOut])

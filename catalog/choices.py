@@ -142,3 +142,18 @@ class SyncStatus(models.TextChoices):
     PARTIAL = "partial", "Partial (some items failed)"
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
+
+
+class AuthState(models.TextChoices):
+    """Whether the Plex server accepted the source's token the last time RetroVue asked."""
+
+    UNKNOWN = "unknown", "Not checked yet"
+    OK = "ok", "Signed in"
+    NEEDS_SIGN_IN = "needs_sign_in", "Needs sign-in"
+
+
+class SignInState(models.TextChoices):
+    WAITING = "waiting", "Waiting for approval on plex.tv"
+    SIGNED_IN = "signed_in", "Signed in; choose a server"
+    EXPIRED = "expired", "Code expired"
+    USED = "used", "Server chosen"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from catalog.choices import Daypart, Demographic, SeasonalPreference
+from catalog.choices import AuthState, Daypart, Demographic, SeasonalPreference
 from catalog.models import MediaSource
 
 UNCHANGED = "__unchanged__"
@@ -50,10 +50,10 @@ class MediaSourceForm(forms.ModelForm):
     def save(self, commit=True):
         source = super().save(commit=False)
         new_token = self.cleaned_data.get("token")
-        if self.cleaned_data.get("clear_token"):
-            source.token = ""
-        elif new_token:
-            source.token = new_token
+        if self.cleaned_data.get("clear_token") or new_token:
+            source.token = new_token if not self.cleaned_data.get("clear_token") else ""
+            # A new token earns a fresh chance: syncs paused for "needs sign-in" may run again.
+            source.auth_state, source.auth_error, source.auth_checked_at = AuthState.UNKNOWN, "", None
         elif source.pk:
             source.token = MediaSource.objects.only("token").get(pk=source.pk).token
         if commit:

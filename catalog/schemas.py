@@ -18,6 +18,23 @@ class SourceOut(Schema):
     path: str
     sync_interval_minutes: int
     last_successful_sync_at: datetime | None
+    auth_state: str
+    auth_checked_at: datetime | None
+
+
+class ConnectionCheckOut(Schema):
+    """What "Test connection" found; `token_valid` is null when the server could not be reached."""
+
+    ok: bool
+    reachable: bool
+    token_valid: bool | None
+    server_name: str
+    version: str
+    machine_identifier: str
+    libraries: list[str]
+    round_trip_ms: float | None
+    error: str
+    summary: str
 
 
 class LibraryOut(Schema):

@@ -169,6 +169,8 @@ def decide(call: Call, now: datetime) -> Outcome:
         return Outcome(WebhookOutcome.IGNORED, "The source is disabled.", 200)
     if source.kind != SourceKind.PLEX:
         return Outcome(WebhookOutcome.IGNORED, "The source is not a Plex server.", 200)
+    if source.needs_sign_in:
+        return Outcome(WebhookOutcome.IGNORED, "The source needs sign-in; syncs are paused until then.", 200)
     if not call.section_key:
         return Outcome(WebhookOutcome.IGNORED, "The event names no library section.", 200)
     library = Library.objects.filter(source=source, section_key=call.section_key).first()

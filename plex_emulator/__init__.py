@@ -12,6 +12,9 @@ Entry points:
   ``.url``, ``.token``, ``.library`` (mutations), ``.faults``, ``.requests``.
 * ``python -m plex_emulator --help`` – the same as a process, controlled over
   HTTP under ``/_emulator/`` (see ``plex_emulator.control``).
+* ``PlexTvEmulator([emulator])`` (``plex_emulator.plextv``) – plex.tv's PIN sign-in,
+  account and resources, with ``claim()``/``revoke()`` knobs; ``GdmResponder(emulator)``
+  (``plex_emulator.gdm``) – answers GDM LAN discovery.
 """
 
 from .config import FAULT_KINDS, EmulatorConfig

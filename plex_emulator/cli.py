@@ -28,6 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
     network.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     network.add_argument("--port", type=int, default=32400, help="port to bind; 0 picks a free one")
     network.add_argument("--token", default=None, help="X-Plex-Token to require (or PLEX_EMULATOR_TOKEN)")
+    network.add_argument(
+        "--plextv-port", type=int, default=None, help="also serve an emulated plex.tv (sign-in) on this port"
+    )
+    network.add_argument(
+        "--gdm-port", type=int, default=None, help="also answer GDM discovery on this UDP port (Plex: 32414)"
+    )
 
     library = parser.add_argument_group("library")
     library.add_argument("--seed", type=int, default=1, help="same seed, same library, byte for byte")
@@ -109,8 +115,29 @@ def main(argv: list[str] | None = None) -> int:
         f"machineIdentifier={emulator.machine_identifier})",
         flush=True,
     )
+    extras = _start_extras(emulator, arguments)
     try:
         stop_requested.wait()
     finally:
+        for extra in extras:
+            extra.stop()
         emulator.stop()
     return 0
+
+
+def _start_extras(emulator: PlexEmulator, arguments: argparse.Namespace) -> list:
+    """plex.tv and GDM beside the server, in this process: plex.tv grants tokens on this server."""
+    extras: list = []
+    if arguments.plextv_port is not None:
+        from .plextv import PlexTvEmulator
+
+        plextv = PlexTvEmulator([emulator], host=arguments.host, port=arguments.plextv_port).start()
+        extras.append(plextv)
+        print(f"plex.tv emulator listening on {plextv.url} (control: POST /_plextv/claim)", flush=True)
+    if arguments.gdm_port is not None:
+        from .gdm import GdmResponder
+
+        responder = GdmResponder(emulator, port=arguments.gdm_port).start()
+        extras.append(responder)
+        print(f"GDM responder on UDP {responder.port}", flush=True)
+    return extras

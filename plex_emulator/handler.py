@@ -123,7 +123,7 @@ class PlexRequestHandler(BaseHTTPRequestHandler):
             return
         if fault in ("http500", "http503"):
             response = error_response(int(fault[4:]))
-        elif url.path not in OPEN_PATHS and not self._token_ok(pairs):
+        elif url.path not in OPEN_PATHS and not emulator.accepts_token(self._offered_token(pairs)):
             response = error_response(401)
         else:
             response = self._route(Request(self.command, url.path, pairs, self.headers))
@@ -148,10 +148,12 @@ class PlexRequestHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length > 0 else b""
 
+    def _offered_token(self, pairs: list[tuple[str, str]]) -> str:
+        return self.headers.get("X-Plex-Token") or dict(pairs).get("X-Plex-Token") or ""
+
     def _token_ok(self, pairs: list[tuple[str, str]]) -> bool:
         expected = self.server.emulator.token
-        offered = self.headers.get("X-Plex-Token") or dict(pairs).get("X-Plex-Token") or ""
-        return hmac.compare_digest(offered.encode(), expected.encode())
+        return hmac.compare_digest(self._offered_token(pairs).encode(), expected.encode())
 
     # -- responses -----------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ waits, closes idle keep-alive connections and joins the thread.
 
 from __future__ import annotations
 
+import hmac
 import threading
 import time
 from collections.abc import Callable
@@ -47,6 +48,8 @@ class PlexEmulator:
         self.requests = RequestStats()
         self.routes = PlexRoutes(config, self.library)
         self.latency_ms = config.latency_ms
+        # Tokens plex.tv handed out for this server (see plextv.py); revoking one removes it here.
+        self.granted_tokens: set[str] = set()
         self._stopping = threading.Event()
         self._http: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -56,6 +59,11 @@ class PlexEmulator:
     @property
     def token(self) -> str:
         return self.config.token
+
+    def accepts_token(self, offered: str) -> bool:
+        """The configured token, or one plex.tv granted and has not revoked."""
+        known = [self.token, *list(self.granted_tokens)]
+        return any(hmac.compare_digest(offered.encode(), token.encode()) for token in known)
 
     @property
     def machine_identifier(self) -> str:

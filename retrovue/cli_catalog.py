@@ -286,7 +286,9 @@ def resolve_source(args: argparse.Namespace, err: TextIO):
     if token and token != source.token:
         _check_server(source.base_url, token, source.client_identifier)
         source.token = token
-        source.save(update_fields=["token", "updated_at"])
+        # The server just accepted it: a source waiting for sign-in may sync again.
+        source.auth_state, source.auth_error = "ok", ""
+        source.save(update_fields=["token", "auth_state", "auth_error", "updated_at"])
         print(f"Stored the new token for {source.name!r} (encrypted).", file=err)
     if not source.token:
         raise UsageError(

@@ -2,6 +2,7 @@
 
 from catalog.models.items import Episode, Movie, Playable, Season, ShortFormItem, Show, sort_title_for
 from catalog.models.media import ChapterMark, ExternalId, MediaFile, PlexMarker, primary_external_id
+from catalog.models.plex_signin import PlexDevice, PlexSignIn
 from catalog.models.sources import Library, MediaSource, PathMapping
 from catalog.models.sync import SyncRun, WebhookEvent, WebhookOutcome
 
@@ -15,7 +16,9 @@ __all__ = [
     "Movie",
     "PathMapping",
     "Playable",
+    "PlexDevice",
     "PlexMarker",
+    "PlexSignIn",
     "Season",
     "ShortFormItem",
     "Show",

@@ -7,7 +7,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from catalog.choices import LibraryKind, SourceKind
+from catalog.choices import AuthState, LibraryKind, SourceKind
 from retrovue.fields import EncryptedTextField
 
 
@@ -62,6 +62,15 @@ class MediaSource(models.Model):
     )
     last_successful_sync_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_error = models.TextField(blank=True, editable=False)
+    auth_state = models.CharField(
+        max_length=16,
+        choices=AuthState.choices,
+        default=AuthState.UNKNOWN,
+        editable=False,
+        help_text="Needs sign-in after the server refused the token (401); syncs wait until it is fixed.",
+    )
+    auth_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    auth_error = models.TextField(blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -86,6 +95,10 @@ class MediaSource(models.Model):
     @property
     def has_token(self) -> bool:
         return bool(self.token)
+
+    @property
+    def needs_sign_in(self) -> bool:
+        return self.kind == SourceKind.PLEX and self.auth_state == AuthState.NEEDS_SIGN_IN
 
 
 class Library(models.Model):

@@ -14,11 +14,12 @@ from collections.abc import Callable, Iterable
 from django.db import transaction
 from django.utils import timezone
 
-from catalog.choices import LibraryKind, SourceKind, SyncKind, SyncStatus
+from catalog.choices import AuthState, LibraryKind, SourceKind, SyncKind, SyncStatus
 from catalog.models import Library, MediaSource, SyncRun
 from catalog.paths import PathMapper
 from catalog.plex.client import PlexClient
 from catalog.plex.errors import PlexAuthError, PlexError
+from catalog.plex_auth import NEEDS_SIGN_IN, mark_needs_sign_in, mark_signed_in
 from catalog.sync.plex_library import LibrarySync
 from catalog.sync.progress import Progress
 from retrovue.log_redaction import redact
@@ -59,8 +60,10 @@ def sync_plex_source(
     client = client_factory(source)
     problems: list[str] = []
     try:
-        info = client.server_info()
+        info = client.server_info()  # also the token check: GET / needs a valid token
         remember_server(source, info)
+        if source.auth_state != AuthState.OK:
+            mark_signed_in(source)
         libraries = refresh_libraries(source, client)
         chosen = [
             library
@@ -80,8 +83,9 @@ def sync_plex_source(
         status = SyncStatus.PARTIAL if problems else SyncStatus.SUCCEEDED
         error = "\n".join(problems[:200])
     except PlexAuthError as failure:
-        status, error = SyncStatus.FAILED, str(failure)
+        status, error = SyncStatus.FAILED, f"{NEEDS_SIGN_IN}: {failure}"
         MediaSource.objects.filter(pk=source.pk).update(last_error=error)
+        mark_needs_sign_in(source, str(failure))
     except PlexError as failure:
         status, error = SyncStatus.FAILED, redact(str(failure))
         MediaSource.objects.filter(pk=source.pk).update(last_error=error)

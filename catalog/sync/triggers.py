@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from catalog.choices import SourceKind, SyncKind, SyncStatus
 from catalog.models import Library, MediaSource, SyncRun
+from catalog.plex_auth import NEEDS_SIGN_IN, needs_sign_in_message
 
 STALE_RUNNING_AFTER = timedelta(minutes=10)
 STALE_QUEUED_AFTER = timedelta(hours=2)
@@ -68,8 +69,10 @@ def request_sync(
     from catalog.tasks import run_sync
 
     with transaction.atomic():
-        MediaSource.objects.select_for_update().get(pk=source.pk)  # serialises concurrent triggers
+        current = MediaSource.objects.select_for_update().get(pk=source.pk)  # serialises concurrent triggers
         close_stale_runs(source)
+        if current.needs_sign_in:
+            return refused_for_sign_in(current, mode, library, trigger), False
         for active in SyncRun.objects.filter(
             source=source, status__in=[SyncStatus.QUEUED, SyncStatus.RUNNING]
         ):
@@ -85,6 +88,34 @@ def request_sync(
     return run, True
 
 
+def refused_for_sign_in(source: MediaSource, mode: str, library: Library | None, trigger: str) -> SyncRun:
+    """The failed run that says why a needs-sign-in source does not sync; one per sign-in failure.
+
+    Triggers arriving later (the schedule, a webhook burst, the button) get that same run back, so
+    a source nobody has fixed yet costs no Plex request, no task and no new row per trigger.
+    """
+    since = source.auth_checked_at
+    earlier = SyncRun.objects.filter(
+        source=source, status=SyncStatus.FAILED, error__startswith=NEEDS_SIGN_IN
+    ).order_by("-created_at")
+    if since is not None:
+        earlier = earlier.filter(created_at__gte=since)
+    existing = earlier.first()
+    if existing is not None:
+        return existing
+    now = timezone.now()
+    return SyncRun.objects.create(
+        source=source,
+        library=library,
+        kind=mode,
+        trigger=trigger,
+        status=SyncStatus.FAILED,
+        started_at=now,
+        finished_at=now,
+        error=needs_sign_in_message(source),
+    )
+
+
 def run_queued_sync(run_id: int) -> dict:
     """Claim a queued run (exactly once, even if the task is delivered twice) and carry it out."""
     claimed = SyncRun.objects.filter(pk=run_id, status=SyncStatus.QUEUED).update(
@@ -94,6 +125,11 @@ def run_queued_sync(run_id: int) -> dict:
         return {"skipped": 1}
     run = SyncRun.objects.select_related("source", "library").get(pk=run_id)
     source = run.source
+    if source.needs_sign_in:  # queued before the token was refused: don't knock again
+        SyncRun.objects.filter(pk=run.pk).update(
+            status=SyncStatus.FAILED, finished_at=timezone.now(), error=needs_sign_in_message(source)
+        )
+        return {"status": SyncStatus.FAILED, "skipped": 1}
     if source.kind == SourceKind.PLEX:
         from catalog.sync.engine import sync_plex_source
 

@@ -13,6 +13,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from catalog.choices import ContentKind, Daypart, FileState, ItemState
 from catalog.models import (
@@ -25,7 +26,9 @@ from catalog.models import (
     Movie,
     PathMapping,
     Playable,
+    PlexDevice,
     PlexMarker,
+    PlexSignIn,
     Season,
     ShortFormItem,
     Show,
@@ -52,7 +55,7 @@ pytestmark = pytest.mark.django_db
 ADMIN_APPS = ("catalog", "core")
 PLEX_TOKEN = "plex-token-Zq93xK"
 # Rows only the system writes (or, for all items, edits in bulk): the admin offers no add page.
-WRITTEN_BY_THE_SYSTEM = {Playable, SyncRun, TaskRun, WebhookEvent}
+WRITTEN_BY_THE_SYSTEM = {Playable, SyncRun, TaskRun, WebhookEvent, PlexDevice, PlexSignIn}
 
 
 def admin_models():
@@ -94,7 +97,17 @@ def catalog(staff_user):
     )
     api_token, _ = ApiToken.issue(staff_user, "backup script")
     stream_token, _ = StreamToken.issue("living-room TV")
+    sign_in = PlexSignIn.objects.create(
+        pin_id=1,
+        code="abcd",
+        client_identifier="rv",
+        expires_at=timezone.now(),
+        source=plex,
+        account_token=PLEX_TOKEN,
+    )
     rows = {
+        PlexDevice: PlexDevice.objects.get_or_create(pk=1)[0],
+        PlexSignIn: sign_in,
         MediaSource: plex,
         Library: library,
         PathMapping: mapping,

@@ -468,12 +468,13 @@ def test_a_refused_token_fails_without_echoing_it_or_replacing_the_stored_one(em
 
 def test_a_new_token_that_works_is_stored_encrypted(emulator, run_cli):
     source = source_for(emulator)
-    MediaSource.objects.filter(pk=source.pk).update(token="")
+    MediaSource.objects.filter(pk=source.pk).update(token="", auth_state="needs_sign_in")
 
     result = run_cli("discover", "--title", GALACTICA, "--plex-token", TOKEN)
 
     assert result.code == 0, result.err
-    assert MediaSource.objects.get(pk=source.pk).token == TOKEN
+    stored = MediaSource.objects.get(pk=source.pk)
+    assert stored.token == TOKEN and not stored.needs_sign_in
     assert TOKEN not in result.out + result.err
 
 
