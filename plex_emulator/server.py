@@ -24,6 +24,7 @@ from .containers import machine_identifier
 from .faults import FaultInjector
 from .handler import EmulatorHTTPServer
 from .library import Library
+from .notifications import NotificationHub
 from .routes import PlexRoutes
 from .stats import RequestStats
 
@@ -48,6 +49,8 @@ class PlexEmulator:
         self.routes = PlexRoutes(config, self.library)
         self.latency_ms = config.latency_ms
         self._stopping = threading.Event()
+        self.notifications = NotificationHub(self.library, self._stopping)
+        self.notifications.instrument()
         self._http: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
