@@ -90,8 +90,8 @@ def open_socket(source: MediaSource, timeout: float) -> websocket.WebSocket:
     )
 
 
-def request_item_sync(source: MediaSource, keys: list[str]) -> SyncRun:
-    run, _ = request_sync(source, SyncKind.INCREMENTAL, trigger="websocket", item_keys=keys)
+def request_item_sync(source: MediaSource, keys: list[str], library: Library | None = None) -> SyncRun:
+    run, _ = request_sync(source, SyncKind.INCREMENTAL, trigger="websocket", item_keys=keys, library=library)
     return run
 
 
@@ -114,7 +114,7 @@ class SourceListener:
     source_id: int
     settings: ListenerSettings = field(default_factory=ListenerSettings)
     connect_socket: Callable[[MediaSource, float], websocket.WebSocket] = open_socket
-    request: Callable[[MediaSource, list[str]], SyncRun] = request_item_sync
+    request: Callable[..., SyncRun] = request_item_sync
     catch_up: Callable[[MediaSource], SyncRun] = request_catch_up
     clock: Callable[[], float] = time.monotonic
     jitter: Callable[[], float] = random.random
@@ -239,13 +239,19 @@ class SourceListener:
         if not self.pending:
             return None
         source = self.source or MediaSource.objects.get(pk=self.source_id)
-        skipped_sections = set(
-            Library.objects.filter(source=source, sync_enabled=False).values_list("section_key", flat=True)
-        )
-        keys = [key for key, event in self.pending.items() if event.section_key not in skipped_sections]
+        libraries = {library.section_key: library for library in Library.objects.filter(source=source)}
+        wanted = [
+            event
+            for event in self.pending.values()
+            if event.section_key not in libraries or libraries[event.section_key].sync_enabled
+        ]
+        keys = [event.rating_key for event in wanted]
+        # All in one known library: a queued sync of that library (a webhook's) covers them.
+        sections = {event.section_key for event in wanted}
+        library = libraries.get(sections.pop()) if len(sections) == 1 else None
         run = None
         if keys:
-            run = self._guarded(lambda: self.request(source, keys), "queueing a sync")
+            run = self._guarded(lambda: self.request(source, keys, library), "queueing a sync")
             if run is None:
                 return None
             self.state.last_sync_run = run

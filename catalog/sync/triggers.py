@@ -74,13 +74,14 @@ def request_sync(
 
     `countdown` delays the start (a follow-up after a rate-limit window); requests arriving
     meanwhile join the waiting run. `item_keys` asks for just those Plex items (see the module
-    docstring); `library` is then ignored.
+    docstring); `library` then says that all of them are in that library (a queued sync of it
+    covers them), and may be None.
     """
     from catalog.tasks import run_sync
 
     keys = sorted({str(key) for key in item_keys or () if str(key).strip()}, key=_key_order)
     if item_keys is not None and keys:
-        return _request_item_sync(source, keys, mode=mode, trigger=trigger)
+        return _request_item_sync(source, keys, mode=mode, trigger=trigger, library=library)
     with transaction.atomic():
         MediaSource.objects.select_for_update().get(pk=source.pk)  # serialises concurrent triggers
         close_stale_runs(source)
@@ -104,7 +105,7 @@ def _key_order(key: str) -> tuple[int, str]:
 
 
 def _request_item_sync(
-    source: MediaSource, keys: list[str], *, mode: str, trigger: str
+    source: MediaSource, keys: list[str], *, mode: str, trigger: str, library: Library | None
 ) -> tuple[SyncRun, bool]:
     from catalog.tasks import run_sync
 
@@ -112,8 +113,11 @@ def _request_item_sync(
         MediaSource.objects.select_for_update().get(pk=source.pk)
         close_stale_runs(source)
         for queued in SyncRun.objects.filter(source=source, status=SyncStatus.QUEUED).order_by("created_at"):
-            if not queued.item_keys and queued.library_id is None and not is_show_scoped(queued):
-                return queued, False  # a whole-source sync that hasn't started sees these items too
+            whole = queued.library_id is None or (library is not None and queued.library_id == library.pk)
+            if not queued.item_keys and whole and not is_show_scoped(queued):
+                # A source (or this library's) sync that hasn't started sees these items too: the
+                # webhook's library syncs and the listener's item syncs absorb each other this way.
+                return queued, False
             if queued.item_keys:
                 merged = sorted(set(queued.item_keys) | set(keys), key=_key_order)
                 if len(merged) > MAX_ITEM_KEYS:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from catalog.models import Episode, Movie, Season, Show, SyncRun
+from catalog.models import Episode, Library, Movie, Season, Show, SyncRun
 from catalog.sync import triggers
 from catalog.sync.items import sync_plex_items
 from plex_emulator import PlexEmulator
@@ -153,3 +153,17 @@ def test_a_queued_item_run_is_carried_out_by_the_worker_function(queued_tasks):
         result = triggers.run_queued_sync(run.pk)
     assert result["status"] == "succeeded" and result["added"] == 1
     assert Movie.objects.filter(source=source, rating_key=movie.rating_key).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_item_requests_of_one_library_join_a_queued_sync_of_that_library(queued_tasks):
+    source = PlexSourceFactory()
+    tv = Library.objects.create(source=source, section_key="2", title="TV", kind="show")
+    movies = Library.objects.create(source=source, section_key="1", title="Movies", kind="movie")
+    webhook_run, _ = triggers.request_sync(source, library=tv, trigger="webhook")
+    assert triggers.request_sync(source, trigger="websocket", item_keys=["4"], library=tv) == (
+        webhook_run,
+        False,
+    )
+    movie_items, queued = triggers.request_sync(source, trigger="websocket", item_keys=["8"], library=movies)
+    assert queued and movie_items.item_keys == ["8"]
