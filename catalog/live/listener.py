@@ -36,8 +36,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import websocket
+from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
@@ -338,6 +340,20 @@ class SourceListener:
             return None
 
 
+def heartbeat_path() -> Path:
+    """Touched every rescan while the service loop runs; the container healthcheck reads its age."""
+    return Path(settings.DATA_DIR) / "listen" / "heartbeat"
+
+
+def touch_heartbeat() -> None:
+    path = heartbeat_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+    except OSError as error:
+        logger.warning("Could not touch the listener heartbeat %s: %s", path, error)
+
+
 class ListenerService:
     """One listener thread per enabled Plex source, until SIGTERM or SIGINT."""
 
@@ -408,6 +424,7 @@ class ListenerService:
         logger.info("Live-update listener started")
         try:
             while not self.stopping.is_set():
+                touch_heartbeat()
                 try:
                     self.reconcile()
                 except Exception:
