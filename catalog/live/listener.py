@@ -64,7 +64,7 @@ class ListenerSettings:
     connect_timeout: float = 10.0
     backoff_first: float = 0.5
     backoff_max: float = 30.0
-    stable_after: float = 30.0
+    stable_after: float = 10.0
     ping_interval: float = 20.0
     silence_limit: float = 60.0
     state_interval: float = 2.0

@@ -278,3 +278,11 @@ def test_the_source_page_and_list_show_the_listener_state(staff_client):
     assert "Connected since" in listing and "Listener not running" in listing
     states = staff_client.get(reverse("admin:catalog_notificationlistenerstate_changelist"))
     assert states.status_code == 200
+
+
+def test_the_launcher_starts_the_listener_beside_the_other_processes(tmp_path):
+    from retrovue.launcher import embedded_services
+
+    services = {spec.name: spec.argv for spec in embedded_services("127.0.0.1:8000", tmp_path)}
+    assert services["listen"][1:] == ["-m", "retrovue", "listen"]
+    assert {"web", "worker", "playout", "beat"} <= set(services)
