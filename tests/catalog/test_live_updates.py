@@ -286,3 +286,17 @@ def test_the_launcher_starts_the_listener_beside_the_other_processes(tmp_path):
     services = {spec.name: spec.argv for spec in embedded_services("127.0.0.1:8000", tmp_path)}
     assert services["listen"][1:] == ["-m", "retrovue", "listen"]
     assert {"web", "worker", "playout", "beat"} <= set(services)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_token_is_reported_without_the_token(inline_syncs, caplog):
+    with PlexEmulator(SMALL_LIBRARY) as emulator:
+        source = source_for(emulator)
+        source.token = "wrong-secret-token-4711"
+        source.save()
+        listener = SourceListener(source.pk, settings=FAST)
+        assert not listener.connect()
+    state = state_of(source)
+    assert state.status == "disconnected"
+    assert "401" in state.last_error
+    assert "wrong-secret-token-4711" not in state.last_error + caplog.text
