@@ -44,14 +44,25 @@ PLAYABLE_TYPES = ("movie", "show", "season", "episode")
 
 
 def fetch_elements(client: PlexClient, keys: list[str]) -> list[Element]:
-    """Metadata of every key Plex still has (a 404 means none of them)."""
+    """Metadata of every key Plex still has (a 404 means none of them).
+
+    Items carry `librarySectionID` themselves; when one doesn't, the container's (present when
+    all answered items share a section) is copied onto it.
+    """
     elements = []
     for start in range(0, len(keys), DETAIL_BATCH * 2):
         try:
-            elements += client.metadata(keys[start : start + DETAIL_BATCH * 2], details=False)
+            root = client.get(f"/library/metadata/{','.join(keys[start : start + DETAIL_BATCH * 2])}")
         except PlexHttpError as error:
             if error.status != 404:
                 raise
+            continue
+        for element in root:
+            if element.tag not in ("Video", "Directory"):
+                continue
+            if not element.get("librarySectionID") and root.get("librarySectionID"):
+                element.set("librarySectionID", root.get("librarySectionID"))
+            elements.append(element)
     return elements
 
 
