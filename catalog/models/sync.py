@@ -39,6 +39,11 @@ class SyncRun(models.Model):
         blank=True,
         help_text="Status lines for real changes (Added movie: …), newest last, capped.",
     )
+    start_after = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="A run queued with a delay (a webhook's follow-up) starts after this.",
+    )
     item_keys = models.JSONField(
         default=list,
         blank=True,

@@ -91,7 +91,12 @@ def request_sync(
             if _covers(active, library):
                 return active, False
         run = SyncRun.objects.create(
-            source=source, library=library, kind=mode, trigger=trigger, status=SyncStatus.QUEUED
+            source=source,
+            library=library,
+            kind=mode,
+            trigger=trigger,
+            status=SyncStatus.QUEUED,
+            start_after=timezone.now() + timedelta(seconds=countdown) if countdown else None,
         )
         if countdown:
             transaction.on_commit(lambda: run_sync.apply_async((run.pk,), countdown=countdown))
@@ -114,7 +119,9 @@ def _request_item_sync(
         close_stale_runs(source)
         for queued in SyncRun.objects.filter(source=source, status=SyncStatus.QUEUED).order_by("created_at"):
             whole = queued.library_id is None or (library is not None and queued.library_id == library.pk)
-            if not queued.item_keys and whole and not is_show_scoped(queued):
+            # A run held back (a webhook's follow-up after its rate-limit window) would delay the items.
+            held_back = queued.start_after is not None and queued.start_after > timezone.now()
+            if not queued.item_keys and whole and not held_back and not is_show_scoped(queued):
                 # A source (or this library's) sync that hasn't started sees these items too: the
                 # webhook's library syncs and the listener's item syncs absorb each other this way.
                 return queued, False

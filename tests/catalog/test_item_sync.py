@@ -167,3 +167,16 @@ def test_item_requests_of_one_library_join_a_queued_sync_of_that_library(queued_
     )
     movie_items, queued = triggers.request_sync(source, trigger="websocket", item_keys=["8"], library=movies)
     assert queued and movie_items.item_keys == ["8"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_item_requests_do_not_wait_for_a_held_back_follow_up(queued_tasks, monkeypatch):
+    monkeypatch.setattr(
+        "catalog.tasks.run_sync.apply_async", lambda args, countdown: queued_tasks.append(args[0])
+    )
+    source = PlexSourceFactory()
+    tv = Library.objects.create(source=source, section_key="2", title="TV", kind="show")
+    follow_up, _ = triggers.request_sync(source, library=tv, trigger="webhook", countdown=25)
+    assert follow_up.start_after is not None
+    items, queued = triggers.request_sync(source, trigger="websocket", item_keys=["4"], library=tv)
+    assert queued and items.pk != follow_up.pk
