@@ -19,7 +19,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from catalog import admin_plex, admin_sync
+from catalog import admin_live, admin_plex, admin_sync
 from catalog.choices import SourceKind, SyncKind
 from catalog.forms import MediaSourceForm, SchedulingMetadataForm
 from catalog.mapping_stats import mapping_stats
@@ -156,7 +156,9 @@ class MediaSourceAdmin(admin.ModelAdmin):
         "sign_in",
         "sync_interval_minutes",
         "last_successful_sync_at",
+        "live_status",
     )
+    list_select_related = ("listener_state",)
     list_filter = ("kind", "enabled", "auth_state")
     search_fields = ("name", "base_url", "path")
     readonly_fields = (
@@ -168,6 +170,7 @@ class MediaSourceAdmin(admin.ModelAdmin):
         "auth_state",
         "auth_checked_at",
         "auth_error",
+        "live_updates",
     )
     inlines = (LibraryInline, PathMappingInline)
     _current = threading.local()  # the request being rendered, for absolute URLs
@@ -191,7 +194,10 @@ class MediaSourceAdmin(admin.ModelAdmin):
             },
         ),
         (FOLDER_SECTION, {"fields": ("path", "include_subdirectories")}),
-        ("Sync", {"fields": ("sync_interval_minutes", "last_successful_sync_at", "last_error")}),
+        (
+            "Sync",
+            {"fields": ("sync_interval_minutes", "last_successful_sync_at", "last_error", "live_updates")},
+        ),
     )
 
     def get_fieldsets(self, request, obj=None):
@@ -260,6 +266,14 @@ class MediaSourceAdmin(admin.ModelAdmin):
     @admin.display(description="where")
     def location(self, source):
         return source.base_url or source.path
+
+    @admin.display(description="live updates")
+    def live_status(self, source):
+        return admin_live.live_status(source)
+
+    @admin.display(description="Live updates")
+    def live_updates(self, source):
+        return admin_live.live_updates(source)
 
     @admin.display(description="stored token")
     def token_status(self, source):

@@ -11,6 +11,8 @@ request statistics. JSON in, JSON out:
 * ``POST /_emulator/faults``           ``{"clear": true, "rate": 0.1, "kinds": [...],
                                         "rules": [{"kind": "http500", "path": "/all", "nth": 3, "times": 1}]}``
 * ``GET  /_emulator/library``          items, filtered by ``?type=episode&title=...``
+* ``GET  /_emulator/notifications``    notification sockets; ``POST …/kill``, ``…/noise``, ``…/config``
+                                       (see ``plex_emulator.notifications``)
 * ``POST /_emulator/library/<action>`` keyword arguments of ``Library.<action>``, for
   ``touch``, ``add_movie``, ``add_show``, ``add_episode``, ``delete``, ``rekey``, ``rekey_section``
 """
@@ -94,6 +96,10 @@ def _dispatch(
         return _json({"ok": True, "latencyMs": emulator.latency_ms})
     if method == "POST" and action == "faults":
         return _configure_faults(emulator, arguments)
+    if action == "notifications" or action.startswith("notifications/"):
+        from .notifications import handle_notification_control
+
+        return handle_notification_control(emulator.notifications, method, action, arguments)
     if method == "GET" and action == "library":
         return _list_items(emulator, params)
     if method == "POST" and action.startswith("library/"):

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
 from .control import CONTROL_PREFIX, handle_control
+from .notifications import NOTIFICATIONS_PATH
 from .routes import NotFoundError, Request, Response
 from .stats import redact
 
@@ -99,6 +100,13 @@ class PlexRequestHandler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         pairs = parse_qsl(url.query, keep_blank_values=True)
         body = self._read_body()
+        if url.path == NOTIFICATIONS_PATH:
+            emulator.requests.record(self.command, url.path, url.query, self.headers, dict(pairs))
+            if self._token_ok(pairs):
+                emulator.notifications.serve(self)
+            else:
+                self._send(error_response(401))
+            return
         if url.path.startswith(CONTROL_PREFIX):
             if not self._token_ok(pairs):
                 self._send(error_response(401))

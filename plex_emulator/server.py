@@ -25,6 +25,7 @@ from .containers import machine_identifier
 from .faults import FaultInjector
 from .handler import EmulatorHTTPServer
 from .library import Library
+from .notifications import NotificationHub
 from .routes import PlexRoutes
 from .stats import RequestStats
 
@@ -51,6 +52,8 @@ class PlexEmulator:
         # Tokens plex.tv handed out for this server (see plextv.py); revoking one removes it here.
         self.granted_tokens: set[str] = set()
         self._stopping = threading.Event()
+        self.notifications = NotificationHub(self.library, self._stopping)
+        self.notifications.instrument()
         self._http: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
 

@@ -4,6 +4,7 @@ python -m retrovue run            # embedded default: migrate, then web + worker
 python -m retrovue web            # production pieces, one per container
 python -m retrovue worker --queues sync,pregen,default
 python -m retrovue beat
+python -m retrovue listen         # live updates: Plex notification sockets → item syncs
 python -m retrovue generate-key   # a new RETROVUE_ENCRYPTION_KEYS value
 python -m retrovue discover --title "Battlestar Galactica"   # the catalog: see retrovue/cli_catalog.py
 python -m retrovue sync --title "Battlestar Galactica" --year 1978 [--dry-run]
@@ -88,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     playout.add_argument("--max-channels", type=int, default=None, help="channels this worker may hold")
     playout.add_argument("--channels", default="", help="only these channel numbers, comma-separated")
     playout.add_argument("--worker-id", default=None)
+    commands.add_parser("listen", help="the live-update listener: Plex notifications → item syncs")
     commands.add_parser("generate-key", help="print a new encryption key")
     cli_catalog.add_commands(parser, commands)
     args = parser.parse_args(argv)
@@ -99,6 +101,11 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "run":
         return command_run(args)
+    if args.command == "listen":
+        _django()
+        from catalog.live.listener import ListenerService
+
+        return ListenerService().run()
     if args.command == "generate-key":
         from retrovue.crypto import generate_key
 

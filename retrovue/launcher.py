@@ -1,7 +1,7 @@
 """Runs RetroVue's processes together: the embedded default's one-command start.
 
 `python -m retrovue run` prepares the database and starts the web server, the workers (one for
-sync/pregen/default, one for playout) and beat, as children it watches. If any child dies the
+sync/pregen/default, one for playout), the live-update listener and beat, as children it watches. If any child dies the
 others are stopped and the launcher exits non-zero, so a service manager (or the person at the
 terminal) sees the failure instead of a half-running station.
 """
@@ -142,6 +142,11 @@ def playout_argv(extra: list[str] | None = None) -> list[str]:
     return [PYTHON, "-m", "playout", *(extra or [])]
 
 
+def listen_argv() -> list[str]:
+    """The live-update listener: Plex notification sockets turned into item syncs (see catalog.live)."""
+    return [PYTHON, "-m", "retrovue", "listen"]
+
+
 def embedded_services(bind: str, data_dir: Path) -> list[ServiceSpec]:
     return [
         ServiceSpec("web", web_argv(bind)),
@@ -150,6 +155,7 @@ def embedded_services(bind: str, data_dir: Path) -> list[ServiceSpec]:
             worker_argv("sync,pregen,default", "worker", os.environ.get("RETROVUE_WORKER_CONCURRENCY", "2")),
         ),
         ServiceSpec("playout", playout_argv()),
+        ServiceSpec("listen", listen_argv()),
         ServiceSpec("beat", beat_argv(data_dir)),
     ]
 

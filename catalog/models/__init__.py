@@ -1,6 +1,7 @@
 """Catalog models, one module per concern; import them from `catalog.models`."""
 
 from catalog.models.items import Episode, Movie, Playable, Season, ShortFormItem, Show, sort_title_for
+from catalog.models.live import ListenerStatus, NotificationListenerState
 from catalog.models.media import ChapterMark, ExternalId, MediaFile, PlexMarker, primary_external_id
 from catalog.models.plex_signin import PlexDevice, PlexSignIn
 from catalog.models.sources import Library, MediaSource, PathMapping
@@ -11,9 +12,11 @@ __all__ = [
     "Episode",
     "ExternalId",
     "Library",
+    "ListenerStatus",
     "MediaFile",
     "MediaSource",
     "Movie",
+    "NotificationListenerState",
     "PathMapping",
     "Playable",
     "PlexDevice",

@@ -39,6 +39,16 @@ class SyncRun(models.Model):
         blank=True,
         help_text="Status lines for real changes (Added movie: …), newest last, capped.",
     )
+    start_after = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="A run queued with a delay (a webhook's follow-up) starts after this.",
+    )
+    item_keys = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Plex ratingKeys of an item-scoped sync (live updates); empty for library syncs.",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -49,6 +59,8 @@ class SyncRun(models.Model):
 
     def __str__(self) -> str:
         scope = self.library.title if self.library_id else self.source.name
+        if self.item_keys:
+            scope = f"{len(self.item_keys)} item{'s' if len(self.item_keys) != 1 else ''} of {scope}"
         return f"{self.get_kind_display()} sync of {scope} ({self.get_status_display()})"
 
     @property

@@ -3,10 +3,16 @@
 It deduplicates: while a sync that covers the request is queued or running, the request joins it
 instead of starting another, so a burst of 500 webhook calls causes one sync, not 500. A run
 whose worker died (no heartbeat for a while) is closed as interrupted so it can't block forever.
+
+Item-scoped requests (live updates: "these ratingKeys changed") join a *queued* run only: their
+keys are merged into a queued item run, or they ride along with a queued whole-source sync. A
+running sync may already have listed past the item, so it never absorbs one; at most one item
+run waits behind it, and a burst of 500 events becomes a handful of runs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 
 from django.db import transaction
@@ -18,6 +24,8 @@ from catalog.plex_auth import NEEDS_SIGN_IN, needs_sign_in_message
 
 STALE_RUNNING_AFTER = timedelta(minutes=10)
 STALE_QUEUED_AFTER = timedelta(hours=2)
+# Beyond this many keys an item run costs more than the library's incremental sync.
+MAX_ITEM_KEYS = 1000
 
 
 def close_stale_runs(source: MediaSource) -> int:
@@ -48,7 +56,8 @@ def is_show_scoped(run: SyncRun) -> bool:
 
 def _covers(active: SyncRun, library: Library | None) -> bool:
     # A one-show sync covers nothing else of its library: a webhook must not join it and be lost.
-    if is_show_scoped(active):
+    # Nor does an item sync, which looks at its items only.
+    if is_show_scoped(active) or active.item_keys:
         return False
     return active.library_id is None or (library is not None and active.library_id == library.pk)
 
@@ -60,14 +69,20 @@ def request_sync(
     library: Library | None = None,
     trigger: str = "",
     countdown: float | None = None,
+    item_keys: Iterable[str] | None = None,
 ) -> tuple[SyncRun, bool]:
     """Queue a sync of the source (or one of its libraries); returns (run, newly_queued).
 
     `countdown` delays the start (a follow-up after a rate-limit window); requests arriving
-    meanwhile join the waiting run.
+    meanwhile join the waiting run. `item_keys` asks for just those Plex items (see the module
+    docstring); `library` then says that all of them are in that library (a queued sync of it
+    covers them), and may be None.
     """
     from catalog.tasks import run_sync
 
+    keys = sorted({str(key) for key in item_keys or () if str(key).strip()}, key=_key_order)
+    if item_keys is not None and keys:
+        return _request_item_sync(source, keys, mode=mode, trigger=trigger, library=library)
     with transaction.atomic():
         current = MediaSource.objects.select_for_update().get(pk=source.pk)  # serialises concurrent triggers
         close_stale_runs(source)
@@ -79,7 +94,12 @@ def request_sync(
             if _covers(active, library):
                 return active, False
         run = SyncRun.objects.create(
-            source=source, library=library, kind=mode, trigger=trigger, status=SyncStatus.QUEUED
+            source=source,
+            library=library,
+            kind=mode,
+            trigger=trigger,
+            status=SyncStatus.QUEUED,
+            start_after=timezone.now() + timedelta(seconds=countdown) if countdown else None,
         )
         if countdown:
             transaction.on_commit(lambda: run_sync.apply_async((run.pk,), countdown=countdown))
@@ -116,6 +136,47 @@ def refused_for_sign_in(source: MediaSource, mode: str, library: Library | None,
     )
 
 
+def _key_order(key: str) -> tuple[int, str]:
+    return (int(key), key) if key.isdigit() else (1 << 62, key)
+
+
+def _request_item_sync(
+    source: MediaSource, keys: list[str], *, mode: str, trigger: str, library: Library | None
+) -> tuple[SyncRun, bool]:
+    from catalog.tasks import run_sync
+
+    with transaction.atomic():
+        current = MediaSource.objects.select_for_update().get(pk=source.pk)
+        close_stale_runs(source)
+        if current.needs_sign_in:
+            return refused_for_sign_in(current, mode, library, trigger), False
+        for queued in SyncRun.objects.filter(source=source, status=SyncStatus.QUEUED).order_by("created_at"):
+            whole = queued.library_id is None or (library is not None and queued.library_id == library.pk)
+            # A run held back (a webhook's follow-up after its rate-limit window) would delay the items.
+            held_back = queued.start_after is not None and queued.start_after > timezone.now()
+            if not queued.item_keys and whole and not held_back and not is_show_scoped(queued):
+                # A source (or this library's) sync that hasn't started sees these items too: the
+                # webhook's library syncs and the listener's item syncs absorb each other this way.
+                return queued, False
+            if queued.item_keys:
+                merged = sorted(set(queued.item_keys) | set(keys), key=_key_order)
+                if len(merged) > MAX_ITEM_KEYS:
+                    break
+                # The status condition loses to a worker that claimed the run meanwhile (the
+                # row lock makes one of us wait): then these keys go into a new run below.
+                if SyncRun.objects.filter(pk=queued.pk, status=SyncStatus.QUEUED).update(item_keys=merged):
+                    queued.item_keys = merged
+                    return queued, False
+        if len(keys) > MAX_ITEM_KEYS:
+            run = SyncRun.objects.create(source=source, kind=mode, trigger=trigger, status=SyncStatus.QUEUED)
+        else:
+            run = SyncRun.objects.create(
+                source=source, kind=mode, trigger=trigger, status=SyncStatus.QUEUED, item_keys=keys
+            )
+        transaction.on_commit(lambda: run_sync.delay(run.pk))
+    return run, True
+
+
 def run_queued_sync(run_id: int) -> dict:
     """Claim a queued run (exactly once, even if the task is delivered twice) and carry it out."""
     claimed = SyncRun.objects.filter(pk=run_id, status=SyncStatus.QUEUED).update(
@@ -132,9 +193,13 @@ def run_queued_sync(run_id: int) -> dict:
         return {"status": SyncStatus.FAILED, "skipped": 1}
     if source.kind == SourceKind.PLEX:
         from catalog.sync.engine import sync_plex_source
+        from catalog.sync.items import sync_plex_items
 
         library_ids = [run.library_id] if run.library_id else None
-        run = sync_plex_source(source, run.kind, library_ids=library_ids, run=run)
+        if run.item_keys:
+            run = sync_plex_items(source, run.item_keys, run=run)
+        else:
+            run = sync_plex_source(source, run.kind, library_ids=library_ids, run=run)
         from catalog.sync.probing import files_needing_probe
         from catalog.tasks import probe_files
 

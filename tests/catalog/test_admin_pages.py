@@ -24,6 +24,7 @@ from catalog.models import (
     MediaFile,
     MediaSource,
     Movie,
+    NotificationListenerState,
     PathMapping,
     Playable,
     PlexDevice,
@@ -55,7 +56,15 @@ pytestmark = pytest.mark.django_db
 ADMIN_APPS = ("catalog", "core")
 PLEX_TOKEN = "plex-token-Zq93xK"
 # Rows only the system writes (or, for all items, edits in bulk): the admin offers no add page.
-WRITTEN_BY_THE_SYSTEM = {Playable, SyncRun, TaskRun, WebhookEvent, PlexDevice, PlexSignIn}
+WRITTEN_BY_THE_SYSTEM = {
+    NotificationListenerState,
+    Playable,
+    SyncRun,
+    TaskRun,
+    WebhookEvent,
+    PlexDevice,
+    PlexSignIn,
+}
 
 
 def admin_models():
@@ -123,6 +132,9 @@ def catalog(staff_user):
         ExternalId: external_id,
         SyncRun: sync_run,
         WebhookEvent: webhook,
+        NotificationListenerState: NotificationListenerState.objects.create(
+            source=plex, status="connected", events_received=3, last_event_summary="created movie 'X' 9"
+        ),
         TaskRun: task_run,
         ApiToken: api_token,
         StreamToken: stream_token,
