@@ -61,7 +61,7 @@ def station(request, tmp_path):
         if process.poll() is not None:
             raise AssertionError(f"launcher exited early:\n{log_path.read_text()[-3000:]}")
         try:
-            return requests.get(f"{base}/healthz", timeout=2).status_code == 200
+            return requests.get(f"{base}/healthz?check=database", timeout=2).status_code == 200
         except requests.RequestException:
             return False
 
