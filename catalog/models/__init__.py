@@ -4,7 +4,7 @@ from catalog.models.items import Episode, Movie, Playable, Season, ShortFormItem
 from catalog.models.media import ChapterMark, ExternalId, MediaFile, PlexMarker, primary_external_id
 from catalog.models.plex_signin import PlexDevice, PlexSignIn
 from catalog.models.sources import Library, MediaSource, PathMapping
-from catalog.models.sync import SyncRun, WebhookEvent, WebhookOutcome
+from catalog.models.sync import SyncItemError, SyncRun, WebhookEvent, WebhookOutcome
 
 __all__ = [
     "ChapterMark",
@@ -22,6 +22,7 @@ __all__ = [
     "Season",
     "ShortFormItem",
     "Show",
+    "SyncItemError",
     "SyncRun",
     "WebhookEvent",
     "WebhookOutcome",

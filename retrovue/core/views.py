@@ -1,4 +1,4 @@
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -22,3 +22,32 @@ def healthz(request):
         )
     report = report_cache.get(asked or GROUPS)
     return JsonResponse(report.as_dict(), status=200 if report.ok else 503)
+
+
+def _metrics_allowed(request) -> bool:
+    from retrovue.core.auth import StaffApiToken
+
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and StaffApiToken().authenticate(request, token.strip()):
+        return True
+    user = getattr(request, "user", None)
+    return bool(user and user.is_active and user.is_staff)
+
+
+@never_cache
+@require_GET
+def metrics(request):
+    """Prometheus text format, for a staff API token (`Authorization: Bearer rv_…`) or staff session.
+
+    The numbers name sources and channels and count the station's activity: not for the public.
+    """
+    if not _metrics_allowed(request):
+        response = HttpResponse("Authentication required.\n", status=401, content_type="text/plain")
+        response["WWW-Authenticate"] = 'Bearer realm="retrovue-metrics"'
+        return response
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    from retrovue.core.metrics import registry
+
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
