@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 
 from catalog.chapter_editor import chapter_editor_urls
+from catalog.sync_dashboard import sync_dashboard_urls
 from playout.monitor import monitor_urls
 from retrovue.api import api
 from retrovue.core.views import healthz, metrics
@@ -17,7 +18,10 @@ urlpatterns = [
     path(
         "admin/",
         (
-            chapter_editor_urls(admin.site) + monitor_urls(admin.site) + admin.site.get_urls(),
+            chapter_editor_urls(admin.site)
+            + monitor_urls(admin.site)
+            + sync_dashboard_urls(admin.site)
+            + admin.site.get_urls(),
             "admin",
             admin.site.name,
         ),

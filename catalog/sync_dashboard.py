@@ -1,0 +1,278 @@
+"""The sync dashboard (staff): runs per day, durations, changes, error rate, sources that need a new
+sign-in and recent failures, over a window of 7 to 365 days.
+
+Everything is aggregated in SQL: one `TruncDay` + `annotate` query for the days, one for the
+sources (their latest run through a subquery on the (source, -created_at) index), and two short
+lists, so the page costs the same handful of queries with a year of hourly runs as with a week
+(bench/sync_dashboard.py measures it). Charts are inline SVG built here: no JavaScript, no CDN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import (
+    Avg,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import TruncDay
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+
+from catalog.choices import SyncStatus
+from catalog.models import MediaSource, SyncItemError, SyncRun
+
+WINDOWS = (7, 30, 90, 365)
+DEFAULT_DAYS = 30
+RECENT_FAILURES = 15
+RECENT_ITEM_ERRORS = 10
+# PlexAuthError's message (catalog.plex.client): Plex refused the token, so staff must sign in again.
+AUTH_ERROR_MARK = "refused the token"
+CHART_HEIGHT = 100
+
+DURATION = ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
+
+
+@dataclass
+class Day:
+    day: datetime
+    total: int = 0
+    succeeded: int = 0
+    partial: int = 0
+    failed: int = 0
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    item_failures: int = 0
+    avg_seconds: float | None = None
+    max_seconds: float | None = None
+
+    @property
+    def changes(self) -> int:
+        return self.added + self.updated + self.removed
+
+
+def _seconds(value: timedelta | None) -> float | None:
+    return None if value is None else value.total_seconds()
+
+
+def days_of(since: datetime, now: datetime) -> list[Day]:
+    """One Day per calendar day (station time zone) since `since`, empty days included."""
+    rows = (
+        SyncRun.objects.filter(created_at__gte=since)
+        .annotate(day=TruncDay("created_at"))
+        .values("day")
+        .annotate(
+            total=Count("pk"),
+            succeeded=Count("pk", filter=Q(status=SyncStatus.SUCCEEDED)),
+            partial=Count("pk", filter=Q(status=SyncStatus.PARTIAL)),
+            failed_runs=Count("pk", filter=Q(status=SyncStatus.FAILED)),
+            added_sum=Sum("added"),
+            updated_sum=Sum("updated"),
+            removed_sum=Sum("removed"),
+            failed_items=Sum("failed"),
+            avg_took=Avg(DURATION),
+            max_took=Max(DURATION),
+        )
+        .order_by("day")
+    )
+    found = {
+        timezone.localtime(row["day"]).date(): Day(
+            day=row["day"],
+            total=row["total"],
+            succeeded=row["succeeded"],
+            partial=row["partial"],
+            failed=row["failed_runs"],
+            added=row["added_sum"] or 0,
+            updated=row["updated_sum"] or 0,
+            removed=row["removed_sum"] or 0,
+            item_failures=row["failed_items"] or 0,
+            avg_seconds=_seconds(row["avg_took"]),
+            max_seconds=_seconds(row["max_took"]),
+        )
+        for row in rows
+    }
+    days = []
+    day = timezone.localtime(since)
+    while day <= now:
+        days.append(found.get(day.date()) or Day(day=day))
+        day += timedelta(days=1)
+    return days
+
+
+def bar_chart(days: list[Day], series: list[tuple[str, str]], label) -> dict:
+    """Stacked bars, one per day, as SVG rectangles: `series` is (attribute, css class) bottom-up."""
+    peak = max((sum(getattr(day, name) or 0 for name, _ in series) for day in days), default=0) or 1
+    bars = []
+    for index, day in enumerate(days):
+        y = CHART_HEIGHT
+        rects = []
+        for name, css in series:
+            height = (getattr(day, name) or 0) / peak * CHART_HEIGHT
+            if height > 0:
+                y -= height
+                rects.append({"y": round(y, 2), "height": round(height, 2), "css": css})
+        bars.append({"x": index * 10, "rects": rects, "title": label(day)})
+    return {"width": len(days) * 10, "height": CHART_HEIGHT, "bars": bars, "peak": peak}
+
+
+def _sources(since: datetime) -> list[dict]:
+    latest = SyncRun.objects.filter(source=OuterRef("pk")).order_by("-created_at")
+    finished = latest.exclude(status__in=[SyncStatus.QUEUED, SyncStatus.RUNNING])
+    sources = MediaSource.objects.annotate(
+        last_status=Subquery(latest.values("status")[:1]),
+        last_finished_status=Subquery(finished.values("status")[:1]),
+        last_finished_error=Subquery(finished.values("error")[:1]),
+    ).order_by("name")
+    window = {
+        row["source_id"]: row
+        for row in SyncRun.objects.filter(created_at__gte=since)
+        .values("source_id")
+        .annotate(
+            total=Count("pk"),
+            failed_runs=Count("pk", filter=Q(status=SyncStatus.FAILED)),
+            partial=Count("pk", filter=Q(status=SyncStatus.PARTIAL)),
+            avg_took=Avg(DURATION),
+        )
+        .order_by()
+    }
+    rows = []
+    for source in sources:
+        stats = window.get(source.pk, {})
+        total = stats.get("total", 0)
+        rows.append(
+            {
+                "source": source,
+                "runs": total,
+                "failed": stats.get("failed_runs", 0),
+                "partial": stats.get("partial", 0),
+                "error_rate": (stats.get("failed_runs", 0) + stats.get("partial", 0)) / total
+                if total
+                else None,
+                "avg_seconds": _seconds(stats.get("avg_took")),
+                "last_status": source.last_status,
+                "needs_sign_in": needs_sign_in(source),
+            }
+        )
+    return rows
+
+
+def needs_sign_in(source: MediaSource) -> bool:
+    """Whether staff must sign this source in to Plex again.
+
+    Hook: a MediaSource that knows its own auth state (a `needs_sign_in` attribute, once sign-in
+    tracking lands) answers for itself; until then, a source whose latest finished run failed on
+    a refused token needs a new sign-in.
+    """
+    own = getattr(type(source), "needs_sign_in", None)
+    if own is not None:
+        value = source.needs_sign_in
+        return bool(value() if callable(value) else value)
+    return source.last_finished_status == SyncStatus.FAILED and AUTH_ERROR_MARK in (
+        source.last_finished_error or ""
+    )
+
+
+def dashboard_data(days: int = DEFAULT_DAYS, now: datetime | None = None) -> dict:
+    now = now or timezone.now()
+    today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    since = today - timedelta(days=days - 1)
+    per_day = days_of(since, now)
+    total = sum(day.total for day in per_day)
+    bad = sum(day.failed + day.partial for day in per_day)
+    durations = [(day.avg_seconds, day.total) for day in per_day if day.avg_seconds is not None]
+    sources = _sources(since)
+    open_errors = SyncItemError.objects.filter(resolved_at__isnull=True)
+    return {
+        "days": days,
+        "since": since,
+        "per_day": per_day,
+        "totals": {
+            "runs": total,
+            "failed": sum(day.failed for day in per_day),
+            "partial": sum(day.partial for day in per_day),
+            "error_rate": bad / total if total else None,
+            "added": sum(day.added for day in per_day),
+            "updated": sum(day.updated for day in per_day),
+            "removed": sum(day.removed for day in per_day),
+            "item_failures": sum(day.item_failures for day in per_day),
+            "avg_seconds": (
+                sum(seconds * count for seconds, count in durations) / sum(count for _, count in durations)
+                if durations
+                else None
+            ),
+            "max_seconds": max((day.max_seconds or 0 for day in per_day), default=0) or None,
+        },
+        "runs_chart": bar_chart(
+            per_day,
+            [("succeeded", "ok"), ("partial", "partial"), ("failed", "failed")],
+            lambda day: f"{day.day:%Y-%m-%d}: {day.total} runs, {day.partial} partial, {day.failed} failed",
+        ),
+        "duration_chart": bar_chart(
+            per_day,
+            [("avg_seconds", "duration")],
+            lambda day: (
+                f"{day.day:%Y-%m-%d}: average {day.avg_seconds or 0:.1f} s, longest {day.max_seconds or 0:.1f} s"
+            ),
+        ),
+        "changes_chart": bar_chart(
+            per_day,
+            [("added", "added"), ("updated", "updated"), ("removed", "removed")],
+            lambda day: (
+                f"{day.day:%Y-%m-%d}: {day.added} added, {day.updated} updated, {day.removed} removed"
+            ),
+        ),
+        "sources": sources,
+        "sign_in": [row["source"] for row in sources if row["needs_sign_in"]],
+        "recent_failures": list(
+            SyncRun.objects.filter(status__in=[SyncStatus.FAILED, SyncStatus.PARTIAL])
+            .select_related("source", "library__source")
+            .order_by("-created_at")[:RECENT_FAILURES]
+        ),
+        "open_item_errors": open_errors.count(),
+        "recent_item_errors": list(
+            open_errors.select_related("source", "library__source").order_by("-last_seen_at")[
+                :RECENT_ITEM_ERRORS
+            ]
+        ),
+    }
+
+
+@never_cache
+def sync_dashboard(request, admin_site):
+    try:
+        days = int(request.GET.get("days", DEFAULT_DAYS))
+    except ValueError:
+        days = DEFAULT_DAYS
+    if days not in WINDOWS:
+        days = DEFAULT_DAYS
+    context = {
+        **admin_site.each_context(request),
+        "title": "Sync dashboard",
+        "windows": WINDOWS,
+        **dashboard_data(days),
+    }
+    return TemplateResponse(request, "catalog/sync_dashboard.html", context)
+
+
+def sync_dashboard_urls(admin_site) -> list:
+    """The dashboard's URL, relative to the admin's root; it belongs in the admin's URL namespace."""
+    return [
+        path(
+            "catalog/sync-dashboard/",
+            admin_site.admin_view(sync_dashboard),
+            {"admin_site": admin_site},
+            name="catalog_sync_dashboard",
+        )
+    ]
