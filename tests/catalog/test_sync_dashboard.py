@@ -51,7 +51,7 @@ def test_days_count_runs_changes_and_durations_in_the_window():
     assert data["totals"]["runs"] == 3
     assert data["totals"]["error_rate"] == pytest.approx(2 / 3)
     assert data["runs_chart"]["peak"] == 2
-    assert len(data["runs_chart"]["bars"]) == 30
+    assert data["runs_chart"]["svg"].count("<g>") == 30
     assert len(dashboard_data(365)["per_day"]) == 365
     assert dashboard_data(365)["totals"]["runs"] == 4
 
