@@ -160,3 +160,13 @@ def test_report_is_cached_for_a_few_seconds(db):
     first = cache.get(["database"])
     assert cache.get(["database"]) is first
     assert cache.get(["database"]) is not first
+
+
+def test_embedded_filesystem_broker_is_checked_through_its_folder(tmp_path, db):
+    from retrovue.core.health import check_broker
+
+    folder = tmp_path / "broker"
+    folder.mkdir()
+    options = {"data_folder_in": str(folder), "data_folder_out": str(folder), "control_folder": str(folder)}
+    [check] = check_broker("filesystem://", options)
+    assert (check.ok, check.detail) == (True, "filesystem reachable")
