@@ -147,10 +147,14 @@ def channel_check(channel, runtime, now: datetime, wanted: bool) -> Check:
             return Check(name, True, f"on air, last segment {segment_age:.0f} s ago")
         age = "no segment yet" if segment_age is None else f"last segment {segment_age:.0f} s ago"
         return Check(name, False, f"on air but stalled, {age}")
-    if runtime.state == RuntimeState.STARTING and now - runtime.updated_at <= timedelta(
-        seconds=STARTING_GRACE_SECONDS
-    ):
-        return Check(name, True, "starting")
+    if runtime.state == RuntimeState.STARTING:
+        leased = runtime.lease_expires_at is not None and runtime.lease_expires_at > now
+        started = runtime.started_at
+        if leased and (started is None or now - started <= timedelta(seconds=STARTING_GRACE_SECONDS)):
+            return Check(name, True, "starting")
+        return Check(
+            name, False, "starting for too long" if leased else "starting, but no supervisor holds it"
+        )
     return Check(name, False, RuntimeState(runtime.state).label.lower())
 
 

@@ -133,6 +133,27 @@ def test_each_channel_is_reported_by_its_playout_state(client, all_queues_served
     assert healthz(client, "?check=channels")[0] == 200
 
 
+def test_a_starting_channel_passes_only_while_a_supervisor_holds_it_and_briefly(client, all_queues_served):
+    now = timezone.now()
+    channel = Channel.objects.create(number="2", name="Two", time_zone="UTC")
+    runtime = ChannelRuntime.objects.create(
+        channel=channel,
+        state=RuntimeState.STARTING,
+        lease_owner="box:1:abc",
+        lease_expires_at=now + timedelta(seconds=30),
+        started_at=now - timedelta(seconds=5),
+    )
+    assert checks_of(healthz(client, "?check=channels")[1])["channel:2"]["detail"] == "starting"
+    runtime.started_at = now - timedelta(minutes=5)
+    runtime.save()
+    assert checks_of(healthz(client, "?check=channels")[1])["channel:2"]["detail"] == "starting for too long"
+    runtime.started_at, runtime.lease_expires_at = now, now - timedelta(seconds=1)
+    runtime.save()
+    status, body = healthz(client, "?check=channels")
+    assert status == 503
+    assert checks_of(body)["channel:2"]["detail"] == "starting, but no supervisor holds it"
+
+
 def test_healthz_reports_every_check_with_its_latency(client, all_queues_served, settings):
     settings.CELERY_BROKER_URL = "redis://user:hunter2@127.0.0.1:1/0"  # nothing listens on port 1
     status, body = healthz(client)
