@@ -94,7 +94,8 @@ def record_item_outcomes(
                 setattr(row, name, value)
             row.attempts += 1
             to_update.append(row)
-        SyncItemError.objects.bulk_create(to_create, batch_size=CHUNK)
+        # A concurrent run of the same source may have opened the same row a moment ago.
+        SyncItemError.objects.bulk_create(to_create, batch_size=CHUNK, ignore_conflicts=True)
         SyncItemError.objects.bulk_update(
             to_update,
             [

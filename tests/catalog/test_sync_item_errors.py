@@ -82,3 +82,36 @@ def test_a_show_that_fails_leaves_its_episodes_as_orphans_until_it_syncs(emulato
     assert Show.objects.filter(source=source, rating_key=show.rating_key).exists()
     assert not SyncItemError.objects.filter(source=source, resolved_at__isnull=True).exists()
     assert SyncItemError.objects.filter(source=source).count() == 1 + len(show.seasons) + len(episodes)
+
+
+def test_a_one_show_sync_records_and_resolves_its_own_items_only(emulator):
+    from catalog.models import Library
+    from catalog.sync.show_sync import sync_plex_show
+    from tests.catalog.plex_helpers import fast_client
+
+    source = source_for(emulator)
+    sync(source, "full")
+    show = emulator.library.shows()[0]
+    episode = show.seasons[0].episodes[0]
+    library = Library.objects.get(source=source, kind="show")
+    elsewhere = SyncItemError.objects.create(
+        source=source,
+        library=library,
+        item_kind="episode",
+        item_key="title:Elsewhere",
+        error_kind="malformed",
+    )
+    list_without_rating_key(emulator.library, episode)
+
+    run = sync_plex_show(source, library, show.rating_key, mode="full", client_factory=fast_client)
+    assert run.status == "partial"
+    error = SyncItemError.objects.get(source=source, item_key=f"title:{episode.title}")
+    assert (error.item_kind, error.error_kind, error.resolved_at) == ("episode", "malformed", None)
+
+    repair(emulator.library, episode)
+    run = sync_plex_show(source, library, show.rating_key, mode="full", client_factory=fast_client)
+    assert run.status == "succeeded", run.error
+    error.refresh_from_db()
+    elsewhere.refresh_from_db()
+    assert error.resolved_at is not None
+    assert elsewhere.resolved_at is None, "a one-show listing says nothing about the rest of the library"
