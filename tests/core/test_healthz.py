@@ -36,6 +36,12 @@ def private_redis(tmp_path, settings):
     server.stop()
 
 
+@pytest.fixture(autouse=True)
+def own_data_dir(settings, tmp_path):
+    """The playout heartbeat file lives in DATA_DIR: keep other test runs' supervisors out of it."""
+    settings.DATA_DIR = tmp_path / "data"
+
+
 @pytest.fixture
 def all_queues_served(db, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = False
@@ -93,14 +99,13 @@ def test_playout_queue_is_served_by_a_fresh_supervisor_heartbeat(client, db, set
     settings.CELERY_TASK_ALWAYS_EAGER = False
     beat("worker@test", ["sync", "pregen", "default"])
     path = heartbeat_path()
-    path.unlink(missing_ok=True)
+    assert not path.exists()
     assert healthz(client, "?check=queues")[0] == 503
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch()
     status, body = healthz(client, "?check=queues")
     assert status == 200
     assert checks_of(body)["queue:playout"]["detail"] == "the playout supervisor is alive"
-    path.unlink()
 
 
 def test_each_channel_is_reported_by_its_playout_state(client, all_queues_served):
