@@ -36,7 +36,7 @@ from catalog.models import (
     SyncRun,
     WebhookEvent,
 )
-from retrovue.core.models import ApiToken, StreamToken, TaskRun, WorkerHeartbeat, hash_api_token
+from retrovue.core.models import ApiToken, StaffNotice, StreamToken, TaskRun, WorkerHeartbeat, hash_api_token
 from tests.factories import (
     ChapterMarkFactory,
     EpisodeFactory,
@@ -57,7 +57,7 @@ ADMIN_APPS = ("catalog", "core")
 PLEX_TOKEN = "plex-token-Zq93xK"
 # Rows only the system writes (or, for all items, edits in bulk): the admin offers no add page.
 WRITTEN_BY_THE_SYSTEM = {
-    Playable, SyncRun, TaskRun, WebhookEvent, PlexDevice, PlexSignIn, SyncItemError, WorkerHeartbeat
+    Playable, SyncRun, TaskRun, WebhookEvent, PlexDevice, PlexSignIn, SyncItemError, WorkerHeartbeat, StaffNotice
 }  # fmt: skip
 
 
@@ -112,6 +112,7 @@ def catalog(staff_user):
         source=plex, library=library, item_kind="episode", item_key="99", title="Lost", error_kind="orphan"
     )
     heartbeat = WorkerHeartbeat.objects.create(hostname="worker@box", queues=["sync", "default"])
+    notice = StaffNotice.objects.create(key="playout:channel:7", title="Channel 7 keeps crashing")
     rows = {
         PlexDevice: PlexDevice.objects.get_or_create(pk=1)[0],
         PlexSignIn: sign_in,
@@ -135,6 +136,7 @@ def catalog(staff_user):
         StreamToken: stream_token,
         SyncItemError: item_error,
         WorkerHeartbeat: heartbeat,
+        StaffNotice: notice,
     }
     return rows
 
