@@ -72,6 +72,7 @@ def seed(sources: int, days: int, now: datetime) -> int:
                 )
             )
     SyncRun.objects.bulk_create(rows, batch_size=5000)
+    MediaSource.objects.filter(pk=made[0].pk).update(auth_state="needs_sign_in", auth_error=AUTH_ERROR)
     errors = [
         SyncItemError(
             source=made[number % sources],

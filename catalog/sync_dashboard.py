@@ -38,8 +38,6 @@ WINDOWS = (7, 30, 90, 365)
 DEFAULT_DAYS = 30
 RECENT_FAILURES = 15
 RECENT_ITEM_ERRORS = 10
-# PlexAuthError's message (catalog.plex.client): Plex refused the token, so staff must sign in again.
-AUTH_ERROR_MARK = "refused the token"
 CHART_HEIGHT = 100
 
 DURATION = ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
@@ -151,12 +149,7 @@ def bar_chart(days: list[Day], series: list[tuple[str, str]], label, description
 
 def _sources(rows: list[dict]) -> list[dict]:
     latest = SyncRun.objects.filter(source=OuterRef("pk")).order_by("-created_at")
-    finished = latest.exclude(status__in=[SyncStatus.QUEUED, SyncStatus.RUNNING])
-    sources = MediaSource.objects.annotate(
-        last_status=Subquery(latest.values("status")[:1]),
-        last_finished_status=Subquery(finished.values("status")[:1]),
-        last_finished_error=Subquery(finished.values("error")[:1]),
-    ).order_by("name")
+    sources = MediaSource.objects.annotate(last_status=Subquery(latest.values("status")[:1])).order_by("name")
     window: dict[int, dict] = {}
     for row in rows:
         stats = window.setdefault(
@@ -180,26 +173,11 @@ def _sources(rows: list[dict]) -> list[dict]:
                 "error_rate": (stats["failed"] + stats["partial"]) / total if total else None,
                 "avg_seconds": stats["took"] / stats["timed"] if stats["timed"] else None,
                 "last_status": source.last_status,
-                "needs_sign_in": needs_sign_in(source),
+                # Set when Plex refused the token (catalog.plex_auth); syncs wait for a new sign-in.
+                "needs_sign_in": source.needs_sign_in,
             }
         )
     return result
-
-
-def needs_sign_in(source: MediaSource) -> bool:
-    """Whether staff must sign this source in to Plex again.
-
-    Hook: a MediaSource that knows its own auth state (a `needs_sign_in` attribute, once sign-in
-    tracking lands) answers for itself; until then, a source whose latest finished run failed on
-    a refused token needs a new sign-in.
-    """
-    own = getattr(type(source), "needs_sign_in", None)
-    if own is not None:
-        value = source.needs_sign_in
-        return bool(value() if callable(value) else value)
-    return source.last_finished_status == SyncStatus.FAILED and AUTH_ERROR_MARK in (
-        source.last_finished_error or ""
-    )
 
 
 def dashboard_data(days: int = DEFAULT_DAYS, now: datetime | None = None) -> dict:

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from catalog.choices import AuthState
 from catalog.models import SyncItemError, SyncRun
 from catalog.sync_dashboard import dashboard_data
 from tests.factories import PlexSourceFactory
@@ -57,14 +58,10 @@ def test_days_count_runs_changes_and_durations_in_the_window():
 
 
 def test_sources_whose_token_was_refused_need_a_new_sign_in(staff_client):
-    refused = PlexSourceFactory(name="Refused Plex")
-    recovered = PlexSourceFactory(name="Recovered Plex")
+    refused = PlexSourceFactory(name="Refused Plex", auth_state=AuthState.NEEDS_SIGN_IN)
+    PlexSourceFactory(name="Signed-in Plex", auth_state=AuthState.OK)
     down = PlexSourceFactory(name="Down Plex")
-    auth_error = "http://10.0.0.5:32400 refused the token (401): sign in to Plex again."
-    run(refused, days_ago=1)
-    run(refused, status="failed", error=auth_error)
-    run(recovered, days_ago=1, status="failed", error=auth_error)
-    run(recovered)
+    run(refused, status="failed", error="needs sign-in: http://10.0.0.5:32400 refused the token (401)")
     run(down, status="failed", error="http://10.0.0.6:32400 could not be reached")
 
     response = staff_client.get(DASHBOARD)
