@@ -19,7 +19,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from catalog import admin_live, admin_plex, admin_sync
+from catalog import admin_health, admin_live, admin_plex, admin_sync  # noqa: F401  (admin_health registers its admins)
 from catalog.choices import SourceKind, SyncKind
 from catalog.forms import MediaSourceForm, SchedulingMetadataForm
 from catalog.mapping_stats import mapping_stats

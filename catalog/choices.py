@@ -157,3 +157,8 @@ class SignInState(models.TextChoices):
     SIGNED_IN = "signed_in", "Signed in; choose a server"
     EXPIRED = "expired", "Code expired"
     USED = "used", "Server chosen"
+
+
+class SyncItemErrorKind(models.TextChoices):
+    MALFORMED = "malformed", "Malformed in Plex's answer"
+    ORPHAN = "orphan", "Parent not in the library"

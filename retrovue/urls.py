@@ -4,9 +4,10 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 
 from catalog.chapter_editor import chapter_editor_urls
+from catalog.sync_dashboard import sync_dashboard_urls
 from playout.monitor import monitor_urls
 from retrovue.api import api
-from retrovue.core.views import healthz
+from retrovue.core.views import healthz, metrics
 
 admin.site.site_header = "RetroVue"
 admin.site.site_title = "RetroVue"
@@ -17,7 +18,10 @@ urlpatterns = [
     path(
         "admin/",
         (
-            chapter_editor_urls(admin.site) + monitor_urls(admin.site) + admin.site.get_urls(),
+            chapter_editor_urls(admin.site)
+            + monitor_urls(admin.site)
+            + sync_dashboard_urls(admin.site)
+            + admin.site.get_urls(),
             "admin",
             admin.site.name,
         ),
@@ -25,6 +29,7 @@ urlpatterns = [
     path("api/", api.urls),
     path("hooks/", include("catalog.webhook_urls")),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     # Uploaded logos and bugs; serve() refuses paths outside MEDIA_ROOT. nginx serves them in production.
     re_path(r"^media/(?P<path>.+)$", serve, {"document_root": settings.MEDIA_ROOT}),
     path("", include("scheduling.urls")),

@@ -5,7 +5,7 @@ from catalog.models.live import ListenerStatus, NotificationListenerState
 from catalog.models.media import ChapterMark, ExternalId, MediaFile, PlexMarker, primary_external_id
 from catalog.models.plex_signin import PlexDevice, PlexSignIn
 from catalog.models.sources import Library, MediaSource, PathMapping
-from catalog.models.sync import SyncRun, WebhookEvent, WebhookOutcome
+from catalog.models.sync import SyncItemError, SyncRun, WebhookEvent, WebhookOutcome
 
 __all__ = [
     "ChapterMark",
@@ -25,6 +25,7 @@ __all__ = [
     "Season",
     "ShortFormItem",
     "Show",
+    "SyncItemError",
     "SyncRun",
     "WebhookEvent",
     "WebhookOutcome",

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-from catalog.choices import SyncKind, SyncStatus
+from catalog.choices import SyncItemErrorKind, SyncKind, SyncStatus
 from catalog.models.sources import Library, MediaSource
 
 
@@ -55,6 +55,8 @@ class SyncRun(models.Model):
         indexes = [
             models.Index(fields=["source", "-created_at"], name="sync_run_source_idx"),
             models.Index(fields=["status"], name="sync_run_status_idx"),
+            # The sync dashboard and /metrics aggregate runs by day over a window of created_at.
+            models.Index(fields=["created_at"], name="sync_run_created_idx"),
         ]
 
     def __str__(self) -> str:
@@ -72,6 +74,41 @@ class SyncRun(models.Model):
         if self.started_at is None or self.finished_at is None:
             return None
         return (self.finished_at - self.started_at).total_seconds()
+
+
+class SyncItemError(models.Model):
+    """An item a sync could not take in, kept until a later run takes it in fine.
+
+    One row per source, item kind and item key (Plex's ratingKey, or `title:<title>` for an item
+    Plex listed without one). Each failing run bumps `attempts` and `last_seen_at`; a run that
+    syncs the item, or a complete listing that no longer has it failing, sets `resolved_at`. A
+    resolved item that fails again is reopened. Messages are redacted: they never carry a token.
+    """
+
+    source = models.ForeignKey(MediaSource, on_delete=models.CASCADE, related_name="item_errors")
+    library = models.ForeignKey(
+        Library, on_delete=models.SET_NULL, null=True, blank=True, related_name="item_errors"
+    )
+    item_kind = models.CharField(max_length=12, help_text="show, season, episode or movie")
+    item_key = models.CharField(max_length=120)
+    title = models.CharField(max_length=300, blank=True)
+    error_kind = models.CharField(max_length=12, choices=SyncItemErrorKind.choices)
+    message = models.TextField(blank=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveIntegerField(default=1, help_text="Runs in which the item failed.")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    last_run = models.ForeignKey(SyncRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "item_kind", "item_key"], name="sync_item_error_unique")
+        ]
+        indexes = [models.Index(fields=["resolved_at", "-last_seen_at"], name="sync_item_error_open_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.item_kind} {self.title or self.item_key}: {self.get_error_kind_display()}"
 
 
 class WebhookOutcome(models.TextChoices):

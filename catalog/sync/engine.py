@@ -20,6 +20,7 @@ from catalog.paths import PathMapper
 from catalog.plex.client import PlexClient
 from catalog.plex.errors import PlexAuthError, PlexError
 from catalog.plex_auth import NEEDS_SIGN_IN, mark_needs_sign_in, mark_signed_in
+from catalog.sync.item_errors import record_item_outcomes
 from catalog.sync.plex_library import LibrarySync
 from catalog.sync.progress import Progress
 from retrovue.log_redaction import redact
@@ -78,6 +79,7 @@ def sync_plex_source(
                 library, mode, client, mapper, progress, **({"page_size": page_size} if page_size else {})
             )
             job.run()
+            record_item_outcomes(source, library, run, job.item_failures, job.synced_keys, job.complete_kinds)
             problems.extend(job.problems)
             finish_library(library, job.newest_updated_at)
         status = SyncStatus.PARTIAL if problems else SyncStatus.SUCCEEDED

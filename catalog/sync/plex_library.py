@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from catalog.choices import ContentKind, ItemState
+from catalog.choices import ContentKind, ItemState, SyncItemErrorKind
 from catalog.identity import primary_guid
 from catalog.models import (
     ChapterMark,
@@ -39,6 +39,7 @@ from catalog.plex.client import PlexClient
 from catalog.plex.parse import MalformedItem, RemoteItem, details_of, epoch_to_datetime, parse_item
 from catalog.sync.bulk import bulk_create_playables, bulk_update_playables
 from catalog.sync.files import resolve_file
+from catalog.sync.item_errors import ItemFailure, item_key
 from catalog.sync.progress import Progress
 
 WATERMARK_MARGIN_SECONDS = 60
@@ -62,6 +63,9 @@ class LocalRow:
 class LibrarySync:
     """Brings one library section up to date. `mode` is full, incremental or deep."""
 
+    # A section listing without an updatedAt filter names every item of the library.
+    listing_covers_library = True
+
     def __init__(
         self,
         library: Library,
@@ -82,6 +86,10 @@ class LibrarySync:
         self.stats = progress.stats
         self.newest_updated_at: int | None = None
         self.problems: list[str] = []
+        # Per-item outcomes, for SyncItemError rows (catalog.sync.item_errors).
+        self.item_failures: list[ItemFailure] = []
+        self.synced_keys: dict[str, set[str]] = {}
+        self.complete_kinds: set[str] = set()
         self.since = None
         if mode == "incremental" and library.sync_watermark is not None:
             self.since = library.sync_watermark - WATERMARK_MARGIN_SECONDS
@@ -121,6 +129,12 @@ class LibrarySync:
         self.rekey(plex_type, local, changed, vanished)
         self.upsert(plex_type, local, changed)
         self.mark_removed(plex_type, local, vanished)
+        failed = {failure.key for failure in self.item_failures if failure.kind == plex_type}
+        # An item once listed without a ratingKey was recorded under its title.
+        listed = {key for item in changed for key in (item.rating_key, item_key("", item.title))}
+        self.synced_keys[plex_type] = listed - failed
+        if self.since is None and self.listing_covers_library:
+            self.complete_kinds.add(plex_type)
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -151,8 +165,7 @@ class LibrarySync:
                 try:
                     item = parse_item(element, plex_type)
                 except MalformedItem as error:
-                    self.stats.failed += 1
-                    self.problems.append(str(error))
+                    self.malformed(plex_type, element, error)
                     continue
                 items.append(item)
                 if item.updated_at is not None:
@@ -177,8 +190,7 @@ class LibrarySync:
                 try:
                     items.append(parse_item(element, plex_type))
                 except MalformedItem as error:
-                    self.stats.failed += 1
-                    self.problems.append(str(error))
+                    self.malformed(plex_type, element, error)
         return items
 
     def remote_keys(
@@ -400,7 +412,26 @@ class LibrarySync:
     def orphan(self, item: RemoteItem, why: str) -> bool:
         self.stats.failed += 1
         self.problems.append(f"Skipped {item.kind} {item.title!r} ({item.rating_key}): {why}")
+        self.item_failures.append(
+            ItemFailure(
+                item.kind, item_key(item.rating_key, item.title), item.title, SyncItemErrorKind.ORPHAN, why
+            )
+        )
         return False
+
+    def malformed(self, plex_type: str, element, error: Exception) -> None:
+        self.stats.failed += 1
+        self.problems.append(str(error))
+        title = element.get("title", "").strip()
+        self.item_failures.append(
+            ItemFailure(
+                plex_type,
+                item_key(element.get("ratingKey", "").strip(), title),
+                title,
+                SyncItemErrorKind.MALFORMED,
+                str(error),
+            )
+        )
 
     PARENT_FIELDS = [
         "rating_key", "title", "summary", "source_fingerprint", "updated_at_plex", "state", "primary_guid",

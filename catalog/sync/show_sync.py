@@ -32,6 +32,7 @@ from catalog.plex.client import PlexClient
 from catalog.plex.errors import PlexAuthError, PlexError, PlexHttpError
 from catalog.plex.parse import MalformedItem, RemoteItem, parse_item
 from catalog.sync.engine import plex_client_for
+from catalog.sync.item_errors import record_item_outcomes
 from catalog.sync.plex_library import PAGE_SIZE, LibrarySync
 from catalog.sync.progress import Progress
 from retrovue.log_redaction import redact
@@ -51,6 +52,8 @@ class ShowLooksRekeyed(PlexError):
 
 class ShowSync(LibrarySync):
     """Brings one show of a library up to date; `mode` is full, incremental or deep."""
+
+    listing_covers_library = False  # complete for this show only
 
     LISTINGS = {
         "show": ("", {}),
@@ -175,8 +178,7 @@ class ShowSync(LibrarySync):
             try:
                 item = parse_item(element, plex_type)
             except MalformedItem as error:
-                self.stats.failed += 1
-                self.problems.append(str(error))
+                self.malformed(plex_type, element, error)
                 continue
             items.append(item)
         self.progress.set(len(items), len(elements), f"Listing {plex_type}s")
@@ -225,6 +227,7 @@ def sync_plex_show(
             page_size=page_size,
         )
         job.run()
+        record_item_outcomes(source, library, run, job.item_failures, job.synced_keys, job.complete_kinds)
         problems = job.problems
         status = SyncStatus.PARTIAL if problems else SyncStatus.SUCCEEDED
         error = "\n".join(problems[:200])

@@ -3,7 +3,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from retrovue.core.formatting import format_duration_ms
-from retrovue.core.models import ApiToken, StaffNotice, StreamToken, TaskRun
+from retrovue.core.models import ApiToken, StaffNotice, StreamToken, TaskRun, WorkerHeartbeat
 
 
 class ReadOnlyAdminMixin:
@@ -124,3 +124,16 @@ class StaffNoticeAdmin(admin.ModelAdmin):
             acknowledged_at=timezone.now(), acknowledged_by=request.user
         )
         self.message_user(request, f"Acknowledged {count} notice(s).")
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Celery workers as of their last heartbeat (/healthz reads these)."""
+
+    list_display = ("hostname", "queue_list", "pid", "started_at", "last_seen_at")
+    search_fields = ("hostname",)
+    readonly_fields = [field.name for field in WorkerHeartbeat._meta.fields]
+
+    @admin.display(description="queues")
+    def queue_list(self, row):
+        return ", ".join(row.queues)

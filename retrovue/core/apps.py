@@ -7,4 +7,7 @@ class CoreConfig(AppConfig):
     verbose_name = "System"
 
     def ready(self) -> None:
-        from retrovue.core import task_recording  # noqa: F401  (connects Celery signals)
+        from retrovue.core import (
+            task_recording,  # noqa: F401  (connects Celery signals)
+            worker_heartbeat,  # noqa: F401  (connects Celery signals)
+        )

@@ -179,3 +179,24 @@ class StaffNotice(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class WorkerHeartbeat(models.Model):
+    """A running Celery worker and the queues it consumes, as of its last beat.
+
+    Each worker's main process writes its row every few seconds and deletes it on a clean shutdown;
+    `/healthz` reads these rows, which works the same over Redis and over the embedded filesystem
+    broker (which has no remote control to ping workers with).
+    """
+
+    hostname = models.CharField(max_length=200, unique=True)
+    queues = models.JSONField(default=list, blank=True)
+    pid = models.PositiveIntegerField(null=True, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["hostname"]
+
+    def __str__(self) -> str:
+        return f"{self.hostname} ({', '.join(self.queues)})"

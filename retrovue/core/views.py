@@ -1,17 +1,53 @@
-from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from retrovue.core.health import GROUPS, report_cache
 
 
 @never_cache
 @require_GET
 def healthz(request):
-    """Liveness for load balancers and compose healthchecks: answers anonymously, reveals nothing."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        database_ok = True
-    except Exception:
-        database_ok = False
-    return JsonResponse({"ok": database_ok}, status=200 if database_ok else 503)
+    """Readiness of the whole station, anonymous: 200 when every check passes, else 503.
+
+    `?check=database` (or any comma-separated subset of database, broker, queues, channels) runs
+    only those groups; the web container's own healthcheck asks for the database alone, so a
+    stopped worker does not mark the web server unhealthy.
+    """
+    asked = [name.strip() for name in request.GET.get("check", "").split(",") if name.strip()]
+    unknown = [name for name in asked if name not in GROUPS]
+    if unknown:
+        return JsonResponse(
+            {"ok": False, "error": f"unknown check group; choose from {', '.join(GROUPS)}"}, status=400
+        )
+    report = report_cache.get(asked or GROUPS)
+    return JsonResponse(report.as_dict(), status=200 if report.ok else 503)
+
+
+def _metrics_allowed(request) -> bool:
+    from retrovue.core.auth import StaffApiToken
+
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and StaffApiToken().authenticate(request, token.strip()):
+        return True
+    user = getattr(request, "user", None)
+    return bool(user and user.is_active and user.is_staff)
+
+
+@never_cache
+@require_GET
+def metrics(request):
+    """Prometheus text format, for a staff API token (`Authorization: Bearer rv_…`) or staff session.
+
+    The numbers name sources and channels and count the station's activity: not for the public.
+    """
+    if not _metrics_allowed(request):
+        response = HttpResponse("Authentication required.\n", status=401, content_type="text/plain")
+        response["WWW-Authenticate"] = 'Bearer realm="retrovue-metrics"'
+        return response
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    from retrovue.core.metrics import registry
+
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

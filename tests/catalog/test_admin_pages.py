@@ -33,10 +33,11 @@ from catalog.models import (
     Season,
     ShortFormItem,
     Show,
+    SyncItemError,
     SyncRun,
     WebhookEvent,
 )
-from retrovue.core.models import ApiToken, StreamToken, TaskRun, hash_api_token
+from retrovue.core.models import ApiToken, StaffNotice, StreamToken, TaskRun, WorkerHeartbeat, hash_api_token
 from tests.factories import (
     ChapterMarkFactory,
     EpisodeFactory,
@@ -57,14 +58,9 @@ ADMIN_APPS = ("catalog", "core")
 PLEX_TOKEN = "plex-token-Zq93xK"
 # Rows only the system writes (or, for all items, edits in bulk): the admin offers no add page.
 WRITTEN_BY_THE_SYSTEM = {
-    NotificationListenerState,
-    Playable,
-    SyncRun,
-    TaskRun,
-    WebhookEvent,
-    PlexDevice,
-    PlexSignIn,
-}
+    NotificationListenerState, Playable, SyncRun, TaskRun, WebhookEvent, PlexDevice, PlexSignIn,
+    SyncItemError, WorkerHeartbeat, StaffNotice,
+}  # fmt: skip
 
 
 def admin_models():
@@ -114,6 +110,11 @@ def catalog(staff_user):
         source=plex,
         account_token=PLEX_TOKEN,
     )
+    item_error = SyncItemError.objects.create(
+        source=plex, library=library, item_kind="episode", item_key="99", title="Lost", error_kind="orphan"
+    )
+    heartbeat = WorkerHeartbeat.objects.create(hostname="worker@box", queues=["sync", "default"])
+    notice = StaffNotice.objects.create(key="playout:channel:7", title="Channel 7 keeps crashing")
     rows = {
         PlexDevice: PlexDevice.objects.get_or_create(pk=1)[0],
         PlexSignIn: sign_in,
@@ -138,6 +139,9 @@ def catalog(staff_user):
         TaskRun: task_run,
         ApiToken: api_token,
         StreamToken: stream_token,
+        SyncItemError: item_error,
+        WorkerHeartbeat: heartbeat,
+        StaffNotice: notice,
     }
     return rows
 
@@ -210,6 +214,18 @@ def _sync_runs(count):
     )
 
 
+def _sync_item_errors(count):
+    source = PlexSourceFactory()
+    library = LibraryFactory(source=source)
+    start = SyncItemError.objects.count()
+    return SyncItemError.objects.bulk_create(
+        SyncItemError(
+            source=source, library=library, item_kind="movie", item_key=str(start + n), error_kind="orphan"
+        )
+        for n in range(count)
+    )
+
+
 def _webhook_events(count):
     source = PlexSourceFactory()
     run = SyncRun.objects.create(source=source)
@@ -228,6 +244,7 @@ LISTS = {
     Season: _seasons,
     MediaFile: _media_files,
     SyncRun: _sync_runs,
+    SyncItemError: _sync_item_errors,
     WebhookEvent: _webhook_events,
 }
 

@@ -61,7 +61,7 @@ def station(request, tmp_path):
         if process.poll() is not None:
             raise AssertionError(f"launcher exited early:\n{log_path.read_text()[-3000:]}")
         try:
-            return requests.get(f"{base}/healthz", timeout=2).status_code == 200
+            return requests.get(f"{base}/healthz?check=database", timeout=2).status_code == 200
         except requests.RequestException:
             return False
 
@@ -129,6 +129,20 @@ def test_run_command_sets_up_the_demo_station_and_serves_admin_and_guide(station
 
     assert wait_for(recorded_state, timeout=30, describe="the worker to run the task") == "succeeded"
     assert station["process"].poll() is None, "a child process died: " + station["log"].read_text()[-3000:]
+
+
+def test_embedded_station_is_healthy_with_its_worker_and_playout_beating(station):
+    """The full /healthz over the filesystem broker: the worker's heartbeat and the supervisor's."""
+
+    def report():
+        response = requests.get(f"{station['base']}/healthz", timeout=5)
+        return response.json() if response.status_code == 200 else None
+
+    body = wait_for(report, timeout=90, interval=1, describe="a healthy /healthz")
+    checks = {check["name"]: check["detail"] for check in body["checks"]}
+    assert checks["broker"] == "filesystem reachable"
+    assert checks["queue:sync"] == checks["queue:pregen"] == checks["queue:default"] == "1 live worker"
+    assert checks["queue:playout"] == "the playout supervisor is alive"
 
 
 def test_run_command_stops_every_process_on_sigterm(station):

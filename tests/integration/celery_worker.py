@@ -38,7 +38,7 @@ def database_url_for_subprocesses() -> str:
 
 
 @contextmanager
-def running_worker(queues: str, log_path: Path):
+def running_worker(queues: str, log_path: Path, broker_url: str = REDIS_URL, hostname: str | None = None):
     """Yield a kombu Connection to publish on; a worker consumes `queues` until the block ends.
 
     A random key prefix isolates this run's queues inside the shared Redis.
@@ -48,7 +48,7 @@ def running_worker(queues: str, log_path: Path):
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "retrovue.settings_test",
         "DATABASE_URL": database_url_for_subprocesses(),
-        "CELERY_BROKER_URL": REDIS_URL,
+        "CELERY_BROKER_URL": broker_url,
         "RETROVUE_BROKER_KEY_PREFIX": prefix,
     }
     log = log_path.open("wb")
@@ -69,6 +69,7 @@ def running_worker(queues: str, log_path: Path):
             "--without-mingle",
             "--loglevel",
             "INFO",
+            *(["--hostname", hostname] if hostname else []),
         ],
         env=env,
         cwd=str(PROJECT_ROOT),
@@ -76,7 +77,7 @@ def running_worker(queues: str, log_path: Path):
         stderr=subprocess.STDOUT,
     )
     try:
-        with Connection(REDIS_URL, transport_options={"global_keyprefix": prefix}) as publisher:
+        with Connection(broker_url, transport_options={"global_keyprefix": prefix}) as publisher:
             yield publisher
     finally:
         stop_processes([worker], grace_seconds=10)
