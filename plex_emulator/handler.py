@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
 from .control import CONTROL_PREFIX, handle_control
+from .part_files import part_id_for
 from .routes import NotFoundError, Request, Response
 from .stats import redact
 
@@ -123,6 +124,9 @@ class PlexRequestHandler(BaseHTTPRequestHandler):
             return
         if fault in ("http500", "http503"):
             response = error_response(int(fault[4:]))
+        elif (part_id := part_id_for(url.path)) is not None:
+            record.status = emulator.parts.serve(self, part_id, emulator.token)
+            return
         elif url.path not in OPEN_PATHS and not self._token_ok(pairs):
             response = error_response(401)
         else:

@@ -24,6 +24,7 @@ from .containers import machine_identifier
 from .faults import FaultInjector
 from .handler import EmulatorHTTPServer
 from .library import Library
+from .part_files import PartFiles
 from .routes import PlexRoutes
 from .stats import RequestStats
 
@@ -45,6 +46,7 @@ class PlexEmulator:
         self.library = Library(config, clock=clock)
         self.faults = FaultInjector(seed=config.seed, rate=config.fault_rate, kinds=config.fault_kinds)
         self.requests = RequestStats()
+        self.parts = PartFiles()  # real files behind Part keys (see part_files)
         self.routes = PlexRoutes(config, self.library)
         self.latency_ms = config.latency_ms
         self._stopping = threading.Event()
