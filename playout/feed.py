@@ -33,7 +33,8 @@ no ffmpeg run); the schedule time of what airs is then exact, and off "now" by a
 segment. A live transcode starts at the exact offset; a slate anywhere.
 
 Fallbacks, so the stream never stops: the pre-generated file if it is ready, else a live
-transcode of the item's local files (the same encode as pre-generation, to a pipe), else the
+transcode of the item's files (the same encode as pre-generation, to a pipe; files not on this
+machine are read from Plex through the loopback relay, see `playout.inputs`), else the
 slate (a technical-difficulties card over silence) for the piece's time. Anything unexpected while
 choosing also plays the slate, for a few seconds, and the next boundary tries again.
 """
@@ -60,10 +61,9 @@ from django.conf import settings
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
-from catalog.choices import FileState
-from catalog.models import MediaFile
 from playout import as_run, pregen
 from playout import ffmpeg_commands as commands
+from playout.inputs import InputUnavailable, ItemInputs, item_inputs
 from playout.models import AsRunEntry
 from retrovue.subprocesses import CommandError, run_command, start_process, stop_process
 from scheduling.choices import PieceKind
@@ -83,6 +83,8 @@ START_TOLERANCE = timedelta(milliseconds=250)
 SLATE_CHUNK = timedelta(seconds=10)
 SLATE_FILE_MS = 12_000
 SLATE_ENCODE_TIMEOUT = 120
+# A live transcode of a remote part may run this much longer than what is left of its piece.
+LIVE_RELAY_GRACE_SECONDS = 300
 
 # --- MPEG-TS ----------------------------------------------------------------------------------------
 
@@ -328,6 +330,12 @@ class Entry:
     argv: list[str] | None = None
     trim: bool = False  # cut the bytes at `duration` (slates and live transcodes run long)
     note: str = ""
+    inputs: ItemInputs | None = None  # a live transcode's inputs, closed when it ends
+
+    def release(self) -> None:
+        """Retire what the entry held open (relay URLs of remote parts)."""
+        if self.inputs is not None:
+            self.inputs.close()
 
     @property
     def ends_at(self) -> datetime:
@@ -403,45 +411,57 @@ class Planner:
                 self.unplayable.add(path)
                 note = f"pre-generated file unplayable: {error}"
         if piece.playable_id is not None and piece.kind not in (PieceKind.SLATE, PieceKind.TEST_PATTERN):
-            argv = self._live_argv(piece, offset)
-            if argv is not None:
+            live = self._live_argv(piece, offset)
+            if live is not None:
+                argv, inputs = live
                 return Entry(
                     origin=AsRunEntry.Origin.LIVE,
                     airs_at=piece.start + offset,
                     duration=length - offset,
                     piece=piece,
                     argv=argv,
+                    inputs=inputs,
                     trim=True,
-                    note=note or "not pre-generated in time: transcoded live",
+                    note=note
+                    or (
+                        "not pre-generated in time: transcoded live from Plex"
+                        if inputs.remote
+                        else "not pre-generated in time: transcoded live"
+                    ),
                 )
-            note = note or "no local file to play"
+            note = note or "no file to play, local or remote"
         airs_at = piece.start + offset
         return self.slate_entry(
             airs_at, min(piece.stop, airs_at + SLATE_CHUNK), piece=piece, note=note or "nothing to play"
         )
 
-    def _live_argv(self, piece: Piece, offset: timedelta) -> list[str] | None:
-        """Pre-generation's encode of this piece from `offset` on, to a pipe; None without local
-        files. The channel bug is left off: burning it in needs pre-generation's bug store."""
-        files = list(MediaFile.objects.filter(playable_id=piece.playable_id).order_by("position"))
-        parts = []
-        for media_file in files:
-            path = media_file.local_path
-            if media_file.state == FileState.FILE_NOT_FOUND or not path or not os.path.isfile(path):
-                return None
-            parts.append(commands.SourcePart(path=path, duration_ms=media_file.duration_ms))
+    def _live_argv(self, piece: Piece, offset: timedelta) -> tuple[list[str], ItemInputs] | None:
+        """Pre-generation's encode of this piece from `offset` on, to a pipe, and the inputs to
+        keep open while it runs (remote parts read through the relay); None with nothing to read.
+        The channel bug is left off: burning it in needs pre-generation's bug store."""
         in_ms = piece.in_ms + _ms(offset)
-        if not parts or in_ms >= piece.out_ms:
+        if in_ms >= piece.out_ms:
+            return None
+        # The transcode runs at the pace of air: the relay keeps a remote part open that long.
+        ttl = (piece.out_ms - in_ms) / 1000 + LIVE_RELAY_GRACE_SECONDS
+        try:
+            inputs = item_inputs(piece.playable_id, piece.out_ms, ttl=ttl, probe=False, trust_state=True)
+        except InputUnavailable as error:
+            logger.info(
+                "Channel %s: can't transcode piece %s live (%s)", self.channel.number, piece.pk, error
+            )
             return None
         try:
-            return commands.pregen_argv(
-                parts, in_ms, piece.out_ms, self.profile, None, "-", preset=pregen.encoder_preset()
+            argv = commands.pregen_argv(
+                inputs.parts, in_ms, piece.out_ms, self.profile, None, "-", preset=pregen.encoder_preset()
             )
         except ValueError as error:  # parts of unknown length, a cut beyond the item
+            inputs.close()
             logger.warning(
                 "Channel %s: can't transcode piece %s live (%s)", self.channel.number, piece.pk, error
             )
             return None
+        return argv, inputs
 
     def slate_entry(
         self, start: datetime, until: datetime, *, piece: Piece | None = None, note: str = ""
@@ -576,7 +596,9 @@ class ChannelFeed:
             try:
                 try:
                     covered = self._stream(entry, progress)
-                except (OSError, TsError, CommandError) as error:
+                except (OSError, TsError, CommandError):
+                    if entry.inputs is not None and entry.inputs.remote_error() is not None:
+                        error = entry.inputs.remote_error()  # what Plex refused says more than ffmpeg
                     logger.warning("Channel %s: %s failed: %s", self.channel_number, entry.origin, error)
                     if entry.path is not None and entry.path != self.planner.slate:
                         self.planner.unplayable.add(entry.path)
@@ -599,6 +621,12 @@ class ChannelFeed:
 
     def _stream(self, entry: Entry, progress: _Progress) -> timedelta | None:
         """Stream the entry; returns the schedule time it covered if it was cut short."""
+        try:
+            return self._stream_bytes(entry, progress)
+        finally:
+            entry.release()
+
+    def _stream_bytes(self, entry: Entry, progress: _Progress) -> timedelta | None:
         if entry.argv is None:
             with entry.path.open("rb") as source:
                 layout = parse_layout(source.read(HEAD_SIZE))
