@@ -596,9 +596,10 @@ class ChannelFeed:
             try:
                 try:
                     covered = self._stream(entry, progress)
-                except (OSError, TsError, CommandError):
-                    if entry.inputs is not None and entry.inputs.remote_error() is not None:
-                        error = entry.inputs.remote_error()  # what Plex refused says more than ffmpeg
+                except (OSError, TsError, CommandError) as failure:
+                    # What Plex refused (a remote part) says more than ffmpeg's complaint about it.
+                    remote = entry.inputs.remote_error() if entry.inputs is not None else None
+                    error = remote or failure
                     logger.warning("Channel %s: %s failed: %s", self.channel_number, entry.origin, error)
                     if entry.path is not None and entry.path != self.planner.slate:
                         self.planner.unplayable.add(entry.path)

@@ -24,7 +24,7 @@ from django.utils import timezone
 from catalog.models import MediaFile
 from playout import pregen
 from playout.feed import ChannelFeed, Planner, slate_file
-from playout.models import PregenStatus
+from playout.models import AsRunEntry, PregenStatus
 from playout.plex_relay import relay
 from plex_emulator import EmulatorConfig, PlexEmulator
 from retrovue.subprocesses import run_command
@@ -285,3 +285,31 @@ def test_a_remote_item_not_pregenerated_in_time_is_transcoded_live_from_plex(
     assert abs(probe_duration(output) - 4.0) <= 0.1
     assert relay().active_jobs() == 0
     assert TOKEN not in watcher.everything and TOKEN not in caplog.text
+
+
+def test_a_live_transcode_refused_by_plex_airs_the_slate_and_logs_plex_reason(
+    emulator, remote_item, tmp_path
+):
+    channel = make_channel()
+    start = timezone.now().replace(microsecond=0)
+    air(channel, start, remote_item, 0, 4000)
+    emulator.parts.forbid_downloads()
+    calls = []
+
+    def clock():
+        calls.append(1)
+        return start if len(calls) == 1 else start + timedelta(hours=1)
+
+    feed = ChannelFeed(
+        channel,
+        Planner(channel, slate=slate_file(channel.stream_profile)),
+        segment=timedelta(seconds=2),
+        clock=clock,
+    )
+    with (tmp_path / "entry.ts").open("wb") as sink:
+        feed.serve(0, sink.write)
+
+    rows = list(AsRunEntry.objects.filter(channel=channel).order_by("pk").values_list("origin", "error"))
+    assert [origin for origin, _error in rows] == ["live", "slate"]
+    assert "forbids downloading" in rows[0][1] and "(403)" in rows[0][1] and TOKEN not in rows[0][1]
+    assert relay().active_jobs() == 0
