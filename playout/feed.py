@@ -61,9 +61,11 @@ from django.conf import settings
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
+from catalog.choices import FileState
+from catalog.models import MediaFile
 from playout import as_run, pregen
 from playout import ffmpeg_commands as commands
-from playout.inputs import InputUnavailable, ItemInputs, item_inputs
+from playout.inputs import InputUnavailable, RemoteParts
 from playout.models import AsRunEntry
 from retrovue.subprocesses import CommandError, run_command, start_process, stop_process
 from scheduling.choices import PieceKind
@@ -83,7 +85,7 @@ START_TOLERANCE = timedelta(milliseconds=250)
 SLATE_CHUNK = timedelta(seconds=10)
 SLATE_FILE_MS = 12_000
 SLATE_ENCODE_TIMEOUT = 120
-# A live transcode of a remote part may run this much longer than what is left of its piece.
+# A live transcode of a remote part may run this much longer than its piece (the relay's backstop).
 LIVE_RELAY_GRACE_SECONDS = 300
 
 # --- MPEG-TS ----------------------------------------------------------------------------------------
@@ -330,12 +332,11 @@ class Entry:
     argv: list[str] | None = None
     trim: bool = False  # cut the bytes at `duration` (slates and live transcodes run long)
     note: str = ""
-    inputs: ItemInputs | None = None  # a live transcode's inputs, closed when it ends
+    remote: RemoteParts | None = None  # a live transcode's remote parts, retired when it ends
 
     def release(self) -> None:
-        """Retire what the entry held open (relay URLs of remote parts)."""
-        if self.inputs is not None:
-            self.inputs.close()
+        if self.remote is not None:
+            self.remote.close()
 
     @property
     def ends_at(self) -> datetime:
@@ -413,55 +414,61 @@ class Planner:
         if piece.playable_id is not None and piece.kind not in (PieceKind.SLATE, PieceKind.TEST_PATTERN):
             live = self._live_argv(piece, offset)
             if live is not None:
-                argv, inputs = live
+                argv, remote = live
                 return Entry(
                     origin=AsRunEntry.Origin.LIVE,
                     airs_at=piece.start + offset,
                     duration=length - offset,
                     piece=piece,
                     argv=argv,
-                    inputs=inputs,
+                    remote=remote,
                     trim=True,
                     note=note
-                    or (
-                        "not pre-generated in time: transcoded live from Plex"
-                        if inputs.remote
-                        else "not pre-generated in time: transcoded live"
-                    ),
+                    or f"not pre-generated in time: transcoded live{' from Plex' if remote.any else ''}",
                 )
-            note = note or "no file to play, local or remote"
+            note = note or "no file to play, here or on the Plex server"
         airs_at = piece.start + offset
         return self.slate_entry(
             airs_at, min(piece.stop, airs_at + SLATE_CHUNK), piece=piece, note=note or "nothing to play"
         )
 
-    def _live_argv(self, piece: Piece, offset: timedelta) -> tuple[list[str], ItemInputs] | None:
-        """Pre-generation's encode of this piece from `offset` on, to a pipe, and the inputs to
-        keep open while it runs (remote parts read through the relay); None with nothing to read.
-        The channel bug is left off: burning it in needs pre-generation's bug store."""
+    def _live_argv(self, piece: Piece, offset: timedelta) -> tuple[list[str], RemoteParts] | None:
+        """Pre-generation's encode of this piece from `offset` on, to a pipe, with the remote parts
+        it reads from Plex (to close when it ends); None with no file to read, here or on the
+        server. The channel bug is left off: burning it in needs pre-generation's bug store."""
+        files = list(
+            MediaFile.objects.filter(playable_id=piece.playable_id)
+            .select_related("playable__source")
+            .order_by("position")
+        )
+        parts = []
+        # The transcode runs at the pace of air: a remote part's relay URL must live that long.
+        remote = RemoteParts(ttl=(piece.out_ms - piece.in_ms) / 1000 + LIVE_RELAY_GRACE_SECONDS)
+        for media_file in files:
+            path = media_file.local_path
+            if media_file.state == FileState.FILE_NOT_FOUND or not path or not os.path.isfile(path):
+                try:
+                    parts.append(remote.part(media_file, probe=False))  # no time to probe on air
+                except InputUnavailable:
+                    remote.close()
+                    return None
+                continue
+            parts.append(commands.SourcePart(path=path, duration_ms=media_file.duration_ms))
         in_ms = piece.in_ms + _ms(offset)
-        if in_ms >= piece.out_ms:
-            return None
-        # The transcode runs at the pace of air: the relay keeps a remote part open that long.
-        ttl = (piece.out_ms - in_ms) / 1000 + LIVE_RELAY_GRACE_SECONDS
-        try:
-            inputs = item_inputs(piece.playable_id, piece.out_ms, ttl=ttl, probe=False, trust_state=True)
-        except InputUnavailable as error:
-            logger.info(
-                "Channel %s: can't transcode piece %s live (%s)", self.channel.number, piece.pk, error
-            )
+        if not parts or in_ms >= piece.out_ms:
+            remote.close()
             return None
         try:
             argv = commands.pregen_argv(
-                inputs.parts, in_ms, piece.out_ms, self.profile, None, "-", preset=pregen.encoder_preset()
+                parts, in_ms, piece.out_ms, self.profile, None, "-", preset=pregen.encoder_preset()
             )
         except ValueError as error:  # parts of unknown length, a cut beyond the item
-            inputs.close()
+            remote.close()
             logger.warning(
                 "Channel %s: can't transcode piece %s live (%s)", self.channel.number, piece.pk, error
             )
             return None
-        return argv, inputs
+        return argv, remote
 
     def slate_entry(
         self, start: datetime, until: datetime, *, piece: Piece | None = None, note: str = ""
@@ -598,8 +605,7 @@ class ChannelFeed:
                     covered = self._stream(entry, progress)
                 except (OSError, TsError, CommandError) as failure:
                     # What Plex refused (a remote part) says more than ffmpeg's complaint about it.
-                    remote = entry.inputs.remote_error() if entry.inputs is not None else None
-                    error = remote or failure
+                    error = (entry.remote.error() if entry.remote else None) or failure
                     logger.warning("Channel %s: %s failed: %s", self.channel_number, entry.origin, error)
                     if entry.path is not None and entry.path != self.planner.slate:
                         self.planner.unplayable.add(entry.path)

@@ -38,9 +38,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
+from catalog.models import MediaFile
 from catalog.probe import probe_media_file
 from playout import ffmpeg_commands as commands
-from playout.inputs import InputUnavailable, ItemInputs, item_inputs
+from playout.inputs import InputUnavailable, RemoteParts
 from playout.models import PregenPiece, PregenStatus
 from retrovue.env import env_float, env_int, env_str
 from retrovue.subprocesses import CommandError, run_command
@@ -490,30 +491,33 @@ def encode(pregen_piece: PregenPiece | int) -> PregenPiece | None:
 
 
 def _encode_claimed(row: PregenPiece, final: Path, temporary: Path) -> PregenPiece:
+    # Parts not on this machine are read from Plex through the relay; their URLs die with the encode.
+    encode_timeout = ENCODE_TIMEOUT_BASE_SECONDS + ENCODE_TIMEOUT_PER_SECOND * (row.out_ms - row.in_ms) / 1000
+    with RemoteParts(ttl=2 * encode_timeout + 120) as remote:
+        return _encode_reading(row, final, temporary, remote)
+
+
+def _encode_reading(row: PregenPiece, final: Path, temporary: Path, remote: RemoteParts) -> PregenPiece:
+    try:
+        attempts = _commands(row, temporary, remote)
+    except SourceUnavailable as error:
+        return _fail(row, f"{SOURCE_UNAVAILABLE}: {error}")
     length_seconds = (row.out_ms - row.in_ms) / 1000
     timeout = ENCODE_TIMEOUT_BASE_SECONDS + ENCODE_TIMEOUT_PER_SECOND * length_seconds
     started = time.monotonic()
-    try:
-        # Remote parts stay readable through the relay until the encode is over, no longer.
-        with _inputs(row, ttl=2 * timeout) as inputs:
-            attempts = _commands(row, temporary, inputs)
-            for attempt, argv in enumerate(attempts, start=1):
-                try:
-                    run_command(argv, timeout=timeout)
-                    break
-                except CommandError as error:
-                    if attempt < len(attempts):
-                        logger.warning("Pre-generation of %s: retrying without text after: %s", row, error)
-                        continue
-                    if (remote := inputs.remote_error()) is not None:  # Plex's refusal says it best
-                        return _fail(row, f"{SOURCE_UNAVAILABLE}: the file (remote): {remote}")
-                    if error.returncode is None:  # timed out or could not start: not the piece's fault
-                        return _fail(row, f"{ENCODER_INTERRUPTED}: {error}")
-                    return _fail(
-                        row, f"ffmpeg failed ({error.returncode}): {error.stderr_tail.strip()[-1500:]}"
-                    )
-    except SourceUnavailable as error:
-        return _fail(row, f"{SOURCE_UNAVAILABLE}: {error}")
+    for attempt, argv in enumerate(attempts, start=1):
+        try:
+            run_command(argv, timeout=timeout)
+            break
+        except CommandError as error:
+            if attempt < len(attempts):
+                logger.warning("Pre-generation of %s: retrying without text after: %s", row, error)
+                continue
+            if remote.error() is not None:  # what Plex refused says more than ffmpeg's complaint
+                return _fail(row, f"{SOURCE_UNAVAILABLE}: the file (remote): {remote.error()}")
+            if error.returncode is None:  # timed out or could not start: not the piece's fault
+                return _fail(row, f"{ENCODER_INTERRUPTED}: {error}")
+            return _fail(row, f"ffmpeg failed ({error.returncode}): {error.stderr_tail.strip()[-1500:]}")
     elapsed = time.monotonic() - started
     probe = probe_media_file(str(temporary))
     expected = commands.piece_timing(row.out_ms - row.in_ms, row.profile)
@@ -542,14 +546,7 @@ def _encode_claimed(row: PregenPiece, final: Path, temporary: Path) -> PregenPie
     return row
 
 
-def _inputs(row: PregenPiece, *, ttl: float) -> ItemInputs:
-    """What the row's encode reads (nothing for slates and test patterns). Raises SourceUnavailable."""
-    if row.special:
-        return ItemInputs()
-    return item_inputs(row.playable_id, row.out_ms, ttl=ttl)
-
-
-def _commands(row: PregenPiece, output: Path, inputs: ItemInputs) -> list[list[str]]:
+def _commands(row: PregenPiece, output: Path, remote: RemoteParts) -> list[list[str]]:
     """The ffmpeg runs to try in turn (a slate falls back to no text if fonts are missing)."""
     preset = encoder_preset()
     length = row.out_ms - row.in_ms
@@ -561,9 +558,48 @@ def _commands(row: PregenPiece, output: Path, inputs: ItemInputs) -> list[list[s
             commands.slate_argv(length, row.profile, output, message="", preset=preset),
         ]
     bug = _bug_for(row.bug_key) if row.bug_key else None
-    return [
-        commands.pregen_argv(inputs.parts, row.in_ms, row.out_ms, row.profile, bug, output, preset=preset)
-    ]
+    parts = _source_parts(row.playable_id, row.out_ms, remote)
+    return [commands.pregen_argv(parts, row.in_ms, row.out_ms, row.profile, bug, output, preset=preset)]
+
+
+def _source_parts(playable_id: int, out_ms: int, remote: RemoteParts) -> list[commands.SourcePart]:
+    """The item's files up to the out point, probed: local ones, else read from the Plex server.
+    Raises SourceUnavailable."""
+    files = list(
+        MediaFile.objects.filter(playable_id=playable_id)
+        .select_related("playable__source")
+        .order_by("position")
+    )
+    if not files:
+        raise SourceUnavailable("the item has no media file")
+    parts = []
+    reached = 0
+    for number, media_file in enumerate(files, start=1):
+        label = f"part {number} of {len(files)}" if len(files) > 1 else "the file"
+        path = media_file.local_path
+        if not path or not os.path.isfile(path):
+            part = remote.part(media_file, label)  # or SourceUnavailable saying why it can't be
+            parts.append(part)
+            reached += part.duration_ms or 0
+            if reached >= out_ms:
+                break
+            continue
+        probe = probe_media_file(path)
+        if not probe.playable:
+            raise SourceUnavailable(f"{label} ({path}) can't be read: {probe.error}")
+        duration = probe.duration_ms or media_file.duration_ms
+        parts.append(
+            commands.SourcePart(
+                path=path,
+                duration_ms=duration,
+                has_video=bool(probe.video_codec),
+                has_audio=bool(probe.audio_codec),
+            )
+        )
+        reached += duration or 0
+        if reached >= out_ms:
+            break
+    return parts
 
 
 def _fail(row: PregenPiece, message: str) -> PregenPiece:

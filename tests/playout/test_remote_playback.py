@@ -22,6 +22,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from catalog.models import MediaFile
+from playout import ffmpeg_commands as commands
 from playout import pregen
 from playout.feed import ChannelFeed, Planner, slate_file
 from playout.models import AsRunEntry, PregenStatus
@@ -199,6 +200,18 @@ def ffmpeg_output(monkeypatch) -> list[str]:
 
     monkeypatch.setattr(pregen, "run_command", run_loudly)
     return printed
+
+
+def test_a_remote_part_is_read_from_its_relay_url_with_a_read_timeout():
+    profile = StreamProfile(width=320, height=240, frame_rate=Decimal("25"), video_bitrate_kbps=300,
+                            audio_bitrate_kbps=64, segment_seconds=2)  # fmt: skip
+    url = "http://127.0.0.1:41234/part/abc/file.mkv"
+    part = commands.SourcePart("/library/parts/1/2/file.mkv", url=url)
+    argv = commands.pregen_argv([part], 61_500, 64_000, profile)
+    at = argv.index("-i")
+    assert argv[at + 1] == url and argv[at - 2 : at] == ["-rw_timeout", "60000000"]
+    assert argv.index("-ss") < at and argv[argv.index("-ss") + 1] == "61.500"
+    assert not any(value.startswith("file:") and "parts" in value for value in argv)
 
 
 def test_a_remote_only_item_is_pregenerated_from_the_part_url_without_the_token_showing(
