@@ -189,6 +189,7 @@ class MediaSourceAdmin(admin.ModelAdmin):
                     "client_identifier",
                     "machine_identifier",
                     "paths_case_insensitive",
+                    "allow_remote_playback",
                     "plex_webhook_url",
                 )
             },

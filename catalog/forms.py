@@ -35,6 +35,7 @@ class MediaSourceForm(forms.ModelForm):
             "base_url",
             "client_identifier",
             "paths_case_insensitive",
+            "allow_remote_playback",
             "path",
             "include_subdirectories",
             "sync_interval_minutes",

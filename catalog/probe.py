@@ -108,8 +108,19 @@ def probe_media_file(path: str, *, timeout: float = PROBE_TIMEOUT_SECONDS) -> Pr
     if result.size_bytes == 0:
         result.error = "the file is empty"
         return result
+    return _run_probe(result, ffprobe_argv(path), timeout)
+
+
+def probe_url(url: str, *, timeout: float = PROBE_TIMEOUT_SECONDS) -> ProbeResult:
+    """Probe a stream over HTTP (a remote Part through the loopback relay, whose URL holds no
+    secret). Chapters are left out: they come from Plex for remote items. Never raises."""
+    argv = [settings.RETROVUE_FFPROBE, "-v", "error", "-show_format", "-show_streams", "-of", "json"]
+    return _run_probe(ProbeResult(path=url, probed_at=timezone.now()), [*argv, "-i", url], timeout)
+
+
+def _run_probe(result: ProbeResult, argv: list[str], timeout: float) -> ProbeResult:
     try:
-        completed = run_command(ffprobe_argv(path), timeout=timeout)
+        completed = run_command(argv, timeout=timeout)
     except CommandError as error:
         # No return code: ffprobe timed out or could not start, so the file may be fine.
         result.retry = error.returncode is None

@@ -33,7 +33,8 @@ no ffmpeg run); the schedule time of what airs is then exact, and off "now" by a
 segment. A live transcode starts at the exact offset; a slate anywhere.
 
 Fallbacks, so the stream never stops: the pre-generated file if it is ready, else a live
-transcode of the item's local files (the same encode as pre-generation, to a pipe), else the
+transcode of the item's files (the same encode as pre-generation, to a pipe; files not on this
+machine are read from Plex through the loopback relay, see `playout.inputs`), else the
 slate (a technical-difficulties card over silence) for the piece's time. Anything unexpected while
 choosing also plays the slate, for a few seconds, and the next boundary tries again.
 """
@@ -64,6 +65,7 @@ from catalog.choices import FileState
 from catalog.models import MediaFile
 from playout import as_run, pregen
 from playout import ffmpeg_commands as commands
+from playout.inputs import InputUnavailable, RemoteParts
 from playout.models import AsRunEntry
 from retrovue.subprocesses import CommandError, run_command, start_process, stop_process
 from scheduling.choices import PieceKind
@@ -83,6 +85,8 @@ START_TOLERANCE = timedelta(milliseconds=250)
 SLATE_CHUNK = timedelta(seconds=10)
 SLATE_FILE_MS = 12_000
 SLATE_ENCODE_TIMEOUT = 120
+# A live transcode of a remote part may run this much longer than its piece (the relay's backstop).
+LIVE_RELAY_GRACE_SECONDS = 300
 
 # --- MPEG-TS ----------------------------------------------------------------------------------------
 
@@ -328,6 +332,11 @@ class Entry:
     argv: list[str] | None = None
     trim: bool = False  # cut the bytes at `duration` (slates and live transcodes run long)
     note: str = ""
+    remote: RemoteParts | None = None  # a live transcode's remote parts, retired when it ends
+
+    def release(self) -> None:
+        if self.remote is not None:
+            self.remote.close()
 
     @property
     def ends_at(self) -> datetime:
@@ -415,38 +424,54 @@ class Planner:
                 self.unplayable.add(path)
                 note = f"pre-generated file unplayable: {error}"
         if piece.playable_id is not None and piece.kind not in (PieceKind.SLATE, PieceKind.TEST_PATTERN):
-            argv = self._live_argv(piece, offset)
-            if argv is not None:
+            live = self._live_argv(piece, offset)
+            if live is not None:
+                argv, remote = live
                 return Entry(
                     origin=AsRunEntry.Origin.LIVE,
                     airs_at=piece.start + offset,
                     duration=length - offset,
                     piece=piece,
                     argv=argv,
+                    remote=remote,
                     trim=True,
-                    note=note or "not pre-generated in time: transcoded live",
+                    note=note
+                    or f"not pre-generated in time: transcoded live{' from Plex' if remote.any else ''}",
                 )
-            note = note or "no local file to play"
+            note = note or "no file to play, here or on the Plex server"
         airs_at = piece.start + offset
         return self.slate_entry(
             airs_at, min(piece.stop, airs_at + SLATE_CHUNK), piece=piece, note=note or "nothing to play"
         )
 
-    def _live_argv(self, piece: Piece, offset: timedelta) -> list[str] | None:
-        """Pre-generation's encode of this piece from `offset` on, with the channel bug, to a pipe;
-        None without local files."""
-        files = list(MediaFile.objects.filter(playable_id=piece.playable_id).order_by("position"))
+    def _live_argv(self, piece: Piece, offset: timedelta) -> tuple[list[str], RemoteParts] | None:
+        """Pre-generation's encode of this piece from `offset` on, with the channel bug, to a pipe,
+        with the remote parts it reads from Plex (to close when it ends); None with no file to
+        read, here or on the server."""
+        files = list(
+            MediaFile.objects.filter(playable_id=piece.playable_id)
+            .select_related("playable__source")
+            .order_by("position")
+        )
         parts = []
+        # The transcode runs at the pace of air: a remote part's relay URL must live that long.
+        remote = RemoteParts(ttl=(piece.out_ms - piece.in_ms) / 1000 + LIVE_RELAY_GRACE_SECONDS)
         for media_file in files:
             path = media_file.local_path
             if media_file.state == FileState.FILE_NOT_FOUND or not path or not os.path.isfile(path):
-                return None
+                try:
+                    parts.append(remote.part(media_file, probe=False))  # no time to probe on air
+                except InputUnavailable:
+                    remote.close()
+                    return None
+                continue
             parts.append(commands.SourcePart(path=path, duration_ms=media_file.duration_ms))
         in_ms = piece.in_ms + _ms(offset)
         if not parts or in_ms >= piece.out_ms:
+            remote.close()
             return None
         try:
-            return commands.pregen_argv(
+            argv = commands.pregen_argv(
                 parts,
                 in_ms,
                 piece.out_ms,
@@ -456,10 +481,12 @@ class Planner:
                 preset=pregen.encoder_preset(),
             )
         except ValueError as error:  # parts of unknown length, a cut beyond the item
+            remote.close()
             logger.warning(
                 "Channel %s: can't transcode piece %s live (%s)", self.channel.number, piece.pk, error
             )
             return None
+        return argv, remote
 
     def slate_entry(
         self, start: datetime, until: datetime, *, piece: Piece | None = None, note: str = ""
@@ -594,7 +621,9 @@ class ChannelFeed:
             try:
                 try:
                     covered = self._stream(entry, progress)
-                except (OSError, TsError, CommandError) as error:
+                except (OSError, TsError, CommandError) as failure:
+                    # What Plex refused (a remote part) says more than ffmpeg's complaint about it.
+                    error = (entry.remote.error() if entry.remote else None) or failure
                     logger.warning("Channel %s: %s failed: %s", self.channel_number, entry.origin, error)
                     if entry.path is not None and entry.path != self.planner.slate:
                         self.planner.unplayable.add(entry.path)
@@ -617,6 +646,12 @@ class ChannelFeed:
 
     def _stream(self, entry: Entry, progress: _Progress) -> timedelta | None:
         """Stream the entry; returns the schedule time it covered if it was cut short."""
+        try:
+            return self._stream_bytes(entry, progress)
+        finally:
+            entry.release()
+
+    def _stream_bytes(self, entry: Entry, progress: _Progress) -> timedelta | None:
         if entry.argv is None:
             with entry.path.open("rb") as source:
                 layout = parse_layout(source.read(HEAD_SIZE))

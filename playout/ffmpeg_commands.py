@@ -38,6 +38,8 @@ AAC_PRIMING_SAMPLES = 1024
 # levelling is what a station sounds like anyway.
 LOUDNORM = "loudnorm=I=-24:TP=-2:LRA=7"
 DEFAULT_PRESET = "veryfast"
+# A remote Part that sends nothing for this long fails the encode (microseconds, as ffmpeg wants).
+REMOTE_READ_TIMEOUT_US = 60_000_000
 SLATE_MESSAGE = "We are experiencing technical difficulties"
 SLATE_SUBTITLE = "Please stand by"
 SLATE_COLOR = "0x14284b"
@@ -62,6 +64,7 @@ class SourcePart:
     duration_ms: int | None = None
     has_video: bool = True
     has_audio: bool = True
+    url: str = ""  # read this instead of `path`: a remote Part through the loopback relay
 
 
 @dataclass(frozen=True)
@@ -158,8 +161,7 @@ def pregen_argv(
             _seconds(local_in),
             "-t",
             _seconds(length_ms),
-            "-i",
-            _file_url(part.path),
+            *_input(part),
         ]
         source_index = input_count
         input_count += 1
@@ -464,6 +466,15 @@ def _rate(fps: Fraction) -> str:
 
 def _seconds(ms: int) -> str:
     return f"{ms / 1000:.3f}"
+
+
+def _input(part: SourcePart) -> list[str]:
+    """`-i` and its options for one part: the local file, or the relay URL of a remote Part (which
+    carries no secret; see `playout.plex_relay`), with a read timeout so a stalled server fails the
+    run instead of hanging it."""
+    if part.url:
+        return ["-rw_timeout", str(REMOTE_READ_TIMEOUT_US), "-i", part.url]
+    return ["-i", _file_url(part.path)]
 
 
 def _file_url(path) -> str:

@@ -38,10 +38,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
-from catalog.choices import FileState
 from catalog.models import MediaFile
 from catalog.probe import probe_media_file
 from playout import ffmpeg_commands as commands
+from playout.inputs import InputUnavailable, RemoteParts
 from playout.models import PregenPiece, PregenStatus
 from retrovue.env import env_float, env_int, env_str
 from retrovue.subprocesses import CommandError, run_command
@@ -73,8 +73,8 @@ TS_OVERHEAD = 1.08
 GB = 1_000_000_000
 
 
-class SourceUnavailable(Exception):
-    """The item's file can't be read here; the message says why, for staff."""
+# The item's file can't be read here or from its server; the message says why, for staff.
+SourceUnavailable = InputUnavailable
 
 
 @dataclass(frozen=True)
@@ -491,8 +491,15 @@ def encode(pregen_piece: PregenPiece | int) -> PregenPiece | None:
 
 
 def _encode_claimed(row: PregenPiece, final: Path, temporary: Path) -> PregenPiece:
+    # Parts not on this machine are read from Plex through the relay; their URLs die with the encode.
+    encode_timeout = ENCODE_TIMEOUT_BASE_SECONDS + ENCODE_TIMEOUT_PER_SECOND * (row.out_ms - row.in_ms) / 1000
+    with RemoteParts(ttl=2 * encode_timeout + 120) as remote:
+        return _encode_reading(row, final, temporary, remote)
+
+
+def _encode_reading(row: PregenPiece, final: Path, temporary: Path, remote: RemoteParts) -> PregenPiece:
     try:
-        attempts = _commands(row, temporary)
+        attempts = _commands(row, temporary, remote)
     except SourceUnavailable as error:
         return _fail(row, f"{SOURCE_UNAVAILABLE}: {error}")
     length_seconds = (row.out_ms - row.in_ms) / 1000
@@ -506,6 +513,8 @@ def _encode_claimed(row: PregenPiece, final: Path, temporary: Path) -> PregenPie
             if attempt < len(attempts):
                 logger.warning("Pre-generation of %s: retrying without text after: %s", row, error)
                 continue
+            if remote.error() is not None:  # what Plex refused says more than ffmpeg's complaint
+                return _fail(row, f"{SOURCE_UNAVAILABLE}: the file (remote): {remote.error()}")
             if error.returncode is None:  # timed out or could not start: not the piece's fault
                 return _fail(row, f"{ENCODER_INTERRUPTED}: {error}")
             return _fail(row, f"ffmpeg failed ({error.returncode}): {error.stderr_tail.strip()[-1500:]}")
@@ -537,7 +546,7 @@ def _encode_claimed(row: PregenPiece, final: Path, temporary: Path) -> PregenPie
     return row
 
 
-def _commands(row: PregenPiece, output: Path) -> list[list[str]]:
+def _commands(row: PregenPiece, output: Path, remote: RemoteParts) -> list[list[str]]:
     """The ffmpeg runs to try in turn (a slate falls back to no text if fonts are missing)."""
     preset = encoder_preset()
     length = row.out_ms - row.in_ms
@@ -549,13 +558,18 @@ def _commands(row: PregenPiece, output: Path) -> list[list[str]]:
             commands.slate_argv(length, row.profile, output, message="", preset=preset),
         ]
     bug = _bug_for(row.bug_key) if row.bug_key else None
-    parts = _source_parts(row.playable_id, row.out_ms)
+    parts = _source_parts(row.playable_id, row.out_ms, remote)
     return [commands.pregen_argv(parts, row.in_ms, row.out_ms, row.profile, bug, output, preset=preset)]
 
 
-def _source_parts(playable_id: int, out_ms: int) -> list[commands.SourcePart]:
-    """The item's local files up to the out point, probed. Raises SourceUnavailable."""
-    files = list(MediaFile.objects.filter(playable_id=playable_id).order_by("position"))
+def _source_parts(playable_id: int, out_ms: int, remote: RemoteParts) -> list[commands.SourcePart]:
+    """The item's files up to the out point, probed: local ones, else read from the Plex server.
+    Raises SourceUnavailable."""
+    files = list(
+        MediaFile.objects.filter(playable_id=playable_id)
+        .select_related("playable__source")
+        .order_by("position")
+    )
     if not files:
         raise SourceUnavailable("the item has no media file")
     parts = []
@@ -564,13 +578,12 @@ def _source_parts(playable_id: int, out_ms: int) -> list[commands.SourcePart]:
         label = f"part {number} of {len(files)}" if len(files) > 1 else "the file"
         path = media_file.local_path
         if not path or not os.path.isfile(path):
-            if media_file.state == FileState.REMOTE_ONLY:
-                raise SourceUnavailable(
-                    f"{label} is only on the Plex server (remote only); pre-generation reads local "
-                    "files, so add a path mapping for its folder"
-                )
-            where = path or media_file.plex_path or "no path"
-            raise SourceUnavailable(f"{label} is not on this machine ({where})")
+            part = remote.part(media_file, label)  # or SourceUnavailable saying why it can't be
+            parts.append(part)
+            reached += part.duration_ms or 0
+            if reached >= out_ms:
+                break
+            continue
         probe = probe_media_file(path)
         if not probe.playable:
             raise SourceUnavailable(f"{label} ({path}) can't be read: {probe.error}")

@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .control import CONTROL_PREFIX, handle_control
 from .notifications import NOTIFICATIONS_PATH
+from .part_files import part_id_for
 from .routes import NotFoundError, Request, Response
 from .stats import redact
 
@@ -131,6 +132,9 @@ class PlexRequestHandler(BaseHTTPRequestHandler):
             return
         if fault in ("http500", "http503"):
             response = error_response(int(fault[4:]))
+        elif (part_id := part_id_for(url.path)) is not None:
+            record.status = emulator.parts.serve(self, part_id, emulator.accepts_token)
+            return
         elif url.path not in OPEN_PATHS and not emulator.accepts_token(self._offered_token(pairs)):
             response = error_response(401)
         else:

@@ -26,6 +26,7 @@ from .faults import FaultInjector
 from .handler import EmulatorHTTPServer
 from .library import Library
 from .notifications import NotificationHub
+from .part_files import PartFiles
 from .routes import PlexRoutes
 from .stats import RequestStats
 
@@ -47,6 +48,7 @@ class PlexEmulator:
         self.library = Library(config, clock=clock)
         self.faults = FaultInjector(seed=config.seed, rate=config.fault_rate, kinds=config.fault_kinds)
         self.requests = RequestStats()
+        self.parts = PartFiles()  # real files behind Part keys (see part_files)
         self.routes = PlexRoutes(config, self.library)
         self.latency_ms = config.latency_ms
         # Tokens plex.tv handed out for this server (see plextv.py); revoking one removes it here.

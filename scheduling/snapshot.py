@@ -1,8 +1,8 @@
 """What the builder may air, loaded once per build: plain tuples, no ORM objects in the hot loop.
 
 Only airable items are loaded: active in their source, with a positive length, and with at least
-one media file that can play (a local file, or a Part Plex can stream). Unavailable items are
-therefore never scheduled, whatever a template says.
+one media file that can play (a local file, or a Part Plex can stream when the source allows
+remote playback). Unavailable items are therefore never scheduled, whatever a template says.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 
-from catalog.choices import ContentKind, FileState, ItemState
+from catalog.choices import ContentKind, FileState, ItemState, SourceKind
 from catalog.models import ChapterMark, Episode, MediaFile, Movie, ShortFormItem
 
 
@@ -65,11 +65,14 @@ class CatalogSnapshot:
 
 
 def _playable_file_exists():
-    return Exists(
-        MediaFile.objects.filter(
-            playable_id=OuterRef("pk"), state__in=[FileState.NORMAL, FileState.REMOTE_ONLY]
-        ).exclude(state=FileState.NORMAL, probed_at__isnull=False, playable_ok=False)
-    )
+    """A local file not known to be broken, or a Part Plex can stream, if its source allows that."""
+    local = Q(state=FileState.NORMAL) & ~Q(probed_at__isnull=False, playable_ok=False)
+    remote = Q(
+        state=FileState.REMOTE_ONLY,
+        playable__source__kind=SourceKind.PLEX,
+        playable__source__allow_remote_playback=True,
+    ) & ~Q(part_key="")
+    return Exists(MediaFile.objects.filter(local | remote, playable_id=OuterRef("pk")))
 
 
 def load_snapshot() -> CatalogSnapshot:

@@ -44,6 +44,12 @@ class MediaSource(models.Model):
         help_text="The server's file system ignores case (Windows): path mappings match case-insensitively.",
     )
 
+    allow_remote_playback = models.BooleanField(
+        default=True,
+        help_text="Items no path mapping makes local play by reading the file from the Plex server "
+        "over HTTP (the server must allow downloads). Off: such items are not scheduled.",
+    )
+
     path = models.CharField(
         max_length=1024, blank=True, help_text="Folder on this machine (TMM and folder sources)."
     )
