@@ -142,3 +142,28 @@ class SyncStatus(models.TextChoices):
     PARTIAL = "partial", "Partial (some items failed)"
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
+
+
+# Cross-source matching (catalog.matching).
+
+
+class WorkKind(models.TextChoices):
+    MOVIE = "movie", "Movie"
+    SHOW = "show", "TV show"
+
+
+class LinkMethod(models.TextChoices):
+    IDS = "ids", "Same external ids"
+    TITLE = "title", "Same title and year"
+    STAFF = "staff", "Linked by staff"
+
+
+class MatchStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    LINKED = "linked", "Linked"
+    KEPT_APART = "kept_apart", "Kept apart"
+
+
+class MatchVerdict(models.TextChoices):
+    LINK = "link", "Link"
+    APART = "apart", "Keep apart"

@@ -1,6 +1,7 @@
 """Catalog models, one module per concern; import them from `catalog.models`."""
 
 from catalog.models.items import Episode, Movie, Playable, Season, ShortFormItem, Show, sort_title_for
+from catalog.models.matching import MatchCandidate, MatchDecision, MatchedItem, Work, WorkMember
 from catalog.models.media import ChapterMark, ExternalId, MediaFile, PlexMarker, primary_external_id
 from catalog.models.sources import Library, MediaSource, PathMapping
 from catalog.models.sync import SyncRun, WebhookEvent, WebhookOutcome
@@ -10,6 +11,9 @@ __all__ = [
     "Episode",
     "ExternalId",
     "Library",
+    "MatchCandidate",
+    "MatchDecision",
+    "MatchedItem",
     "MediaFile",
     "MediaSource",
     "Movie",
@@ -22,6 +26,8 @@ __all__ = [
     "SyncRun",
     "WebhookEvent",
     "WebhookOutcome",
+    "Work",
+    "WorkMember",
     "primary_external_id",
     "sort_title_for",
 ]
