@@ -24,6 +24,8 @@ SAME_YEAR, NEAR_YEAR, UNKNOWN_YEAR = 1.0, 0.9, 0.9
 YEAR_TOLERANCE = 1
 # A pair whose titles carry different numbers (sequels) is at most a conflict, never a link.
 NUMBERS_DIFFER_CAP = 0.85
+# Titles that both carry numbers, different ones, are different films (sequels): not even candidates.
+NUMBERED_APART_FACTOR = 0.5
 
 _ARTICLES = ("the", "a", "an")
 _ROMAN = re.compile(r"^(x{0,3})(ix|iv|v?i{0,3})$")
@@ -50,6 +52,7 @@ class Verdict:
     shared_ids: list[str] = field(default_factory=list)
     conflicting_ids: list[str] = field(default_factory=list)
     reason: str = ""
+    likeness: float = 0.0
 
     @property
     def ids_agree(self) -> bool:
@@ -66,6 +69,7 @@ class Verdict:
             "shared_ids": self.shared_ids,
             "conflicting_ids": self.conflicting_ids,
             "confidence": round(self.confidence, 3),
+            "likeness": round(self.likeness, 3),
             "reason": self.reason,
         }
 
@@ -161,28 +165,36 @@ def _by_provider(ids) -> dict[str, set[str]]:
 
 
 def score_pair(left: Side, right: Side) -> Verdict:
-    """All the evidence about one pair; `confidence` is 1.0 for an id match, 0.0 when ids disagree."""
+    """All the evidence about one pair; `confidence` is 1.0 for an id match, 0.0 when ids disagree.
+
+    `likeness` is what title and year alone say, whatever the ids: it decides whether a pair
+    whose ids disagree still looks enough like one work to show staff.
+    """
     title_score = title_similarity(left.title, right.title)
     factor, delta = year_factor(left.year, right.year)
     shared, conflicting = compare_ids(left.ids, right.ids)
+    likeness = title_score * factor
+    left_numbers, right_numbers = _numbers(left.title), _numbers(right.title)
+    if left_numbers and right_numbers and left_numbers != right_numbers:
+        # "Rocky III" / "Rocky IV", "Kill Bill: Vol. 1" / "Vol. 2": alike as strings, different films.
+        likeness *= NUMBERED_APART_FACTOR
+    elif left_numbers != right_numbers:
+        # "Jaws" / "Jaws 2", but also "The Empire Strikes Back" / "Star Wars: Episode V - …": staff judge.
+        likeness = min(likeness, NUMBERS_DIFFER_CAP)
     if conflicting:
         reason = "ids disagree" + (" (some agree)" if shared else "")
-        return Verdict(0.0, title_score, delta, shared, conflicting, reason)
+        return Verdict(0.0, title_score, delta, shared, conflicting, reason, likeness)
     if shared:
-        return Verdict(1.0, title_score, delta, shared, [], "ids agree")
-    confidence = title_score * factor
-    if _numbers(left.title) != _numbers(right.title):
-        # "Jaws" / "Jaws 2", "Rocky III" / "Rocky IV": alike as strings, different films.
-        confidence = min(confidence, NUMBERS_DIFFER_CAP)
+        return Verdict(1.0, title_score, delta, shared, [], "ids agree", likeness)
     if factor == 0.0:
         reason = "years too far apart"
-    elif confidence == NUMBERS_DIFFER_CAP:
+    elif left_numbers != right_numbers:
         reason = "similar title, but the numbers in it differ"
     elif delta == 0 and title_score == 1.0:
         reason = "same title and year"
     else:
         reason = "similar title" + ("" if delta == 0 else ", year differs" if delta else ", year unknown")
-    return Verdict(confidence, title_score, delta, [], [], reason)
+    return Verdict(likeness, title_score, delta, [], [], reason, likeness)
 
 
 @dataclass(frozen=True)
@@ -196,9 +208,8 @@ class Thresholds:
 def classify(verdict: Verdict, thresholds: Thresholds) -> str:
     """ "link", "conflict" or "none" for one pair's evidence."""
     if verdict.ids_conflict:
-        # Never auto-linked. Shown to staff only when the rest looks like the same work.
-        plausible = verdict.year_delta is None or verdict.year_delta <= YEAR_TOLERANCE
-        return "conflict" if plausible and verdict.title_score >= thresholds.candidate else "none"
+        # Never auto-linked. Shown to staff only when title and year look like the same work.
+        return "conflict" if verdict.likeness >= thresholds.candidate else "none"
     if verdict.ids_agree or verdict.confidence >= thresholds.link:
         return "link"
     if verdict.confidence >= thresholds.candidate:
