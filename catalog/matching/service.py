@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -49,6 +49,14 @@ from catalog.models import (
 logger = logging.getLogger("catalog.matching")
 
 ITEM_FIELD = {WorkKind.MOVIE: "movie", WorkKind.SHOW: "show"}
+# Matching after two syncs that finish together, or a run while staff resolve a conflict, would
+# each build works from what the other has not committed yet: one at a time (a transaction lock).
+ADVISORY_LOCK_KEY = 0x5256_4D41
+
+
+def _one_at_a_time() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
 
 
 def thresholds() -> Thresholds:
@@ -242,6 +250,7 @@ def match_source(source: MediaSource | int | None = None, *, full: bool = False)
 
 
 def _match_kind(kind: str, source_id: int | None, full: bool, report: MatchReport) -> None:
+    _one_at_a_time()
     rows = load_rows(kind)
     item_field = ITEM_FIELD[kind]
     mine = [row for row in rows.values() if source_id is None or row.source_id == source_id]
@@ -551,6 +560,8 @@ def resolve(candidate: MatchCandidate, verdict: str, user=None) -> MatchDecision
 
 
 def decide(left: Row, right: Row, verdict: str, user=None) -> MatchDecision:
+    """Record staff's verdict on a pair (or change an earlier one) and apply it; call inside a transaction."""
+    _one_at_a_time()
     left, right = ordered(left, right)
     decision = _Decisions(left.kind).for_pair(left, right)
     values = {

@@ -206,3 +206,16 @@ def test_api_lists_works_with_their_copies_and_filters_conflicts(
     assert staff_client.get(f"/api/catalog/match-conflicts?source={tmm.pk}").json()["count"] == 3
     assert staff_client.get("/api/catalog/match-conflicts?status=linked").json()["count"] == 0
     assert staff_client.get(f"/api/catalog/match-conflicts/{conflict['id']}").status_code == 200
+
+
+def test_match_sources_command_reports_what_it_did(plex, tmm):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    film(plex, "Heat", 1995, "tmdb://949"), film(tmm, "Heat", 1995, "tmdb://949")
+    out = StringIO()
+    call_command("match_sources", "--full", stdout=out)
+    assert "2 rows considered: 1 linked" in out.getvalue()
+    call_command("match_sources", "--source", "TMM", stdout=out)
+    assert "0 rows considered" in out.getvalue()
