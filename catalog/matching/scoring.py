@@ -14,6 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 # Providers whose ids name a work; plex:// guids are per-server agent matches and prove nothing.
 DECISIVE_PROVIDERS = ("tmdb", "tvdb", "imdb")
@@ -86,6 +87,7 @@ def roman_to_int(token: str) -> int | None:
     return total or None
 
 
+@lru_cache(maxsize=65_536)
 def normalize_title(title: str, *, roman_numerals: bool = True) -> str:
     """Lower case, no accents or punctuation, "&" as "and", no leading or trailing article.
 

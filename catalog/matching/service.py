@@ -301,6 +301,7 @@ def _decide(kind: str, rows: dict[int, Row], changed: list[Row], report: MatchRe
                 outcome.verdict.reason = f"{outcome.verdict.reason}; already linked to another row"
             if outcome.decision is not None:
                 _refresh_decision(outcome)
+    state.flush()
     _store_conflicts(kind, changed_pks, outcomes, report)
 
 
@@ -330,7 +331,8 @@ def _demote_ambiguous(outcomes: dict[tuple[int, int], Outcome]) -> None:
 
 
 class _WorkState:
-    """The works of one kind, loaded once, changed in place."""
+    """The works of one kind, loaded once and changed in memory; new works and members are
+    written in bulk by `flush` (ids below zero stand for works not written yet)."""
 
     def __init__(self, kind: str, active: set[int] | None = None):
         self.kind = kind
@@ -343,6 +345,7 @@ class _WorkState:
         self.by_work: dict[int, dict[int, WorkMember]] = defaultdict(dict)
         for member in self.members.values():
             self.by_work[member.work_id][member.source_id] = member
+        self.new_works: dict[int, Work] = {}
 
     def work_of(self, row: Row) -> int | None:
         member = self.members.get(row.pk)
@@ -369,13 +372,14 @@ class _WorkState:
                 self._remove(holder)
         left_work, right_work = self.work_of(left), self.work_of(right)
         if left_work is not None and right_work is not None:
-            merged = self.by_work[left_work] | self.by_work[right_work]
-            if len(merged) < len(self.by_work[left_work]) + len(self.by_work[right_work]):
+            if set(self.by_work[left_work]) & set(self.by_work[right_work]):
                 if not staff:
                     return "refused"
                 self._remove(self.members[right.pk])
-                right_work = None
+                right_work = self.work_of(right)
             else:
+                self.flush()  # merging works: both must exist in the database
+                left_work, right_work = self.work_of(left), self.work_of(right)
                 WorkMember.objects.filter(work_id=right_work).update(work_id=left_work)
                 for member in self.by_work.pop(right_work).values():
                     member.work_id = left_work
@@ -383,10 +387,10 @@ class _WorkState:
                 Work.objects.filter(pk=right_work).delete()
                 self._stamp(left_work, left, right, method, confidence)
                 return "linked"
-        work_id = left_work or right_work
+        work_id = left_work if left_work is not None else right_work
         if work_id is None:
-            title_row = left
-            work_id = Work.objects.create(kind=self.kind, title=title_row.title, year=title_row.year).pk
+            work_id = -(len(self.new_works) + 1)
+            self.new_works[work_id] = Work(kind=self.kind, title=left.title, year=left.year)
         for row in (left, right):
             if self.work_of(row) is None:
                 self._add(work_id, row, method, confidence)
@@ -394,13 +398,16 @@ class _WorkState:
         return "linked"
 
     def _stamp(self, work_id, left, right, method, confidence) -> None:
-        if method == LinkMethod.STAFF:
-            WorkMember.objects.filter(
-                work_id=work_id, **{f"{self.item_field}_id__in": [left.pk, right.pk]}
-            ).update(method=method, confidence=confidence)
+        if method != LinkMethod.STAFF:
+            return
+        for member in self.by_work.get(work_id, {}).values():
+            if member.item_id in (left.pk, right.pk):
+                member.method, member.confidence = method, confidence
+                if member.pk is not None:
+                    WorkMember.objects.filter(pk=member.pk).update(method=method, confidence=confidence)
 
     def _add(self, work_id: int, row: Row, method: str, confidence: float) -> None:
-        member = WorkMember.objects.create(
+        member = WorkMember(
             work_id=work_id, source_id=row.source_id, method=method, confidence=confidence,
             **{f"{self.item_field}_id": row.pk},
         )  # fmt: skip
@@ -409,7 +416,8 @@ class _WorkState:
         self.by_work[work_id][row.source_id] = member
 
     def _remove(self, member: WorkMember) -> None:
-        WorkMember.objects.filter(pk=member.pk).delete()
+        if member.pk is not None:
+            WorkMember.objects.filter(pk=member.pk).delete()
         self.members.pop(member.item_id, None)
         rest = self.by_work.get(member.work_id, {})
         rest.pop(member.source_id, None)
@@ -417,8 +425,26 @@ class _WorkState:
             # A work of one row is no link at all.
             for other in list(rest.values()):
                 self.members.pop(other.item_id, None)
-            Work.objects.filter(pk=member.work_id).delete()
+            if member.work_id < 0:
+                self.new_works.pop(member.work_id, None)
+            else:
+                Work.objects.filter(pk=member.work_id).delete()
             self.by_work.pop(member.work_id, None)
+
+    def flush(self) -> None:
+        """Write the new works, then every member not written yet."""
+        placeholders = [work_id for work_id in self.new_works if work_id in self.by_work]
+        created = Work.objects.bulk_create([self.new_works[work_id] for work_id in placeholders])
+        for placeholder, work in zip(placeholders, created, strict=True):
+            members = self.by_work.pop(placeholder)
+            for member in members.values():
+                member.work_id = work.pk
+            self.by_work[work.pk] = members
+        self.new_works.clear()
+        pending = [
+            member for members in self.by_work.values() for member in members.values() if member.pk is None
+        ]
+        WorkMember.objects.bulk_create(pending)
 
     def unlink(self, left: Row, right: Row) -> bool:
         work = self.work_of(left)
@@ -463,6 +489,7 @@ def _refresh_decision(outcome: Outcome) -> None:
 
 
 def _store_conflicts(kind: str, changed_pks: set[int], outcomes, report: MatchReport) -> None:
+    """Open, refresh or close the conflict rows of every pair this run judged (in a few statements)."""
     item_field = ITEM_FIELD[kind]
     left_field, right_field = f"left_{item_field}_id", f"right_{item_field}_id"
     existing = {
@@ -471,42 +498,53 @@ def _store_conflicts(kind: str, changed_pks: set[int], outcomes, report: MatchRe
             Q(**{f"{left_field}__in": changed_pks}) | Q(**{f"{right_field}__in": changed_pks}), kind=kind
         )
     }
+    to_create, to_update, to_delete = [], [], []
+    now = timezone.now()
     for key, outcome in outcomes.items():
         candidate = existing.pop(key, None)
         if outcome.result != "conflict":
             if candidate is not None and candidate.status == MatchStatus.OPEN:
-                candidate.delete()
-                report.closed_conflicts += 1
+                to_delete.append(candidate.pk)
             continue
-        verdict = outcome.verdict
-        values = {
-            "confidence": round(verdict.confidence, 4),
-            "title_score": round(verdict.title_score, 4),
-            "year_delta": verdict.year_delta,
-            "ids_conflict": verdict.ids_conflict,
-            "reason": verdict.reason[:120],
-            "evidence": {
-                **verdict.evidence(),
-                "left": {"title": outcome.left.title, "year": outcome.left.year, "ids": _uris(outcome.left)},
-                "right": {
-                    "title": outcome.right.title,
-                    "year": outcome.right.year,
-                    "ids": _uris(outcome.right),
-                },
-            },
-        }
+        values = _conflict_values(outcome)
         if candidate is None:
-            MatchCandidate.objects.create(
-                kind=kind, left_source_id=outcome.left.source_id, right_source_id=outcome.right.source_id,
-                **{left_field: outcome.left.pk, right_field: outcome.right.pk}, **values,
+            to_create.append(
+                MatchCandidate(
+                    kind=kind, left_source_id=outcome.left.source_id, right_source_id=outcome.right.source_id,
+                    **{left_field: outcome.left.pk, right_field: outcome.right.pk}, **values,
+                )
             )  # fmt: skip
-            report.conflicts += 1
-        elif candidate.status == MatchStatus.OPEN:
-            MatchCandidate.objects.filter(pk=candidate.pk).update(**values, updated_at=timezone.now())
-    for candidate in existing.values():
-        if candidate.status == MatchStatus.OPEN:  # the pair is no longer a candidate at all
-            candidate.delete()
-            report.closed_conflicts += 1
+        else:
+            # Refreshed; a pair resolved before whose decision no longer finds it is open again.
+            for name, value in {**values, "status": MatchStatus.OPEN, "updated_at": now}.items():
+                setattr(candidate, name, value)
+            to_update.append(candidate)
+    # The rest are pairs that are no longer candidates at all.
+    to_delete += [candidate.pk for candidate in existing.values() if candidate.status == MatchStatus.OPEN]
+    MatchCandidate.objects.filter(pk__in=to_delete).delete()
+    MatchCandidate.objects.bulk_create(to_create)
+    MatchCandidate.objects.bulk_update(to_update, [*_CONFLICT_FIELDS, "status", "updated_at"], batch_size=500)
+    report.conflicts += len(to_create)
+    report.closed_conflicts += len(to_delete)
+
+
+_CONFLICT_FIELDS = ["confidence", "title_score", "year_delta", "ids_conflict", "reason", "evidence"]
+
+
+def _conflict_values(outcome: Outcome) -> dict:
+    verdict = outcome.verdict
+    sides = {
+        name: {"title": row.title, "year": row.year, "ids": _uris(row)}
+        for name, row in (("left", outcome.left), ("right", outcome.right))
+    }
+    return {
+        "confidence": round(verdict.confidence, 4),
+        "title_score": round(verdict.title_score, 4),
+        "year_delta": verdict.year_delta,
+        "ids_conflict": verdict.ids_conflict,
+        "reason": verdict.reason[:120],
+        "evidence": {**verdict.evidence(), **sides},
+    }
 
 
 def _uris(row: Row) -> list[str]:
@@ -515,16 +553,11 @@ def _uris(row: Row) -> list[str]:
 
 def _remember(kind: str, changed: list[Row], seen: dict[int, str]) -> None:
     item_field = ITEM_FIELD[kind]
-    now = timezone.now()
-    stale = [row for row in changed if row.pk in seen]
-    for row in stale:
-        MatchedItem.objects.filter(**{f"{item_field}_id": row.pk}).update(digest=row.digest(), matched_at=now)
+    MatchedItem.objects.filter(
+        **{f"{item_field}_id__in": [row.pk for row in changed if row.pk in seen]}
+    ).delete()
     MatchedItem.objects.bulk_create(
-        [
-            MatchedItem(digest=row.digest(), **{f"{item_field}_id": row.pk})
-            for row in changed
-            if row.pk not in seen
-        ]
+        [MatchedItem(digest=row.digest(), **{f"{item_field}_id": row.pk}) for row in changed], batch_size=1000
     )
 
 
@@ -585,6 +618,7 @@ def decide(left: Row, right: Row, verdict: str, user=None) -> MatchDecision:
         state.link(left, right, LinkMethod.STAFF, 1.0)
     else:
         state.unlink(left, right)
+    state.flush()
     return decision
 
 
