@@ -37,7 +37,7 @@ def _words() -> list[str]:
 def titles(count: int, rng: random.Random) -> list[tuple[str, int]]:
     seen, found, words = set(), [], _words()
     while len(found) < count:
-        title = " ".join(rng.sample(words, rng.choice((2, 3, 4))))
+        title = " ".join(rng.sample(words, rng.choice((3, 4))))
         if title not in seen:
             seen.add(title)
             found.append((title, rng.randint(1950, 2023)))

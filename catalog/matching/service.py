@@ -77,6 +77,7 @@ class Row:
     rating_key: str
     ids: frozenset[tuple[str, str]] = frozenset()
     normalized: str = ""
+    _keys: frozenset[str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def side(self) -> Side:
@@ -86,13 +87,15 @@ class Row:
     def label(self) -> str:
         return (f"{self.title} ({self.year})" if self.year else self.title)[:320]
 
-    def identity_keys(self) -> set[str]:
+    def identity_keys(self) -> frozenset[str]:
         """Stable identities of the row: any one of them finds it again after a re-key or re-import."""
-        found = {f"{provider}://{value}".lower() for provider, value in self.ids}
-        if self.rating_key:
-            found.add(f"key:{self.rating_key}")
-        found.add(f"title:{self.normalized}|{self.year or ''}")
-        return found
+        if self._keys is None:
+            found = {f"{provider}://{value}".lower() for provider, value in self.ids}
+            if self.rating_key:
+                found.add(f"key:{self.rating_key}")
+            found.add(f"title:{self.normalized}|{self.year or ''}")
+            self._keys = frozenset(found)
+        return self._keys
 
     def digest(self) -> str:
         text = repr((self.title, self.year, self.rating_key, sorted(self.ids)))
@@ -181,53 +184,68 @@ class _Index:
             pool = (other for year in years for other in self.by_year.get(year, ()))
         else:
             pool = (other for others in self.by_year.values() for other in others)
+        # quick_ratio (shared characters) bounds both ratios the scorer takes, the character one and
+        # the sorted-word one, from above: a pair below the floor here cannot score above it there.
+        matcher = SequenceMatcher(None, autojunk=False)
+        matcher.set_seq2(row.normalized)
+        mine, squashed = len(row.normalized), row.normalized.replace(" ", "")
         for other in pool:
             if other.source_id == row.source_id or other.pk in found:
                 continue
-            matcher = SequenceMatcher(None, row.normalized, other.normalized, autojunk=False)
-            if row.normalized.replace(" ", "") == other.normalized.replace(" ", "") or (
-                matcher.real_quick_ratio() >= floor and matcher.quick_ratio() >= floor
-            ):
+            theirs = len(other.normalized)
+            if other.normalized.replace(" ", "") == squashed:
                 found[other.pk] = other
-            elif _token_overlap(row.normalized, other.normalized):
-                found[other.pk] = other  # word order or inserted words; the scorer decides
+            elif mine + theirs and 2 * min(mine, theirs) / (mine + theirs) >= floor:
+                matcher.set_seq1(other.normalized)
+                if matcher.quick_ratio() >= floor:
+                    found[other.pk] = other
         return [other for other in found.values() if other.source_id != row.source_id]
-
-
-def _token_overlap(left: str, right: str) -> bool:
-    a, b = set(left.split()), set(right.split())
-    return bool(a and b) and len(a & b) / min(len(a), len(b)) >= 0.75
 
 
 # ------------------------------------------------------------------------------------- decisions
 
 
 class _Decisions:
+    """Staff decisions of one kind, indexed by (side, source, key) so a pair's lookup is a few dict hits."""
+
     def __init__(self, kind: str):
         self.all = list(MatchDecision.objects.filter(kind=kind))
+        self.by_key: dict[tuple[str, int, str], list[MatchDecision]] = defaultdict(list)
+        for decision in self.all:
+            for key in decision.left_keys:
+                self.by_key[("left", decision.left_source_id, key)].append(decision)
+            for key in decision.right_keys:
+                self.by_key[("right", decision.right_source_id, key)].append(decision)
+
+    def _naming(self, side: str, row: Row) -> dict[int, MatchDecision]:
+        found = {}
+        for key in row.identity_keys():
+            for decision in self.by_key.get((side, row.source_id, key), ()):
+                found[decision.pk] = decision
+        return found
 
     def for_pair(self, left: Row, right: Row) -> MatchDecision | None:
-        left_keys, right_keys = left.identity_keys(), right.identity_keys()
-        for decision in self.all:
-            if (decision.left_source_id, decision.right_source_id) != (left.source_id, right.source_id):
-                continue
-            if left_keys & set(decision.left_keys) and right_keys & set(decision.right_keys):
+        candidates = self._naming("left", left)
+        if not candidates:
+            return None
+        for pk in sorted(candidates, reverse=True):  # the newest decision wins
+            decision = candidates[pk]
+            if decision.right_source_id == right.source_id and right.identity_keys() & set(
+                decision.right_keys
+            ):
                 return decision
         return None
 
     def partners(self, row: Row, index: _Index) -> list[Row]:
         """Rows a decision pairs with `row`, found by their keys (however far their titles drifted)."""
-        keys = row.identity_keys()
         found = []
-        for decision in self.all:
-            if decision.left_source_id == row.source_id and keys & set(decision.left_keys):
-                other_keys, other_source = decision.right_keys, decision.right_source_id
-            elif decision.right_source_id == row.source_id and keys & set(decision.right_keys):
-                other_keys, other_source = decision.left_keys, decision.left_source_id
-            else:
-                continue
-            for key in other_keys:
-                found.extend(other for other in index.by_key.get(key, ()) if other.source_id == other_source)
+        for side, other_side in (("left", "right"), ("right", "left")):
+            for decision in self._naming(side, row).values():
+                other_source = getattr(decision, f"{other_side}_source_id")
+                for key in getattr(decision, f"{other_side}_keys"):
+                    found.extend(
+                        other for other in index.by_key.get(key, ()) if other.source_id == other_source
+                    )
         return found
 
 
