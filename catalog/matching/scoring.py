@@ -201,17 +201,23 @@ def score_pair(left: Side, right: Side) -> Verdict:
 
 @dataclass(frozen=True)
 class Thresholds:
-    """`link` and above links automatically (no id disagreement); `candidate` and above is a conflict."""
+    """`link` and above links automatically (no id disagreement); `candidate` and above is a conflict.
+
+    A pair whose ids disagree is shown to staff only from `disputed` up: two films with
+    different TMDB ids and merely similar titles are two films; the same title in the same year
+    (give or take one) with different ids means one source has a wrong id, or a remake.
+    """
 
     link: float = 0.95
     candidate: float = 0.6
+    disputed: float = 0.85
 
 
 def classify(verdict: Verdict, thresholds: Thresholds) -> str:
     """ "link", "conflict" or "none" for one pair's evidence."""
     if verdict.ids_conflict:
         # Never auto-linked. Shown to staff only when title and year look like the same work.
-        return "conflict" if verdict.likeness >= thresholds.candidate else "none"
+        return "conflict" if verdict.likeness >= max(thresholds.candidate, thresholds.disputed) else "none"
     if verdict.ids_agree or verdict.confidence >= thresholds.link:
         return "link"
     if verdict.confidence >= thresholds.candidate:

@@ -86,6 +86,14 @@ def test_same_title_and_year_with_different_tmdb_ids_is_a_conflict_never_a_link(
     assert classify(verdict, Thresholds(link=0.5, candidate=0.1)) == "conflict"  # no threshold links it
 
 
+def test_disagreeing_ids_with_merely_similar_titles_are_two_films_not_a_conflict():
+    left = Side("Iron Harbor Valley", 1984, frozenset({("tmdb", "1")}))
+    right = Side("Iron Harbor Valley Station", 1984, frozenset({("tmdb", "2")}))
+    verdict = score_pair(left, right)
+    assert verdict.ids_conflict and 0.6 <= verdict.likeness < 0.85
+    assert classify(verdict, LIMITS) == "none"
+
+
 def test_one_agreeing_and_one_disagreeing_id_is_still_a_conflict():
     left = Side("Dune", 1984, frozenset({("tmdb", "841"), ("imdb", "tt0087182")}))
     right = Side("Dune", 1984, frozenset({("tmdb", "841"), ("imdb", "tt1160419")}))

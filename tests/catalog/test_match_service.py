@@ -107,7 +107,7 @@ def test_matching_is_incremental_unchanged_rows_are_not_reconsidered(plex, tmm):
 
 
 def test_a_staff_link_survives_later_evidence_against_it(plex, tmm, staff_user):
-    left, right = film(plex, "Seven", 1995, "tmdb://807"), film(tmm, "Se7en", 1995, "tmdb://999")
+    left, right = film(plex, "Seven", 1995, "tmdb://807"), film(tmm, "Seven", 1995, "tmdb://999")
     match_source()
     candidate = MatchCandidate.objects.get()
     resolve(candidate, MatchVerdict.LINK, staff_user)
