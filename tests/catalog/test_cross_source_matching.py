@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from catalog import tasks
 from catalog.choices import ItemState, LinkMethod, MatchStatus, SourceKind
-from catalog.models import MatchCandidate, MatchDecision, MediaSource, Movie, Work, WorkMember
+from catalog.models import MatchCandidate, MatchDecision, MediaSource, Movie, Show, Work, WorkMember
 from catalog.sync.triggers import request_sync
 from plex_emulator import EmulatorConfig, PlexEmulator
 from plex_emulator.titles import Title, seed_titles
@@ -53,6 +53,13 @@ CASES = [
     (Title("Tron", 1982, ("tmdb://97",)), Title("Gremlins", 1984, ("tmdb://927",)), "apart"),
 ]  # fmt: skip
 
+# Shows: (Plex side, TMM side, expected outcome).
+SHOW_CASES = [
+    (Title("The Wonder Years", 1988, ("tvdb://72394",), kind="show"),
+     Title("Wonder Years", 1988, ("tvdb://72394", "imdb://tt0094582"), kind="show"), "ids"),
+    (Title("Knight Rider", 1982, kind="show"), Title("Knight Rider", 1983, kind="show"), "conflict"),
+]  # fmt: skip
+
 MOVIE_NFO = "<movie><title>{title}</title><year>{year}</year>{ids}<plot>{title}.</plot></movie>\n"
 
 
@@ -66,6 +73,21 @@ def nfo_for(title: Title) -> str:
 
 def folder_name(title: Title) -> str:
     return f"{title.title.replace(':', '')} ({title.year})"
+
+
+def write_tmm_show(root: Path, title: Title, clip: Path) -> None:
+    folder = root / "TV" / folder_name(title)
+    (folder / "Season 01").mkdir(parents=True, exist_ok=True)
+    ids = "".join(
+        f'<uniqueid type="{uri.split("://")[0]}">{uri.split("://")[1]}</uniqueid>' for uri in title.ids
+    )
+    (folder / "tvshow.nfo").write_text(
+        f"<tvshow><title>{title.title}</title><year>{title.year}</year>{ids}</tvshow>"
+    )
+    shutil.copyfile(clip, folder / "Season 01" / "S01E01.mkv")
+    (folder / "Season 01" / "S01E01.nfo").write_text(
+        "<episodedetails><title>Pilot</title><season>1</season><episode>1</episode></episodedetails>"
+    )
 
 
 def write_tmm_movie(root: Path, title: Title, clip: Path) -> Path:
@@ -113,10 +135,12 @@ def sync_now(source, django_capture_on_commit_callbacks):
 def two_sources(tmp_path, clip, queued):
     emulator = PlexEmulator(EmulatorConfig(movies=0, shows=0, seed=3)).start()
     try:
-        plex_items = seed_titles(emulator.library, [plex for plex, _, _ in CASES])
+        plex_items = seed_titles(emulator.library, [plex for plex, _, _ in CASES + SHOW_CASES])
         root = tmp_path / "tmm"
         for _, tmm, _ in CASES:
             write_tmm_movie(root, tmm, clip)
+        for _, tmm, _ in SHOW_CASES:
+            write_tmm_show(root, tmm, clip)
         plex = MediaSource.objects.create(
             name="Plex", kind=SourceKind.PLEX, base_url=emulator.url, token=emulator.token
         )
@@ -138,7 +162,7 @@ def linked(a: Movie, b: Movie) -> bool:
 def open_pairs() -> set[tuple[str, str]]:
     return {
         (candidate.left_movie.title, candidate.right_movie.title)
-        for candidate in MatchCandidate.objects.filter(status=MatchStatus.OPEN).select_related(
+        for candidate in MatchCandidate.objects.filter(status=MatchStatus.OPEN, kind="movie").select_related(
             "left_movie", "right_movie"
         )
     }
@@ -164,8 +188,15 @@ def test_tmm_and_plex_libraries_link_id_matches_queue_ambiguous_pairs_and_keep_d
         if outcome == "conflict":
             expected_conflicts.add((plex_title.title, tmm_title.title))
     assert open_pairs() == expected_conflicts
+    wonder = [
+        Show.objects.get(source=source, title=side.title)
+        for source, side in zip((plex, tmm), SHOW_CASES[0][:2], strict=True)
+    ]
+    assert WorkMember.objects.get(show=wonder[0]).work_id == WorkMember.objects.get(show=wonder[1]).work_id
+    knight = MatchCandidate.objects.get(kind="show", status=MatchStatus.OPEN)
+    assert (knight.left_show.year, knight.right_show.year) == (1982, 1983)
     # No wrong link: every work holds exactly the two copies of one expected pair.
-    assert Work.objects.count() == sum(1 for *_, outcome in CASES if outcome in ("ids", "title"))
+    assert Work.objects.count() == sum(1 for *_, outcome in CASES + SHOW_CASES if outcome in ("ids", "title"))
     hamlet = MatchCandidate.objects.get(left_movie__title="Hamlet")
     assert hamlet.ids_conflict and "tmdb" in hamlet.evidence["conflicting_ids"][0]
 
