@@ -82,9 +82,14 @@ def keep_pairs_apart(modeladmin, request, queryset):
 @admin.register(MatchCandidate)
 class MatchCandidateAdmin(admin.ModelAdmin):
     list_display = (
-        "left_item", "left_source", "right_item", "right_source", "confidence_percent", "title_percent",
-        "year_delta", "ids_conflict", "reason", "status",
-    )  # fmt: skip
+        "left_item",
+        "right_item",
+        "confidence_percent",
+        "year_delta",
+        "ids_column",
+        "reason",
+        "status",
+    )
     list_display_links = ("left_item",)
     list_filter = (QueueStatusFilter, "kind", "ids_conflict", "left_source", "right_source")
     list_select_related = PAIR_RELATED
@@ -105,19 +110,23 @@ class MatchCandidateAdmin(admin.ModelAdmin):
 
     @admin.display(description="left", ordering="left_movie__title")
     def left_item(self, candidate):
-        return _item_label(candidate.left)
+        return format_html("{}<br><small>{}</small>", _item_label(candidate.left), candidate.left_source.name)
 
     @admin.display(description="right", ordering="right_movie__title")
     def right_item(self, candidate):
-        return _item_label(candidate.right)
+        return format_html(
+            "{}<br><small>{}</small>", _item_label(candidate.right), candidate.right_source.name
+        )
 
-    @admin.display(description="confidence", ordering="confidence")
+    @admin.display(description="likeness", ordering="confidence")
     def confidence_percent(self, candidate):
         return f"{candidate.confidence:.0%}"
 
-    @admin.display(description="title score", ordering="title_score")
-    def title_percent(self, candidate):
-        return f"{candidate.title_score:.0%}"
+    @admin.display(description="ids", ordering="ids_conflict")
+    def ids_column(self, candidate):
+        if candidate.ids_conflict:
+            return format_html('<strong style="color: var(--error-fg)">{}</strong>', "disagree")
+        return "agree" if candidate.evidence.get("shared_ids") else "—"
 
     def get_urls(self):
         return [

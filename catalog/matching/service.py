@@ -556,7 +556,9 @@ def _conflict_values(outcome: Outcome) -> dict:
         for name, row in (("left", outcome.left), ("right", outcome.right))
     }
     return {
-        "confidence": round(verdict.confidence, 4),
+        # How alike the two look on title and year; for a pair whose ids disagree, the verdict's
+        # confidence is 0 by rule, and the evidence keeps it.
+        "confidence": round(verdict.likeness, 4),
         "title_score": round(verdict.title_score, 4),
         "year_delta": verdict.year_delta,
         "ids_conflict": verdict.ids_conflict,

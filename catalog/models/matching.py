@@ -79,7 +79,7 @@ class MatchCandidate(models.Model):
     right_movie = models.ForeignKey(Movie, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     left_show = models.ForeignKey(Show, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     right_show = models.ForeignKey(Show, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
-    confidence = models.FloatField()
+    confidence = models.FloatField(help_text="How alike title and year are (0–1), whatever the ids say.")
     title_score = models.FloatField()
     year_delta = models.PositiveSmallIntegerField(null=True, blank=True)
     ids_conflict = models.BooleanField(default=False, help_text="The sources give different external ids.")
