@@ -18,7 +18,7 @@ from django.utils.html import format_html, format_html_join
 
 from catalog.choices import MatchStatus, MatchVerdict
 from catalog.matching.service import keep_work_apart, resolve
-from catalog.models import MatchCandidate, MatchDecision, MediaFile, Movie, Work, WorkMember
+from catalog.models import MatchCandidate, MatchDecision, MatchedItem, MediaFile, Movie, Work, WorkMember
 from retrovue.core.admin import ReadOnlyAdminMixin
 
 PAIR_RELATED = ("left_movie", "right_movie", "left_show", "right_show", "left_source", "right_source")
@@ -281,4 +281,29 @@ class MatchDecisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("left_source", "right_source", "decided_by")
     search_fields = ("left_label", "right_label")
     readonly_fields = [field.name for field in MatchDecision._meta.fields]
+    show_full_result_count = False
+
+
+@admin.register(WorkMember)
+class WorkMemberAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("work", "source", "member_item", "method", "confidence", "linked_at")
+    list_filter = ("method", "source")
+    list_select_related = ("work", "source", "movie", "show")
+    search_fields = ("work__title", "movie__title", "show__title")
+    readonly_fields = [field.name for field in WorkMember._meta.fields]
+    show_full_result_count = False
+
+    @admin.display(description="item")
+    def member_item(self, member):
+        return _item_label(member.item)
+
+
+@admin.register(MatchedItem)
+class MatchedItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Matching's incremental cursor; listed for debugging ("was this row looked at?")."""
+
+    list_display = ("__str__", "movie", "show", "digest", "matched_at")
+    list_select_related = ("movie", "show")
+    search_fields = ("movie__title", "show__title")
+    readonly_fields = [field.name for field in MatchedItem._meta.fields]
     show_full_result_count = False
