@@ -6,6 +6,7 @@ from django.urls import reverse
 from catalog.choices import ItemState, LinkMethod, MatchStatus, MatchVerdict, SourceKind
 from catalog.matching.service import match_source, resolve
 from catalog.models import ExternalId, MatchCandidate, MatchDecision, MatchedItem, Movie, Work, WorkMember
+from plex_emulator import EmulatorConfig, PlexEmulator
 from tests.factories import FolderSourceFactory, MovieFactory, PlexSourceFactory, ShowFactory
 
 pytestmark = pytest.mark.django_db
@@ -221,3 +222,26 @@ def test_match_sources_command_reports_what_it_did(plex, tmm):
     assert "2 rows considered: 1 linked" in out.getvalue()
     call_command("match_sources", "--source", "TMM", stdout=out)
     assert "0 rows considered" in out.getvalue()
+
+
+def test_matching_task_is_registered_on_the_sync_queue():
+    from catalog import tasks
+    from retrovue.celery import app
+
+    assert tasks.match_source.name == "sync.match"
+    assert app.amqp.router.route({}, tasks.match_source.name)["queue"].name == "sync"
+
+
+def test_a_failed_sync_queues_no_matching(plex, monkeypatch):
+    from catalog.models import SyncRun
+    from catalog.sync import triggers
+
+    sent = []
+    monkeypatch.setattr("catalog.tasks.match_source.delay", lambda *args: sent.append(args))
+    monkeypatch.setattr("catalog.tasks.probe_files.delay", lambda *args: None)
+    with PlexEmulator(EmulatorConfig(movies=1, shows=0)) as emulator:
+        plex.base_url, plex.token = emulator.url, "not-the-token"  # 401: the sync fails
+        plex.save()
+        run = SyncRun.objects.create(source=plex, status="queued")
+        assert triggers.run_queued_sync(run.pk)["status"] == "failed"
+    assert sent == []
