@@ -719,3 +719,6 @@ class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("source",)
     date_hierarchy = "received_at"
     show_full_result_count = False
+
+
+from catalog import admin_matching  # noqa: E402, F401  (registers the matching pages)

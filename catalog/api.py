@@ -126,3 +126,6 @@ def list_sync_runs(request, filters: Query[schemas.SyncRunFilter]):
 @router.get("/sync-runs/{run_id}", response=schemas.SyncRunOut)
 def get_sync_run(request, run_id: int):
     return get_object_or_404(SyncRun, pk=run_id)
+
+
+from catalog import api_matching  # noqa: E402, F401  (adds the matching endpoints to this router)

@@ -162,3 +162,28 @@ class SignInState(models.TextChoices):
 class SyncItemErrorKind(models.TextChoices):
     MALFORMED = "malformed", "Malformed in Plex's answer"
     ORPHAN = "orphan", "Parent not in the library"
+
+
+# Cross-source matching (catalog.matching).
+
+
+class WorkKind(models.TextChoices):
+    MOVIE = "movie", "Movie"
+    SHOW = "show", "TV show"
+
+
+class LinkMethod(models.TextChoices):
+    IDS = "ids", "Same external ids"
+    TITLE = "title", "Same title and year"
+    STAFF = "staff", "Linked by staff"
+
+
+class MatchStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    LINKED = "linked", "Linked"
+    KEPT_APART = "kept_apart", "Kept apart"
+
+
+class MatchVerdict(models.TextChoices):
+    LINK = "link", "Link"
+    APART = "apart", "Keep apart"

@@ -39,3 +39,10 @@ def generate_chapters(playable_id: int) -> dict:
     from catalog.chapters import run_chapter_detection
 
     return run_chapter_detection(playable_id)
+
+
+@shared_task(name="sync.match")
+def match_source(source_id: int | None = None, full: bool = False) -> dict:
+    from catalog.matching.service import match_source as run_matching
+
+    return run_matching(source_id, full=full)

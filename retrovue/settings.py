@@ -283,3 +283,9 @@ RETROVUE_API_TOKEN_TOUCH_SECONDS = env_int("RETROVUE_API_TOKEN_TOUCH_SECONDS", 6
 RETROVUE_PLEX_TV_URL = env_str("RETROVUE_PLEX_TV_URL", "https://plex.tv")
 RETROVUE_PLEX_GDM_ADDRESS = env_str("RETROVUE_PLEX_GDM_ADDRESS", "239.0.0.250")
 RETROVUE_PLEX_GDM_PORT = env_int("RETROVUE_PLEX_GDM_PORT", 32414, minimum=1, maximum=65535)
+
+
+# Cross-source matching: a pair scoring at least LINK (0–1) is linked as one work without staff,
+# at least CANDIDATE goes to the conflict queue. Id disagreement never links.
+RETROVUE_MATCH_LINK_SCORE = env_float("RETROVUE_MATCH_LINK_SCORE", 0.95, minimum=0.5)
+RETROVUE_MATCH_CANDIDATE_SCORE = env_float("RETROVUE_MATCH_CANDIDATE_SCORE", 0.6, minimum=0.1)

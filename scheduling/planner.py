@@ -195,13 +195,15 @@ class ChannelPlanner:
 
     def pool(self, slot: SlotSpec, moment: datetime) -> list[Item]:
         seasons = seasons_of(moment.astimezone(self.zone).date())
+        # A work two sources hold (linked by catalog matching) is one program, not two.
         if slot.content == SlotContent.MOVIES:
-            ids = slot.movie_ids or tuple(self.snapshot.movies)
-            candidates = [self.snapshot.movies[pk] for pk in ids if pk in self.snapshot.movies]
+            ids = [pk for pk in slot.movie_ids or tuple(self.snapshot.movies) if pk in self.snapshot.movies]
+            ids = self.snapshot.one_copy_per_work(ids, self.snapshot.movie_work)
+            candidates = [self.snapshot.movies[pk] for pk in ids]
         else:
-            candidates = [
-                item for show in slot.show_ids for item in self.snapshot.episodes_by_show.get(show, [])
-            ]
+            shows = [show for show in slot.show_ids if show in self.snapshot.episodes_by_show]
+            shows = self.snapshot.one_copy_per_work(shows, self.snapshot.show_work)
+            candidates = [item for show in shows for item in self.snapshot.episodes_by_show[show]]
         limit = self.channel.content_rating_limit
         return [
             item for item in candidates if allowed(item.content_rating, limit) and item.seasonal in seasons

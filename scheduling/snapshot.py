@@ -3,6 +3,9 @@
 Only airable items are loaded: active in their source, with a positive length, and with at least
 one media file that can play (a local file, or a Part Plex can stream when the source allows
 remote playback). Unavailable items are therefore never scheduled, whatever a template says.
+
+Movies and shows that several sources hold (linked as one work by catalog matching) are one
+program: `one_copy_per_work` keeps a single copy of each, the one with a local file if any.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from datetime import date
 from django.db.models import Exists, OuterRef, Q
 
 from catalog.choices import ContentKind, FileState, ItemState, SourceKind
-from catalog.models import ChapterMark, Episode, MediaFile, Movie, ShortFormItem
+from catalog.models import ChapterMark, Episode, MediaFile, Movie, ShortFormItem, WorkMember
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,28 @@ class CatalogSnapshot:
     movies: dict[int, Item] = field(default_factory=dict)
     short_form: dict[str, list[Item]] = field(default_factory=lambda: defaultdict(list))
     items: dict[int, Item] = field(default_factory=dict)
+    movie_work: dict[int, int] = field(default_factory=dict)  # linked movie → its work
+    show_work: dict[int, int] = field(default_factory=dict)  # linked show → its work
+    preferred_copy: dict[int, int] = field(default_factory=dict)  # work → the movie or show to air
     _chapters: dict[int, list[int]] = field(default_factory=dict)
+
+    def one_copy_per_work(self, ids, work_of: dict[int, int]) -> list[int]:
+        """`ids` with the copies of each linked work collapsed to one, in the order given.
+
+        The preferred copy stands for its work when it is listed, else the first copy listed.
+        """
+        kept: list[int] = []
+        position: dict[int, int] = {}
+        for pk in ids:
+            work = work_of.get(pk)
+            if work is None:
+                kept.append(pk)
+            elif work not in position:
+                position[work] = len(kept)
+                kept.append(pk)
+            elif self.preferred_copy.get(work) == pk:
+                kept[position[work]] = pk
+        return kept
 
     def chapters(self, playable_id: int) -> list[int]:
         if playable_id not in self._chapters:
@@ -73,6 +97,10 @@ def _playable_file_exists():
         playable__source__allow_remote_playback=True,
     ) & ~Q(part_key="")
     return Exists(MediaFile.objects.filter(local | remote, playable_id=OuterRef("pk")))
+
+
+def _local_file_exists():
+    return Exists(MediaFile.objects.filter(playable_id=OuterRef("pk"), state=FileState.NORMAL))
 
 
 def load_snapshot() -> CatalogSnapshot:
@@ -107,9 +135,11 @@ def load_snapshot() -> CatalogSnapshot:
         )  # fmt: skip
         snapshot.episodes_by_show[show_id].append(item)
         snapshot.items[pk] = item
+    local_movies = set()
     movies = (
         Movie.objects.filter(**airable)
         .filter(_playable_file_exists())
+        .annotate(local=_local_file_exists())
         .order_by("sort_title", "year", "pk")
         .values_list(
             "pk",
@@ -120,9 +150,12 @@ def load_snapshot() -> CatalogSnapshot:
             "seasonal_preference",
             "summary",
             "year",
+            "local",
         )
     )
-    for pk, title, duration, rating, daypart, seasonal, summary, year in movies:
+    for pk, title, duration, rating, daypart, seasonal, summary, year, local in movies:
+        if local:
+            local_movies.add(pk)
         item = Item(
             pk,
             ContentKind.MOVIE,
@@ -164,4 +197,19 @@ def load_snapshot() -> CatalogSnapshot:
         )  # fmt: skip
         snapshot.short_form[kind].append(item)
         snapshot.items[pk] = item
+    _load_works(snapshot, local_movies)
     return snapshot
+
+
+def _load_works(snapshot: CatalogSnapshot, local_movies: set[int]) -> None:
+    """Which airable movies and shows are copies of one work, and which copy airs."""
+    copies: dict[int, list[tuple]] = defaultdict(list)
+    for work, movie, show in WorkMember.objects.values_list("work_id", "movie_id", "show_id"):
+        if movie in snapshot.movies:
+            snapshot.movie_work[movie] = work
+            copies[work].append((movie not in local_movies, movie))  # a local file beats streaming
+        elif show in snapshot.episodes_by_show:
+            snapshot.show_work[show] = work
+            copies[work].append((-len(snapshot.episodes_by_show[show]), show))  # the fuller copy
+    for work, ranked in copies.items():
+        snapshot.preferred_copy[work] = min(ranked)[1]

@@ -2,6 +2,7 @@
 
 from catalog.models.items import Episode, Movie, Playable, Season, ShortFormItem, Show, sort_title_for
 from catalog.models.live import ListenerStatus, NotificationListenerState
+from catalog.models.matching import MatchCandidate, MatchDecision, MatchedItem, Work, WorkMember
 from catalog.models.media import ChapterMark, ExternalId, MediaFile, PlexMarker, primary_external_id
 from catalog.models.plex_signin import PlexDevice, PlexSignIn
 from catalog.models.sources import Library, MediaSource, PathMapping
@@ -13,6 +14,9 @@ __all__ = [
     "ExternalId",
     "Library",
     "ListenerStatus",
+    "MatchCandidate",
+    "MatchDecision",
+    "MatchedItem",
     "MediaFile",
     "MediaSource",
     "Movie",
@@ -29,6 +33,8 @@ __all__ = [
     "SyncRun",
     "WebhookEvent",
     "WebhookOutcome",
+    "Work",
+    "WorkMember",
     "primary_external_id",
     "sort_title_for",
 ]

@@ -209,6 +209,10 @@ def run_queued_sync(run_id: int) -> dict:
         from catalog.sync.folders import sync_folder_source
 
         run = sync_folder_source(source, run=run)
+    if run.status != "failed":
+        from catalog.tasks import match_source
+
+        match_source.delay(source.pk)  # the same work from another source is linked after every sync
     return {
         "processed": run.processed,
         "added": run.added,

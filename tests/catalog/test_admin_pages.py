@@ -21,6 +21,9 @@ from catalog.models import (
     Episode,
     ExternalId,
     Library,
+    MatchCandidate,
+    MatchDecision,
+    MatchedItem,
     MediaFile,
     MediaSource,
     Movie,
@@ -36,6 +39,8 @@ from catalog.models import (
     SyncItemError,
     SyncRun,
     WebhookEvent,
+    Work,
+    WorkMember,
 )
 from retrovue.core.models import ApiToken, StaffNotice, StreamToken, TaskRun, WorkerHeartbeat, hash_api_token
 from tests.factories import (
@@ -61,6 +66,13 @@ WRITTEN_BY_THE_SYSTEM = {
     NotificationListenerState, Playable, SyncRun, TaskRun, WebhookEvent, PlexDevice, PlexSignIn,
     SyncItemError, WorkerHeartbeat, StaffNotice,
 }  # fmt: skip
+WRITTEN_BY_THE_SYSTEM |= {
+    Work,
+    WorkMember,
+    MatchCandidate,
+    MatchDecision,
+    MatchedItem,
+}  # cross-source matching
 
 
 def admin_models():
@@ -143,7 +155,36 @@ def catalog(staff_user):
         WorkerHeartbeat: heartbeat,
         StaffNotice: notice,
     }
+    rows.update(_matching_rows(plex, show))
     return rows
+
+
+def _matching_rows(plex, show) -> dict:
+    # Other tests here count every show and movie, so the matching rows reuse the fixture's show
+    # (as both sides of the pair: enough for the pages to render).
+    tmm = FolderSourceFactory(name="TMM folder", kind="tmm", path="/srv/tmm")
+    work = Work.objects.create(kind="show", title=show.title, year=show.year)
+    member = WorkMember.objects.create(work=work, source=plex, show=show, method="ids")
+    conflict = MatchCandidate.objects.create(
+        kind="show", left_source=plex, right_source=tmm, left_show=show, right_show=show,
+        confidence=0.9, title_score=1.0, year_delta=1, reason="similar title, year differs",
+    )  # fmt: skip
+    decision = MatchDecision.objects.create(
+        kind="show",
+        verdict="apart",
+        left_source=plex,
+        right_source=tmm,
+        left_keys=["key:1"],
+        right_keys=["key:2"],
+    )
+    matched = MatchedItem.objects.create(show=show, digest="0" * 32)
+    return {
+        Work: work,
+        WorkMember: member,
+        MatchCandidate: conflict,
+        MatchDecision: decision,
+        MatchedItem: matched,
+    }
 
 
 def test_every_catalog_and_core_model_is_in_the_admin():

@@ -1,0 +1,1 @@
+"""Cross-source matching: scoring pairs (`scoring`) and linking, queueing and deciding them (`service`)."""
