@@ -1,0 +1,110 @@
+"""Writes items' genres, credits and network/studio into the shared tag tables, in bulk.
+
+Names become rows once (get-or-create by name for a whole batch at a time, cached for the run);
+an item's links are replaced wholesale when the item is written, in the same transaction, so a
+re-sync converges on the source's current list and order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from catalog.models import Credit, Genre, Person, PlayableGenre, ShowGenre, Studio
+from catalog.plex.parse import RemoteCredit, RemoteTags
+
+BATCH_SIZE = 1000
+
+
+class NameTable:
+    """name → pk for one of Genre / Studio / Person, creating missing names in one statement."""
+
+    def __init__(self, model, max_length: int):
+        self.model = model
+        self.max_length = max_length
+        self.pks: dict[str, int] = {}
+
+    def clean(self, name: str) -> str:
+        return name.strip()[: self.max_length]
+
+    def ensure(self, names: Iterable[str], extra: dict[str, dict] | None = None) -> None:
+        wanted = {self.clean(name) for name in names} - {""} - set(self.pks)
+        if not wanted:
+            return
+        self.pks.update(self.model.objects.filter(name__in=wanted).values_list("name", "pk"))
+        missing = wanted - set(self.pks)
+        if missing:
+            extra = extra or {}
+            self.model.objects.bulk_create(
+                [self.model(name=name, **extra.get(name, {})) for name in sorted(missing)],
+                ignore_conflicts=True,  # a parallel sync may create the same name
+                batch_size=BATCH_SIZE,
+            )
+            self.pks.update(self.model.objects.filter(name__in=missing).values_list("name", "pk"))
+
+    def pk(self, name: str) -> int | None:
+        return self.pks.get(self.clean(name))
+
+
+class TagWriter:
+    """Replaces the tags of shows or playables (movies, episodes) of one batch."""
+
+    def __init__(self):
+        self.genres = NameTable(Genre, 100)
+        self.studios = NameTable(Studio, 200)
+        self.people = NameTable(Person, 200)
+
+    def replace(self, owner: str, tags_by_pk: dict[int, RemoteTags]) -> None:
+        """`owner` is "show", "movie" or "episode"; each pk's links become exactly its tags."""
+        if not tags_by_pk:
+            return
+        all_tags = list(tags_by_pk.values())
+        self.genres.ensure(name for tags in all_tags for name in tags.genres)
+        self.people.ensure(
+            (credit.name for tags in all_tags for credit in tags.credits),
+            extra=_person_details(credit for tags in all_tags for credit in tags.credits),
+        )
+        owner_field = "show_id" if owner == "show" else "playable_id"
+        link_model = ShowGenre if owner == "show" else PlayableGenre
+        pks = list(tags_by_pk)
+        link_model.objects.filter(**{f"{owner_field}__in": pks}).delete()
+        Credit.objects.filter(**{f"{owner_field}__in": pks}).delete()
+        links, credits = [], []
+        for pk, tags in tags_by_pk.items():
+            seen_genres = set()
+            for position, name in enumerate(tags.genres):
+                genre_id = self.genres.pk(name)
+                if genre_id is not None and genre_id not in seen_genres:
+                    seen_genres.add(genre_id)
+                    links.append(link_model(genre_id=genre_id, position=position, **{owner_field: pk}))
+            seen_credits, positions = set(), {}
+            for credit in tags.credits:
+                person_id = self.people.pk(credit.name)
+                if person_id is None or (credit.role, person_id) in seen_credits:
+                    continue  # a person credited twice in one role (two characters) keeps the first
+                seen_credits.add((credit.role, person_id))
+                position = positions[credit.role] = positions.get(credit.role, -1) + 1
+                credits.append(
+                    Credit(
+                        person_id=person_id, role=credit.role, character=credit.character[:300],
+                        position=min(position, 32767), **{owner_field: pk},
+                    )
+                )  # fmt: skip
+        link_model.objects.bulk_create(links, batch_size=BATCH_SIZE)
+        Credit.objects.bulk_create(credits, batch_size=BATCH_SIZE)
+
+    def studio_pks(self, names: Iterable[str]) -> dict[str, int]:
+        names = list(names)
+        self.studios.ensure(names)
+        return {name: self.studios.pk(name) for name in names if self.studios.pk(name)}
+
+
+def _person_details(credits: Iterable[RemoteCredit]) -> dict[str, dict]:
+    details = {}
+    for credit in credits:
+        if credit.thumb.startswith(("http://", "https://")) or credit.tag_key:
+            details.setdefault(
+                credit.name.strip()[:200],
+                {"thumb_url": credit.thumb[:500] if credit.thumb.startswith("http") else "",
+                 "plex_tag_key": credit.tag_key[:40]},
+            )  # fmt: skip
+    return details
