@@ -46,6 +46,7 @@ from catalog.plex.parse import (
     tags_of,
 )
 from catalog.sync.bulk import bulk_create_playables, bulk_update_playables
+from catalog.sync.collections import CollectionSync
 from catalog.sync.files import resolve_file
 from catalog.sync.progress import Progress
 from catalog.sync.tags import TagWriter
@@ -101,12 +102,22 @@ class LibrarySync:
     # --- entry point ---------------------------------------------------------------------------
 
     def run(self) -> None:
+        writes_before = self.stats.added + self.stats.updated + self.stats.removed
         if self.library.kind == "movie":
             self.sync_type("movie")
         elif self.library.kind == "show":
             self.sync_type("show")
             self.sync_type("season")
             self.sync_type("episode")
+        if self.library.kind in ("movie", "show"):
+            self.sync_collections(self.stats.added + self.stats.updated + self.stats.removed != writes_before)
+
+    def sync_collections(self, section_changed: bool) -> None:
+        job = CollectionSync(
+            self.library, self.mode, self.client, self.progress, section_changed=section_changed
+        )
+        job.run()
+        self.problems.extend(job.problems)
 
     def sync_type(self, plex_type: str) -> None:
         local = self.load_local(plex_type)
