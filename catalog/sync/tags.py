@@ -92,6 +92,28 @@ class TagWriter:
         link_model.objects.bulk_create(links, batch_size=BATCH_SIZE)
         Credit.objects.bulk_create(credits, batch_size=BATCH_SIZE)
 
+    def replace_if_changed(self, owner: str, pk: int, tags: RemoteTags) -> bool:
+        """One item's tags (folder scans go item by item); True when they differed and were rewritten."""
+        owner_field = "show_id" if owner == "show" else "playable_id"
+        link_model = ShowGenre if owner == "show" else PlayableGenre
+        stored_genres = list(
+            link_model.objects.filter(**{owner_field: pk})
+            .order_by("position")
+            .values_list("genre__name", flat=True)
+        )
+        stored_credits = list(
+            Credit.objects.filter(**{owner_field: pk})
+            .order_by("role", "position")
+            .values_list("role", "person__name", "character")
+        )
+        if stored_genres == _wanted_genres(tags) and stored_credits == _wanted_credits(tags):
+            return False
+        self.replace(owner, {pk: tags})
+        return True
+
+    def studio_pk(self, name: str) -> int | None:
+        return self.studio_pks([name]).get(name) if name.strip() else None
+
     def studio_pks(self, names: Iterable[str]) -> dict[str, int]:
         names = list(names)
         self.studios.ensure(names)
@@ -108,3 +130,17 @@ def _person_details(credits: Iterable[RemoteCredit]) -> dict[str, dict]:
                  "plex_tag_key": credit.tag_key[:40]},
             )  # fmt: skip
     return details
+
+
+def _wanted_genres(tags: RemoteTags) -> list[str]:
+    return list(dict.fromkeys(name.strip()[:100] for name in tags.genres if name.strip()))
+
+
+def _wanted_credits(tags: RemoteTags) -> list[tuple[str, str, str]]:
+    seen, wanted = set(), []
+    for credit in tags.credits:
+        name = credit.name.strip()[:200]
+        if name and (credit.role, name) not in seen:
+            seen.add((credit.role, name))
+            wanted.append((credit.role, name, credit.character[:300]))
+    return sorted(wanted, key=lambda entry: entry[0])  # stable: keeps billing order within a role
