@@ -105,6 +105,8 @@ class Migration(migrations.Migration):
             ],
             options={
                 "ordering": ["name"],
+                "verbose_name": "studio or network",
+                "verbose_name_plural": "studios and networks",
             },
         ),
         migrations.CreateModel(

@@ -33,6 +33,8 @@ class Studio(models.Model):
 
     class Meta:
         ordering = ["name"]
+        verbose_name = "studio or network"
+        verbose_name_plural = "studios and networks"
 
     def __str__(self) -> str:
         return self.name
