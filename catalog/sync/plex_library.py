@@ -365,6 +365,7 @@ class LibrarySync:
             self.tag_writer.replace(
                 plex_type,
                 {pk: self.full_tags.pop(item.rating_key, item.tags) for pk, item in instances.items()},
+                new_pks=frozenset(instance.pk for instance in to_create),
             )
         if plex_type in ("episode", "movie"):
             self.replace_media_files(instances)

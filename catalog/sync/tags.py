@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.db import connection
+
 from catalog.models import Credit, Genre, Person, PlayableGenre, ShowGenre, Studio
 from catalog.plex.parse import RemoteCredit, RemoteTags
 
@@ -53,8 +55,13 @@ class TagWriter:
         self.studios = NameTable(Studio, 200)
         self.people = NameTable(Person, 200)
 
-    def replace(self, owner: str, tags_by_pk: dict[int, RemoteTags]) -> None:
-        """`owner` is "show", "movie" or "episode"; each pk's links become exactly its tags."""
+    def replace(
+        self, owner: str, tags_by_pk: dict[int, RemoteTags], *, new_pks: frozenset[int] = frozenset()
+    ) -> None:
+        """`owner` is "show", "movie" or "episode"; each pk's links become exactly its tags.
+
+        `new_pks` were created in this transaction and have no links to delete. Rows go in with
+        plain INSERTs, not model instances: a full sync writes tens of thousands of credits."""
         if not tags_by_pk:
             return
         all_tags = list(tags_by_pk.values())
@@ -65,9 +72,11 @@ class TagWriter:
         )
         owner_field = "show_id" if owner == "show" else "playable_id"
         link_model = ShowGenre if owner == "show" else PlayableGenre
-        pks = list(tags_by_pk)
-        link_model.objects.filter(**{f"{owner_field}__in": pks}).delete()
-        Credit.objects.filter(**{f"{owner_field}__in": pks}).delete()
+        existing = [pk for pk in tags_by_pk if pk not in new_pks]
+        if existing:
+            link_model.objects.filter(**{f"{owner_field}__in": existing}).delete()
+            Credit.objects.filter(**{f"{owner_field}__in": existing}).delete()
+        show_id = owner == "show"
         links, credits = [], []
         for pk, tags in tags_by_pk.items():
             seen_genres = set()
@@ -75,7 +84,7 @@ class TagWriter:
                 genre_id = self.genres.pk(name)
                 if genre_id is not None and genre_id not in seen_genres:
                     seen_genres.add(genre_id)
-                    links.append(link_model(genre_id=genre_id, position=position, **{owner_field: pk}))
+                    links.append((pk, genre_id, min(position, 32767)))
             seen_credits, positions = set(), {}
             for credit in tags.credits:
                 person_id = self.people.pk(credit.name)
@@ -84,13 +93,11 @@ class TagWriter:
                 seen_credits.add((credit.role, person_id))
                 position = positions[credit.role] = positions.get(credit.role, -1) + 1
                 credits.append(
-                    Credit(
-                        person_id=person_id, role=credit.role, character=credit.character[:300],
-                        position=min(position, 32767), **{owner_field: pk},
-                    )
+                    (person_id, credit.role, credit.character[:300], min(position, 32767),
+                     pk if show_id else None, None if show_id else pk)
                 )  # fmt: skip
-        link_model.objects.bulk_create(links, batch_size=BATCH_SIZE)
-        Credit.objects.bulk_create(credits, batch_size=BATCH_SIZE)
+        _insert(link_model, [owner_field, "genre_id", "position"], links)
+        _insert(Credit, ["person_id", "role", "character", "position", "show_id", "playable_id"], credits)
 
     def replace_if_changed(self, owner: str, pk: int, tags: RemoteTags) -> bool:
         """One item's tags (folder scans go item by item); True when they differed and were rewritten."""
@@ -130,6 +137,19 @@ def _person_details(credits: Iterable[RemoteCredit]) -> dict[str, dict]:
                  "plex_tag_key": credit.tag_key[:40]},
             )  # fmt: skip
     return details
+
+
+def _insert(model, columns: list[str], rows: list[tuple]) -> None:
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    statement = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(column) for column in columns)}) "  # noqa: S608  (names from model metadata)
+        f"VALUES ({', '.join(['%s'] * len(columns))})"
+    )
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), BATCH_SIZE):
+            cursor.executemany(statement, rows[start : start + BATCH_SIZE])
 
 
 def _wanted_genres(tags: RemoteTags) -> list[str]:
