@@ -298,7 +298,7 @@ class ChannelPlanner:
 def _slot_label(slot: SlotSpec) -> str:
     if slot.title:
         return f"“{slot.title}” slot"
-    kind = "movie" if slot.content == SlotContent.MOVIES else "episode"
+    kind = {SlotContent.MOVIES: "movie", SlotContent.COLLECTION: "collection"}.get(slot.content, "episode")
     return f"{slot.start_minute // 60:02d}:{slot.start_minute % 60:02d} {kind} slot"
 
 

@@ -90,7 +90,8 @@ def test_a_collection_gone_from_plex_leaves_the_block_to_fallback_with_a_warning
     slot.save()
     build_channel(channel, MONDAY, MONDAY + timedelta(days=1), fine_until=MONDAY + timedelta(days=1))
     assert not ProgramEntry.objects.filter(channel=channel, slot=slot).exists()
-    assert ScheduleWarning.objects.filter(channel=channel).exists()
+    warning = ScheduleWarning.objects.get(channel=channel)
+    assert "18:00 collection slot" in warning.message
 
 
 def test_collection_slots_need_a_collection_and_only_they_take_one():
