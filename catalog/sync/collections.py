@@ -92,6 +92,7 @@ class CollectionSync:
         progress: Progress,
         *,
         section_changed: bool,
+        page_size: int = LISTING_PAGE,
         members_page: int = MEMBERS_PAGE,
     ):
         self.library = library
@@ -100,6 +101,7 @@ class CollectionSync:
         self.client = client
         self.progress = progress
         self.section_changed = section_changed
+        self.page_size = page_size
         self.members_page = members_page
         self.problems: list[str] = []
 
@@ -132,7 +134,7 @@ class CollectionSync:
         found, clean = [], True
         # `type` in `extra` overrides the item type: 18 lists the section's collections.
         for page in self.client.iter_pages(
-            self.library.section_key, "movie", page_size=LISTING_PAGE, extra={"type": COLLECTION_TYPE}
+            self.library.section_key, "movie", page_size=self.page_size, extra={"type": COLLECTION_TYPE}
         ):
             for element in page.elements:
                 item = parse_collection(element)

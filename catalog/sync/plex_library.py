@@ -114,7 +114,12 @@ class LibrarySync:
 
     def sync_collections(self, section_changed: bool) -> None:
         job = CollectionSync(
-            self.library, self.mode, self.client, self.progress, section_changed=section_changed
+            self.library,
+            self.mode,
+            self.client,
+            self.progress,
+            section_changed=section_changed,
+            page_size=self.page_size,
         )
         job.run()
         self.problems.extend(job.problems)
