@@ -99,7 +99,7 @@ def peak_rss_mb() -> float:
 
 
 def one_round(args) -> dict:
-    from catalog.models import Episode, MediaSource, Movie, Show
+    from catalog.models import Collection, Credit, Episode, MediaSource, Movie, Show
     from catalog.sync.engine import sync_plex_source
 
     MediaSource.objects.all().delete()
@@ -124,7 +124,8 @@ def one_round(args) -> dict:
                 "peak_rss_mb": round(peak_rss_mb(), 1),
             }  # fmt: skip
         results["catalog"] = {
-            "shows": Show.objects.count(), "episodes": Episode.objects.count(), "movies": Movie.objects.count()
+            "shows": Show.objects.count(), "episodes": Episode.objects.count(), "movies": Movie.objects.count(),
+            "collections": Collection.objects.count(), "credits": Credit.objects.count(),
         }  # fmt: skip
         return results
     finally:
@@ -141,11 +142,14 @@ def main() -> None:
     parser.add_argument("--movies", type=int, default=2000)
     parser.add_argument("--latency-ms", type=int, default=5)
     parser.add_argument(
+        "--database-name", default=BENCH_DB, help="Throwaway database to create and drop (one per engineer)."
+    )
+    parser.add_argument(
         "--database-server",
         default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
     )
     args = parser.parse_args()
-    create_and_set_up(args.database_server, BENCH_DB)
+    create_and_set_up(args.database_server, args.database_name)
     rounds = [one_round(args) for _ in range(args.repeat)]
     print(f"catalog after sync: {rounds[0]['catalog']}")
     print(
@@ -166,7 +170,7 @@ def main() -> None:
         json.dumps({"args": vars(args) | {"database_server": "…"}, "summary": summary}, indent=2)
     )
 
-    drop(args.database_server, BENCH_DB)
+    drop(args.database_server, args.database_name)
 
 
 if __name__ == "__main__":

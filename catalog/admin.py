@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from catalog import admin_health, admin_live, admin_plex, admin_sync  # noqa: F401  (admin_health registers its admins)
+from catalog.admin_tags import CreditInline
 from catalog.choices import SourceKind, SyncKind
 from catalog.forms import MediaSourceForm, SchedulingMetadataForm
 from catalog.mapping_stats import mapping_stats
@@ -367,13 +368,18 @@ class ShowAdmin(NarrowRowsMixin, admin.ModelAdmin):
         "state",
         "updated_at_plex",
     )
-    list_filter = ("state", "source", ("library", LibraryListFilter), "content_rating")
-    search_fields = ("title", "sort_title", "rating_key", "primary_guid", "external_ids__value")
+    list_filter = (
+        "state", "source", ("library", LibraryListFilter), "content_rating",
+        ("network", admin.RelatedOnlyFieldListFilter), "genre_tags",
+    )  # fmt: skip
+    search_fields = (
+        "title", "sort_title", "rating_key", "primary_guid", "external_ids__value", "credits__person__name",
+    )  # fmt: skip
     list_select_related = ("source", "library__source")
     list_defer = ("summary", "genres", "source__token", "library__source__token")
     autocomplete_fields = ("source", "library")
     readonly_fields = ("primary_guid", "updated_at_plex", "created_at", "updated_at")
-    inlines = (SeasonInline, ExternalIdInline)
+    inlines = (SeasonInline, ExternalIdInline, CreditInline)
     show_full_result_count = False
     ordering = ("sort_title", "year")
 
@@ -437,7 +443,7 @@ class PlayableAdminBase(ChaptersLinkMixin, NarrowRowsMixin, DurationColumnMixin,
     show_full_result_count = False
     autocomplete_fields = ("source", "library")
     readonly_fields = ("kind", "primary_guid", "updated_at_plex", "created_at", "updated_at")
-    inlines = (MediaFileInline, ChapterMarkInline, PlexMarkerInline)
+    inlines = (MediaFileInline, ChapterMarkInline, PlexMarkerInline, CreditInline)
 
 
 @admin.register(Episode)
@@ -454,7 +460,7 @@ class EpisodeAdmin(PlayableAdminBase):
         "chapters_link",
     )
     list_filter = ("state", "source", "content_rating", "daypart", "seasonal_preference")
-    search_fields = ("title", "show__title", "rating_key")
+    search_fields = ("title", "show__title", "rating_key", "credits__person__name")
     list_select_related = ("show",)
     list_defer = ("summary", "notes", "show__summary", "show__genres")
     autocomplete_fields = ("source", "library", "show", "season")
@@ -498,8 +504,10 @@ class MovieAdmin(PlayableAdminBase):
         "content_rating",
         "daypart",
         "seasonal_preference",
+        ("production_studio", admin.RelatedOnlyFieldListFilter),
+        "genre_tags",
     )
-    search_fields = ("title", "sort_title", "rating_key", "primary_guid")
+    search_fields = ("title", "sort_title", "rating_key", "primary_guid", "credits__person__name")
     ordering = ("sort_title", "year")
     fieldsets = (
         (None, {"fields": ("title", "year", "sort_title", "summary", "studio", "genres")}),

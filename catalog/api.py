@@ -6,16 +6,22 @@ from ninja.errors import HttpError
 from ninja.pagination import PageNumberPagination, paginate
 
 from catalog import schemas
+from catalog import schemas_tags as tags
 from catalog.choices import SourceKind
 from catalog.models import (
     ChapterMark,
+    Collection,
+    Credit,
     Episode,
+    Genre,
     Library,
     MediaFile,
     MediaSource,
     Movie,
+    Person,
     ShortFormItem,
     Show,
+    Studio,
     SyncRun,
 )
 from catalog.plex_auth import check_connection
@@ -56,12 +62,12 @@ def list_libraries(request, filters: Query[schemas.LibraryFilter]):
 @router.get("/shows", response=list[schemas.ShowOut])
 @paginate(PageNumberPagination, page_size=PAGE_SIZE)
 def list_shows(request, filters: Query[schemas.ShowFilter]):
-    return filters.filter(Show.objects.order_by("sort_title", "year", "id"))
+    return filters.filter(Show.objects.select_related("network").order_by("sort_title", "year", "id"))
 
 
 @router.get("/shows/{show_id}", response=schemas.ShowOut)
 def get_show(request, show_id: int):
-    return get_object_or_404(Show, pk=show_id)
+    return get_object_or_404(Show.objects.select_related("network"), pk=show_id)
 
 
 @router.get("/shows/{show_id}/external-ids", response=list[schemas.ExternalIdOut])
@@ -126,6 +132,58 @@ def list_sync_runs(request, filters: Query[schemas.SyncRunFilter]):
 @router.get("/sync-runs/{run_id}", response=schemas.SyncRunOut)
 def get_sync_run(request, run_id: int):
     return get_object_or_404(SyncRun, pk=run_id)
+
+
+# --- collections, genres, networks, people ---------------------------------------------------------
+
+
+@router.get("/collections", response=list[tags.CollectionOut], summary="Plex collections (smart ones too)")
+@paginate(PageNumberPagination, page_size=PAGE_SIZE)
+def list_collections(request, filters: Query[tags.CollectionFilter]):
+    return filters.filter(Collection.objects.order_by("sort_title", "title", "id"))
+
+
+@router.get("/collections/{collection_id}", response=tags.CollectionOut)
+def get_collection(request, collection_id: int):
+    return get_object_or_404(Collection, pk=collection_id)
+
+
+@router.get("/collections/{collection_id}/members", response=list[tags.CollectionMemberOut])
+@paginate(PageNumberPagination, page_size=PAGE_SIZE)
+def list_collection_members(request, collection_id: int):
+    collection = get_object_or_404(Collection, pk=collection_id)
+    return collection.members.order_by("position")
+
+
+@router.get("/genres", response=list[tags.NamedOut])
+@paginate(PageNumberPagination, page_size=PAGE_SIZE)
+def list_genres(request, filters: Query[tags.NameFilter]):
+    return filters.filter(Genre.objects.order_by("name"))
+
+
+@router.get("/networks", response=list[tags.NamedOut], summary="Networks and studios")
+@paginate(PageNumberPagination, page_size=PAGE_SIZE)
+def list_networks(request, filters: Query[tags.NameFilter]):
+    return filters.filter(Studio.objects.order_by("name"))
+
+
+@router.get("/people", response=list[tags.PersonOut])
+@paginate(PageNumberPagination, page_size=PAGE_SIZE)
+def list_people(request, filters: Query[tags.NameFilter]):
+    return filters.filter(Person.objects.order_by("name"))
+
+
+@router.get("/shows/{show_id}/credits", response=list[tags.CreditOut])
+def list_show_credits(request, show_id: int):
+    show = get_object_or_404(Show, pk=show_id)
+    return show.credits.select_related("person").order_by("role", "position")
+
+
+@router.get(
+    "/items/{item_id}/credits", response=list[tags.CreditOut], summary="Cast and crew of a movie or episode"
+)
+def list_item_credits(request, item_id: int):
+    return Credit.objects.filter(playable_id=item_id).select_related("person").order_by("role", "position")
 
 
 from catalog import api_matching  # noqa: E402, F401  (adds the matching endpoints to this router)

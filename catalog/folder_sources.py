@@ -62,6 +62,8 @@ from catalog.models import (
     sort_title_for,
 )
 from catalog.nfo import NfoError, NfoItem, parse_nfo
+from catalog.plex.parse import RemoteCredit, RemoteTags
+from catalog.sync.tags import TagWriter
 
 logger = logging.getLogger(__name__)
 
@@ -288,6 +290,7 @@ class _FolderScan:
         self._reported_folders: set[str] = set()
         self._show_dirs: dict[str, str | None] = {}
         self._undo: list[tuple[dict, object, object]] = []
+        self.tag_writer = TagWriter()
 
     # ----------------------------------------------------------------------------------- driver
 
@@ -471,6 +474,7 @@ class _FolderScan:
             else:
                 mapping[key] = old
         self._undo.clear()
+        self.tag_writer = TagWriter()  # its name → id caches may hold rows the savepoint took back
 
     # -------------------------------------------------------------------------------- planning
 
@@ -585,6 +589,7 @@ class _FolderScan:
             "content_rating": item.content_rating if item else "",
             "studio": (item.studio if item else "")[:200],
             "genres": item.genres if item else [],
+            "network_id": self.tag_writer.studio_pk(item.studio) if item else None,
             "primary_guid": item.primary_guid if item else "",
         }
         desired = {"library_id": self._library(LibraryKind.SHOW).id, "state": ItemState.ACTIVE}
@@ -598,7 +603,11 @@ class _FolderScan:
         self._cache(self.shows, key, show)
         self.seen_show_keys.add(key)
         nfo_path = os.path.join(directory, SHOW_NFO)
-        if item is not None and self._replace_ids(show, item.ids, nfo_path) and outcome == "unchanged":
+        ids_changed = item is not None and self._replace_ids(show, item.ids, nfo_path)
+        tags_changed = item is not None and self.tag_writer.replace_if_changed(
+            "show", show.pk, _tags_of(item)
+        )
+        if (ids_changed or tags_changed) and outcome == "unchanged":
             outcome = "updated"
             Show.objects.filter(pk=show.pk).update(updated_at=timezone.now())
         if outcome != "unchanged":
@@ -736,6 +745,7 @@ class _FolderScan:
             "content_rating": item.content_rating,
             "studio": item.studio[:200],
             "genres": item.genres,
+            "production_studio_id": self.tag_writer.studio_pk(item.studio),
             "audience_rating": item.rating,
             "originally_released": item.premiered,
             "primary_guid": item.primary_guid,
@@ -743,7 +753,7 @@ class _FolderScan:
             **self._duration(prepared, item),
             **item.scheduling,
         }
-        self._save_item(prepared, Movie, key, desired, ids=item.ids)
+        self._save_item(prepared, Movie, key, desired, ids=item.ids, tags=_tags_of(item))
 
     def _save_episode(self, prepared: _Prepared, key: str, item: NfoItem, index: int) -> None:
         unit = prepared.unit
@@ -785,7 +795,7 @@ class _FolderScan:
             **(show_item.scheduling if show_item else {}),
             **item.scheduling,
         }
-        self._save_item(prepared, Episode, key, desired, ids=item.ids)
+        self._save_item(prepared, Episode, key, desired, ids=item.ids, tags=_tags_of(item))
 
     def _save_short_form(self, prepared: _Prepared) -> None:
         unit = prepared.unit
@@ -826,7 +836,9 @@ class _FolderScan:
             self._problem(unit.nfo_path, warning)
         return item
 
-    def _save_item(self, prepared: _Prepared, model, key: str, desired: dict, *, ids, create=None) -> None:
+    def _save_item(
+        self, prepared: _Prepared, model, key: str, desired: dict, *, ids, create=None, tags=None
+    ) -> None:
         unit = prepared.unit
         existing = self.items.get(key)
         if existing is not None and not isinstance(existing, model):
@@ -842,7 +854,9 @@ class _FolderScan:
         self.seen_keys.add(key)
         file_changed = self._save_media_file(item, prepared)
         ids_changed = ids is not None and self._replace_ids(item, ids, unit.nfo_path or unit.path)
-        if outcome == "unchanged" and (file_changed or ids_changed):
+        owner = "movie" if model is Movie else "episode"
+        tags_changed = tags is not None and self.tag_writer.replace_if_changed(owner, item.pk, tags)
+        if outcome == "unchanged" and (file_changed or ids_changed or tags_changed):
             outcome = "updated"
             Playable.objects.filter(pk=item.pk).update(updated_at=timezone.now())
         self._count(outcome)
@@ -1094,6 +1108,14 @@ def _upsert(model, existing, desired: dict, *, create: dict, touch: bool = True)
         setattr(existing, name, desired[name])
     existing.save(update_fields=[*changed, "updated_at"] if touch else changed)
     return existing, "updated"
+
+
+def _tags_of(item: NfoItem) -> RemoteTags:
+    return RemoteTags(
+        genres=item.genres,
+        credits=[RemoteCredit(role, name, character, thumb) for role, name, character, thumb in item.credits],
+        network=item.studio,
+    )
 
 
 def _report(problems: list[str], failed: int) -> str:

@@ -95,6 +95,8 @@ class NfoItem:
     plot: str = ""
     genres: list[str] = field(default_factory=list)
     studios: list[str] = field(default_factory=list)
+    # (role, name, character, thumb): actors in billing order, then directors, writers, producers.
+    credits: list[tuple[str, str, str, str]] = field(default_factory=list)
     content_rating: str = ""
     rating: Decimal | None = None
     runtime_minutes: int | None = None
@@ -225,6 +227,7 @@ def _read_item(element: ET.Element, url_ids: dict[str, str]) -> NfoItem:
     item.content_rating = _content_rating(text("mpaa") or text("certification"))
     item.genres = _split_many(children.get("genre", []))
     item.studios = _split_many(children.get("studio", []))
+    item.credits = _credits(children)
 
     date_tags = (
         ("aired", "premiered", "releasedate")
@@ -281,6 +284,36 @@ def _split_many(elements: list[ET.Element]) -> list[str]:
             if part and part not in values:
                 values.append(part)
     return values
+
+
+def _credits(children: dict[str, list[ET.Element]]) -> list[tuple[str, str, str, str]]:
+    """Cast and crew: `<actor>` blocks (name, role, order, thumb); `<director>`, `<credits>` (Kodi's
+    writers) and `<writer>` as text; `<producer>` as text or as a block with a name."""
+    actors = []
+    for position, actor in enumerate(children.get("actor", [])):
+        fields = _children_by_tag(actor)
+        text = _first_text_getter(fields)
+        name = text("name")
+        if not name:
+            continue
+        order = text("order")
+        rank = int(order) if order.isdigit() else 10_000 + position
+        actors.append((rank, position, ("actor", name[:200], text("role")[:300], text("thumb")[:500])))
+    credits = [entry for _rank, _position, entry in sorted(actors)]
+    for role, tags in (
+        ("director", ("director",)),
+        ("writer", ("credits", "writer")),
+        ("producer", ("producer",)),
+    ):
+        names: list[str] = []
+        for tag in tags:
+            for element in children.get(tag, []):
+                nested = _first_text_getter(_children_by_tag(element))("name")
+                for name in [nested] if nested else _split_many([element]):
+                    if name and name not in names:
+                        names.append(name)
+        credits += [(role, name[:200], "", "") for name in names]
+    return credits
 
 
 def _content_rating(raw: str) -> str:

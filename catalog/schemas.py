@@ -5,6 +5,8 @@ from typing import Annotated
 
 from ninja import Field, FilterLookup, FilterSchema, Schema
 
+from catalog.schemas_tags import EpisodeTagFilter, MovieTagFilter, ShowTagFilter
+
 
 class SourceOut(Schema):
     """A media source. The Plex token is never part of any response; `has_token` says whether one is set."""
@@ -68,12 +70,17 @@ class ShowOut(Schema):
     content_rating: str
     studio: str
     genres: list
+    network: str = Field("", description="Network (or studio) name, from the shared networks table.")
     primary_guid: str
     updated_at_plex: datetime | None
     state: str
 
+    @staticmethod
+    def resolve_network(show) -> str:
+        return show.network.name if show.network_id else ""
 
-class ShowFilter(FilterSchema):
+
+class ShowFilter(ShowTagFilter):
     source: Annotated[int | None, FilterLookup("source_id")] = None
     library: Annotated[int | None, FilterLookup("library_id")] = None
     title: Annotated[str | None, FilterLookup("title__icontains")] = None
@@ -119,7 +126,7 @@ class EpisodeOut(PlayableOut):
     originally_aired: date | None
 
 
-class EpisodeFilter(FilterSchema):
+class EpisodeFilter(EpisodeTagFilter):
     show: Annotated[int | None, FilterLookup("show_id")] = None
     season: Annotated[int | None, FilterLookup("season_number")] = None
     source: Annotated[int | None, FilterLookup("source_id")] = None
@@ -134,7 +141,7 @@ class MovieOut(PlayableOut):
     genres: list
 
 
-class MovieFilter(FilterSchema):
+class MovieFilter(MovieTagFilter):
     source: Annotated[int | None, FilterLookup("source_id")] = None
     library: Annotated[int | None, FilterLookup("library_id")] = None
     title: Annotated[str | None, FilterLookup("title__icontains")] = None

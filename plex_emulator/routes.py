@@ -82,6 +82,9 @@ class PlexRoutes:
     def __init__(self, config: EmulatorConfig, library: Library) -> None:
         self.config = config
         self.library = library
+        from .collections import CollectionStore  # it answers with this module's Response
+
+        library.collections = CollectionStore(config, library)
         any_method = {"GET", "POST", "PUT", "DELETE"}
         self._table: list[tuple[set[str], re.Pattern[str], Callable[..., Response]]] = [
             ({"GET"}, re.compile(r"/"), lambda request: Response(body=containers.server_root(config))),
@@ -104,6 +107,8 @@ class PlexRoutes:
         ]
 
     def handle(self, request: Request) -> Response:
+        if request.method == "GET" and (answer := self.library.collections.handle(request)) is not None:
+            return answer
         for methods, pattern, handler in self._table:
             match = pattern.fullmatch(request.path)
             if match and request.method in methods:

@@ -108,7 +108,7 @@ class TimeSlotInline(admin.StackedInline):
     model = TimeSlot
     form = TimeSlotForm
     extra = 0
-    autocomplete_fields = ("shows", "movies")
+    autocomplete_fields = ("shows", "movies", "collection")
     fields = (
         ("title", "daypart"),
         "days",
@@ -116,6 +116,7 @@ class TimeSlotInline(admin.StackedInline):
         ("content", "order"),
         "shows",
         "movies",
+        "collection",
         "repeat_spacing_days",
     )
 

@@ -80,6 +80,7 @@ class SlotOut(Schema):
     repeat_spacing_days: int
     show_ids: list[int]
     movie_ids: list[int]
+    collection_id: int | None = Field(None, description="For collection slots: the collection it draws from.")
 
     @staticmethod
     def resolve_show_ids(slot: TimeSlot) -> list[int]:

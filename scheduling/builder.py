@@ -20,6 +20,8 @@ from datetime import UTC, datetime, timedelta
 from django.db import transaction
 from django.db.models import Count, Max
 
+from catalog.choices import ItemState
+from catalog.models import CollectionMember
 from scheduling.breaks import BreakPlanner, DefaultRule
 from scheduling.choices import ProgramCategory
 from scheduling.models import (
@@ -64,6 +66,7 @@ def slot_specs(channel: Channel) -> list[SlotSpec]:
     slots = (
         TimeSlot.objects.filter(template_id__in=templates).prefetch_related("shows", "movies").order_by("pk")
     )
+    members = collection_members({slot.collection_id for slot in slots if slot.collection_id})
     specs = []
     for slot in slots:
         template = templates[slot.template_id]
@@ -76,9 +79,28 @@ def slot_specs(channel: Channel) -> list[SlotSpec]:
                 movie_ids=tuple(movie.pk for movie in sorted(slot.movies.all(), key=lambda movie: movie.pk)),
                 repeat_spacing_days=slot.repeat_spacing_days, priority=template.priority,
                 template_applies=template.applies_on,
+                collection_members=members.get(slot.collection_id, ()),
             )
         )  # fmt: skip
     return specs
+
+
+def collection_members(collection_ids) -> dict[int, tuple[tuple[str, int, int], ...]]:
+    """Each active collection's linked members, in its order (see SlotSpec.collection_members)."""
+    found: dict[int, list[tuple[str, int, int]]] = defaultdict(list)
+    rows = (
+        CollectionMember.objects.filter(collection_id__in=collection_ids, collection__state=ItemState.ACTIVE)
+        .order_by("collection_id", "position")
+        .values_list("collection_id", "playable_id", "show_id", "season__show_id", "season__season_number")
+    )
+    for collection_id, playable_id, show_id, season_show_id, season_number in rows:
+        if playable_id is not None:
+            found[collection_id].append(("playable", playable_id, 0))
+        elif show_id is not None:
+            found[collection_id].append(("show", show_id, 0))
+        elif season_show_id is not None:
+            found[collection_id].append(("season", season_show_id, season_number))
+    return {pk: tuple(entries) for pk, entries in found.items()}
 
 
 def load_history(channel: Channel, before: datetime, snapshot: CatalogSnapshot) -> History:

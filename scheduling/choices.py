@@ -12,6 +12,7 @@ class OrderMode(models.TextChoices):
 class SlotContent(models.TextChoices):
     EPISODES = "episodes", "Episodes of the chosen shows"
     MOVIES = "movies", "Movies"
+    COLLECTION = "collection", "Members of a collection"
 
 
 class BugCorner(models.TextChoices):

@@ -17,7 +17,7 @@ class TimeSlotForm(forms.ModelForm):
     class Meta:
         model = TimeSlot
         fields = (
-            "title", "days", "start_time", "end_time", "content", "order", "shows", "movies",
+            "title", "days", "start_time", "end_time", "content", "order", "shows", "movies", "collection",
             "repeat_spacing_days", "daypart",
         )  # fmt: skip
 

@@ -21,6 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+from catalog.choices import ContentKind
 from scheduling.calendar import seasons_of
 from scheduling.choices import OrderMode, ProgramCategory, SlotContent
 from scheduling.ratings import allowed
@@ -60,6 +61,9 @@ class SlotSpec:
     repeat_spacing_days: int
     priority: int
     template_applies: object  # callable(date) -> bool
+    # Collection slots: members in the collection's order, as ("playable", id, 0), ("show", id, 0)
+    # or ("season", show id, season number); empty when the collection is gone.
+    collection_members: tuple[tuple[str, int, int], ...] = ()
 
 
 @dataclass
@@ -181,7 +185,9 @@ class ChannelPlanner:
             length = min(allot(item.duration_ms), remaining)
             stop = cursor + timedelta(milliseconds=length)
             category = (
-                ProgramCategory.MOVIE if window.slot.content == SlotContent.MOVIES else ProgramCategory.SERIES
+                ProgramCategory.MOVIE
+                if window.slot.content == SlotContent.MOVIES or item.kind == ContentKind.MOVIE
+                else ProgramCategory.SERIES
             )
             programs.append(PlannedProgram(cursor, stop, category, item=item, slot_id=window.slot.id))
             self.history.record(window.slot.id, item, cursor)
@@ -200,6 +206,8 @@ class ChannelPlanner:
             ids = [pk for pk in slot.movie_ids or tuple(self.snapshot.movies) if pk in self.snapshot.movies]
             ids = self.snapshot.one_copy_per_work(ids, self.snapshot.movie_work)
             candidates = [self.snapshot.movies[pk] for pk in ids]
+        elif slot.content == SlotContent.COLLECTION:
+            candidates = self.collection_pool(slot)
         else:
             shows = [show for show in slot.show_ids if show in self.snapshot.episodes_by_show]
             shows = self.snapshot.one_copy_per_work(shows, self.snapshot.show_work)
@@ -208,6 +216,27 @@ class ChannelPlanner:
         return [
             item for item in candidates if allowed(item.content_rating, limit) and item.seasonal in seasons
         ]
+
+    def collection_pool(self, slot: SlotSpec) -> list[Item]:
+        """The airable movies and episodes a collection names, in its order, each once."""
+        found: dict[int, Item] = {}
+        for kind, first, second in slot.collection_members:
+            if kind == "playable":
+                item = self.snapshot.items.get(first)
+                members = (
+                    [item]
+                    if item is not None and item.kind in (ContentKind.EPISODE, ContentKind.MOVIE)
+                    else []
+                )
+            elif kind == "show":
+                members = self.snapshot.episodes_by_show.get(first, [])
+            else:
+                members = [
+                    item for item in self.snapshot.episodes_by_show.get(first, []) if item.season == second
+                ]
+            for item in members:
+                found.setdefault(item.id, item)
+        return list(found.values())
 
     def next_item(self, slot: SlotSpec, moment: datetime, remaining_ms: int) -> Item | None:
         pool = self.pool(slot, moment)
@@ -271,7 +300,7 @@ class ChannelPlanner:
 def _slot_label(slot: SlotSpec) -> str:
     if slot.title:
         return f"“{slot.title}” slot"
-    kind = "movie" if slot.content == SlotContent.MOVIES else "episode"
+    kind = {SlotContent.MOVIES: "movie", SlotContent.COLLECTION: "collection"}.get(slot.content, "episode")
     return f"{slot.start_minute // 60:02d}:{slot.start_minute % 60:02d} {kind} slot"
 
 

@@ -1,5 +1,6 @@
 """Catalog models, one module per concern; import them from `catalog.models`."""
 
+from catalog.models.collections import Collection, CollectionMember, MemberKind
 from catalog.models.items import Episode, Movie, Playable, Season, ShortFormItem, Show, sort_title_for
 from catalog.models.live import ListenerStatus, NotificationListenerState
 from catalog.models.matching import MatchCandidate, MatchDecision, MatchedItem, Work, WorkMember
@@ -7,11 +8,17 @@ from catalog.models.media import ChapterMark, ExternalId, MediaFile, PlexMarker,
 from catalog.models.plex_signin import PlexDevice, PlexSignIn
 from catalog.models.sources import Library, MediaSource, PathMapping
 from catalog.models.sync import SyncItemError, SyncRun, WebhookEvent, WebhookOutcome
+from catalog.models.tags import Credit, CreditRole, Genre, Person, PlayableGenre, ShowGenre, Studio
 
 __all__ = [
     "ChapterMark",
+    "Collection",
+    "CollectionMember",
+    "Credit",
+    "CreditRole",
     "Episode",
     "ExternalId",
+    "Genre",
     "Library",
     "ListenerStatus",
     "MatchCandidate",
@@ -19,16 +26,21 @@ __all__ = [
     "MatchedItem",
     "MediaFile",
     "MediaSource",
+    "MemberKind",
     "Movie",
     "NotificationListenerState",
     "PathMapping",
+    "Person",
     "Playable",
+    "PlayableGenre",
     "PlexDevice",
     "PlexMarker",
     "PlexSignIn",
     "Season",
     "ShortFormItem",
     "Show",
+    "ShowGenre",
+    "Studio",
     "SyncItemError",
     "SyncRun",
     "WebhookEvent",

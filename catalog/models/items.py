@@ -30,6 +30,17 @@ class Show(models.Model):
     content_rating = models.CharField(max_length=40, blank=True)
     studio = models.CharField(max_length=200, blank=True, help_text="Studio or original network.")
     genres = models.JSONField(default=list, blank=True)
+    network = models.ForeignKey(
+        "catalog.Studio",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="network_shows",
+        help_text="Original network (or studio), as a shared row.",
+    )
+    genre_tags = models.ManyToManyField(
+        "catalog.Genre", through="catalog.ShowGenre", blank=True, related_name="shows"
+    )
     primary_guid = models.CharField(
         max_length=300, blank=True, help_text="Best external id, e.g. tvdb://76290."
     )
@@ -142,6 +153,9 @@ class Playable(models.Model):
     )
     content_warnings = models.CharField(max_length=300, blank=True)
     notes = models.TextField(blank=True)
+    genre_tags = models.ManyToManyField(
+        "catalog.Genre", through="catalog.PlayableGenre", blank=True, related_name="playables"
+    )
 
     class Meta:
         verbose_name = "item"
@@ -204,6 +218,14 @@ class Movie(Playable):
     year = models.PositiveSmallIntegerField(null=True, blank=True)
     sort_title = models.CharField(max_length=300, blank=True)
     studio = models.CharField(max_length=200, blank=True)
+    production_studio = models.ForeignKey(
+        "catalog.Studio",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="movies",
+        help_text="Studio, as a shared row.",
+    )
     genres = models.JSONField(default=list, blank=True)
     audience_rating = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
     originally_released = models.DateField(null=True, blank=True)

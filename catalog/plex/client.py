@@ -90,7 +90,12 @@ class PlexClient:
             self.api_calls += 1
             try:
                 response = self.session.get(url, headers=headers, timeout=self.timeout)
-            except (requests.ConnectionError, requests.Timeout) as error:
+            # ChunkedEncodingError: the connection dropped mid-body (a truncated reply), also transient.
+            except (
+                requests.ConnectionError,
+                requests.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+            ) as error:
                 last_problem = f"could not reach {self.base_url} ({type(error).__name__})"
             else:
                 if response.status_code == 401:

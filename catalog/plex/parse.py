@@ -33,6 +33,54 @@ class RemotePart:
     frame_rate: float | None = None
 
 
+@dataclass(frozen=True)
+class RemoteCredit:
+    """A `<Role>`, `<Director>`, `<Writer>` or `<Producer>` tag of an item."""
+
+    role: str  # actor, director, writer, producer
+    name: str
+    character: str = ""
+    thumb: str = ""
+    tag_key: str = ""
+
+
+@dataclass
+class RemoteTags:
+    """An item's genres, credits and network/studio. Listings carry only the first few of each
+    (and no characters on older servers); a full metadata fetch carries them all."""
+
+    genres: list[str] = field(default_factory=list)
+    credits: list[RemoteCredit] = field(default_factory=list)
+    network: str = ""
+
+
+CREDIT_TAGS = {"Role": "actor", "Director": "director", "Writer": "writer", "Producer": "producer"}
+
+
+def tags_of(element: Element) -> RemoteTags:
+    """Genres, credits and network of an item element (listing or full metadata)."""
+    genres, credits = [], []
+    for child in element:
+        name = (child.get("tag") or "").strip()
+        if not name:
+            continue
+        if child.tag == "Genre":
+            genres.append(name)
+        elif child.tag in CREDIT_TAGS:
+            credits.append(
+                RemoteCredit(
+                    CREDIT_TAGS[child.tag],
+                    name,
+                    (child.get("role") or "").strip(),
+                    child.get("thumb", ""),
+                    child.get("tagKey", ""),
+                )
+            )
+    # Newer servers name a show's network in `network`; `studio` holds it otherwise.
+    network = (element.get("network") or element.get("studio") or "").strip()
+    return RemoteTags(genres, credits, network)
+
+
 @dataclass
 class RemoteItem:
     """A show, season, episode or movie as Plex lists it."""
@@ -60,6 +108,7 @@ class RemoteItem:
     parts: list[RemotePart] = field(default_factory=list)
     chapters: list[tuple[str, int]] | None = None  # None: not fetched (listings don't carry them)
     markers: list[tuple[str, int, int]] | None = None
+    tags: RemoteTags = field(default_factory=RemoteTags)
 
     @property
     def fingerprint(self) -> str:
@@ -77,6 +126,7 @@ class RemoteItem:
                 self.audience_rating, self.originally_available, self.sort_title,
                 [(p.part_key, p.file, p.size_bytes, p.container, p.duration_ms, p.video_codec,
                   p.audio_codec, p.width, p.height, p.frame_rate) for p in self.parts],
+                self.tags.network, [(c.role, c.name, c.character) for c in self.tags.credits],
             )
         )  # fmt: skip
         return hashlib.blake2b(material.encode(), digest_size=16).hexdigest()
@@ -169,6 +219,7 @@ def parse_item(element: Element, kind: str | None = None) -> RemoteItem:
         content_rating=attributes.get("contentRating", ""),
         studio=attributes.get("studio", ""),
         genres=[child.get("tag", "") for child in element if child.tag == "Genre" and child.get("tag")],
+        tags=tags_of(element),
         duration_ms=_int(attributes.get("duration")),
         index=_int(attributes.get("index")),
         parent_index=_int(attributes.get("parentIndex")),

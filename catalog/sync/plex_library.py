@@ -36,11 +36,21 @@ from catalog.models import (
 )
 from catalog.paths import PathMapper
 from catalog.plex.client import PlexClient
-from catalog.plex.parse import MalformedItem, RemoteItem, details_of, epoch_to_datetime, parse_item
+from catalog.plex.parse import (
+    MalformedItem,
+    RemoteItem,
+    RemoteTags,
+    details_of,
+    epoch_to_datetime,
+    parse_item,
+    tags_of,
+)
 from catalog.sync.bulk import bulk_create_playables, bulk_update_playables
+from catalog.sync.collections import CollectionSync
 from catalog.sync.files import resolve_file
 from catalog.sync.item_errors import ItemFailure, item_key
 from catalog.sync.progress import Progress
+from catalog.sync.tags import TagWriter
 
 WATERMARK_MARGIN_SECONDS = 60
 PAGE_SIZE = 1000
@@ -91,18 +101,36 @@ class LibrarySync:
         self.synced_keys: dict[str, set[str]] = {}
         self.complete_kinds: set[str] = set()
         self.since = None
+        self.tag_writer = TagWriter()
+        # Complete genres/credits by ratingKey from full metadata fetches (listings truncate them).
+        self.full_tags: dict[str, RemoteTags] = {}
         if mode == "incremental" and library.sync_watermark is not None:
             self.since = library.sync_watermark - WATERMARK_MARGIN_SECONDS
 
     # --- entry point ---------------------------------------------------------------------------
 
     def run(self) -> None:
+        writes_before = self.stats.added + self.stats.updated + self.stats.removed
         if self.library.kind == "movie":
             self.sync_type("movie")
         elif self.library.kind == "show":
             self.sync_type("show")
             self.sync_type("season")
             self.sync_type("episode")
+        if self.library.kind in ("movie", "show"):
+            self.sync_collections(self.stats.added + self.stats.updated + self.stats.removed != writes_before)
+
+    def sync_collections(self, section_changed: bool) -> None:
+        job = CollectionSync(
+            self.library,
+            self.mode,
+            self.client,
+            self.progress,
+            section_changed=section_changed,
+            page_size=self.page_size,
+        )
+        job.run()
+        self.problems.extend(job.problems)
 
     def sync_type(self, plex_type: str) -> None:
         local = self.load_local(plex_type)
@@ -258,6 +286,8 @@ class LibrarySync:
             # Details come first and land in the same transaction as the rows: a run killed between
             # the two must not leave rows whose fingerprint says "done" without their chapters.
             details = self.fetch_details(to_write) if plex_type in ("episode", "movie") else {}
+            if plex_type == "show":
+                self.fetch_full_tags(to_write)
             with transaction.atomic():
                 instances = self.write_batch(plex_type, local, to_write, context)
                 self.store_details(instances, details)
@@ -310,6 +340,11 @@ class LibrarySync:
 
     def write_batch(self, plex_type, local, batch, context) -> dict[int, RemoteItem]:
         model = self.model_for(plex_type)
+        if plex_type in ("show", "movie"):
+            context = {
+                **context,
+                "studios": self.tag_writer.studio_pks({item.tags.network for item in batch}),
+            }
         to_create, to_update, created, updated = [], [], [], []
         for item in batch:
             row = local.get(item.rating_key)
@@ -343,6 +378,12 @@ class LibrarySync:
             for instance, item in zip([*to_create, *to_update], [*created, *updated], strict=True)
         }
         self.replace_external_ids(plex_type, instances)
+        if plex_type != "season":
+            self.tag_writer.replace(
+                plex_type,
+                {pk: self.full_tags.pop(item.rating_key, item.tags) for pk, item in instances.items()},
+                new_pks=frozenset(instance.pk for instance in to_create),
+            )
         if plex_type in ("episode", "movie"):
             self.replace_media_files(instances)
         return instances
@@ -382,6 +423,7 @@ class LibrarySync:
             values.update(
                 library_id=self.library.pk, source_id=self.source.pk, year=item.year, studio=item.studio[:200],
                 genres=item.genres, sort_title=(item.sort_title or sort_title_for(item.title))[:300],
+                network_id=context["studios"].get(item.tags.network),
             )  # fmt: skip
         else:
             values.update(
@@ -393,6 +435,7 @@ class LibrarySync:
                 kind=ContentKind.MOVIE, year=item.year, studio=item.studio[:200], genres=item.genres,
                 sort_title=(item.sort_title or sort_title_for(item.title))[:300],
                 originally_released=item.originally_available,
+                production_studio_id=context["studios"].get(item.tags.network),
             )  # fmt: skip
         if plex_type == "episode":
             show = context["shows"].get(item.grandparent_rating_key)
@@ -446,12 +489,20 @@ class LibrarySync:
             "audience_rating",
             "originally_aired",
         ],
-        "movie": ["year", "sort_title", "studio", "genres", "audience_rating", "originally_released"],
+        "movie": [
+            "year",
+            "sort_title",
+            "studio",
+            "genres",
+            "audience_rating",
+            "originally_released",
+            "production_studio",
+        ],
     }
     PLAIN_FIELDS = {
         "show": [
             "rating_key", "title", "summary", "source_fingerprint", "updated_at_plex", "state", "primary_guid",
-            "content_rating", "library_id", "source_id", "year", "studio", "genres", "sort_title",
+            "content_rating", "library_id", "source_id", "year", "studio", "genres", "sort_title", "network",
         ],
         "season": ["rating_key", "title", "summary", "source_fingerprint", "updated_at_plex", "state", "show_id", "season_number"],
     }  # fmt: skip
@@ -532,7 +583,15 @@ class LibrarySync:
         for start in range(0, len(keys), DETAIL_BATCH):
             for element in self.client.metadata(keys[start : start + DETAIL_BATCH]):
                 details[element.get("ratingKey", "")] = details_of(element)
+                self.full_tags[element.get("ratingKey", "")] = tags_of(element)
         return details
+
+    def fetch_full_tags(self, items: list[RemoteItem]) -> None:
+        """Shows' complete genres and cast, a few batched requests (listings carry the first few)."""
+        keys = [item.rating_key for item in items]
+        for start in range(0, len(keys), DETAIL_BATCH):
+            for element in self.client.metadata(keys[start : start + DETAIL_BATCH], details=False):
+                self.full_tags[element.get("ratingKey", "")] = tags_of(element)
 
     def store_details(self, instances: dict[int, RemoteItem], details: dict[str, tuple[list, list]]) -> None:
         touched = [pk for pk, item in instances.items() if item.rating_key in details]

@@ -5,7 +5,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from catalog.choices import Daypart
-from catalog.models import Movie, Show
+from catalog.models import Collection, Movie, Show
 from scheduling.choices import OrderMode, SlotContent
 from scheduling.models.channels import Channel
 
@@ -74,6 +74,14 @@ class TimeSlot(models.Model):
     movies = models.ManyToManyField(
         Movie, blank=True, related_name="slots", help_text="Empty: any movie allowed."
     )
+    collection = models.ForeignKey(
+        Collection,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="slots",
+        help_text="For collection slots: its movies and episodes (a show in it brings all its episodes).",
+    )
     repeat_spacing_days = models.PositiveIntegerField(
         default=14,
         validators=[MaxValueValidator(3650)],
@@ -99,6 +107,14 @@ class TimeSlot(models.Model):
             raise ValidationError("Slots start and end on the hour or half hour, as programs do on TV.")
         if self.end_time != self.end_time.replace(hour=0, minute=0) and self.end_time <= self.start_time:
             raise ValidationError({"end_time": "The slot must end after it starts (00:00 means midnight)."})
+        if self.content == SlotContent.COLLECTION and self.collection_id is None:
+            raise ValidationError({"collection": "Choose the collection this slot draws from."})
+        if self.content != SlotContent.COLLECTION and self.collection_id is not None:
+            raise ValidationError(
+                {
+                    "collection": "Only a slot whose content is “Members of a collection” draws from a collection."
+                }
+            )
 
     @property
     def minutes(self) -> tuple[int, int]:

@@ -18,8 +18,12 @@ from django.utils import timezone
 from catalog.choices import ContentKind, Daypart, FileState, ItemState
 from catalog.models import (
     ChapterMark,
+    Collection,
+    CollectionMember,
+    Credit,
     Episode,
     ExternalId,
+    Genre,
     Library,
     MatchCandidate,
     MatchDecision,
@@ -29,13 +33,17 @@ from catalog.models import (
     Movie,
     NotificationListenerState,
     PathMapping,
+    Person,
     Playable,
+    PlayableGenre,
     PlexDevice,
     PlexMarker,
     PlexSignIn,
     Season,
     ShortFormItem,
     Show,
+    ShowGenre,
+    Studio,
     SyncItemError,
     SyncRun,
     WebhookEvent,
@@ -73,6 +81,7 @@ WRITTEN_BY_THE_SYSTEM |= {
     MatchDecision,
     MatchedItem,
 }  # cross-source matching
+WRITTEN_BY_THE_SYSTEM |= {Collection, CollectionMember}
 
 
 def admin_models():
@@ -111,6 +120,19 @@ def catalog(staff_user):
         item_title="Saga of a Star World",
         outcome="triggered",
         sync_run=sync_run,
+    )
+    network = Studio.objects.create(name="ABC")
+    Show.objects.filter(pk=show.pk).update(network=network)
+    genre = Genre.objects.create(name="Science Fiction")
+    person = Person.objects.create(name="Lorne Greene")
+    credit = Credit.objects.create(person=person, role="actor", character="Commander Adama", show=show)
+    show_genre = ShowGenre.objects.create(show=show, genre=genre)
+    movie_genre = PlayableGenre.objects.create(playable=movie, genre=genre)
+    collection = Collection.objects.create(
+        source=plex, library=library, rating_key="900", title="Space Operas"
+    )
+    member = CollectionMember.objects.create(
+        collection=collection, position=0, rating_key=show.rating_key, kind="show", show=show
     )
     api_token, _ = ApiToken.issue(staff_user, "backup script")
     stream_token, _ = StreamToken.issue("living-room TV")
@@ -154,6 +176,14 @@ def catalog(staff_user):
         SyncItemError: item_error,
         WorkerHeartbeat: heartbeat,
         StaffNotice: notice,
+        Studio: network,
+        Genre: genre,
+        Person: person,
+        Credit: credit,
+        ShowGenre: show_genre,
+        PlayableGenre: movie_genre,
+        Collection: collection,
+        CollectionMember: member,
     }
     rows.update(_matching_rows(plex, show))
     return rows
@@ -276,7 +306,52 @@ def _webhook_events(count):
     )
 
 
+def _credits(count):
+    people = Person.objects.bulk_create(
+        Person(name=f"Person {Person.objects.count()} {n}") for n in range(count)
+    )
+    shows = ShowFactory.create_batch(3)
+    return Credit.objects.bulk_create(
+        Credit(person=person, role="actor", show=shows[n % 3]) for n, person in enumerate(people)
+    )
+
+
+def _collections(count):
+    source = PlexSourceFactory()
+    library = LibraryFactory(source=source)
+    show = ShowFactory(source=source)
+    made = Collection.objects.bulk_create(
+        Collection(source=source, library=library, rating_key=f"c{n}", title=f"Collection {n}")
+        for n in range(count)
+    )
+    CollectionMember.objects.bulk_create(
+        CollectionMember(collection=c, position=0, rating_key="1", kind="show", show=show) for c in made
+    )
+    return made
+
+
+def _people(count):
+    made = Person.objects.bulk_create(
+        Person(name=f"Someone {Person.objects.count()} {n}") for n in range(count)
+    )
+    show = ShowFactory()
+    Credit.objects.bulk_create(Credit(person=p, role="writer", show=show) for p in made)
+    return made
+
+
+def _genres(count):
+    made = Genre.objects.bulk_create(Genre(name=f"Genre {Genre.objects.count()} {n}") for n in range(count))
+    show = ShowFactory()
+    ShowGenre.objects.bulk_create(ShowGenre(show=show, genre=g) for g in made)
+    return made
+
+
 LISTS = {
+    Credit: _credits,
+    Collection: _collections,
+    CollectionMember: lambda count: [m for c in _collections(count) for m in c.members.all()],
+    Person: _people,
+    Genre: _genres,
     Episode: _episodes,
     Movie: _movies,
     ShortFormItem: _short_form,
@@ -590,3 +665,29 @@ def test_media_source_page_folds_the_section_its_kind_does_not_use(make, folded,
     open_heading = re.search(rf"<summary>\s*<h2[^>]*>{re.escape(open_section)}</h2>", html)
     assert folded_heading and not open_heading
     assert 'name="path"' in html and 'name="base_url"' in html  # still there if staff change the kind
+
+
+def test_shows_filter_by_genre_and_network_and_search_by_person(catalog, staff_client):
+    show = catalog[Show]
+    other = ShowFactory(title="Knight Rider")
+    network = catalog[Studio]
+    by_network = changelist_rows(
+        staff_client.get(url(Show, "changelist"), {"network__id__exact": network.pk})
+    )
+    by_genre = changelist_rows(
+        staff_client.get(url(Show, "changelist"), {"genre_tags__id__exact": catalog[Genre].pk})
+    )
+    by_person = changelist_rows(staff_client.get(url(Show, "changelist"), {"q": "lorne"}))
+    assert by_network == by_genre == by_person == [show]
+    assert other not in changelist_rows(staff_client.get(url(Show, "changelist"), {"q": "greene"}))
+
+
+def test_movies_filter_by_genre_and_search_by_person(catalog, staff_client):
+    movie = catalog[Movie]
+    MovieFactory(title="Tron")
+    Credit.objects.create(person=Person.objects.create(name="John Badham"), role="director", playable=movie)
+    by_genre = changelist_rows(
+        staff_client.get(url(Movie, "changelist"), {"genre_tags__id__exact": catalog[Genre].pk})
+    )
+    assert by_genre == [movie]
+    assert changelist_rows(staff_client.get(url(Movie, "changelist"), {"q": "badham"})) == [movie]

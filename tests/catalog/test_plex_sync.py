@@ -122,8 +122,9 @@ def test_second_sync_without_changes_asks_little_and_changes_nothing(emulator, s
     assert (run.added, run.updated, run.removed) == (0, 0, 0)
     assert run.changes == []
     assert snapshot(synced) == before
-    # "/", "/library/sections", then per library: a changed-items query and a count per item type.
-    assert emulator.requests.total <= 2 + 2 * 1 + 2 * 3 + 2
+    # "/", "/library/sections", then per library: a changed-items query and a count per item type,
+    # and its collections listing (unchanged collections' members are not re-read).
+    assert emulator.requests.total <= 2 + 2 * 1 + 2 * 3 + 2 + 2
     assert run.api_calls == emulator.requests.total
 
 
