@@ -44,6 +44,7 @@ from catalog.sync.triggers import request_sync
 from catalog.webhooks import webhook_url
 from retrovue.core.admin import ReadOnlyAdminMixin
 from retrovue.core.formatting import format_bytes, format_duration_ms
+from scheduling.ratings import rank as rating_rank_of
 
 SCHEDULING_FIELDSET = (
     "Scheduling",
@@ -65,6 +66,8 @@ def set_scheduling_metadata(modeladmin, request, queryset):
         form = SchedulingMetadataForm(request.POST)
         if form.is_valid():
             changes = form.changes()
+            if "content_rating" in changes:  # update() skips save(), which keeps the rank in step
+                changes["rating_rank"] = rating_rank_of(changes["content_rating"])
             updated = Playable.objects.filter(pk__in=queryset.values("pk")).update(**changes)
             fields = ", ".join(name.replace("_", " ") for name in changes)
             modeladmin.message_user(

@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from scheduling.calendar import seasons_of
 from scheduling.choices import OrderMode, ProgramCategory, SlotContent
-from scheduling.ratings import allowed
+from scheduling.ratings import limit_rank, rank_allowed
 from scheduling.snapshot import CatalogSnapshot, Item
 
 HALF_HOUR_MS = 30 * 60 * 1000
@@ -202,9 +202,9 @@ class ChannelPlanner:
             candidates = [
                 item for show in slot.show_ids for item in self.snapshot.episodes_by_show.get(show, [])
             ]
-        limit = self.channel.content_rating_limit
+        limit = limit_rank(self.channel.content_rating_limit)
         return [
-            item for item in candidates if allowed(item.content_rating, limit) and item.seasonal in seasons
+            item for item in candidates if rank_allowed(item.rating_rank, limit) and item.seasonal in seasons
         ]
 
     def next_item(self, slot: SlotSpec, moment: datetime, remaining_ms: int) -> Item | None:

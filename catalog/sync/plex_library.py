@@ -40,6 +40,7 @@ from catalog.plex.parse import MalformedItem, RemoteItem, details_of, epoch_to_d
 from catalog.sync.bulk import bulk_create_playables, bulk_update_playables
 from catalog.sync.files import resolve_file
 from catalog.sync.progress import Progress
+from scheduling.ratings import rank as rating_rank_of
 
 WATERMARK_MARGIN_SECONDS = 60
 PAGE_SIZE = 1000
@@ -366,6 +367,7 @@ class LibrarySync:
             return True
         ids = item.external_ids
         values = {**common, "primary_guid": primary_guid(ids), "content_rating": item.content_rating[:40]}
+        values["rating_rank"] = rating_rank_of(values["content_rating"])
         if plex_type == "show":
             values.update(
                 library_id=self.library.pk, source_id=self.source.pk, year=item.year, studio=item.studio[:200],
@@ -420,7 +422,7 @@ class LibrarySync:
     PLAIN_FIELDS = {
         "show": [
             "rating_key", "title", "summary", "source_fingerprint", "updated_at_plex", "state", "primary_guid",
-            "content_rating", "library_id", "source_id", "year", "studio", "genres", "sort_title",
+            "content_rating", "library_id", "source_id", "year", "studio", "genres", "sort_title", "rating_rank",
         ],
         "season": ["rating_key", "title", "summary", "source_fingerprint", "updated_at_plex", "state", "show_id", "season_number"],
     }  # fmt: skip
