@@ -142,3 +142,17 @@ class SyncStatus(models.TextChoices):
     PARTIAL = "partial", "Partial (some items failed)"
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
+
+
+class StreamKind(models.TextChoices):
+    VIDEO = "video", "Video"
+    AUDIO = "audio", "Audio"
+    SUBTITLE = "subtitle", "Subtitle"
+
+
+class StreamOrigin(models.TextChoices):
+    """Who reported a track: each source's rows are replaced only by that source's next report."""
+
+    PLEX = "plex", "Plex"
+    PROBE = "probe", "ffprobe of the file"
+    SIDECAR = "sidecar", "Subtitle file beside the video"

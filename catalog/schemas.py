@@ -161,6 +161,28 @@ class MediaFileOut(Schema):
     state: str
 
 
+class MediaStreamOut(Schema):
+    id: int
+    media_file_id: int
+    origin: str
+    kind: str
+    stream_index: int | None
+    codec: str
+    language: str
+    language_code: str
+    language_code_raw: str
+    language_tag: str
+    title: str
+    display_title: str
+    channels: int | None
+    default: bool = Field(..., alias="is_default")
+    forced: bool
+    hearing_impaired: bool
+    external: bool
+    key: str
+    path: str
+
+
 class MediaFileFilter(FilterSchema):
     state: str | None = None
     item: Annotated[int | None, FilterLookup("playable_id")] = None

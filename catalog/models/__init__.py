@@ -3,6 +3,7 @@
 from catalog.models.items import Episode, Movie, Playable, Season, ShortFormItem, Show, sort_title_for
 from catalog.models.media import ChapterMark, ExternalId, MediaFile, PlexMarker, primary_external_id
 from catalog.models.sources import Library, MediaSource, PathMapping
+from catalog.models.streams import MediaStream
 from catalog.models.sync import SyncRun, WebhookEvent, WebhookOutcome
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "Library",
     "MediaFile",
     "MediaSource",
+    "MediaStream",
     "Movie",
     "PathMapping",
     "Playable",

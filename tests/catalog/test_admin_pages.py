@@ -22,6 +22,7 @@ from catalog.models import (
     Library,
     MediaFile,
     MediaSource,
+    MediaStream,
     Movie,
     PathMapping,
     Playable,
@@ -52,7 +53,7 @@ pytestmark = pytest.mark.django_db
 ADMIN_APPS = ("catalog", "core")
 PLEX_TOKEN = "plex-token-Zq93xK"
 # Rows only the system writes (or, for all items, edits in bulk): the admin offers no add page.
-WRITTEN_BY_THE_SYSTEM = {Playable, SyncRun, TaskRun, WebhookEvent}
+WRITTEN_BY_THE_SYSTEM = {Playable, SyncRun, TaskRun, WebhookEvent, MediaStream}
 
 
 def admin_models():
@@ -79,6 +80,7 @@ def catalog(staff_user):
     movie = MovieFactory(source=plex, title="WarGames", year=1983)
     spot = ShortFormFactory(source=folder, title="Cereal spot", promotes_show=show)
     media_file = MediaFileFactory(playable=episode)
+    stream = MediaStream.objects.create(media_file=media_file, origin="plex", kind="audio", stream_index=1)
     mark = ChapterMarkFactory(playable=episode)
     marker = PlexMarker.objects.create(playable=episode, kind="intro", start_ms=0, end_ms=30_000)
     external_id = ExternalIdFactory(show=show, source=plex)
@@ -105,6 +107,7 @@ def catalog(staff_user):
         Movie: movie,
         ShortFormItem: spot,
         MediaFile: media_file,
+        MediaStream: stream,
         ChapterMark: mark,
         PlexMarker: marker,
         ExternalId: external_id,
@@ -173,6 +176,13 @@ def _media_files(count):
     return [MediaFileFactory(playable=episode) for episode in _episodes(count)]
 
 
+def _media_streams(count):
+    return [
+        MediaStream.objects.create(media_file=media_file, origin="probe", kind="audio", stream_index=1)
+        for media_file in _media_files(count)
+    ]
+
+
 def _seasons(count):
     return [SeasonFactory(show=ShowFactory()) for _ in range(count)]
 
@@ -204,6 +214,7 @@ LISTS = {
     MediaFile: _media_files,
     SyncRun: _sync_runs,
     WebhookEvent: _webhook_events,
+    MediaStream: _media_streams,
 }
 
 
