@@ -47,6 +47,17 @@ class StreamProfile(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(10)],
         help_text="HLS segment and GOP length.",
     )
+    preferred_audio_language = models.CharField(
+        max_length=20,
+        blank=True,
+        help_text="Audio track to air when a file has several, e.g. eng, fre, de or French; "
+        "else the file's default track.",
+    )
+    burn_forced_subtitles = models.BooleanField(
+        default=True,
+        help_text="Burn in a file's forced subtitles (foreign dialogue, signs) in that language, "
+        "when they are text (SRT, ASS), embedded or a sidecar file.",
+    )
 
     class Meta:
         ordering = ["name"]
