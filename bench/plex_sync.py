@@ -144,8 +144,13 @@ def main() -> None:
         "--database-server",
         default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
     )
+    parser.add_argument(
+        "--database",
+        default=BENCH_DB,
+        help="throwaway database name (differ when several people bench at once)",
+    )
     args = parser.parse_args()
-    create_and_set_up(args.database_server, BENCH_DB)
+    create_and_set_up(args.database_server, args.database)
     rounds = [one_round(args) for _ in range(args.repeat)]
     print(f"catalog after sync: {rounds[0]['catalog']}")
     print(
@@ -166,7 +171,7 @@ def main() -> None:
         json.dumps({"args": vars(args) | {"database_server": "…"}, "summary": summary}, indent=2)
     )
 
-    drop(args.database_server, BENCH_DB)
+    drop(args.database_server, args.database)
 
 
 if __name__ == "__main__":

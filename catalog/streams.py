@@ -6,14 +6,34 @@ never erases what ffprobe found in the file and vice versa.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 
-from catalog.choices import StreamOrigin
+from catalog.choices import StreamKind, StreamOrigin
 from catalog.languages import lookup, normalise_code
 from catalog.models import MediaStream
 from catalog.plex.parse import RemoteStream
+from catalog.probe import ProbedTrack, ProbeResult
 
 BATCH_SIZE = 1000
+# Text subtitle files a player picks up beside a video (.sub/.idx pairs are pictures: not burnable).
+SUBTITLE_EXTENSIONS = {".srt": "srt", ".ass": "ass", ".ssa": "ssa", ".vtt": "webvtt", ".smi": "sami"}
+VIDEO_EXTENSIONS = {
+    ".mkv",
+    ".mp4",
+    ".m4v",
+    ".avi",
+    ".mov",
+    ".ts",
+    ".m2ts",
+    ".mpg",
+    ".mpeg",
+    ".wmv",
+    ".webm",
+    ".flv",
+}
+FORCED_WORDS = {"forced", "foreign"}
+HEARING_IMPAIRED_WORDS = {"sdh", "cc"}
 
 
 def language_fields(code: str = "", tag: str = "", name: str = "") -> dict[str, str]:
@@ -44,6 +64,116 @@ def from_plex(media_file_id: int, stream: RemoteStream) -> MediaStream:
         external=stream.external,
         key=stream.key[:300],
         **language_fields(stream.language_code, stream.language_tag, stream.language),
+    )
+
+
+def from_probe(media_file_id: int, track: ProbedTrack) -> MediaStream:
+    return MediaStream(
+        media_file_id=media_file_id,
+        origin=StreamOrigin.PROBE,
+        kind=track.kind,
+        stream_index=track.index,
+        codec=track.codec[:40],
+        title=track.title[:200],
+        channels=track.channels,
+        is_default=track.default,
+        forced=track.forced,
+        hearing_impaired=track.hearing_impaired,
+        **language_fields(track.language),
+    )
+
+
+def sidecar_subtitles(
+    media_file_id: int, video_path: str, listing: Iterable[str] | None = None
+) -> list[MediaStream]:
+    """Subtitle files beside a video, named after it: `Show S01E01.en.srt`, `Movie.French.forced.srt`.
+
+    Between the video's name and the extension, a language (code, tag or English name) and the words
+    forced, sdh/cc (hearing impaired) and default; other words become the title. A file that starts
+    with the name of another video in the folder with a longer name belongs to that one
+    (`Movie.Part2.en.srt` is Part2's). `listing` is the folder's file names, when the caller has it.
+    """
+    directory, name = os.path.split(video_path)
+    if listing is None:
+        try:
+            listing = os.listdir(directory or ".")
+        except OSError:
+            return []
+    names = sorted(listing)
+    stem = os.path.splitext(name)[0]
+    other_stems = [
+        os.path.splitext(other)[0]
+        for other in names
+        if os.path.splitext(other)[1].lower() in VIDEO_EXTENSIONS and other != name
+    ]
+    rows = []
+    for candidate in names:
+        base, extension = os.path.splitext(candidate)
+        codec = SUBTITLE_EXTENSIONS.get(extension.lower())
+        if codec is None or not _named_after(base, stem):
+            continue
+        if any(len(other) > len(stem) and _named_after(base, other) for other in other_stems):
+            continue
+        language, flags, words = None, set(), []
+        for word in base[len(stem) :].strip(". _-").split("."):
+            folded = word.strip().casefold()
+            if not folded:
+                continue
+            if folded in FORCED_WORDS or folded in HEARING_IMPAIRED_WORDS or folded == "default":
+                flags.add(folded)
+            elif folded == "hi" and language is not None:  # after a language, "hi" is hearing impaired
+                flags.add("sdh")
+            elif language is None and lookup(folded) is not None:
+                language = folded
+            else:
+                words.append(word)
+        rows.append(
+            MediaStream(
+                media_file_id=media_file_id,
+                origin=StreamOrigin.SIDECAR,
+                kind=StreamKind.SUBTITLE,
+                codec=codec,
+                title=" ".join(words)[:200],
+                display_title=candidate[:200],
+                is_default="default" in flags,
+                forced=bool(flags & FORCED_WORDS),
+                hearing_impaired=bool(flags & HEARING_IMPAIRED_WORDS),
+                external=True,
+                path=os.path.join(directory, candidate)[:2048],
+                **(language_fields(language) if language else {}),
+            )
+        )
+    return rows
+
+
+def _named_after(base: str, stem: str) -> bool:
+    return base == stem or (base.startswith(stem) and base[len(stem)] in "._- ")
+
+
+def store_probed_tracks(
+    media_file_id: int, video_path: str, result: ProbeResult | None, listing: Iterable[str] | None = None
+) -> None:
+    """The file's tracks as ffprobe saw them (when `result` is given) and the sidecars beside it."""
+    sidecars = sidecar_subtitles(media_file_id, video_path, listing)
+    if result is None:
+        wanted = {_sidecar_key(row) for row in sidecars}
+        current = MediaStream.objects.filter(media_file_id=media_file_id, origin=StreamOrigin.SIDECAR)
+        if {_sidecar_key(row) for row in current} != wanted:
+            replace_streams([StreamOrigin.SIDECAR], [media_file_id], sidecars)
+        return
+    rows = [from_probe(media_file_id, track) for track in result.tracks] if result.playable else []
+    replace_streams([StreamOrigin.PROBE, StreamOrigin.SIDECAR], [media_file_id], rows + sidecars)
+
+
+def _sidecar_key(row: MediaStream) -> tuple:
+    return (
+        row.path,
+        row.language_code,
+        row.forced,
+        row.hearing_impaired,
+        row.is_default,
+        row.title,
+        row.codec,
     )
 
 
