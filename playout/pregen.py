@@ -577,7 +577,12 @@ def _with_tracks(parts: list[commands.SourcePart], playable_id: int, profile) ->
             profile.preferred_audio_language,
             profile.burn_forced_subtitles,
         )
-        chosen.append(replace(part, audio_track=choice.audio, subtitle=choice.subtitle))
+        # Burning reads the subtitle from a local path: never a URL (its token would sit in argv), and
+        # a sidecar deleted since the last scan airs the piece without it rather than failing it.
+        subtitle = choice.subtitle
+        if subtitle is not None and not (os.path.isfile(part.path) and os.path.isfile(subtitle.path)):
+            subtitle = None
+        chosen.append(replace(part, audio_track=choice.audio, subtitle=subtitle))
     return chosen + parts[len(chosen) :]
 
 

@@ -202,3 +202,17 @@ def test_the_command_maps_the_chosen_track_and_escapes_the_subtitle_path():
     embedded = commands.SourcePart("/m/v.mkv", subtitle=commands.BurnSubtitle("/m/v.mkv", track=2))
     graph = commands.pregen_argv([embedded], 0, 2000, stored_profile(), ffmpeg="ffmpeg")
     assert "subtitles=filename=/m/v.mkv:si=2,fps=" in graph[graph.index("-filter_complex") + 1]
+
+
+def test_a_sidecar_deleted_since_the_scan_is_skipped_rather_than_failing_the_piece(tmp_path):
+    video = tmp_path / "v.mkv"
+    video.write_bytes(b"x")
+    sidecar = tmp_path / "v.fre.forced.srt"
+    item = make_item(video)
+    MediaStream.objects.create(media_file=item.files.get(), origin="sidecar", kind="subtitle", codec="srt",
+                               language_code="fre", forced=True, external=True, path=str(sidecar))  # fmt: skip
+    profile = saved_profile(preferred_audio_language="fre", burn_forced_subtitles=True)
+    parts = [commands.SourcePart(str(video))]
+    assert pregen._with_tracks(parts, item.pk, profile)[0].subtitle is None
+    sidecar.write_text(SRT_SIDECAR)
+    assert pregen._with_tracks(parts, item.pk, profile)[0].subtitle == commands.BurnSubtitle(str(sidecar))
