@@ -442,10 +442,16 @@ def plan_horizon(hours: float | None = None, now: datetime | None = None) -> lis
 
 
 def _matches_profile(row: PregenPiece) -> bool:
-    """Whether a ready file still has its profile's size and frame rate (the parts a probe sees)."""
+    """Whether a ready file still has its profile's size and frame rate (the parts a probe sees),
+    and was made after the profile's audio language or forced-subtitle choice last changed."""
     profile = row.profile
-    return (row.width, row.height) == (profile.width, profile.height) and (
-        row.frame_rate is None or Decimal(row.frame_rate) == Decimal(str(profile.frame_rate))
+    tracks_current = profile.tracks_changed_at is None or (
+        row.ready_at is not None and row.ready_at >= profile.tracks_changed_at
+    )
+    return (
+        tracks_current
+        and (row.width, row.height) == (profile.width, profile.height)
+        and (row.frame_rate is None or Decimal(row.frame_rate) == Decimal(str(profile.frame_rate)))
     )
 
 

@@ -216,3 +216,26 @@ def test_a_sidecar_deleted_since_the_scan_is_skipped_rather_than_failing_the_pie
     assert pregen._with_tracks(parts, item.pk, profile)[0].subtitle is None
     sidecar.write_text(SRT_SIDECAR)
     assert pregen._with_tracks(parts, item.pk, profile)[0].subtitle == commands.BurnSubtitle(str(sidecar))
+
+
+def test_changing_the_profiles_audio_language_makes_ready_pieces_encode_again(bilingual):
+    from datetime import timedelta
+
+    item = make_item(bilingual["video"], duration_ms=SECONDS * 1000)
+    tracks_as_plex_reports(item)
+    profile = saved_profile(preferred_audio_language="eng", burn_forced_subtitles=False)
+    row = pregen.encode(pregen.piece_for(air(make_channel("7", profile), NOW, 2000, item=item)))
+    assert row.status == PregenStatus.READY, row.error
+    assert abs(tone_hz(Path(settings.RETROVUE_PREGEN_ROOT) / row.path) - 440) < 15
+    before = NOW - timedelta(minutes=1)
+    profile.name = "Renamed"
+    profile.save()  # not a change of tracks
+    assert pregen.plan_horizon(hours=1, now=before) == []
+
+    profile.preferred_audio_language = "fre"
+    profile.save()
+
+    assert pregen.plan_horizon(hours=1, now=before) == [row]
+    again = pregen.encode(row)
+    assert abs(tone_hz(Path(settings.RETROVUE_PREGEN_ROOT) / again.path) - 1000) < 30
+    assert pregen.plan_horizon(hours=1, now=before) == []
