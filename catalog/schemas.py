@@ -49,6 +49,7 @@ class ShowOut(Schema):
     year: int | None
     sort_title: str
     content_rating: str
+    rating_rank: int | None  # minimum age on one scale across rating systems (99: unrated)
     studio: str
     genres: list
     primary_guid: str
@@ -83,6 +84,7 @@ class PlayableOut(Schema):
     rating_key: str
     title: str
     content_rating: str
+    rating_rank: int | None  # minimum age on one scale across rating systems (99: unrated)
     duration_ms: int | None
     primary_guid: str
     state: str

@@ -130,3 +130,10 @@ def test_item_streams_list_audio_and_subtitle_tracks_of_its_files(staff_client):
         ("subtitle", "", True, True),
     ]
     assert staff_client.get(f"/api/catalog/media-files/{media_file.pk}/streams").json() == streams
+
+
+def test_items_and_shows_carry_their_rating_rank(staff_client):
+    show = ShowFactory(content_rating="gb/15")
+    episode = EpisodeFactory(show=show, source=show.source, content_rating="TV-PG")
+    assert staff_client.get(f"/api/catalog/shows/{show.pk}").json()["rating_rank"] == 16
+    assert staff_client.get(f"/api/catalog/episodes/{episode.pk}").json()["rating_rank"] == 10
