@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from functools import lru_cache
+
+from django.db import connection
 
 from catalog.choices import StreamKind, StreamOrigin
 from catalog.languages import lookup, normalise_code
@@ -36,6 +39,12 @@ FORCED_WORDS = {"forced", "foreign"}
 HEARING_IMPAIRED_WORDS = {"sdh", "cc"}
 
 
+@lru_cache(maxsize=512)  # a library holds a few dozen distinct (code, tag, name) triples
+def _language_values(code: str, tag: str, name: str) -> tuple[str, str, str, str]:
+    fields = language_fields(code, tag, name)
+    return fields["language"], fields["language_code"], fields["language_code_raw"], fields["language_tag"]
+
+
 def language_fields(code: str = "", tag: str = "", name: str = "") -> dict[str, str]:
     """Normalised code plus the raw values; the name and tag are filled from the code when absent."""
     raw = code or tag or name
@@ -48,23 +57,37 @@ def language_fields(code: str = "", tag: str = "", name: str = "") -> dict[str, 
     }
 
 
-def from_plex(media_file_id: int, stream: RemoteStream) -> MediaStream:
-    return MediaStream(
-        media_file_id=media_file_id,
-        origin=StreamOrigin.PLEX,
-        kind=stream.kind,
-        stream_index=None if stream.external else stream.index,
-        codec=stream.codec[:40],
-        title=stream.title[:200],
-        display_title=stream.display_title[:200],
-        channels=stream.channels,
-        is_default=stream.default,
-        forced=stream.forced,
-        hearing_impaired=stream.hearing_impaired,
-        external=stream.external,
-        key=stream.key[:300],
-        **language_fields(stream.language_code, stream.language_tag, stream.language),
+# Column order of the rows `plex_row` builds and `copy_rows` writes.
+COPY_FIELDS = (
+    "media_file", "origin", "kind", "stream_index", "codec", "language", "language_code", "language_code_raw",
+    "language_tag", "title", "display_title", "channels", "is_default", "forced", "hearing_impaired", "external",
+    "key", "path",
+)  # fmt: skip
+
+
+def plex_row(media_file_id: int, stream: RemoteStream) -> tuple:
+    """A Plex-reported track as a row for `copy_rows`: a full sync writes tens of thousands of them,
+    and a COPY of plain tuples takes a fraction of bulk_create's time on model instances."""
+    language = _language_values(stream.language_code, stream.language_tag, stream.language)
+    return (
+        media_file_id, StreamOrigin.PLEX.value, stream.kind, None if stream.external else stream.index,
+        stream.codec[:40], language[0][:80], language[1], language[2][:20], language[3][:20], stream.title[:200],
+        stream.display_title[:200], stream.channels, stream.default, stream.forced, stream.hearing_impaired,
+        stream.external, stream.key[:300], "",
+    )  # fmt: skip
+
+
+def copy_rows(rows: list[tuple]) -> None:
+    """Insert `plex_row` tuples with one COPY (call inside a transaction)."""
+    if not rows:
+        return
+    columns = ", ".join(
+        connection.ops.quote_name(MediaStream._meta.get_field(name).column) for name in COPY_FIELDS
     )
+    table = connection.ops.quote_name(MediaStream._meta.db_table)
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def from_probe(media_file_id: int, track: ProbedTrack) -> MediaStream:

@@ -29,6 +29,7 @@ from catalog.models import (
     ExternalId,
     Library,
     MediaFile,
+    MediaStream,
     Movie,
     PlexMarker,
     Season,
@@ -45,7 +46,7 @@ from catalog.plex.parse import (
     parse_item,
     streams_by_part,
 )
-from catalog.streams import from_plex, replace_streams
+from catalog.streams import copy_rows, plex_row
 from catalog.sync.bulk import bulk_create_playables, bulk_update_playables
 from catalog.sync.files import resolve_file
 from catalog.sync.progress import Progress
@@ -556,9 +557,10 @@ class LibrarySync:
             for position, (part_key, streams) in enumerate(parts):
                 file_id = files[pk].get(part_key) or files[pk].get(position)
                 if file_id is not None:
-                    rows += [from_plex(file_id, stream) for stream in streams]
+                    rows += [plex_row(file_id, stream) for stream in streams]
         file_ids = [file_id for by_key in files.values() for file_id in set(by_key.values())]
-        replace_streams([StreamOrigin.PLEX], file_ids, rows)
+        MediaStream.objects.filter(media_file_id__in=file_ids, origin=StreamOrigin.PLEX).delete()
+        copy_rows(rows)
 
     def mark_removed(self, plex_type: str, local: dict[str, LocalRow], vanished: set[str]) -> None:
         if not vanished:
