@@ -31,6 +31,7 @@ from catalog.models import (
     Library,
     MediaFile,
     MediaSource,
+    MediaStream,
     Movie,
     PathMapping,
     Playable,
@@ -46,6 +47,7 @@ from catalog.sync.triggers import request_sync
 from catalog.webhooks import webhook_url
 from retrovue.core.admin import ReadOnlyAdminMixin
 from retrovue.core.formatting import format_bytes, format_duration_ms
+from scheduling.ratings import rank as rating_rank_of
 
 SCHEDULING_FIELDSET = (
     "Scheduling",
@@ -67,6 +69,8 @@ def set_scheduling_metadata(modeladmin, request, queryset):
         form = SchedulingMetadataForm(request.POST)
         if form.is_valid():
             changes = form.changes()
+            if "content_rating" in changes:  # update() skips save(), which keeps the rank in step
+                changes["rating_rank"] = rating_rank_of(changes["content_rating"])
             updated = Playable.objects.filter(pk__in=queryset.values("pk")).update(**changes)
             fields = ", ".join(name.replace("_", " ") for name in changes)
             modeladmin.message_user(
@@ -415,6 +419,22 @@ class MediaFileInline(admin.TabularInline):
     show_change_link = True
 
 
+class MediaStreamInline(admin.TabularInline):
+    """The file's audio and subtitle tracks, as Plex, ffprobe and sidecar files report them (read-only)."""
+
+    model = MediaStream
+    extra = 0
+    can_delete = False
+    fields = (
+        "origin", "kind", "stream_index", "codec", "language", "language_code", "language_code_raw", "title",
+        "display_title", "channels", "is_default", "forced", "hearing_impaired", "external", "key", "path",
+    )  # fmt: skip
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 class ChapterMarkInline(admin.TabularInline):
     model = ChapterMark
     extra = 0
@@ -608,6 +628,7 @@ class MediaFileAdmin(NarrowRowsMixin, admin.ModelAdmin):
     autocomplete_fields = ("playable",)
     readonly_fields = ("probed_at",)
     show_full_result_count = False
+    inlines = (MediaStreamInline,)
 
     # "item", not the field's name: the "playable" column is the ffprobe verdict (playable_ok).
     @admin.display(description="item", ordering="playable__title")
@@ -625,6 +646,21 @@ class MediaFileAdmin(NarrowRowsMixin, admin.ModelAdmin):
     @admin.display(description="size", ordering="size_bytes")
     def size(self, media_file):
         return format_bytes(media_file.size_bytes)
+
+
+@admin.register(MediaStream)
+class MediaStreamAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Every audio and subtitle track: find the files with French audio, forced or sidecar subtitles."""
+
+    list_display = ("__str__", "item", "origin", "codec", "language_code", "channels", "is_default", "forced")
+    list_filter = ("kind", "origin", "language_code", "forced", "hearing_impaired", "external", "is_default")
+    search_fields = ("media_file__playable__title", "language", "title", "media_file__local_path")
+    list_select_related = ("media_file__playable",)
+    show_full_result_count = False
+
+    @admin.display(description="item", ordering="media_file__playable__title")
+    def item(self, stream):
+        return stream.media_file.playable
 
 
 @admin.register(ExternalId)

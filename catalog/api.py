@@ -17,6 +17,7 @@ from catalog.models import (
     Library,
     MediaFile,
     MediaSource,
+    MediaStream,
     Movie,
     Person,
     ShortFormItem,
@@ -110,6 +111,19 @@ def list_short_form(request, filters: Query[schemas.ShortFormFilter]):
 @router.get("/items/{item_id}/files", response=list[schemas.MediaFileOut])
 def list_item_files(request, item_id: int):
     return MediaFile.objects.filter(playable_id=item_id).order_by("position")
+
+
+@router.get("/items/{item_id}/streams", response=list[schemas.MediaStreamOut])
+def list_item_streams(request, item_id: int):
+    """Audio and subtitle tracks of every file of an item."""
+    return MediaStream.objects.filter(media_file__playable_id=item_id).order_by(
+        "media_file__position", "origin", "kind", "stream_index", "id"
+    )
+
+
+@router.get("/media-files/{file_id}/streams", response=list[schemas.MediaStreamOut])
+def list_media_file_streams(request, file_id: int):
+    return MediaStream.objects.filter(media_file_id=file_id).order_by("origin", "kind", "stream_index", "id")
 
 
 @router.get("/items/{item_id}/chapters", response=list[schemas.ChapterMarkOut])

@@ -187,3 +187,17 @@ class MatchStatus(models.TextChoices):
 class MatchVerdict(models.TextChoices):
     LINK = "link", "Link"
     APART = "apart", "Keep apart"
+
+
+class StreamKind(models.TextChoices):
+    VIDEO = "video", "Video"
+    AUDIO = "audio", "Audio"
+    SUBTITLE = "subtitle", "Subtitle"
+
+
+class StreamOrigin(models.TextChoices):
+    """Who reported a track: each source's rows are replaced only by that source's next report."""
+
+    PLEX = "plex", "Plex"
+    PROBE = "probe", "ffprobe of the file"
+    SIDECAR = "sidecar", "Subtitle file beside the video"

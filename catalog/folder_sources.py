@@ -63,6 +63,7 @@ from catalog.models import (
 )
 from catalog.nfo import NfoError, NfoItem, parse_nfo
 from catalog.plex.parse import RemoteCredit, RemoteTags
+from catalog.streams import store_probed_tracks
 from catalog.sync.tags import TagWriter
 
 logger = logging.getLogger(__name__)
@@ -433,6 +434,7 @@ class _FolderScan:
         self.keys_by_pk = {item.pk: key for key, item in self.items.items()}
         self.files: dict[int, MediaFile] = {}
         self.files_by_path: dict[str, list[MediaFile]] = {}
+        self.folder_listings: dict[str, list[str]] = {}  # for sidecar subtitles: one listdir a folder
         for media_file in MediaFile.objects.filter(playable__source=source, position=0):
             self.files[media_file.playable_id] = media_file
             if media_file.local_path:
@@ -894,7 +896,17 @@ class _FolderScan:
         self._cache(self.files_by_path, unit.path, [media_file, *same_path])
         if prepared.probe is not None and prepared.probe.playable:
             self._replace_embedded_chapters(item, prepared.probe.chapters)
+        store_probed_tracks(media_file.pk, unit.path, prepared.probe, self._folder_listing(unit.path))
         return outcome != "unchanged"
+
+    def _folder_listing(self, path: str) -> list[str]:
+        directory = os.path.dirname(path)
+        if directory not in self.folder_listings:
+            try:
+                self.folder_listings[directory] = os.listdir(directory)
+            except OSError:
+                self.folder_listings[directory] = []
+        return self.folder_listings[directory]
 
     def _replace_embedded_chapters(self, item: Playable, chapters: list[tuple[str, int]]) -> None:
         # The start of the file is no break point, and two chapters may start together.

@@ -38,6 +38,21 @@ Chapter = tuple[str, int]
 
 
 @dataclass
+class ProbedTrack:
+    """An audio or subtitle stream as ffprobe reports it (`index` is its index in the container)."""
+
+    kind: str  # "audio" or "subtitle"
+    index: int
+    codec: str = ""
+    language: str = ""  # the container's tag: usually ISO 639-2 (eng, fre or fra), sometimes other
+    title: str = ""
+    channels: int | None = None
+    default: bool = False
+    forced: bool = False
+    hearing_impaired: bool = False
+
+
+@dataclass
 class ProbeResult:
     """One probe of one file. `playable` means ffprobe found a decodable stream and a duration."""
 
@@ -56,6 +71,7 @@ class ProbeResult:
     missing: bool = False
     retry: bool = False
     chapters: list[Chapter] = field(default_factory=list)
+    tracks: list[ProbedTrack] = field(default_factory=list)
 
     @property
     def file_state(self) -> str:
@@ -208,6 +224,7 @@ def _read_report(result: ProbeResult, report: dict) -> None:
     if seconds is not None:
         result.duration_ms = int((seconds * _MILLISECONDS).to_integral_value(ROUND_HALF_UP))
     result.chapters = _chapters(report.get("chapters"))
+    result.tracks = _tracks(streams)
 
     if video is None and audio is None:
         result.error = "no audio or video stream in it"
@@ -215,6 +232,31 @@ def _read_report(result: ProbeResult, report: dict) -> None:
         result.error = "ffprobe could not tell how long it is"
     else:
         result.playable = True
+
+
+def _tracks(streams: list[dict]) -> list[ProbedTrack]:
+    tracks = []
+    for stream in streams:
+        kind = stream.get("codec_type")
+        index = stream.get("index")
+        if kind not in ("audio", "subtitle") or not isinstance(index, int):
+            continue
+        tags = stream.get("tags") if isinstance(stream.get("tags"), dict) else {}
+        disposition = stream.get("disposition") if isinstance(stream.get("disposition"), dict) else {}
+        tracks.append(
+            ProbedTrack(
+                kind=kind,
+                index=index,
+                codec=str(stream.get("codec_name") or ""),
+                language=str(tags.get("language") or ""),
+                title=str(tags.get("title") or ""),
+                channels=_positive_int(stream.get("channels")),
+                default=bool(disposition.get("default")),
+                forced=bool(disposition.get("forced")),
+                hearing_impaired=bool(disposition.get("hearing_impaired")),
+            )
+        )
+    return tracks
 
 
 def _chapters(raw) -> list[Chapter]:

@@ -68,6 +68,7 @@ class ShowOut(Schema):
     year: int | None
     sort_title: str
     content_rating: str
+    rating_rank: int | None  # minimum age on one scale across rating systems (99: unrated)
     studio: str
     genres: list
     network: str = Field("", description="Network (or studio) name, from the shared networks table.")
@@ -107,6 +108,7 @@ class PlayableOut(Schema):
     rating_key: str
     title: str
     content_rating: str
+    rating_rank: int | None  # minimum age on one scale across rating systems (99: unrated)
     duration_ms: int | None
     primary_guid: str
     state: str
@@ -183,6 +185,28 @@ class MediaFileOut(Schema):
     probed_at: datetime | None
     playable: bool = Field(..., alias="playable_ok")
     state: str
+
+
+class MediaStreamOut(Schema):
+    id: int
+    media_file_id: int
+    origin: str
+    kind: str
+    stream_index: int | None
+    codec: str
+    language: str
+    language_code: str
+    language_code_raw: str
+    language_tag: str
+    title: str
+    display_title: str
+    channels: int | None
+    default: bool = Field(..., alias="is_default")
+    forced: bool
+    hearing_impaired: bool
+    external: bool
+    key: str
+    path: str
 
 
 class MediaFileFilter(FilterSchema):

@@ -56,15 +56,27 @@ _NTSC_RATES = {
 
 
 @dataclass(frozen=True)
+class BurnSubtitle:
+    """A text subtitle to burn in: a sidecar file, or track `track` (counting subtitle tracks only)
+    of the video file itself."""
+
+    path: str
+    track: int | None = None
+
+
+@dataclass(frozen=True)
 class SourcePart:
     """One file of an item (multi-part movies have several). `duration_ms` is needed for every
-    part but the last, to find which parts a cut spans."""
+    part but the last, to find which parts a cut spans. `audio_track` picks among the file's audio
+    tracks (ffmpeg's `a:<n>`); `subtitle` is burnt into the picture."""
 
     path: str
     duration_ms: int | None = None
     has_video: bool = True
     has_audio: bool = True
     url: str = ""  # read this instead of `path`: a remote Part through the loopback relay
+    audio_track: int = 0
+    subtitle: BurnSubtitle | None = None
 
 
 @dataclass(frozen=True)
@@ -174,13 +186,14 @@ def pregen_argv(
             input_count += 1
             deinterlace = ""
         if part.has_audio:
-            audio_in = f"[{source_index}:a:0]"
+            audio_in = f"[{source_index}:a:{part.audio_track}]"
         else:
             inputs += ["-f", "lavfi", "-i", f"anullsrc=r={AUDIO_RATE}:cl=stereo"]
             audio_in = f"[{input_count}:a:0]"
             input_count += 1
+        burn = _subtitle_filter(part.subtitle, local_in) if part.has_video else ""
         filters.append(
-            f"{video_in}{deinterlace}fps=fps={_rate(fps)}:start_time=0,"
+            f"{video_in}{deinterlace}{burn}fps=fps={_rate(fps)}:start_time=0,"
             f"{_fit(width, height)},format=yuv420p,"
             f"tpad=stop=-1:stop_mode=clone,trim=end_frame={frames}[v{number}]"
         )
@@ -406,6 +419,30 @@ def _bug_filter(index: int, bug: Bug, width: int, height: int, video: str) -> st
         f"colorchannelmixer=aa={opacity:.2f}[bugimage];"
         f"{video}[bugimage]overlay=x={x}:y={y}:eof_action=repeat,format=yuv420p[vbug]"
     )
+
+
+def _subtitle_filter(subtitle: BurnSubtitle | None, local_in_ms: int) -> str:
+    """Burn text subtitles (libass). The input was seeked, so its frames start at 0: they are moved
+    to the file's own time while the subtitles are drawn, then moved back."""
+    if subtitle is None:
+        return ""
+    options = f"filename={_filter_value(str(Path(subtitle.path).absolute()))}"
+    if subtitle.track is not None:
+        options += f":si={subtitle.track}"
+    if not local_in_ms:
+        return f"subtitles={options},"
+    offset = _seconds(local_in_ms)
+    return f"setpts=PTS+{offset}/TB,subtitles={options},setpts=PTS-{offset}/TB,"
+
+
+def _filter_value(text: str) -> str:
+    """Escape a value for a filter option, then for the filtergraph it sits in (ffmpeg-filters
+    "Notes on filtergraph escaping"): argv carries it as is, no shell is involved."""
+    option = text.replace("\\", "\\\\").replace("'", "\\'").replace(":", "\\:")
+    graph = option.replace("\\", "\\\\").replace("'", "\\'")
+    for special in "[],;":
+        graph = graph.replace(special, "\\" + special)
+    return graph
 
 
 def _slate_text(message: str, subtitle: str, width: int) -> str:

@@ -26,8 +26,9 @@ import logging
 import os
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -38,9 +39,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
-from catalog.models import MediaFile
+from catalog.models import MediaFile, MediaStream
 from catalog.probe import probe_media_file
 from playout import ffmpeg_commands as commands
+from playout import tracks
 from playout.inputs import InputUnavailable, RemoteParts
 from playout.models import PregenPiece, PregenStatus
 from retrovue.env import env_float, env_int, env_str
@@ -440,10 +442,16 @@ def plan_horizon(hours: float | None = None, now: datetime | None = None) -> lis
 
 
 def _matches_profile(row: PregenPiece) -> bool:
-    """Whether a ready file still has its profile's size and frame rate (the parts a probe sees)."""
+    """Whether a ready file still has its profile's size and frame rate (the parts a probe sees),
+    and was made after the profile's audio language or forced-subtitle choice last changed."""
     profile = row.profile
-    return (row.width, row.height) == (profile.width, profile.height) and (
-        row.frame_rate is None or Decimal(row.frame_rate) == Decimal(str(profile.frame_rate))
+    tracks_current = profile.tracks_changed_at is None or (
+        row.ready_at is not None and row.ready_at >= profile.tracks_changed_at
+    )
+    return (
+        tracks_current
+        and (row.width, row.height) == (profile.width, profile.height)
+        and (row.frame_rate is None or Decimal(row.frame_rate) == Decimal(str(profile.frame_rate)))
     )
 
 
@@ -558,8 +566,39 @@ def _commands(row: PregenPiece, output: Path, remote: RemoteParts) -> list[list[
             commands.slate_argv(length, row.profile, output, message="", preset=preset),
         ]
     bug = _bug_for(row.bug_key) if row.bug_key else None
-    parts = _source_parts(row.playable_id, row.out_ms, remote)
+    parts = _with_tracks(_source_parts(row.playable_id, row.out_ms, remote), row.playable_id, row.profile)
     return [commands.pregen_argv(parts, row.in_ms, row.out_ms, row.profile, bug, output, preset=preset)]
+
+
+def _with_tracks(parts: list[commands.SourcePart], playable_id: int, profile) -> list[commands.SourcePart]:
+    """Each part with the audio track and forced subtitle its channel's profile wants (see playout.tracks)."""
+    file_ids = list(
+        MediaFile.objects.filter(playable_id=playable_id).order_by("position").values_list("pk", flat=True)
+    )[: len(parts)]
+    by_file = defaultdict(list)
+    for row in MediaStream.objects.filter(media_file_id__in=file_ids).exclude(kind="video"):
+        by_file[row.media_file_id].append(
+            tracks.Track(
+                kind=row.kind, stream_index=row.stream_index, language_code=row.language_code,
+                is_default=row.is_default, forced=row.forced, external=row.external, codec=row.codec,
+                path=row.path, origin=row.origin,
+            )
+        )  # fmt: skip
+    chosen = []
+    for part, file_id in zip(parts, file_ids, strict=False):
+        choice = tracks.choose(
+            by_file.get(file_id, []),
+            part.path,
+            profile.preferred_audio_language,
+            profile.burn_forced_subtitles,
+        )
+        # Burning reads the subtitle from a local path: never a URL (its token would sit in argv), and
+        # a sidecar deleted since the last scan airs the piece without it rather than failing it.
+        subtitle = choice.subtitle
+        if subtitle is not None and not (os.path.isfile(part.path) and os.path.isfile(subtitle.path)):
+            subtitle = None
+        chosen.append(replace(part, audio_track=choice.audio, subtitle=subtitle))
+    return chosen + parts[len(chosen) :]
 
 
 def _source_parts(playable_id: int, out_ms: int, remote: RemoteParts) -> list[commands.SourcePart]:

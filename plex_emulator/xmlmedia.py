@@ -7,6 +7,7 @@ matching what real servers return.
 
 from __future__ import annotations
 
+from . import tracks
 from . import vocabulary as words
 from .model import MediaVersion, Playback
 from .xmlwriter import element
@@ -56,53 +57,25 @@ def media_element(media: MediaVersion, with_streams: bool) -> str:
 
 
 def _stream_elements(media: MediaVersion, part_id: int) -> str:
-    # Stream ids only need to be unique and stable; derive them from the part id.
-    first_id = part_id * 3
     resolution = "4K" if media.video_resolution == "4k" else f"{media.video_resolution}p"
     video_name = words.VIDEO_CODEC_NAMES.get(media.video_codec, media.video_codec.upper())
-    audio_name = words.AUDIO_CODEC_NAMES.get(media.audio_codec, media.audio_codec.upper())
-    channels = words.CHANNEL_NAMES.get(media.audio_channels, str(media.audio_channels))
     language = (("language", "English"), ("languageTag", "en"), ("languageCode", "eng"))
     audio_kbps = words.AUDIO_KBPS.get(media.audio_codec, 640)
     video_kbps = media.bitrate - audio_kbps
-    streams = [
-        element(
-            "Stream",
-            (
-                ("id", first_id), ("streamType", 1), ("default", 1), ("codec", media.video_codec), ("index", 0),
-                ("bitrate", video_kbps), *language, ("bitDepth", 10 if "10" in media.video_profile else 8),
-                ("chromaLocation", "left"), ("chromaSubsampling", "4:2:0"), ("codedHeight", media.height),
-                ("codedWidth", media.width), ("frameRate", words.FRAME_RATES.get(media.video_frame_rate, "23.976")),
-                ("hasScalingMatrix", 0), ("height", media.height), ("level", 41), ("profile", media.video_profile),
-                ("refFrames", 4), ("scanType", "progressive"), ("width", media.width),
-                ("title", f"{video_name} @ {video_kbps} kbps"), ("displayTitle", f"{resolution} ({video_name})"),
-                ("extendedDisplayTitle", f"{resolution} ({video_name})"),
-            ),
+    video = element(
+        "Stream",
+        (
+            ("id", tracks.stream_id(part_id, 0)), ("streamType", 1), ("default", 1), ("codec", media.video_codec),
+            ("index", 0), ("bitrate", video_kbps), *language, ("bitDepth", 10 if "10" in media.video_profile else 8),
+            ("chromaLocation", "left"), ("chromaSubsampling", "4:2:0"), ("codedHeight", media.height),
+            ("codedWidth", media.width), ("frameRate", words.FRAME_RATES.get(media.video_frame_rate, "23.976")),
+            ("hasScalingMatrix", 0), ("height", media.height), ("level", 41), ("profile", media.video_profile),
+            ("refFrames", 4), ("scanType", "progressive"), ("width", media.width),
+            ("title", f"{video_name} @ {video_kbps} kbps"), ("displayTitle", f"{resolution} ({video_name})"),
+            ("extendedDisplayTitle", f"{resolution} ({video_name})"),
         ),
-        element(
-            "Stream",
-            (
-                ("id", first_id + 1), ("streamType", 2), ("selected", 1), ("default", 1),
-                ("codec", media.audio_codec), ("index", 1), ("channels", media.audio_channels),
-                ("bitrate", audio_kbps), *language,
-                ("audioChannelLayout", words.CHANNEL_LAYOUTS.get(media.audio_channels, "stereo")),
-                ("bitDepth", 16), ("profile", media.audio_profile), ("samplingRate", 48000),
-                ("title", f"{audio_name} {channels}"), ("displayTitle", f"English ({audio_name} {channels})"),
-                ("extendedDisplayTitle", f"English ({audio_name} {channels})"),
-            ),
-        ),
-    ]  # fmt: skip
-    if media.has_subtitles:
-        streams.append(
-            element(
-                "Stream",
-                (
-                    ("id", first_id + 2), ("streamType", 3), ("codec", "srt"), ("index", 2), *language,
-                    ("displayTitle", "English (SRT)"), ("extendedDisplayTitle", "English (SRT)"),
-                ),
-            )
-        )  # fmt: skip
-    return "".join(streams)
+    )  # fmt: skip
+    return video + tracks.audio_and_subtitle_elements(media, part_id, first_index=1)
 
 
 def chapter_elements(media: MediaVersion, playback: Playback) -> str:

@@ -156,6 +156,8 @@ class StreamProfileAdmin(admin.ModelAdmin):
         "video_bitrate_kbps",
         "audio_bitrate_kbps",
         "segment_seconds",
+        "preferred_audio_language",
+        "burn_forced_subtitles",
     )
 
 

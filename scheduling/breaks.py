@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from scheduling.calendar import dayparts_matching, seasons_of
 from scheduling.choices import PieceKind, ProgramCategory
-from scheduling.ratings import allowed
+from scheduling.ratings import limit_rank, rank_allowed
 from scheduling.snapshot import CatalogSnapshot, Item
 
 ROTATION_WINDOW = timedelta(hours=1)
@@ -88,7 +88,7 @@ class BreakPlanner:
         self.snapshot = snapshot
         self.rules = rules
         self.last_aired = dict(recent)
-        self.limit = channel.content_rating_limit
+        self.limit = limit_rank(channel.content_rating_limit)
         self.demographic = channel.target_demographic
 
     # --- one program ---------------------------------------------------------------------------
@@ -139,7 +139,7 @@ class BreakPlanner:
             and item.seasonal in seasons
             and (item.expires_on is None or item.expires_on >= today)
             and (not item.demographic or not self.demographic or item.demographic == self.demographic)
-            and allowed(item.content_rating, self.limit)
+            and rank_allowed(item.rating_rank, self.limit)
             and self.belongs_here(item)
         ]
 
@@ -274,7 +274,7 @@ class BreakPlanner:
         items = [
             self.snapshot.items[pk] for pk in sorted(self.channel_fallback_ids) if pk in self.snapshot.items
         ]
-        items = [item for item in items if allowed(item.content_rating, self.limit)]
+        items = [item for item in items if rank_allowed(item.rating_rank, self.limit)]
         if not items:
             items = self.eligible(PieceKind.FILLER, start) + self.eligible(PieceKind.INTERSTITIAL, start)
         pieces: list[PlannedPiece] = []

@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from catalog.choices import ContentKind
 from scheduling.calendar import seasons_of
 from scheduling.choices import OrderMode, ProgramCategory, SlotContent
-from scheduling.ratings import allowed
+from scheduling.ratings import limit_rank, rank_allowed
 from scheduling.snapshot import CatalogSnapshot, Item
 
 HALF_HOUR_MS = 30 * 60 * 1000
@@ -212,9 +212,9 @@ class ChannelPlanner:
             shows = [show for show in slot.show_ids if show in self.snapshot.episodes_by_show]
             shows = self.snapshot.one_copy_per_work(shows, self.snapshot.show_work)
             candidates = [item for show in shows for item in self.snapshot.episodes_by_show[show]]
-        limit = self.channel.content_rating_limit
+        limit = limit_rank(self.channel.content_rating_limit)
         return [
-            item for item in candidates if allowed(item.content_rating, limit) and item.seasonal in seasons
+            item for item in candidates if rank_allowed(item.rating_rank, limit) and item.seasonal in seasons
         ]
 
     def collection_pool(self, slot: SlotSpec) -> list[Item]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Coalesce
 
 from catalog.choices import ContentKind, FileState, ItemState, SourceKind
 from catalog.models import ChapterMark, Episode, MediaFile, Movie, ShortFormItem, WorkMember
@@ -39,6 +40,7 @@ class Item:
     episode: int | None = None
     summary: str = ""
     promotes_show_id: int | None = None
+    rating_rank: int | None = None  # stored at sync (scheduling.ratings); None = no rating = unrated
 
 
 @dataclass
@@ -113,6 +115,7 @@ def load_snapshot() -> CatalogSnapshot:
         .values_list(
             "pk", "title", "duration_ms", "content_rating", "daypart", "seasonal_preference", "show_id",
             "show__title", "show__content_rating", "season_number", "episode_number", "summary",
+            Coalesce("rating_rank", "show__rating_rank"),  # an episode without a rating has its show's
         )
     )  # fmt: skip
     for (
@@ -128,10 +131,12 @@ def load_snapshot() -> CatalogSnapshot:
         season,
         number,
         summary,
+        rating_rank,
     ) in episodes:
         item = Item(
             pk, ContentKind.EPISODE, title, duration, rating or show_rating, daypart, seasonal,
             show_id=show_id, show_title=show_title, season=season, episode=number, summary=summary,
+            rating_rank=rating_rank,
         )  # fmt: skip
         snapshot.episodes_by_show[show_id].append(item)
         snapshot.items[pk] = item
@@ -150,10 +155,11 @@ def load_snapshot() -> CatalogSnapshot:
             "seasonal_preference",
             "summary",
             "year",
+            "rating_rank",
             "local",
         )
     )
-    for pk, title, duration, rating, daypart, seasonal, summary, year, local in movies:
+    for pk, title, duration, rating, daypart, seasonal, summary, year, rating_rank, local in movies:
         if local:
             local_movies.add(pk)
         item = Item(
@@ -165,6 +171,7 @@ def load_snapshot() -> CatalogSnapshot:
             daypart,
             seasonal,
             summary=summary,
+            rating_rank=rating_rank,
         )
         snapshot.movies[pk] = item
         snapshot.items[pk] = item
@@ -174,7 +181,7 @@ def load_snapshot() -> CatalogSnapshot:
         .order_by("kind", "pk")
         .values_list(
             "pk", "kind", "title", "duration_ms", "content_rating", "daypart", "seasonal_preference",
-            "commercial_company", "category", "expires_on", "target_demographic", "promotes_show_id",
+            "commercial_company", "category", "expires_on", "target_demographic", "promotes_show_id", "rating_rank",
         )
     )  # fmt: skip
     for (
@@ -190,10 +197,11 @@ def load_snapshot() -> CatalogSnapshot:
         expires,
         demographic,
         promotes,
+        rating_rank,
     ) in clips:
         item = Item(
             pk, kind, title, duration, rating, daypart, seasonal, company.strip().casefold(), category, expires,
-            demographic, promotes_show_id=promotes,
+            demographic, promotes_show_id=promotes, rating_rank=rating_rank,
         )  # fmt: skip
         snapshot.short_form[kind].append(item)
         snapshot.items[pk] = item

@@ -7,6 +7,7 @@ from catalog.models.matching import MatchCandidate, MatchDecision, MatchedItem, 
 from catalog.models.media import ChapterMark, ExternalId, MediaFile, PlexMarker, primary_external_id
 from catalog.models.plex_signin import PlexDevice, PlexSignIn
 from catalog.models.sources import Library, MediaSource, PathMapping
+from catalog.models.streams import MediaStream
 from catalog.models.sync import SyncItemError, SyncRun, WebhookEvent, WebhookOutcome
 from catalog.models.tags import Credit, CreditRole, Genre, Person, PlayableGenre, ShowGenre, Studio
 
@@ -26,6 +27,7 @@ __all__ = [
     "MatchedItem",
     "MediaFile",
     "MediaSource",
+    "MediaStream",
     "MemberKind",
     "Movie",
     "NotificationListenerState",

@@ -6,6 +6,20 @@ from django.db.models import Q
 
 from catalog.choices import ContentKind, Daypart, Demographic, ItemState, SeasonalPreference
 from catalog.models.sources import Library, MediaSource
+from scheduling.ratings import rank as rating_rank_of
+
+RATING_RANK_HELP = (
+    "Minimum viewer age of the content rating on one scale; 99 unrated or unknown, empty without a rating."
+)
+
+
+def _with_rating_rank(instance, kwargs: dict) -> dict:
+    """Keep the stored rank in step with the rating, also for saves that name their fields."""
+    instance.rating_rank = rating_rank_of(instance.content_rating)
+    update_fields = kwargs.get("update_fields")
+    if update_fields is not None and "content_rating" in update_fields:
+        kwargs["update_fields"] = {*update_fields, "rating_rank"}
+    return kwargs
 
 
 class Show(models.Model):
@@ -28,6 +42,9 @@ class Show(models.Model):
     sort_title = models.CharField(max_length=300, blank=True)
     summary = models.TextField(blank=True)
     content_rating = models.CharField(max_length=40, blank=True)
+    rating_rank = models.PositiveSmallIntegerField(
+        null=True, blank=True, editable=False, help_text=RATING_RANK_HELP
+    )
     studio = models.CharField(max_length=200, blank=True, help_text="Studio or original network.")
     genres = models.JSONField(default=list, blank=True)
     network = models.ForeignKey(
@@ -71,7 +88,7 @@ class Show(models.Model):
     def save(self, *args, **kwargs):
         if not self.sort_title:
             self.sort_title = sort_title_for(self.title)
-        super().save(*args, **kwargs)
+        super().save(*args, **_with_rating_rank(self, kwargs))
 
 
 def sort_title_for(title: str) -> str:
@@ -128,6 +145,9 @@ class Playable(models.Model):
     title = models.CharField(max_length=300)
     summary = models.TextField(blank=True)
     content_rating = models.CharField(max_length=40, blank=True)
+    rating_rank = models.PositiveSmallIntegerField(
+        null=True, blank=True, editable=False, db_index=True, help_text=RATING_RANK_HELP
+    )
     duration_ms = models.PositiveBigIntegerField(null=True, blank=True, help_text="Length in milliseconds.")
     source_fingerprint = models.CharField(
         max_length=32, blank=True, editable=False, help_text="Digest of the source's data at the last sync."
@@ -178,6 +198,9 @@ class Playable(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **_with_rating_rank(self, kwargs))
 
 
 class Episode(Playable):

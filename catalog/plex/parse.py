@@ -255,5 +255,71 @@ def details_of(element: Element) -> tuple[list[tuple[str, int]], list[tuple[str,
     return _chapters_and_markers(element)
 
 
+@dataclass
+class RemoteStream:
+    """An audio or subtitle track of a Part, as the full item lists it (listings carry none)."""
+
+    kind: str
+    index: int | None
+    codec: str = ""
+    language: str = ""
+    language_code: str = ""
+    language_tag: str = ""
+    title: str = ""
+    display_title: str = ""
+    channels: int | None = None
+    default: bool = False
+    forced: bool = False
+    hearing_impaired: bool = False
+    key: str = ""
+
+    @property
+    def external(self) -> bool:
+        """A sidecar file: Plex gives it a key to fetch it by and no index in the container."""
+        return bool(self.key) and self.index is None
+
+
+STREAM_TYPES = {"2": "audio", "3": "subtitle"}  # 1 video is on MediaFile already; 4 lyrics is music
+
+
+def _flag(value: str | None) -> bool:
+    # "1" in XML, true in JSON, and absent (not "0") when false.
+    return (value or "").strip().lower() in ("1", "true")
+
+
+def streams_by_part(element: Element) -> list[tuple[str, list[RemoteStream]]]:
+    """(Part key, its audio/subtitle streams) in Part order.
+
+    Walks the item in document order, so a Stream belongs to the Part before it whether it is nested
+    inside (real servers) or placed beside it (some captures flatten Media, Part and Stream).
+    """
+    parts: list[tuple[str, list[RemoteStream]]] = []
+    for child in element.iter():
+        if child.tag == "Part":
+            parts.append((child.get("key", ""), []))
+        elif child.tag == "Stream" and parts:
+            kind = STREAM_TYPES.get(child.get("streamType", ""))
+            if kind is None:
+                continue
+            parts[-1][1].append(
+                RemoteStream(
+                    kind=kind,
+                    index=_int(child.get("index")),
+                    codec=child.get("codec", ""),
+                    language=child.get("language", ""),
+                    language_code=child.get("languageCode", ""),
+                    language_tag=child.get("languageTag", ""),
+                    title=child.get("title", ""),
+                    display_title=child.get("displayTitle", "") or child.get("extendedDisplayTitle", ""),
+                    channels=_int(child.get("channels")),
+                    default=_flag(child.get("default")),
+                    forced=_flag(child.get("forced")),
+                    hearing_impaired=_flag(child.get("hearingImpaired")),
+                    key=child.get("key", ""),
+                )
+            )
+    return parts
+
+
 def epoch_to_datetime(epoch: int | None) -> datetime | None:
     return datetime.fromtimestamp(epoch, tz=UTC) if epoch is not None else None

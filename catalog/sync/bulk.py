@@ -13,6 +13,7 @@ from django.db import connection
 from django.utils import timezone
 
 from catalog.models import Playable
+from scheduling.ratings import rank as rating_rank_of
 
 PARENT_FIELDS = [field for field in Playable._meta.concrete_fields if not field.primary_key]
 
@@ -22,6 +23,8 @@ def bulk_create_playables(objects: Sequence[Playable], batch_size: int = 1000) -
     if not objects:
         return
     model = type(objects[0])
+    for obj in objects:  # save() is bypassed, so the rank it keeps in step is set here
+        obj.rating_rank = rating_rank_of(obj.content_rating)
     parents = [
         Playable(**{field.attname: getattr(obj, field.attname) for field in PARENT_FIELDS}) for obj in objects
     ]
@@ -56,6 +59,10 @@ def bulk_update_playables(
     now = timezone.now()
     for obj in objects:
         obj.updated_at = now
+    if "content_rating" in parent_fields:
+        for obj in objects:
+            obj.rating_rank = rating_rank_of(obj.content_rating)
+        parent_fields = [*parent_fields, "rating_rank"]
     Playable.objects.bulk_update(objects, [*parent_fields, "updated_at"], batch_size=500)
     if child_fields:
         type(objects[0]).objects.bulk_update(objects, child_fields, batch_size=500)

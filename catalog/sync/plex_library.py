@@ -7,7 +7,8 @@ For each item type the steps are the same:
   3. re-key: a "new" item whose external ids match a vanished row is that row, moved (Plex re-keys
      items after some agent changes), so schedules that point at it stay valid;
   4. upsert in batches, each in one transaction, skipping rows whose fingerprint is unchanged;
-  5. fetch chapters and markers for new and changed items only (listings don't carry them);
+  5. fetch chapters, markers and audio/subtitle streams for new and changed items only (listings
+     don't carry them), a batch of items per request;
   6. mark vanished rows removed — never deleted, and only when the listing was complete.
 A run that is killed part-way leaves whole batches behind and the watermark where it was, so the
 next run redoes the rest and converges on the same rows.
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from catalog.choices import ContentKind, ItemState, SyncItemErrorKind
+from catalog.choices import ContentKind, ItemState, StreamOrigin, SyncItemErrorKind
 from catalog.identity import primary_guid
 from catalog.models import (
     ChapterMark,
@@ -28,6 +29,7 @@ from catalog.models import (
     ExternalId,
     Library,
     MediaFile,
+    MediaStream,
     Movie,
     PlexMarker,
     Season,
@@ -43,14 +45,17 @@ from catalog.plex.parse import (
     details_of,
     epoch_to_datetime,
     parse_item,
+    streams_by_part,
     tags_of,
 )
+from catalog.streams import copy_rows, plex_row
 from catalog.sync.bulk import bulk_create_playables, bulk_update_playables
 from catalog.sync.collections import CollectionSync
 from catalog.sync.files import resolve_file
 from catalog.sync.item_errors import ItemFailure, item_key
 from catalog.sync.progress import Progress
 from catalog.sync.tags import TagWriter
+from scheduling.ratings import rank as rating_rank_of
 
 WATERMARK_MARGIN_SECONDS = 60
 PAGE_SIZE = 1000
@@ -419,6 +424,7 @@ class LibrarySync:
             return True
         ids = item.external_ids
         values = {**common, "primary_guid": primary_guid(ids), "content_rating": item.content_rating[:40]}
+        values["rating_rank"] = rating_rank_of(values["content_rating"])
         if plex_type == "show":
             values.update(
                 library_id=self.library.pk, source_id=self.source.pk, year=item.year, studio=item.studio[:200],
@@ -502,7 +508,7 @@ class LibrarySync:
     PLAIN_FIELDS = {
         "show": [
             "rating_key", "title", "summary", "source_fingerprint", "updated_at_plex", "state", "primary_guid",
-            "content_rating", "library_id", "source_id", "year", "studio", "genres", "sort_title", "network",
+            "content_rating", "library_id", "source_id", "year", "studio", "genres", "sort_title", "network", "rating_rank",
         ],
         "season": ["rating_key", "title", "summary", "source_fingerprint", "updated_at_plex", "state", "show_id", "season_number"],
     }  # fmt: skip
@@ -576,13 +582,17 @@ class LibrarySync:
         if stale:
             MediaFile.objects.filter(pk__in=stale).delete()
 
-    def fetch_details(self, items: list[RemoteItem]) -> dict[str, tuple[list, list]]:
-        """Chapters and markers by rating key, in a few batched metadata requests (listings lack them)."""
+    def fetch_details(self, items: list[RemoteItem]) -> dict[str, tuple[list, list, list]]:
+        """Chapters, markers and per-Part streams by rating key, in a few batched metadata requests.
+
+        Listings carry none of them. The same full-item responses hold all three, so streams cost
+        no extra request.
+        """
         keys = [item.rating_key for item in items]
         details = {}
         for start in range(0, len(keys), DETAIL_BATCH):
             for element in self.client.metadata(keys[start : start + DETAIL_BATCH]):
-                details[element.get("ratingKey", "")] = details_of(element)
+                details[element.get("ratingKey", "")] = (*details_of(element), streams_by_part(element))
                 self.full_tags[element.get("ratingKey", "")] = tags_of(element)
         return details
 
@@ -593,13 +603,16 @@ class LibrarySync:
             for element in self.client.metadata(keys[start : start + DETAIL_BATCH], details=False):
                 self.full_tags[element.get("ratingKey", "")] = tags_of(element)
 
-    def store_details(self, instances: dict[int, RemoteItem], details: dict[str, tuple[list, list]]) -> None:
+    def store_details(
+        self, instances: dict[int, RemoteItem], details: dict[str, tuple[list, list, list]]
+    ) -> None:
         touched = [pk for pk, item in instances.items() if item.rating_key in details]
         if not touched:
             return
+        self.store_streams(instances, details, touched)
         chapters, markers = [], []
         for pk, item in instances.items():
-            item_chapters, item_markers = details.get(item.rating_key, ([], []))
+            item_chapters, item_markers, _ = details.get(item.rating_key, ([], [], []))
             chapters += [
                 ChapterMark(playable_id=pk, title=title[:200], time_ms=start_ms, origin="plex")
                 for title, start_ms in item_chapters
@@ -613,6 +626,25 @@ class LibrarySync:
         PlexMarker.objects.filter(playable_id__in=touched).delete()
         ChapterMark.objects.bulk_create(chapters, ignore_conflicts=True, batch_size=BATCH_SIZE)
         PlexMarker.objects.bulk_create(markers, ignore_conflicts=True, batch_size=BATCH_SIZE)
+
+    def store_streams(self, instances, details, touched: list[int]) -> None:
+        """Replace the Plex-reported tracks of the touched items' files; Parts match by key, else by order."""
+        files = defaultdict(dict)
+        for pk, playable_id, position, part_key in MediaFile.objects.filter(
+            playable_id__in=touched
+        ).values_list("pk", "playable_id", "position", "part_key"):
+            files[playable_id][part_key or position] = pk
+            files[playable_id][position] = pk
+        rows = []
+        for pk in touched:
+            parts = details[instances[pk].rating_key][2]
+            for position, (part_key, streams) in enumerate(parts):
+                file_id = files[pk].get(part_key) or files[pk].get(position)
+                if file_id is not None:
+                    rows += [plex_row(file_id, stream) for stream in streams]
+        file_ids = [file_id for by_key in files.values() for file_id in set(by_key.values())]
+        MediaStream.objects.filter(media_file_id__in=file_ids, origin=StreamOrigin.PLEX).delete()
+        copy_rows(rows)
 
     def mark_removed(self, plex_type: str, local: dict[str, LocalRow], vanished: set[str]) -> None:
         if not vanished:

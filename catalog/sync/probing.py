@@ -2,8 +2,9 @@
 
 Plex already reports codecs and durations, so the sync itself never waits on ffprobe (17,000
 probes would take longer than the whole sync). Afterwards, files present on this machine that
-were never probed (or changed since) are checked in batches: is it really playable here, and does
-it carry embedded chapters that Plex did not report?
+were never probed (or changed since) are checked in batches: is it really playable here, does
+it carry embedded chapters that Plex did not report, which audio and subtitle tracks does ffmpeg see
+in it (and which subtitle files lie beside it)?
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from django.db import transaction
 from catalog.choices import ChapterOrigin, FileState
 from catalog.models import ChapterMark, MediaFile
 from catalog.probe import apply_probe, probe_media_file
+from catalog.streams import store_probed_tracks
 
 PROBE_BATCH = 200
 
@@ -33,6 +35,8 @@ def probe_source_files(source_id: int, *, limit: int = PROBE_BATCH) -> dict:
             media_file.state = FileState.FILE_NOT_FOUND
         with transaction.atomic():
             media_file.save()
+            if not result.missing and not result.retry:
+                store_probed_tracks(media_file.pk, media_file.local_path, result)
             if result.playable and result.chapters:
                 created = ChapterMark.objects.bulk_create(
                     [

@@ -6,6 +6,7 @@ import zoneinfo
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 from catalog.choices import Demographic
 from catalog.models import Playable
@@ -47,12 +48,41 @@ class StreamProfile(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(10)],
         help_text="HLS segment and GOP length.",
     )
+    preferred_audio_language = models.CharField(
+        max_length=20,
+        blank=True,
+        help_text="Audio track to air when a file has several, e.g. eng, fre, de or French; "
+        "else the file's default track.",
+    )
+    burn_forced_subtitles = models.BooleanField(
+        default=True,
+        help_text="Burn in a file's forced subtitles (foreign dialogue, signs) in that language, "
+        "when they are text (SRT, ASS), embedded or a sidecar file.",
+    )
+    tracks_changed_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When the audio or subtitle choice last changed."
+    )
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.width}×{self.height} @ {self.frame_rate})"
+
+    def save(self, *args, **kwargs):
+        # Pieces encoded before a change of track choice are encoded again (see playout.pregen).
+        choice = (self.preferred_audio_language, self.burn_forced_subtitles)
+        before = (
+            StreamProfile.objects.filter(pk=self.pk).values_list(*TRACK_FIELDS).first() if self.pk else None
+        )
+        if before is not None and before != choice:
+            self.tracks_changed_at = timezone.now()
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "tracks_changed_at"}
+        super().save(*args, **kwargs)
+
+
+TRACK_FIELDS = ("preferred_audio_language", "burn_forced_subtitles")
 
 
 def default_stream_profile_id() -> int:

@@ -30,6 +30,7 @@ from catalog.models import (
     MatchedItem,
     MediaFile,
     MediaSource,
+    MediaStream,
     Movie,
     NotificationListenerState,
     PathMapping,
@@ -82,6 +83,7 @@ WRITTEN_BY_THE_SYSTEM |= {
     MatchedItem,
 }  # cross-source matching
 WRITTEN_BY_THE_SYSTEM |= {Collection, CollectionMember}
+WRITTEN_BY_THE_SYSTEM |= {MediaStream}
 
 
 def admin_models():
@@ -108,6 +110,7 @@ def catalog(staff_user):
     movie = MovieFactory(source=plex, title="WarGames", year=1983)
     spot = ShortFormFactory(source=folder, title="Cereal spot", promotes_show=show)
     media_file = MediaFileFactory(playable=episode)
+    stream = MediaStream.objects.create(media_file=media_file, origin="plex", kind="audio", stream_index=1)
     mark = ChapterMarkFactory(playable=episode)
     marker = PlexMarker.objects.create(playable=episode, kind="intro", start_ms=0, end_ms=30_000)
     external_id = ExternalIdFactory(show=show, source=plex)
@@ -162,6 +165,7 @@ def catalog(staff_user):
         Movie: movie,
         ShortFormItem: spot,
         MediaFile: media_file,
+        MediaStream: stream,
         ChapterMark: mark,
         PlexMarker: marker,
         ExternalId: external_id,
@@ -273,6 +277,13 @@ def _media_files(count):
     return [MediaFileFactory(playable=episode) for episode in _episodes(count)]
 
 
+def _media_streams(count):
+    return [
+        MediaStream.objects.create(media_file=media_file, origin="probe", kind="audio", stream_index=1)
+        for media_file in _media_files(count)
+    ]
+
+
 def _seasons(count):
     return [SeasonFactory(show=ShowFactory()) for _ in range(count)]
 
@@ -362,6 +373,7 @@ LISTS = {
     SyncRun: _sync_runs,
     SyncItemError: _sync_item_errors,
     WebhookEvent: _webhook_events,
+    MediaStream: _media_streams,
 }
 
 

@@ -101,3 +101,39 @@ def test_bad_filter_value_is_a_clear_422(staff_client):
     response = staff_client.get("/api/catalog/shows?year=nineteen-eighty")
     assert response.status_code == 422
     assert "year" in response.content.decode()
+
+
+def test_item_streams_list_audio_and_subtitle_tracks_of_its_files(staff_client):
+    from catalog.models import MediaStream
+
+    episode = EpisodeFactory()
+    media_file = MediaFileFactory(playable=episode, position=0)
+    MediaStream.objects.create(
+        media_file=media_file,
+        origin="plex",
+        kind="audio",
+        stream_index=2,
+        language_code="fre",
+        is_default=False,
+    )
+    MediaStream.objects.create(
+        media_file=media_file,
+        origin="plex",
+        kind="subtitle",
+        external=True,
+        forced=True,
+        key="/library/streams/9",
+    )
+    streams = staff_client.get(f"/api/catalog/items/{episode.pk}/streams").json()
+    assert [(s["kind"], s["language_code"], s["forced"], s["external"]) for s in streams] == [
+        ("audio", "fre", False, False),
+        ("subtitle", "", True, True),
+    ]
+    assert staff_client.get(f"/api/catalog/media-files/{media_file.pk}/streams").json() == streams
+
+
+def test_items_and_shows_carry_their_rating_rank(staff_client):
+    show = ShowFactory(content_rating="gb/15")
+    episode = EpisodeFactory(show=show, source=show.source, content_rating="TV-PG")
+    assert staff_client.get(f"/api/catalog/shows/{show.pk}").json()["rating_rank"] == 16
+    assert staff_client.get(f"/api/catalog/episodes/{episode.pk}").json()["rating_rank"] == 10
