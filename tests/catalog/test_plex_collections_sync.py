@@ -3,24 +3,9 @@
 import pytest
 
 from catalog.models import Collection, CollectionMember, Episode, Movie, Show
-from plex_emulator import PlexEmulator
-from tests.catalog.plex_helpers import SMALL_LIBRARY, source_for, sync
+from tests.catalog.plex_helpers import sync
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def emulator():
-    with PlexEmulator(SMALL_LIBRARY) as running:
-        yield running
-
-
-@pytest.fixture
-def synced(emulator):
-    source = source_for(emulator)
-    run = sync(source, "full")
-    assert run.status == "succeeded", run.error
-    return source
 
 
 def members_of(source, title):

@@ -1,30 +1,16 @@
 """Audio and subtitle tracks come from Plex's full items (not listings), for new and changed items only."""
 
+from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
 
 from catalog.models import Episode, MediaStream, Movie
 from catalog.plex.parse import streams_by_part
-from plex_emulator import PlexEmulator
-from tests.catalog.plex_helpers import SMALL_LIBRARY, source_for, sync
+from tests.catalog.plex_helpers import sync
 
 pytestmark = pytest.mark.django_db
-FIXTURES = "/work/shared/plex_fixtures"
-
-
-@pytest.fixture
-def emulator():
-    with PlexEmulator(SMALL_LIBRARY) as running:
-        yield running
-
-
-@pytest.fixture
-def synced(emulator):
-    source = source_for(emulator)
-    run = sync(source, "full")
-    assert run.status == "succeeded", run.error
-    return source
+FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "plex_fixtures"
 
 
 def test_a_full_sync_stores_every_parts_audio_and_subtitle_tracks(emulator, synced):

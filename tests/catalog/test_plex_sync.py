@@ -13,24 +13,9 @@ from catalog.models import (
     Show,
     SyncRun,
 )
-from plex_emulator import PlexEmulator
-from tests.catalog.plex_helpers import SMALL_LIBRARY, snapshot, source_for, sync
+from tests.catalog.plex_helpers import snapshot, source_for, sync
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def emulator():
-    with PlexEmulator(SMALL_LIBRARY) as running:
-        yield running
-
-
-@pytest.fixture
-def synced(emulator):
-    source = source_for(emulator)
-    run = sync(source, "full")
-    assert run.status == "succeeded", run.error
-    return source
 
 
 def test_full_sync_brings_in_every_show_season_episode_and_movie(emulator, synced):

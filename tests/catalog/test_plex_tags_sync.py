@@ -3,25 +3,10 @@
 import pytest
 
 from catalog.models import Credit, Episode, Genre, Movie, Person, Show
-from plex_emulator import PlexEmulator
 from plex_emulator.model import Tag
-from tests.catalog.plex_helpers import SMALL_LIBRARY, source_for, sync
+from tests.catalog.plex_helpers import source_for, sync
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def emulator():
-    with PlexEmulator(SMALL_LIBRARY) as running:
-        yield running
-
-
-@pytest.fixture
-def synced(emulator):
-    source = source_for(emulator)
-    run = sync(source, "full")
-    assert run.status == "succeeded", run.error
-    return source
 
 
 def credits_of(**owner):
