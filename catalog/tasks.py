@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from catalog.artwork.errors import ArtworkSourceUnavailable
 from catalog.choices import SyncKind
 
 
@@ -39,3 +40,17 @@ def generate_chapters(playable_id: int) -> dict:
     from catalog.chapters import run_chapter_detection
 
     return run_chapter_detection(playable_id)
+
+
+@shared_task(
+    name="sync.artwork",
+    autoretry_for=(ArtworkSourceUnavailable,),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=5,
+)
+def fetch_artwork(source_id: int, everything: bool = False) -> dict:
+    from catalog.artwork.fetch import refresh_artwork
+
+    return refresh_artwork(source_id, everything=everything)

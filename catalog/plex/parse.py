@@ -57,6 +57,7 @@ class RemoteItem:
     audience_rating: float | None = None
     originally_available: date | None = None
     sort_title: str = ""
+    thumb: str = ""  # poster (episode: its still), a server path ending in a timestamp
     parts: list[RemotePart] = field(default_factory=list)
     chapters: list[tuple[str, int]] | None = None  # None: not fetched (listings don't carry them)
     markers: list[tuple[str, int, int]] | None = None
@@ -74,7 +75,7 @@ class RemoteItem:
                 self.title, self.guid, self.external_ids, self.updated_at is None, self.summary, self.year,
                 self.content_rating, self.studio, self.genres, self.duration_ms, self.index,
                 self.parent_index, self.parent_rating_key, self.grandparent_rating_key,
-                self.audience_rating, self.originally_available, self.sort_title,
+                self.audience_rating, self.originally_available, self.sort_title, self.thumb,
                 [(p.part_key, p.file, p.size_bytes, p.container, p.duration_ms, p.video_codec,
                   p.audio_codec, p.width, p.height, p.frame_rate) for p in self.parts],
             )
@@ -177,6 +178,7 @@ def parse_item(element: Element, kind: str | None = None) -> RemoteItem:
         audience_rating=_float(attributes.get("audienceRating") or attributes.get("rating")),
         originally_available=_date(attributes.get("originallyAvailableAt")),
         sort_title=attributes.get("titleSort", ""),
+        thumb=attributes.get("thumb", ""),
         parts=_parts(element) if kind in ("episode", "movie") else [],
     )
     if any(child.tag == "Chapter" for child in element) or any(child.tag == "Marker" for child in element):

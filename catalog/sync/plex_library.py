@@ -354,6 +354,7 @@ class LibrarySync:
             "source_fingerprint": item.fingerprint,
             "updated_at_plex": epoch_to_datetime(item.updated_at),
             "state": ItemState.ACTIVE,
+            "artwork_ref": item.thumb[:500],
         }
         if plex_type == "season":
             show = context["shows"].get(item.parent_rating_key)
@@ -404,7 +405,7 @@ class LibrarySync:
 
     PARENT_FIELDS = [
         "rating_key", "title", "summary", "source_fingerprint", "updated_at_plex", "state", "primary_guid",
-        "content_rating", "library_id", "source_id", "duration_ms",
+        "content_rating", "library_id", "source_id", "duration_ms", "artwork_ref",
     ]  # fmt: skip
     CHILD_FIELDS = {
         "episode": [
@@ -420,9 +421,9 @@ class LibrarySync:
     PLAIN_FIELDS = {
         "show": [
             "rating_key", "title", "summary", "source_fingerprint", "updated_at_plex", "state", "primary_guid",
-            "content_rating", "library_id", "source_id", "year", "studio", "genres", "sort_title",
+            "content_rating", "library_id", "source_id", "year", "studio", "genres", "sort_title", "artwork_ref",
         ],
-        "season": ["rating_key", "title", "summary", "source_fingerprint", "updated_at_plex", "state", "show_id", "season_number"],
+        "season": ["rating_key", "title", "summary", "source_fingerprint", "updated_at_plex", "state", "show_id", "season_number", "artwork_ref"],
     }  # fmt: skip
 
     def save_instances(self, plex_type: str, to_create: list, to_update: list) -> None:

@@ -108,6 +108,8 @@ def run_queued_sync(run_id: int) -> dict:
         from catalog.sync.folders import sync_folder_source
 
         run = sync_folder_source(source, run=run)
+    if run.status != "failed":
+        queue_artwork(source, everything=run.kind == SyncKind.DEEP)
     return {
         "processed": run.processed,
         "added": run.added,
@@ -117,3 +119,14 @@ def run_queued_sync(run_id: int) -> dict:
         "api_calls": run.api_calls,
         "status": run.status,
     }
+
+
+def queue_artwork(source: MediaSource, *, everything: bool = False) -> bool:
+    """Fetch the posters whose reference the sync changed (all of them after a deep sync)."""
+    from catalog.artwork.fetch import artwork_pending
+    from catalog.tasks import fetch_artwork
+
+    if not everything and not artwork_pending(source.pk):
+        return False
+    fetch_artwork.delay(source.pk, everything)
+    return True
