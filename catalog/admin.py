@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from catalog import admin_sync
+from catalog.artwork.admin import ArtworkColumnMixin
 from catalog.choices import SourceKind, SyncKind
 from catalog.forms import MediaSourceForm, SchedulingMetadataForm
 from catalog.mapping_stats import mapping_stats
@@ -308,9 +309,10 @@ class ExternalIdInline(admin.TabularInline):
 
 
 @admin.register(Show)
-class ShowAdmin(NarrowRowsMixin, admin.ModelAdmin):
+class ShowAdmin(ArtworkColumnMixin, NarrowRowsMixin, admin.ModelAdmin):
     list_display = (
         "title",
+        "artwork_thumbnail",
         "year",
         "source",
         "library",
@@ -325,7 +327,7 @@ class ShowAdmin(NarrowRowsMixin, admin.ModelAdmin):
     list_select_related = ("source", "library__source")
     list_defer = ("summary", "genres", "source__token", "library__source__token")
     autocomplete_fields = ("source", "library")
-    readonly_fields = ("primary_guid", "updated_at_plex", "created_at", "updated_at")
+    readonly_fields = ("primary_guid", "updated_at_plex", "created_at", "updated_at", "artwork_preview")
     inlines = (SeasonInline, ExternalIdInline)
     show_full_result_count = False
     ordering = ("sort_title", "year")
@@ -346,8 +348,8 @@ class ShowAdmin(NarrowRowsMixin, admin.ModelAdmin):
 
 
 @admin.register(Season)
-class SeasonAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "season_number", "show", "state")
+class SeasonAdmin(ArtworkColumnMixin, admin.ModelAdmin):
+    list_display = ("__str__", "artwork_thumbnail", "season_number", "show", "state")
     list_filter = ("state",)
     search_fields = ("title", "show__title")
     list_select_related = ("show",)
@@ -381,7 +383,9 @@ class ChaptersLinkMixin:
         )
 
 
-class PlayableAdminBase(ChaptersLinkMixin, NarrowRowsMixin, DurationColumnMixin, admin.ModelAdmin):
+class PlayableAdminBase(
+    ArtworkColumnMixin, ChaptersLinkMixin, NarrowRowsMixin, DurationColumnMixin, admin.ModelAdmin
+):
     """Shared by episodes, movies and short-form items: metadata filters, bulk metadata action."""
 
     actions = (set_scheduling_metadata,)
@@ -389,7 +393,14 @@ class PlayableAdminBase(ChaptersLinkMixin, NarrowRowsMixin, DurationColumnMixin,
     list_per_page = 100
     show_full_result_count = False
     autocomplete_fields = ("source", "library")
-    readonly_fields = ("kind", "primary_guid", "updated_at_plex", "created_at", "updated_at")
+    readonly_fields = (
+        "kind",
+        "primary_guid",
+        "updated_at_plex",
+        "created_at",
+        "updated_at",
+        "artwork_preview",
+    )
     inlines = (MediaFileInline, ChapterMarkInline, PlexMarkerInline)
 
 
@@ -397,6 +408,7 @@ class PlayableAdminBase(ChaptersLinkMixin, NarrowRowsMixin, DurationColumnMixin,
 class EpisodeAdmin(PlayableAdminBase):
     list_display = (
         "title",
+        "artwork_thumbnail",
         "show_link",
         "code",
         "length",
@@ -413,7 +425,19 @@ class EpisodeAdmin(PlayableAdminBase):
     autocomplete_fields = ("source", "library", "show", "season")
     ordering = ("show__sort_title", "season_number", "episode_number")
     fieldsets = (
-        (None, {"fields": ("title", "show", "season", ("season_number", "episode_number"), "summary")}),
+        (
+            None,
+            {
+                "fields": (
+                    "title",
+                    "show",
+                    "season",
+                    ("season_number", "episode_number"),
+                    "summary",
+                    "artwork_preview",
+                )
+            },
+        ),
         (
             "Source",
             {"fields": ("source", "library", "rating_key", "primary_guid", "updated_at_plex", "state")},
@@ -435,6 +459,7 @@ class EpisodeAdmin(PlayableAdminBase):
 class MovieAdmin(PlayableAdminBase):
     list_display = (
         "title",
+        "artwork_thumbnail",
         "year",
         "length",
         "content_rating",
@@ -455,7 +480,7 @@ class MovieAdmin(PlayableAdminBase):
     search_fields = ("title", "sort_title", "rating_key", "primary_guid")
     ordering = ("sort_title", "year")
     fieldsets = (
-        (None, {"fields": ("title", "year", "sort_title", "summary", "studio", "genres")}),
+        (None, {"fields": ("title", "year", "sort_title", "summary", "studio", "genres", "artwork_preview")}),
         (
             "Source",
             {"fields": ("source", "library", "rating_key", "primary_guid", "updated_at_plex", "state")},

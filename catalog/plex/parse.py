@@ -67,7 +67,8 @@ class RemoteItem:
         """Digest of what is stored from a listing; equal digests mean nothing to write.
 
         `updatedAt` is left out on purpose: Plex bumps it on a show when one episode changes, and
-        on refreshes that change nothing we keep, so it would turn no-ops into writes.
+        on refreshes that change nothing we keep, so it would turn no-ops into writes. `thumb` too,
+        as it ends in that same timestamp; the sync keeps it up to date on its own (artwork_ref).
         """
         material = "\x1f".join(
             str(value)
@@ -75,7 +76,7 @@ class RemoteItem:
                 self.title, self.guid, self.external_ids, self.updated_at is None, self.summary, self.year,
                 self.content_rating, self.studio, self.genres, self.duration_ms, self.index,
                 self.parent_index, self.parent_rating_key, self.grandparent_rating_key,
-                self.audience_rating, self.originally_available, self.sort_title, self.thumb,
+                self.audience_rating, self.originally_available, self.sort_title,
                 [(p.part_key, p.file, p.size_bytes, p.container, p.duration_ms, p.video_codec,
                   p.audio_codec, p.width, p.height, p.frame_rate) for p in self.parts],
             )

@@ -29,6 +29,7 @@ from catalog.models import (
     Library,
     MediaFile,
     Movie,
+    Playable,
     PlexMarker,
     Season,
     Show,
@@ -57,6 +58,7 @@ class LocalRow:
     state: str
     library_id: int | None
     label: str
+    artwork_ref: str = ""
 
 
 class LibrarySync:
@@ -136,10 +138,12 @@ class LibrarySync:
     def load_local(self, plex_type: str) -> dict[str, LocalRow]:
         queryset = self.local_queryset(plex_type).exclude(rating_key="")
         library_field = "show__library_id" if plex_type == "season" else "library_id"
-        rows = queryset.values_list("rating_key", "pk", "source_fingerprint", "state", library_field, "title")
+        rows = queryset.values_list(
+            "rating_key", "pk", "source_fingerprint", "state", library_field, "title", "artwork_ref"
+        )
         return {
-            key: LocalRow(pk, fingerprint, state, library_id, title)
-            for key, pk, fingerprint, state, library_id, title in rows
+            key: LocalRow(pk, fingerprint, state, library_id, title, artwork_ref)
+            for key, pk, fingerprint, state, library_id, title, artwork_ref in rows
         }
 
     def fetch_changed(self, plex_type: str) -> list[RemoteItem]:
@@ -243,6 +247,8 @@ class LibrarySync:
             batch = changed[start : start + BATCH_SIZE]
             to_write = [item for item in batch if self.needs_write(item, local.get(item.rating_key))]
             self.stats.skipped += len(batch) - len(to_write)
+            written = {id(item) for item in to_write}
+            self.update_artwork_refs(plex_type, local, [item for item in batch if id(item) not in written])
             # Details come first and land in the same transaction as the rows: a run killed between
             # the two must not leave rows whose fingerprint says "done" without their chapters.
             details = self.fetch_details(to_write) if plex_type in ("episode", "movie") else {}
@@ -263,6 +269,26 @@ class LibrarySync:
             or row.state != ItemState.ACTIVE
             or row.library_id != self.library.pk
         )
+
+    def update_artwork_refs(self, plex_type: str, local: dict[str, LocalRow], unchanged: list[RemoteItem]):
+        """A new poster path on an otherwise unchanged item: only `artwork_ref` is written.
+
+        Plex stamps the thumb path with the item's updatedAt, so it changes on refreshes that change
+        nothing else; counting those as updates (or rewriting the row) would undo the fingerprint's
+        point. The artwork task then fetches the image, which is stored again only if its bytes differ.
+        """
+        moved = [
+            (local[item.rating_key].pk, item.thumb[:500])
+            for item in unchanged
+            if item.rating_key in local and local[item.rating_key].artwork_ref != item.thumb[:500]
+        ]
+        if not moved:
+            return
+        model = Playable if plex_type in ("episode", "movie") else self.model_for(plex_type)
+        model.objects.bulk_update([model(pk=pk, artwork_ref=ref) for pk, ref in moved], ["artwork_ref"])
+        for item in unchanged:
+            if item.rating_key in local:
+                local[item.rating_key].artwork_ref = item.thumb[:500]
 
     def context_for(self, plex_type: str) -> dict:
         if plex_type == "season":
