@@ -312,7 +312,6 @@ class ExternalIdInline(admin.TabularInline):
 class ShowAdmin(ArtworkColumnMixin, NarrowRowsMixin, admin.ModelAdmin):
     list_display = (
         "title",
-        "artwork_thumbnail",
         "year",
         "source",
         "library",
@@ -321,6 +320,7 @@ class ShowAdmin(ArtworkColumnMixin, NarrowRowsMixin, admin.ModelAdmin):
         "episode_count",
         "state",
         "updated_at_plex",
+        "artwork_thumbnail",  # last, so the columns' sort numbers (?o=2) stay as they were
     )
     list_filter = ("state", "source", ("library", LibraryListFilter), "content_rating")
     search_fields = ("title", "sort_title", "rating_key", "primary_guid", "external_ids__value")
@@ -349,7 +349,7 @@ class ShowAdmin(ArtworkColumnMixin, NarrowRowsMixin, admin.ModelAdmin):
 
 @admin.register(Season)
 class SeasonAdmin(ArtworkColumnMixin, admin.ModelAdmin):
-    list_display = ("__str__", "artwork_thumbnail", "season_number", "show", "state")
+    list_display = ("__str__", "season_number", "show", "state", "artwork_thumbnail")
     list_filter = ("state",)
     search_fields = ("title", "show__title")
     list_select_related = ("show",)
@@ -408,7 +408,6 @@ class PlayableAdminBase(
 class EpisodeAdmin(PlayableAdminBase):
     list_display = (
         "title",
-        "artwork_thumbnail",
         "show_link",
         "code",
         "length",
@@ -417,6 +416,7 @@ class EpisodeAdmin(PlayableAdminBase):
         "state",
         "updated_at_plex",
         "chapters_link",
+        "artwork_thumbnail",  # last, so the columns' sort numbers (?o=2) stay as they were
     )
     list_filter = ("state", "source", "content_rating", "daypart", "seasonal_preference")
     search_fields = ("title", "show__title", "rating_key")
@@ -459,7 +459,6 @@ class EpisodeAdmin(PlayableAdminBase):
 class MovieAdmin(PlayableAdminBase):
     list_display = (
         "title",
-        "artwork_thumbnail",
         "year",
         "length",
         "content_rating",
@@ -468,6 +467,7 @@ class MovieAdmin(PlayableAdminBase):
         "seasonal_preference",
         "state",
         "chapters_link",
+        "artwork_thumbnail",  # last, so the columns' sort numbers (?o=2) stay as they were
     )
     list_filter = (
         "state",

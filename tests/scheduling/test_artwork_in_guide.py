@@ -50,7 +50,8 @@ def station(artwork_root):
     episode = Episode.objects.filter(source=source).select_related("show").order_by("pk").first()
     movie = Movie.objects.filter(source=source).order_by("pk").first()
     channel = make_channel("7", "Classic TV")
-    start = timezone.now().replace(minute=0, second=0, microsecond=0)
+    # On the air now, whatever the clock says: the guide's window starts at the current half hour.
+    start = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=5)
     program(channel, start, 30, title=episode.show.title, playable=episode, season_number=1, episode_number=1)
     program(channel, start + timedelta(minutes=30), 120, title=movie.title, playable=movie, category="Movie")
     return channel, episode, movie
