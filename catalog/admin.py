@@ -311,7 +311,7 @@ class ExternalIdInline(admin.TabularInline):
 @admin.register(Show)
 class ShowAdmin(ArtworkColumnMixin, NarrowRowsMixin, admin.ModelAdmin):
     list_display = (
-        "title",
+        "poster_and_title",  # the title column, poster inside: sort numbers (?o=2) stay
         "year",
         "source",
         "library",
@@ -320,7 +320,6 @@ class ShowAdmin(ArtworkColumnMixin, NarrowRowsMixin, admin.ModelAdmin):
         "episode_count",
         "state",
         "updated_at_plex",
-        "artwork_thumbnail",  # last, so the columns' sort numbers (?o=2) stay as they were
     )
     list_filter = ("state", "source", ("library", LibraryListFilter), "content_rating")
     search_fields = ("title", "sort_title", "rating_key", "primary_guid", "external_ids__value")
@@ -407,7 +406,7 @@ class PlayableAdminBase(
 @admin.register(Episode)
 class EpisodeAdmin(PlayableAdminBase):
     list_display = (
-        "title",
+        "poster_and_title",  # the title column, poster inside: sort numbers (?o=2) stay
         "show_link",
         "code",
         "length",
@@ -416,7 +415,6 @@ class EpisodeAdmin(PlayableAdminBase):
         "state",
         "updated_at_plex",
         "chapters_link",
-        "artwork_thumbnail",  # last, so the columns' sort numbers (?o=2) stay as they were
     )
     list_filter = ("state", "source", "content_rating", "daypart", "seasonal_preference")
     search_fields = ("title", "show__title", "rating_key")
@@ -458,7 +456,7 @@ class EpisodeAdmin(PlayableAdminBase):
 @admin.register(Movie)
 class MovieAdmin(PlayableAdminBase):
     list_display = (
-        "title",
+        "poster_and_title",  # the title column, poster inside: sort numbers (?o=2) stay
         "year",
         "length",
         "content_rating",
@@ -467,7 +465,6 @@ class MovieAdmin(PlayableAdminBase):
         "seasonal_preference",
         "state",
         "chapters_link",
-        "artwork_thumbnail",  # last, so the columns' sort numbers (?o=2) stay as they were
     )
     list_filter = (
         "state",

@@ -30,6 +30,14 @@ class ArtworkColumnMixin:
             url,
         )
 
+    @admin.display(description="title", ordering="title")
+    def poster_and_title(self, obj):
+        return format_html(
+            '<span style="display:flex;align-items:center;gap:.6rem">{}<span>{}</span></span>',
+            self.artwork_thumbnail(obj),
+            obj.title,
+        )
+
     @admin.display(description="poster")
     def artwork_preview(self, obj):
         url = artwork_url(obj.artwork_hash, POSTER_WIDTH)
