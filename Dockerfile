@@ -29,11 +29,12 @@ RUN python -m venv /opt/venv \
 COPY . .
 
 # Paths are part of the image, not secrets: compose mounts its volumes at these places and
-# deploy/nginx.conf serves /srv/retrovue/hls. Secrets come only at run time (.env).
+# deploy/nginx.conf serves /srv/retrovue/hls and /srv/retrovue/artwork. Secrets come only at run time (.env).
 ENV DJANGO_SETTINGS_MODULE=retrovue.settings \
     RETROVUE_MODE=production \
     RETROVUE_DATA_DIR=/data \
     RETROVUE_HLS_ROOT=/srv/retrovue/hls \
+    RETROVUE_ARTWORK_ROOT=/srv/retrovue/artwork \
     RETROVUE_STATIC_ROOT=/app/staticfiles \
     RETROVUE_BIND=0.0.0.0:8000
 
@@ -48,8 +49,8 @@ RUN RETROVUE_SECRET_KEY=build-only-not-a-secret \
     python manage.py collectstatic --noinput
 
 # An empty named volume mounted on these folders copies their owner, so the app user can write.
-RUN mkdir -p /data /srv/retrovue/hls \
-    && chown retrovue:retrovue /data /srv/retrovue/hls
+RUN mkdir -p /data /srv/retrovue/hls /srv/retrovue/artwork \
+    && chown retrovue:retrovue /data /srv/retrovue/hls /srv/retrovue/artwork
 
 USER retrovue
 EXPOSE 8000

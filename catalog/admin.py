@@ -21,6 +21,7 @@ from django.utils.html import format_html
 
 from catalog import admin_health, admin_live, admin_plex, admin_sync  # noqa: F401  (admin_health registers its admins)
 from catalog.admin_tags import CreditInline
+from catalog.artwork.admin import ArtworkColumnMixin
 from catalog.choices import SourceKind, SyncKind
 from catalog.forms import MediaSourceForm, SchedulingMetadataForm
 from catalog.mapping_stats import mapping_stats
@@ -360,9 +361,9 @@ class ExternalIdInline(admin.TabularInline):
 
 
 @admin.register(Show)
-class ShowAdmin(NarrowRowsMixin, admin.ModelAdmin):
+class ShowAdmin(ArtworkColumnMixin, NarrowRowsMixin, admin.ModelAdmin):
     list_display = (
-        "title",
+        "poster_and_title",  # the title column, poster inside: sort numbers (?o=2) stay
         "year",
         "source",
         "library",
@@ -382,7 +383,7 @@ class ShowAdmin(NarrowRowsMixin, admin.ModelAdmin):
     list_select_related = ("source", "library__source")
     list_defer = ("summary", "genres", "source__token", "library__source__token")
     autocomplete_fields = ("source", "library")
-    readonly_fields = ("primary_guid", "updated_at_plex", "created_at", "updated_at")
+    readonly_fields = ("primary_guid", "updated_at_plex", "created_at", "updated_at", "artwork_preview")
     inlines = (SeasonInline, ExternalIdInline, CreditInline)
     show_full_result_count = False
     ordering = ("sort_title", "year")
@@ -403,8 +404,8 @@ class ShowAdmin(NarrowRowsMixin, admin.ModelAdmin):
 
 
 @admin.register(Season)
-class SeasonAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "season_number", "show", "state")
+class SeasonAdmin(ArtworkColumnMixin, admin.ModelAdmin):
+    list_display = ("__str__", "season_number", "show", "state", "artwork_thumbnail")
     list_filter = ("state",)
     search_fields = ("title", "show__title")
     list_select_related = ("show",)
@@ -454,7 +455,9 @@ class ChaptersLinkMixin:
         )
 
 
-class PlayableAdminBase(ChaptersLinkMixin, NarrowRowsMixin, DurationColumnMixin, admin.ModelAdmin):
+class PlayableAdminBase(
+    ArtworkColumnMixin, ChaptersLinkMixin, NarrowRowsMixin, DurationColumnMixin, admin.ModelAdmin
+):
     """Shared by episodes, movies and short-form items: metadata filters, bulk metadata action."""
 
     actions = (set_scheduling_metadata,)
@@ -462,14 +465,21 @@ class PlayableAdminBase(ChaptersLinkMixin, NarrowRowsMixin, DurationColumnMixin,
     list_per_page = 100
     show_full_result_count = False
     autocomplete_fields = ("source", "library")
-    readonly_fields = ("kind", "primary_guid", "updated_at_plex", "created_at", "updated_at")
+    readonly_fields = (
+        "kind",
+        "primary_guid",
+        "updated_at_plex",
+        "created_at",
+        "updated_at",
+        "artwork_preview",
+    )
     inlines = (MediaFileInline, ChapterMarkInline, PlexMarkerInline, CreditInline)
 
 
 @admin.register(Episode)
 class EpisodeAdmin(PlayableAdminBase):
     list_display = (
-        "title",
+        "poster_and_title",  # the title column, poster inside: sort numbers (?o=2) stay
         "show_link",
         "code",
         "length",
@@ -486,7 +496,19 @@ class EpisodeAdmin(PlayableAdminBase):
     autocomplete_fields = ("source", "library", "show", "season")
     ordering = ("show__sort_title", "season_number", "episode_number")
     fieldsets = (
-        (None, {"fields": ("title", "show", "season", ("season_number", "episode_number"), "summary")}),
+        (
+            None,
+            {
+                "fields": (
+                    "title",
+                    "show",
+                    "season",
+                    ("season_number", "episode_number"),
+                    "summary",
+                    "artwork_preview",
+                )
+            },
+        ),
         (
             "Source",
             {"fields": ("source", "library", "rating_key", "primary_guid", "updated_at_plex", "state")},
@@ -507,7 +529,7 @@ class EpisodeAdmin(PlayableAdminBase):
 @admin.register(Movie)
 class MovieAdmin(PlayableAdminBase):
     list_display = (
-        "title",
+        "poster_and_title",  # the title column, poster inside: sort numbers (?o=2) stay
         "year",
         "length",
         "content_rating",
@@ -530,7 +552,7 @@ class MovieAdmin(PlayableAdminBase):
     search_fields = ("title", "sort_title", "rating_key", "primary_guid", "credits__person__name")
     ordering = ("sort_title", "year")
     fieldsets = (
-        (None, {"fields": ("title", "year", "sort_title", "summary", "studio", "genres")}),
+        (None, {"fields": ("title", "year", "sort_title", "summary", "studio", "genres", "artwork_preview")}),
         (
             "Source",
             {"fields": ("source", "library", "rating_key", "primary_guid", "updated_at_plex", "state")},

@@ -35,6 +35,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from catalog import probe as probing
+from catalog.artwork import local as local_artwork
 from catalog.choices import (
     ChapterOrigin,
     ContentKind,
@@ -292,6 +293,7 @@ class _FolderScan:
         self._show_dirs: dict[str, str | None] = {}
         self._undo: list[tuple[dict, object, object]] = []
         self.tag_writer = TagWriter()
+        self._images: dict[str, dict[str, str]] = {}  # folder → its image files, by lower-case name
 
     # ----------------------------------------------------------------------------------- driver
 
@@ -391,6 +393,7 @@ class _FolderScan:
                 sorted(name for name in dirnames if not _ignored_folder(name)) if self.recursive else []
             )
             self._record_files(listing, directory, filenames)
+            self._images[directory] = local_artwork.image_names(filenames)
 
     def _list_single_file(self, listing: _Listing, path: str) -> None:
         directory, name = os.path.split(path)
@@ -594,7 +597,11 @@ class _FolderScan:
             "network_id": self.tag_writer.studio_pk(item.studio) if item else None,
             "primary_guid": item.primary_guid if item else "",
         }
-        desired = {"library_id": self._library(LibraryKind.SHOW).id, "state": ItemState.ACTIVE}
+        desired = {
+            "library_id": self._library(LibraryKind.SHOW).id,
+            "state": ItemState.ACTIVE,
+            "artwork_ref": self._artwork_ref(directory, local_artwork.show_candidates()),
+        }
         if item is not None:
             desired.update(from_nfo)
         # An unreadable tvshow.nfo keeps what an earlier, readable one said; a new show gets its folder's name.
@@ -752,6 +759,9 @@ class _FolderScan:
             "originally_released": item.premiered,
             "primary_guid": item.primary_guid,
             "library_id": self._library(LibraryKind.MOVIE).id,
+            "artwork_ref": self._artwork_ref(
+                os.path.dirname(prepared.unit.path), local_artwork.movie_candidates(_stem(prepared.unit.path))
+            ),
             **self._duration(prepared, item),
             **item.scheduling,
         }
@@ -778,6 +788,7 @@ class _FolderScan:
             self._problem(unit.nfo_path, "no <season>; filed under specials (season 0)")
             season_number = 0
         season = self._season(show, season_number)
+        self._season_artwork(season, show_dir)
         show_item = self.show_items.get(show_dir)
         title = (item.title or clean_title(_stem(unit.path)))[:300]
         desired = {
@@ -792,6 +803,9 @@ class _FolderScan:
             "originally_aired": item.premiered,
             "primary_guid": item.primary_guid,
             "library_id": self._library(LibraryKind.SHOW).id,
+            "artwork_ref": self._artwork_ref(
+                os.path.dirname(unit.path), local_artwork.episode_candidates(_stem(unit.path))
+            ),
             **self._duration(prepared, item),
             # The show's scheduling metadata is every episode's default.
             **(show_item.scheduling if show_item else {}),
@@ -936,6 +950,19 @@ class _FolderScan:
             season.state = ItemState.ACTIVE
             season.save(update_fields=["state"])
         return season
+
+    def _artwork_ref(self, directory: str, candidates: list[str]) -> str:
+        """The reference of the first Kodi/TMM-named image in `directory`, or "" (no artwork)."""
+        if directory not in self._images:
+            self._images[directory] = local_artwork.image_names(_listdir(directory))
+        name = local_artwork.find_image(self._images[directory], candidates)
+        return local_artwork.reference_for(self.root, os.path.join(directory, name)) if name else ""
+
+    def _season_artwork(self, season: Season, show_dir: str) -> None:
+        reference = self._artwork_ref(show_dir, local_artwork.season_candidates(season.season_number))
+        if season.artwork_ref != reference:
+            season.artwork_ref = reference
+            season.save(update_fields=["artwork_ref"])
 
     def _replace_ids(self, owner, ids: list[tuple[str, str]], path: str | None) -> bool:
         owner_key = ("show", owner.pk) if isinstance(owner, Show) else ("playable", owner.pk)

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from catalog.artwork.errors import ArtworkSourceUnavailable
 from catalog.choices import SyncKind
 
 
@@ -46,3 +47,17 @@ def match_source(source_id: int | None = None, full: bool = False) -> dict:
     from catalog.matching.service import match_source as run_matching
 
     return run_matching(source_id, full=full)
+
+
+@shared_task(
+    name="sync.artwork",
+    autoretry_for=(ArtworkSourceUnavailable,),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=5,
+)
+def fetch_artwork(source_id: int, everything: bool = False) -> dict:
+    from catalog.artwork.fetch import refresh_artwork
+
+    return refresh_artwork(source_id, everything=everything)

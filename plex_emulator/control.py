@@ -10,6 +10,7 @@ request statistics. JSON in, JSON out:
 * ``POST /_emulator/latency``          ``{"ms": 250}``
 * ``POST /_emulator/faults``           ``{"clear": true, "rate": 0.1, "kinds": [...],
                                         "rules": [{"kind": "http500", "path": "/all", "nth": 3, "times": 1}]}``
+* ``POST /_emulator/artwork``          ``{"clear": true, "corrupt": [{"path": "/thumb/", "mode": "html"}]}``
 * ``GET  /_emulator/library``          items, filtered by ``?type=episode&title=...``
 * ``GET  /_emulator/notifications``    notification sockets; ``POST …/kill``, ``…/noise``, ``…/config``
                                        (see ``plex_emulator.notifications``)
@@ -100,6 +101,14 @@ def _dispatch(
         from .notifications import handle_notification_control
 
         return handle_notification_control(emulator.notifications, method, action, arguments)
+    if method == "POST" and action == "artwork":
+        if arguments.get("clear"):
+            emulator.routes.artwork.clear()
+        for rule in arguments.get("corrupt", []):
+            emulator.routes.artwork.corrupt(
+                rule.get("path", ".*"), rule.get("mode", "garbage"), int(rule.get("times", 0))
+            )
+        return _json({"ok": True})
     if method == "GET" and action == "library":
         return _list_items(emulator, params)
     if method == "POST" and action.startswith("library/"):

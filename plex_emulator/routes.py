@@ -9,12 +9,11 @@ for a page or a ``limit``, as on a real server.
 from __future__ import annotations
 
 import re
-import struct
-import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from . import containers
+from .artwork import ArtworkImages
 from .config import EmulatorConfig
 from .library import Library
 from .meta import collections_meta, section_meta
@@ -62,20 +61,6 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def _tiny_png() -> bytes:
-    """A valid 1x1 grey PNG, served for every artwork URL."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    pixels = zlib.compress(b"\x00\x80\x80\x80")
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-
-
-PLACEHOLDER_IMAGE = _tiny_png()
-
-
 class PlexRoutes:
     """Dispatches Plex paths to handlers bound to one library."""
 
@@ -85,6 +70,7 @@ class PlexRoutes:
         from .collections import CollectionStore  # it answers with this module's Response
 
         library.collections = CollectionStore(config, library)
+        self.artwork = ArtworkImages(library)
         any_method = {"GET", "POST", "PUT", "DELETE"}
         self._table: list[tuple[set[str], re.Pattern[str], Callable[..., Response]]] = [
             ({"GET"}, re.compile(r"/"), lambda request: Response(body=containers.server_root(config))),
@@ -208,7 +194,8 @@ class PlexRoutes:
             return self._listing(request, leaves, attributes)
 
     def _image(self, request: Request, *unused: str) -> Response:
-        return Response(body=PLACEHOLDER_IMAGE, content_type="image/png")
+        status, body, content_type = self.artwork.response(request.path)
+        return Response(status=status, body=body, content_type=content_type)
 
     # -- shared listing machinery --------------------------------------------------------------
 

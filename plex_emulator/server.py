@@ -62,6 +62,11 @@ class PlexEmulator:
     # -- identity -----------------------------------------------------------------------------
 
     @property
+    def artwork(self):
+        """The image responses and their corrupt-image knob (``plex_emulator.artwork``)."""
+        return self.routes.artwork
+
+    @property
     def token(self) -> str:
         return self.config.token
 

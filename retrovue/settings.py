@@ -148,6 +148,9 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 MEDIA_ROOT = env_path("RETROVUE_MEDIA_ROOT", DATA_DIR / "media")
 MEDIA_URL = "/media/"  # channel logos and bugs (nginx serves the folder in production)
 HLS_ROOT = env_path("RETROVUE_HLS_ROOT", DATA_DIR / "hls")
+# Posters cached by content hash (catalog.artwork); nginx serves the folder in production.
+ARTWORK_ROOT = env_path("RETROVUE_ARTWORK_ROOT", DATA_DIR / "artwork")
+ARTWORK_URL = "/artwork/"
 
 LOGIN_URL = "admin:login"
 

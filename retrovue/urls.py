@@ -32,6 +32,8 @@ urlpatterns = [
     path("metrics", metrics, name="metrics"),
     # Uploaded logos and bugs; serve() refuses paths outside MEDIA_ROOT. nginx serves them in production.
     re_path(r"^media/(?P<path>.+)$", serve, {"document_root": settings.MEDIA_ROOT}),
+    # Cached posters by content hash; nginx serves them in production.
+    path("", include("catalog.artwork.views")),
     path("", include("scheduling.urls")),
     path("", include("playout.urls")),
     path("", include("playout.watch_urls")),

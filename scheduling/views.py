@@ -19,10 +19,11 @@ from django.utils.http import urlencode
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 
+from catalog.models import POSTER_WIDTH, THUMB_WIDTH, artwork_url
 from retrovue.core.stream_access import refuse_without_token
 from scheduling.m3u import render_m3u as render_m3u_text
 from scheduling.models import Channel, ProgramEntry
-from scheduling.xmltv import logo_url, onscreen, render_xmltv
+from scheduling.xmltv import ICON_HASH, logo_url, onscreen, render_xmltv
 
 GUIDE_DAYS = 7
 FEED_MAX_AGE = 300
@@ -113,6 +114,8 @@ class Cell:
     times: str = ""
     episode: str = ""
     on_now: bool = False
+    poster: str | None = None  # small, in the cell
+    poster_large: str | None = None  # in the details panel
 
 
 @dataclass
@@ -213,6 +216,8 @@ def build_rows(
                     times=span(program.start, program.stop, zone),
                     episode=onscreen(program.season_number, program.episode_number) or "",
                     on_now=program.start <= now < program.stop,
+                    poster=artwork_url(getattr(program, "icon_hash", ""), THUMB_WIDTH),
+                    poster_large=artwork_url(getattr(program, "icon_hash", ""), POSTER_WIDTH),
                 )
             )
             reached = stop
@@ -257,6 +262,7 @@ def guide(request):
             "episode_number",
             "is_rerun",
         )
+        .annotate(icon_hash=ICON_HASH)
         .order_by("channel_id", "start")
     )
     base = base_url(request)

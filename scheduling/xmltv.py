@@ -17,6 +17,10 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from urllib.parse import quote
 
+from django.db.models import Value
+from django.db.models.functions import Coalesce, NullIf
+
+from catalog.models import artwork_url
 from scheduling.models import Channel, ProgramEntry
 
 GENERATOR = "RetroVue"
@@ -39,6 +43,16 @@ PROGRAMME_FIELDS = (
     "season_number",
     "episode_number",
     "is_rerun",
+    "icon_hash",
+)
+
+# A programme's picture: the show's poster for an episode (what guides show), else the season's,
+# else the item's own (a movie's poster, an episode's still).
+ICON_HASH = Coalesce(
+    NullIf("playable__episode__show__artwork_hash", Value("")),
+    NullIf("playable__episode__season__artwork_hash", Value("")),
+    NullIf("playable__artwork_hash", Value("")),
+    Value(""),
 )
 
 
@@ -131,6 +145,18 @@ class _Times:
         return text
 
 
+class _Icons(dict):
+    """Absolute poster URLs by image hash, each built once (a show's episodes share its poster)."""
+
+    def __init__(self, base_url: str):
+        super().__init__()
+        self.base_url = base_url
+
+    def __missing__(self, content_hash: str) -> str:
+        url = self[content_hash] = absolute_url(self.base_url, artwork_url(content_hash))
+        return url
+
+
 def programme_element(
     channel_id: str,
     start: str,
@@ -143,8 +169,10 @@ def programme_element(
     season: int | None = None,
     episode: int | None = None,
     is_rerun: bool | None = None,
+    icon: str | None = None,
 ) -> str:
-    """One `<programme>`; `channel_id`, `start` and `stop` are already escaped/formatted."""
+    """One `<programme>`; `channel_id`, `start` and `stop` are already escaped/formatted, `icon` is an
+    absolute URL."""
     out = [
         f'  <programme start="{start}" stop="{stop}" channel="{channel_id}">\n    <title>{escape(title)}</title>\n'
     ]
@@ -154,6 +182,8 @@ def programme_element(
         out.append(f"    <desc>{escape(description)}</desc>\n")
     if category:
         out.append(f"    <category>{escape(category)}</category>\n")
+    if icon:
+        out.append(f'    <icon src="{escape(icon)}"/>\n')
     ns = xmltv_ns(season, episode)
     if ns:
         out.append(f'    <episode-num system="xmltv_ns">{ns}</episode-num>\n')
@@ -176,7 +206,7 @@ def _placeholder(channel: Channel, channel_id: str, start: str, stop: str) -> st
 
 
 def programmes_by_channel(
-    channels: list[Channel], start: datetime, stop: datetime, fill_gaps: bool = True
+    channels: list[Channel], start: datetime, stop: datetime, fill_gaps: bool = True, base_url: str = ""
 ) -> dict[int, list[str]]:
     """Each channel's `<programme>` elements overlapping [start, stop), in time order.
 
@@ -188,8 +218,10 @@ def programmes_by_channel(
     out: dict[int, list[str]] = {pk: [] for pk in by_id}
     reached: dict[int, datetime | None] = dict.fromkeys(by_id)  # None until a channel's first row
     times = _Times()
+    icons = _Icons(base_url)
     rows = (
         ProgramEntry.objects.filter(channel_id__in=list(by_id), start__lt=stop, stop__gt=start)
+        .annotate(icon_hash=ICON_HASH)
         .order_by("channel_id", "start")
         .values_list(*PROGRAMME_FIELDS)
     )
@@ -205,6 +237,7 @@ def programmes_by_channel(
         season,
         episode,
         rerun,
+        icon_hash,
     ) in rows.iterator(chunk_size=5000):
         channel_id = ids[channel_pk]
         last = reached[channel_pk]
@@ -232,6 +265,7 @@ def programmes_by_channel(
                 season,
                 episode,
                 rerun,
+                icons[icon_hash] if icon_hash else None,
             )
         )
         reached[channel_pk] = ends
@@ -255,11 +289,11 @@ def render_xmltv(
 ) -> bytes:
     """The XMLTV document for `channels` (in channel-number order) covering [start, stop).
 
-    `base_url` ("https://tv.example.com") makes logo URLs absolute; `token`, when given, is added to
+    `base_url` ("https://tv.example.com") makes logo and poster URLs absolute; `token`, when given, is added to
     them for servers that protect media like streams.
     """
     ordered = sorted(channels, key=lambda channel: channel.sort_key)
-    programmes = programmes_by_channel(ordered, start, stop, fill_gaps=fill_gaps)
+    programmes = programmes_by_channel(ordered, start, stop, fill_gaps=fill_gaps, base_url=base_url)
     parts = [
         '<?xml version="1.0" encoding="UTF-8"?>\n',
         '<!DOCTYPE tv SYSTEM "xmltv.dtd">\n',

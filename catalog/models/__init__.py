@@ -1,5 +1,6 @@
 """Catalog models, one module per concern; import them from `catalog.models`."""
 
+from catalog.models.artwork import ARTWORK_WIDTHS, POSTER_WIDTH, THUMB_WIDTH, HasArtwork, artwork_url
 from catalog.models.collections import Collection, CollectionMember, MemberKind
 from catalog.models.items import Episode, Movie, Playable, Season, ShortFormItem, Show, sort_title_for
 from catalog.models.live import ListenerStatus, NotificationListenerState
@@ -12,6 +13,9 @@ from catalog.models.sync import SyncItemError, SyncRun, WebhookEvent, WebhookOut
 from catalog.models.tags import Credit, CreditRole, Genre, Person, PlayableGenre, ShowGenre, Studio
 
 __all__ = [
+    "ARTWORK_WIDTHS",
+    "POSTER_WIDTH",
+    "THUMB_WIDTH",
     "ChapterMark",
     "Collection",
     "CollectionMember",
@@ -20,6 +24,7 @@ __all__ = [
     "Episode",
     "ExternalId",
     "Genre",
+    "HasArtwork",
     "Library",
     "ListenerStatus",
     "MatchCandidate",
@@ -49,6 +54,7 @@ __all__ = [
     "WebhookOutcome",
     "Work",
     "WorkMember",
+    "artwork_url",
     "primary_external_id",
     "sort_title_for",
 ]

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 
 from catalog.choices import ContentKind, Daypart, Demographic, ItemState, SeasonalPreference
+from catalog.models.artwork import HasArtwork
 from catalog.models.sources import Library, MediaSource
 from scheduling.ratings import rank as rating_rank_of
 
@@ -22,7 +23,7 @@ def _with_rating_rank(instance, kwargs: dict) -> dict:
     return kwargs
 
 
-class Show(models.Model):
+class Show(HasArtwork):
     """A TV series as one source knows it.
 
     Identity is the source's own key (Plex `ratingKey`), never the title: two "Battlestar
@@ -99,7 +100,7 @@ def sort_title_for(title: str) -> str:
     return lowered
 
 
-class Season(models.Model):
+class Season(HasArtwork):
     """A season of a show. Season 0 holds specials, as in Plex."""
 
     show = models.ForeignKey(Show, on_delete=models.CASCADE, related_name="seasons")
@@ -123,7 +124,7 @@ class Season(models.Model):
         return f"{self.show} – {self.title or f'Season {self.season_number}'}"
 
 
-class Playable(models.Model):
+class Playable(HasArtwork):
     """Anything that can air: an episode, a movie, or a short-form item (commercial, bumper, …).
 
     Episodes, movies and short-form items extend this table (multi-table inheritance), so media

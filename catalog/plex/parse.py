@@ -105,6 +105,7 @@ class RemoteItem:
     audience_rating: float | None = None
     originally_available: date | None = None
     sort_title: str = ""
+    thumb: str = ""  # poster (episode: its still), a server path ending in a timestamp
     parts: list[RemotePart] = field(default_factory=list)
     chapters: list[tuple[str, int]] | None = None  # None: not fetched (listings don't carry them)
     markers: list[tuple[str, int, int]] | None = None
@@ -115,7 +116,8 @@ class RemoteItem:
         """Digest of what is stored from a listing; equal digests mean nothing to write.
 
         `updatedAt` is left out on purpose: Plex bumps it on a show when one episode changes, and
-        on refreshes that change nothing we keep, so it would turn no-ops into writes.
+        on refreshes that change nothing we keep, so it would turn no-ops into writes. `thumb` too,
+        as it ends in that same timestamp; the sync keeps it up to date on its own (artwork_ref).
         """
         material = "\x1f".join(
             str(value)
@@ -228,6 +230,7 @@ def parse_item(element: Element, kind: str | None = None) -> RemoteItem:
         audience_rating=_float(attributes.get("audienceRating") or attributes.get("rating")),
         originally_available=_date(attributes.get("originallyAvailableAt")),
         sort_title=attributes.get("titleSort", ""),
+        thumb=attributes.get("thumb", ""),
         parts=_parts(element) if kind in ("episode", "movie") else [],
     )
     if any(child.tag == "Chapter" for child in element) or any(child.tag == "Marker" for child in element):

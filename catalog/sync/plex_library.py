@@ -31,6 +31,7 @@ from catalog.models import (
     MediaFile,
     MediaStream,
     Movie,
+    Playable,
     PlexMarker,
     Season,
     Show,
@@ -73,6 +74,7 @@ class LocalRow:
     state: str
     library_id: int | None
     label: str
+    artwork_ref: str = ""
 
 
 class LibrarySync:
@@ -183,10 +185,12 @@ class LibrarySync:
     def load_local(self, plex_type: str) -> dict[str, LocalRow]:
         queryset = self.local_queryset(plex_type).exclude(rating_key="")
         library_field = "show__library_id" if plex_type == "season" else "library_id"
-        rows = queryset.values_list("rating_key", "pk", "source_fingerprint", "state", library_field, "title")
+        rows = queryset.values_list(
+            "rating_key", "pk", "source_fingerprint", "state", library_field, "title", "artwork_ref"
+        )
         return {
-            key: LocalRow(pk, fingerprint, state, library_id, title)
-            for key, pk, fingerprint, state, library_id, title in rows
+            key: LocalRow(pk, fingerprint, state, library_id, title, artwork_ref)
+            for key, pk, fingerprint, state, library_id, title, artwork_ref in rows
         }
 
     def fetch_changed(self, plex_type: str) -> list[RemoteItem]:
@@ -288,6 +292,8 @@ class LibrarySync:
             batch = changed[start : start + BATCH_SIZE]
             to_write = [item for item in batch if self.needs_write(item, local.get(item.rating_key))]
             self.stats.skipped += len(batch) - len(to_write)
+            written = {id(item) for item in to_write}
+            self.update_artwork_refs(plex_type, local, [item for item in batch if id(item) not in written])
             # Details come first and land in the same transaction as the rows: a run killed between
             # the two must not leave rows whose fingerprint says "done" without their chapters.
             details = self.fetch_details(to_write) if plex_type in ("episode", "movie") else {}
@@ -310,6 +316,26 @@ class LibrarySync:
             or row.state != ItemState.ACTIVE
             or row.library_id != self.library.pk
         )
+
+    def update_artwork_refs(self, plex_type: str, local: dict[str, LocalRow], unchanged: list[RemoteItem]):
+        """A new poster path on an otherwise unchanged item: only `artwork_ref` is written.
+
+        Plex stamps the thumb path with the item's updatedAt, so it changes on refreshes that change
+        nothing else; counting those as updates (or rewriting the row) would undo the fingerprint's
+        point. The artwork task then fetches the image, which is stored again only if its bytes differ.
+        """
+        moved = [
+            (local[item.rating_key].pk, item.thumb[:500])
+            for item in unchanged
+            if item.rating_key in local and local[item.rating_key].artwork_ref != item.thumb[:500]
+        ]
+        if not moved:
+            return
+        model = Playable if plex_type in ("episode", "movie") else self.model_for(plex_type)
+        model.objects.bulk_update([model(pk=pk, artwork_ref=ref) for pk, ref in moved], ["artwork_ref"])
+        for item in unchanged:
+            if item.rating_key in local:
+                local[item.rating_key].artwork_ref = item.thumb[:500]
 
     def context_for(self, plex_type: str) -> dict:
         if plex_type == "season":
@@ -412,6 +438,7 @@ class LibrarySync:
             "source_fingerprint": item.fingerprint,
             "updated_at_plex": epoch_to_datetime(item.updated_at),
             "state": ItemState.ACTIVE,
+            "artwork_ref": item.thumb[:500],
         }
         if plex_type == "season":
             show = context["shows"].get(item.parent_rating_key)
@@ -484,7 +511,7 @@ class LibrarySync:
 
     PARENT_FIELDS = [
         "rating_key", "title", "summary", "source_fingerprint", "updated_at_plex", "state", "primary_guid",
-        "content_rating", "library_id", "source_id", "duration_ms",
+        "content_rating", "library_id", "source_id", "duration_ms", "artwork_ref",
     ]  # fmt: skip
     CHILD_FIELDS = {
         "episode": [
@@ -508,9 +535,9 @@ class LibrarySync:
     PLAIN_FIELDS = {
         "show": [
             "rating_key", "title", "summary", "source_fingerprint", "updated_at_plex", "state", "primary_guid",
-            "content_rating", "library_id", "source_id", "year", "studio", "genres", "sort_title", "network", "rating_rank",
+            "content_rating", "library_id", "source_id", "year", "studio", "genres", "sort_title", "network", "rating_rank", "artwork_ref",
         ],
-        "season": ["rating_key", "title", "summary", "source_fingerprint", "updated_at_plex", "state", "show_id", "season_number"],
+        "season": ["rating_key", "title", "summary", "source_fingerprint", "updated_at_plex", "state", "show_id", "season_number", "artwork_ref"],
     }  # fmt: skip
 
     def save_instances(self, plex_type: str, to_create: list, to_update: list) -> None:

@@ -213,6 +213,7 @@ def run_queued_sync(run_id: int) -> dict:
         from catalog.tasks import match_source
 
         match_source.delay(source.pk)  # the same work from another source is linked after every sync
+        queue_artwork(source, everything=run.kind == SyncKind.DEEP)
     return {
         "processed": run.processed,
         "added": run.added,
@@ -222,3 +223,14 @@ def run_queued_sync(run_id: int) -> dict:
         "api_calls": run.api_calls,
         "status": run.status,
     }
+
+
+def queue_artwork(source: MediaSource, *, everything: bool = False) -> bool:
+    """Fetch the posters whose reference the sync changed (all of them after a deep sync)."""
+    from catalog.artwork.fetch import artwork_pending
+    from catalog.tasks import fetch_artwork
+
+    if not everything and not artwork_pending(source.pk):
+        return False
+    fetch_artwork.delay(source.pk, everything)
+    return True

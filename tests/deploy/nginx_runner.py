@@ -1,7 +1,7 @@
 """Run the shipped deploy/nginx.conf unprivileged: render its install-specific lines, start, stop.
 
-The config names real install paths (port 80, the `web` upstream, /srv/retrovue/hls, /run and
-/var/log). Rendering swaps exactly those lines, each of which must occur once, so a test never
+The config names real install paths (port 80, the `web` upstream, /srv/retrovue/hls and
+/srv/retrovue/artwork, /run and /var/log). Rendering swaps exactly those lines, each of which must occur once, so a test never
 silently runs a config that drifted from the one operators get.
 """
 
@@ -23,6 +23,7 @@ NGINX_CONF = PROJECT_ROOT / "deploy" / "nginx.conf"
 LISTEN = "listen 80;"
 UPSTREAM = "server web:8000;"
 HLS_ALIAS = "alias /srv/retrovue/hls/;"
+ARTWORK_ALIAS = "alias /srv/retrovue/artwork/;"
 STREAM_AUTH_DEFAULT = "default off;"
 FORWARDED_PROTO_DEFAULT = "default $scheme;"
 PID = "pid /run/nginx.pid;"
@@ -63,12 +64,17 @@ def render(
     hls_root: Path,
     stream_auth_rules: str = "",
     forwarded_proto_rules: str = "",
+    artwork_root: Path | None = None,
 ) -> Path:
     """Write a copy of deploy/nginx.conf into `prefix` that runs there as the current user."""
     text = NGINX_CONF.read_text()
     text = _replace_once(text, LISTEN, f"listen 127.0.0.1:{port};")
     text = _replace_once(text, UPSTREAM, f"server 127.0.0.1:{upstream_port};")
     text = _replace_once(text, HLS_ALIAS, f"alias {hls_root}/;")
+    if artwork_root is None:
+        artwork_root = prefix / "artwork"
+        artwork_root.mkdir(parents=True, exist_ok=True)
+    text = _replace_once(text, ARTWORK_ALIAS, f"alias {artwork_root}/;")
     text = _replace_once(text, PID, f"pid {prefix}/nginx.pid;")
     text = _replace_once(text, ACCESS_LOG, f"access_log {prefix}/access.log retrovue;")
     text = _replace_once(text, STREAM_AUTH_DEFAULT, f"{STREAM_AUTH_DEFAULT}\n        {stream_auth_rules}")

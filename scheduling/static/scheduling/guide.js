@@ -31,6 +31,10 @@
     fill("d-rerun", data.rerun === "1" ? "" : "NEW");
     fill("d-desc", data.desc);
     document.getElementById("d-watch").href = data.watch;
+    const poster = document.getElementById("d-poster");
+    poster.hidden = !data.poster;
+    if (data.poster) poster.src = data.poster;
+    else poster.removeAttribute("src");
     panel.hidden = false;
   }
 
