@@ -81,13 +81,13 @@ def request_sync(
     from catalog.tasks import run_sync
 
     keys = sorted({str(key) for key in item_keys or () if str(key).strip()}, key=_key_order)
-    if item_keys is not None and keys:
-        return _request_item_sync(source, keys, mode=mode, trigger=trigger, library=library)
     with transaction.atomic():
         current = MediaSource.objects.select_for_update().get(pk=source.pk)  # serialises concurrent triggers
         close_stale_runs(source)
         if current.needs_sign_in:
             return refused_for_sign_in(current, mode, library, trigger), False
+        if keys:
+            return _queue_item_sync(source, keys, mode=mode, trigger=trigger, library=library)
         for active in SyncRun.objects.filter(
             source=source, status__in=[SyncStatus.QUEUED, SyncStatus.RUNNING]
         ):
@@ -140,40 +140,36 @@ def _key_order(key: str) -> tuple[int, str]:
     return (int(key), key) if key.isdigit() else (1 << 62, key)
 
 
-def _request_item_sync(
+def _queue_item_sync(
     source: MediaSource, keys: list[str], *, mode: str, trigger: str, library: Library | None
 ) -> tuple[SyncRun, bool]:
+    """The item half of `request_sync`, inside its transaction and lock on the source."""
     from catalog.tasks import run_sync
 
-    with transaction.atomic():
-        current = MediaSource.objects.select_for_update().get(pk=source.pk)
-        close_stale_runs(source)
-        if current.needs_sign_in:
-            return refused_for_sign_in(current, mode, library, trigger), False
-        for queued in SyncRun.objects.filter(source=source, status=SyncStatus.QUEUED).order_by("created_at"):
-            whole = queued.library_id is None or (library is not None and queued.library_id == library.pk)
-            # A run held back (a webhook's follow-up after its rate-limit window) would delay the items.
-            held_back = queued.start_after is not None and queued.start_after > timezone.now()
-            if not queued.item_keys and whole and not held_back and not is_show_scoped(queued):
-                # A source (or this library's) sync that hasn't started sees these items too: the
-                # webhook's library syncs and the listener's item syncs absorb each other this way.
+    for queued in SyncRun.objects.filter(source=source, status=SyncStatus.QUEUED).order_by("created_at"):
+        whole = queued.library_id is None or (library is not None and queued.library_id == library.pk)
+        # A run held back (a webhook's follow-up after its rate-limit window) would delay the items.
+        held_back = queued.start_after is not None and queued.start_after > timezone.now()
+        if not queued.item_keys and whole and not held_back and not is_show_scoped(queued):
+            # A source (or this library's) sync that hasn't started sees these items too: the
+            # webhook's library syncs and the listener's item syncs absorb each other this way.
+            return queued, False
+        if queued.item_keys:
+            merged = sorted(set(queued.item_keys) | set(keys), key=_key_order)
+            if len(merged) > MAX_ITEM_KEYS:
+                break
+            # The status condition loses to a worker that claimed the run meanwhile (the
+            # row lock makes one of us wait): then these keys go into a new run below.
+            if SyncRun.objects.filter(pk=queued.pk, status=SyncStatus.QUEUED).update(item_keys=merged):
+                queued.item_keys = merged
                 return queued, False
-            if queued.item_keys:
-                merged = sorted(set(queued.item_keys) | set(keys), key=_key_order)
-                if len(merged) > MAX_ITEM_KEYS:
-                    break
-                # The status condition loses to a worker that claimed the run meanwhile (the
-                # row lock makes one of us wait): then these keys go into a new run below.
-                if SyncRun.objects.filter(pk=queued.pk, status=SyncStatus.QUEUED).update(item_keys=merged):
-                    queued.item_keys = merged
-                    return queued, False
-        if len(keys) > MAX_ITEM_KEYS:
-            run = SyncRun.objects.create(source=source, kind=mode, trigger=trigger, status=SyncStatus.QUEUED)
-        else:
-            run = SyncRun.objects.create(
-                source=source, kind=mode, trigger=trigger, status=SyncStatus.QUEUED, item_keys=keys
-            )
-        transaction.on_commit(lambda: run_sync.delay(run.pk))
+    if len(keys) > MAX_ITEM_KEYS:
+        run = SyncRun.objects.create(source=source, kind=mode, trigger=trigger, status=SyncStatus.QUEUED)
+    else:
+        run = SyncRun.objects.create(
+            source=source, kind=mode, trigger=trigger, status=SyncStatus.QUEUED, item_keys=keys
+        )
+    transaction.on_commit(lambda: run_sync.delay(run.pk))
     return run, True
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.apps import apps
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
 from django.utils import timezone
 from prometheus_client.core import (
@@ -126,25 +125,16 @@ def _sync_families():
 
 
 def notification_listener_families():
-    """Hook for the Plex notification (websocket) listener's counters, when its model exists.
+    """The Plex notification (websocket) listener's event counters, one per source."""
+    from catalog.models import NotificationListenerState
 
-    Reads `catalog.NotificationListenerState` rows (one per source) if that model is installed and
-    exposes `events_received`; yields nothing otherwise, so this module does not depend on it.
-    """
-    try:
-        model = apps.get_model("catalog", "NotificationListenerState")
-    except LookupError:
-        return
-    field_names = {field.name for field in model._meta.get_fields()}
-    if "events_received" not in field_names or "source" not in field_names:
-        return
     events = CounterMetricFamily(
         "retrovue_plex_notification_events",
         "Events received from Plex's notification websocket, by source.",
         labels=["source"],
     )
-    for name, received in model.objects.values_list("source__name", "events_received"):
-        events.add_metric([name], received or 0)
+    for name, received in NotificationListenerState.objects.values_list("source__name", "events_received"):
+        events.add_metric([name], received)
     yield events
 
 
