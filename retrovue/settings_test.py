@@ -1,14 +1,22 @@
 """Settings for the test suite: the real settings, pointed at PostgreSQL and a throwaway data folder.
 
-bin/test exports DATABASE_URL; the defaults here make a bare `pytest` behave the same way.
+bin/test exports DATABASE_URL; the defaults here make a bare `pytest` behave the same way. Each run
+gets its own data folder and test database name (a run id exported to the environment, so the
+workers and servers a test starts see the same ones): two runs on one machine never collide.
 """
 
 import os
 import tempfile
+import uuid
 
+RUN_ID = os.environ.setdefault("RETROVUE_TEST_RUN_ID", uuid.uuid4().hex[:10])
 os.environ.setdefault("DATABASE_URL", "postgresql://postgres:postgres@127.0.0.1:5432/retrovue")
-os.environ.setdefault("RETROVUE_DATA_DIR", os.path.join(tempfile.gettempdir(), "retrovue-test-data"))
+os.environ.setdefault("RETROVUE_DATA_DIR", os.path.join(tempfile.gettempdir(), f"retrovue-test-{RUN_ID}"))
 
-from retrovue.settings import *  # noqa: F403
+from retrovue.settings import *  # noqa: E402, F403
+from retrovue.settings import DATABASES  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
+
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = f"test_{DATABASES['default']['NAME']}_{RUN_ID}"

@@ -1,4 +1,4 @@
-"""Replays the real Plex captures in ../shared/plex_fixtures/xml over HTTP, so the sync reads them
+"""Replays the real Plex captures in tests/fixtures/plex_captures/xml over HTTP, so the sync reads them
 through exactly the code path it uses against a live server (client, retries, parsing, writing)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "plex_fixtures" / "xml"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "plex_captures" / "xml"
 TOKEN = "fixture-token"
 EMPTY = b'<?xml version="1.0" encoding="UTF-8"?><MediaContainer size="0" totalSize="0" offset="0"></MediaContainer>'
 

@@ -7,6 +7,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -423,15 +424,11 @@ def test_sign_in_records_in_the_admin_never_show_the_account_token(staff_client,
         assert response.status_code == 200 and token.encode() not in response.content
 
 
-PLAYWRIGHT_PYTHON = Path(os.environ.get("RETROVUE_PLAYWRIGHT_PYTHON", "/tmp/pw-venv/bin/python"))
+PLAYWRIGHT_PYTHON = Path(os.environ.get("RETROVUE_PLAYWRIGHT_PYTHON", sys.executable))
 CHROMIUM = Path(os.environ.get("RETROVUE_CHROMIUM", "/usr/bin/chromium"))
 
 
 @pytest.mark.e2e
-@pytest.mark.skipif(
-    not (PLAYWRIGHT_PYTHON.exists() and CHROMIUM.exists()),
-    reason="needs Playwright in RETROVUE_PLAYWRIGHT_PYTHON's venv and Chromium at RETROVUE_CHROMIUM",
-)
 @pytest.mark.django_db(transaction=True)
 def test_add_plex_server_in_chromium_shows_the_code_and_follows_the_approval(
     live_server, plextv, server, lan, tmp_path

@@ -10,7 +10,7 @@ from catalog.plex.parse import streams_by_part
 from tests.catalog.plex_helpers import sync
 
 pytestmark = pytest.mark.django_db
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "plex_fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "plex_captures"
 
 
 def test_a_full_sync_stores_every_parts_audio_and_subtitle_tracks(emulator, synced):

@@ -51,7 +51,7 @@ from tests.deploy import nginx_runner
 from tests.factories import EpisodeFactory
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-TOOLS = PROJECT_ROOT.parent / "shared" / "tools"
+TOOLS = PROJECT_ROOT / "tests" / "tools"
 SEGMENT = 2
 
 

@@ -58,8 +58,5 @@ def plex(emulator: PlexEmulator) -> PlexServer:
 
 @pytest.fixture
 def fixtures_dir() -> Path:
-    """The captured real Plex responses shared by the team (outside the repo)."""
-    path = Path(__file__).resolve().parents[2].parent / "shared" / "plex_fixtures"
-    if not path.is_dir():
-        pytest.skip(f"Plex fixtures not found at {path}")
-    return path
+    """Real Plex responses published by others, copied with their sources and licences (SOURCES.md)."""
+    return Path(__file__).resolve().parents[1] / "fixtures" / "plex_captures"

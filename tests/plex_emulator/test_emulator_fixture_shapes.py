@@ -111,8 +111,7 @@ def test_emulator_response_has_the_shape_of_the_capture(
     fixture_name: str, fixtures_dir: Path, emulator: PlexEmulator
 ):
     fixture_path = fixtures_dir / "xml" / fixture_name
-    if not fixture_path.exists():
-        pytest.skip(f"fixture {fixture_name} missing from {fixture_path.parent}")
+    assert fixture_path.exists(), f"fixture {fixture_name} missing from {fixture_path.parent}"
     captured = [parse_xml(fixture_path.read_bytes())]
     served = [fetch(emulator, path) for path in CASES[fixture_name](emulator.library)]
     captured_shape, served_shape = shape(captured), shape(served)
@@ -139,8 +138,7 @@ def test_emulator_response_has_the_shape_of_the_capture(
 @pytest.mark.parametrize("fixture_name", sorted(CASES))
 def test_numeric_attributes_stay_numeric(fixture_name: str, fixtures_dir: Path, emulator: PlexEmulator):
     fixture_path = fixtures_dir / "xml" / fixture_name
-    if not fixture_path.exists():
-        pytest.skip(f"fixture {fixture_name} missing from {fixture_path.parent}")
+    assert fixture_path.exists(), f"fixture {fixture_name} missing from {fixture_path.parent}"
     captured = parse_xml(fixture_path.read_bytes())
     numeric_in_capture = {
         (element.tag, name)
