@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.admin.views.decorators import staff_member_required
 from ninja import NinjaAPI, Schema
 
+from retrovue.core.api_permissions import enforce_declared_permissions, requires
 from retrovue.core.auth import API_AUTH
 
 api = NinjaAPI(
@@ -16,6 +17,15 @@ api = NinjaAPI(
     docs_decorator=staff_member_required,
     urls_namespace="api",
 )
+# Every operation of every router (added below) checks the Django permissions it declares.
+api.add_decorator(enforce_declared_permissions)
+
+
+@api.exception_handler(OverflowError)
+def number_out_of_range(request, exc):
+    """A page or id beyond what the database's integers hold (SQLite raises OverflowError) is bad
+    input, not a server error."""
+    return api.create_response(request, {"detail": "A number in the request is out of range."}, status=400)
 
 
 class ApiIndexOut(Schema):
@@ -26,6 +36,7 @@ class ApiIndexOut(Schema):
 
 
 @api.get("/", response=ApiIndexOut, summary="What this API offers")
+@requires()
 def api_index(request):
     return {
         "name": "RetroVue",
