@@ -3,7 +3,7 @@
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router
 from ninja.errors import HttpError
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from catalog import schemas
 from catalog import schemas_tags as tags
@@ -26,6 +26,7 @@ from catalog.models import (
     SyncRun,
 )
 from catalog.plex_auth import check_connection
+from retrovue.core.api_paging import PageNumberPagination
 from retrovue.core.api_permissions import requires
 
 router = Router(tags=["catalog"])

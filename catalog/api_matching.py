@@ -6,10 +6,11 @@ from typing import Annotated
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from ninja import FilterLookup, FilterSchema, Query, Schema
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from catalog.api import PAGE_SIZE, router
 from catalog.models import MatchCandidate, Work, WorkMember
+from retrovue.core.api_paging import PageNumberPagination
 from retrovue.core.api_permissions import requires
 
 CANDIDATE_RELATED = ("left_movie", "right_movie", "left_show", "right_show")

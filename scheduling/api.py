@@ -12,9 +12,10 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from catalog.models import Movie, Show
+from retrovue.core.api_paging import PageNumberPagination
 from retrovue.core.api_permissions import requires
 from scheduling.m3u import stream_url
 from scheduling.models import Channel, Piece, ProgramEntry, ScheduleTemplate, ScheduleWarning, TimeSlot

@@ -4,8 +4,9 @@ from datetime import datetime
 from typing import Annotated
 
 from ninja import FilterLookup, FilterSchema, Query, Router, Schema
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
+from retrovue.core.api_paging import PageNumberPagination
 from retrovue.core.api_permissions import requires
 from retrovue.core.models import TaskRun
 
