@@ -41,7 +41,7 @@ ENV DJANGO_SETTINGS_MODULE=retrovue.settings \
 # Production settings refuse to load without their secrets and servers, and collectstatic needs
 # neither: these build-only stand-ins live for this one command (they are not ENV, so no container
 # sees them). The encryption key is 32 zero bytes, valid in form and worthless as a key.
-RUN RETROVUE_SECRET_KEY=build-only-not-a-secret \
+RUN RETROVUE_SECRET_KEY=build-only-not-a-secret-build-only-not-a-secret-build-only \
     RETROVUE_ENCRYPTION_KEYS=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
     RETROVUE_ALLOWED_HOSTS=build.invalid \
     DATABASE_URL=postgresql://build@build.invalid/build \

@@ -20,6 +20,7 @@ from retrovue.env import (
     env_int,
     env_list,
     env_path,
+    env_secret_key,
     env_str,
     parse_database_url,
     sqlite_database,
@@ -35,7 +36,7 @@ DATA_DIR = env_path("RETROVUE_DATA_DIR", BASE_DIR / "data")
 DEBUG = env_bool("RETROVUE_DEBUG", False)
 
 if PRODUCTION:
-    SECRET_KEY = env_str("RETROVUE_SECRET_KEY")
+    SECRET_KEY = env_secret_key("RETROVUE_SECRET_KEY")
     RETROVUE_ENCRYPTION_KEYS = env_list("RETROVUE_ENCRYPTION_KEYS")
     ALLOWED_HOSTS = env_list("RETROVUE_ALLOWED_HOSTS")
 else:
@@ -169,6 +170,7 @@ SECURE_SSL_REDIRECT = SERVES_HTTPS and env_bool("RETROVUE_SSL_REDIRECT", True)
 SECURE_REDIRECT_EXEMPT = [
     r"^iptv/",
     r"^hls/",
+    r"^hdhr/",
     r"^discover\.json$",
     r"^lineup\.json$",
     r"^lineup_status\.json$",

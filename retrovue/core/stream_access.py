@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Q
 from django.http import HttpResponseForbidden
 from django.utils import timezone
 
@@ -29,6 +30,8 @@ def valid_token(token: str | None) -> bool:
         return False
     row = (
         StreamToken.objects.filter(token_hash=hash_api_token(token), revoked=False)
+        # A token that belongs to a user dies with the account (deactivated or deleted).
+        .filter(Q(user__isnull=True) | Q(user__is_active=True))
         .only("pk", "last_used_at")
         .first()
     )
@@ -40,14 +43,37 @@ def valid_token(token: str | None) -> bool:
     return True
 
 
+def request_token(request) -> str | None:
+    """The stream token a request carries: `?token=`, or the path segment of a tuner URL
+    (`/hdhr/<token>/…`, for HDHomeRun clients that cannot keep a query string)."""
+    return request.GET.get("token") or getattr(request, "stream_token", None)
+
+
 def refuse_without_token(request) -> HttpResponseForbidden | None:
     """None when the request may go on; a 403 explaining why otherwise."""
-    if not tokens_required() or valid_token(request.GET.get("token")):
+    if not tokens_required() or valid_token(request_token(request)):
         return None
     return HttpResponseForbidden(
         "This station requires a stream token: add ?token=… from Admin → System → Stream tokens.",
         content_type="text/plain; charset=utf-8",
     )
+
+
+def viewer_recheck(request, channel):
+    """What an open stream asks every so often: may this viewer still watch this channel?
+
+    The channel must still be enabled, and with tokens required the request's token must still be
+    valid (not revoked, its user still active).
+    """
+    token = request_token(request)
+    model = type(channel)
+
+    def still_allowed() -> bool:
+        if not model.objects.filter(pk=channel.pk, enabled=True).exists():
+            return False
+        return not tokens_required() or valid_token(token)
+
+    return still_allowed
 
 
 def authorize(request):

@@ -13,14 +13,21 @@ from catalog.models import Playable
 from scheduling.choices import BugCorner
 from scheduling.ratings import LIMIT_CHOICES
 
-CHANNEL_NUMBER = re.compile(r"^\d{1,4}(\.\d{1,3})?$")
+# ASCII digits only: Python's \d also matches ٣ or ３, which tuners and URLs would not agree on.
+CHANNEL_NUMBER = re.compile(r"^[0-9]{1,4}(\.[0-9]{1,3})?$", re.ASCII)
 
 
 def validate_channel_number(value: str) -> None:
-    if not CHANNEL_NUMBER.match(value):
+    if not CHANNEL_NUMBER.fullmatch(value):
         raise ValidationError(
             f"{value!r} is not a channel number: use digits, optionally with a subchannel (7 or 7.1)."
         )
+
+
+def channel_number_value(number: str) -> tuple[int, int]:
+    """A channel number as a tuner reads it: 03 and 3 are one channel, and so are 7.0 and 7."""
+    major, _, minor = number.partition(".")
+    return int(major), int(minor or 0)
 
 
 def validate_time_zone(value: str) -> None:
@@ -139,8 +146,16 @@ class Channel(models.Model):
 
     @property
     def sort_key(self) -> tuple[int, int]:
-        major, _, minor = self.number.partition(".")
-        return int(major), int(minor or 0)
+        return channel_number_value(self.number)
+
+    def clean(self):
+        super().clean()
+        if not self.number or not CHANNEL_NUMBER.fullmatch(self.number):
+            return  # the field's own validator explains
+        value = channel_number_value(self.number)
+        for other in Channel.objects.exclude(pk=self.pk).values_list("number", flat=True):
+            if CHANNEL_NUMBER.fullmatch(other) and channel_number_value(other) == value:
+                raise ValidationError({"number": f"Channel {other} already has this number."})
 
     @property
     def xmltv_id(self) -> str:
