@@ -7,7 +7,6 @@ from django.urls import path, re_path
 
 from playout import hdhomerun, hls, ts_stream
 from playout.hdhomerun import with_path_token
-from retrovue.core import stream_access
 
 app_name = "playout"
 
@@ -18,7 +17,7 @@ urlpatterns = [
     re_path(rf"^hls/{CHANNEL}/index\.m3u8$", hls.playlist, name="hls_playlist"),
     re_path(rf"^hls/{CHANNEL}/(?P<name>[A-Za-z0-9_-]+\.ts)$", hls.segment, name="hls_segment"),
     re_path(rf"^iptv/channel/{CHANNEL}\.ts$", ts_stream.channel_ts, name="channel_ts"),
-    path("iptv/authorize", stream_access.authorize, name="authorize_stream"),
+    path("iptv/authorize", hls.authorize, name="authorize_stream"),
     path("discover.json", hdhomerun.discover, name="hdhr_discover"),
     path("lineup.json", hdhomerun.lineup, name="hdhr_lineup"),
     path("lineup_status.json", hdhomerun.lineup_status, name="hdhr_lineup_status"),

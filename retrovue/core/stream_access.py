@@ -74,16 +74,3 @@ def viewer_recheck(request, channel):
         return not tokens_required() or valid_token(token)
 
     return still_allowed
-
-
-def authorize(request):
-    """`/iptv/authorize` for nginx's auth_request: 204 when the original URI carries a valid token."""
-    from urllib.parse import parse_qs, urlsplit
-
-    from django.http import HttpResponse
-
-    original = request.headers.get("X-Original-URI", "")
-    token = parse_qs(urlsplit(original).query).get("token", [""])[0] or request.GET.get("token")
-    if not tokens_required() or valid_token(token):
-        return HttpResponse(status=204)
-    return HttpResponse(status=403)
