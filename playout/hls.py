@@ -29,6 +29,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.views.decorators.http import require_safe
 
 from playout.demand import note_demand
+from retrovue.core.private_data import published_modes
 from retrovue.core.stream_access import refuse_without_token, tokens_required, valid_token
 from scheduling.models import Channel
 
@@ -171,6 +172,7 @@ class LivePlaylist:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
         temporary.write_text(self.render())
+        temporary.chmod(published_modes(hls_root())[1])  # nginx, another user, reads it
         os.replace(temporary, path)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from retrovue.core.private_data import published_modes, use_private_umask
 from retrovue.env import (
     env_bool,
     env_choice,
@@ -32,6 +33,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 RETROVUE_MODE = env_choice("RETROVUE_MODE", ("embedded", "production"), "embedded")
 PRODUCTION = RETROVUE_MODE == "production"
 DATA_DIR = env_path("RETROVUE_DATA_DIR", BASE_DIR / "data")
+# Everything a RetroVue process creates is its user's alone (see retrovue.core.private_data).
+use_private_umask()
 
 DEBUG = env_bool("RETROVUE_DEBUG", False)
 
@@ -148,6 +151,8 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = not PRODUCTION
 MEDIA_ROOT = env_path("RETROVUE_MEDIA_ROOT", DATA_DIR / "media")
 MEDIA_URL = "/media/"  # channel logos and bugs (nginx serves the folder in production)
+# nginx (another user) reads uploads when the media folder lies outside the private data folder.
+FILE_UPLOAD_DIRECTORY_PERMISSIONS, FILE_UPLOAD_PERMISSIONS = published_modes(MEDIA_ROOT, DATA_DIR)
 HLS_ROOT = env_path("RETROVUE_HLS_ROOT", DATA_DIR / "hls")
 # Posters cached by content hash (catalog.artwork); nginx serves the folder in production.
 ARTWORK_ROOT = env_path("RETROVUE_ARTWORK_ROOT", DATA_DIR / "artwork")

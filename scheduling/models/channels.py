@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from catalog.choices import Demographic
 from catalog.models import Playable
+from retrovue.fields import RasterImageField
 from scheduling.choices import BugCorner
 from scheduling.ratings import LIMIT_CHOICES
 
@@ -103,7 +104,7 @@ class Channel(models.Model):
     number = models.CharField(max_length=8, unique=True, validators=[validate_channel_number])
     name = models.CharField(max_length=100)
     call_sign = models.CharField(max_length=12, blank=True)
-    logo = models.FileField(upload_to="logos/", blank=True)
+    logo = RasterImageField(upload_to="logos/", blank=True, help_text="PNG, JPEG, GIF or WebP; stored as PNG.")
     group = models.CharField(max_length=60, blank=True, default="RetroVue")
     time_zone = models.CharField(max_length=60, default="America/New_York", validators=[validate_time_zone])
     enabled = models.BooleanField(default=True)
@@ -115,7 +116,9 @@ class Channel(models.Model):
     stream_profile = models.ForeignKey(
         StreamProfile, on_delete=models.PROTECT, related_name="channels", default=default_stream_profile_id
     )
-    bug_image = models.FileField(upload_to="bugs/", blank=True)
+    bug_image = RasterImageField(
+        upload_to="bugs/", blank=True, help_text="PNG (with transparency), JPEG, GIF or WebP; stored as PNG."
+    )
     bug_corner = models.CharField(max_length=12, choices=BugCorner.choices, default=BugCorner.BOTTOM_RIGHT)
     bug_opacity = models.DecimalField(
         max_digits=3, decimal_places=2, default=0.6, validators=[MinValueValidator(0), MaxValueValidator(1)]
