@@ -11,6 +11,7 @@ Two shapes of deployment share this module:
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from retrovue.core.private_data import published_modes, use_private_umask
@@ -67,6 +68,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_celery_beat",
+    "axes",
     "retrovue.core",
     "catalog",
     "scheduling",
@@ -83,7 +85,24 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "retrovue.core.login_throttle.KnownDeviceMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into a 429.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# --- Sign-in throttling (django-axes; see retrovue.core.login_throttle) --------------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses locked-out attempts before any password hashing
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("RETROVUE_LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("RETROVUE_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = "retrovue.core.login_throttle.lockout_parameters"
+AXES_CLIENT_IP_CALLABLE = "retrovue.core.login_throttle.client_ip"
+AXES_RESET_ON_SUCCESS = False  # else an attacker's own good sign-ins would wipe their failures
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_SENSITIVE_PARAMETERS = ["username"]  # logs show the address; a username may be a mistyped password
+AXES_HTTP_RESPONSE_CODE = 429
 
 ROOT_URLCONF = "retrovue.urls"
 WSGI_APPLICATION = "retrovue.wsgi.application"
@@ -195,7 +214,8 @@ SILENCED_SYSTEM_CHECKS = SQLITE_ONLY_SILENCED + [
     )
     if not enabled
 ]
-if env_bool("RETROVUE_BEHIND_PROXY", PRODUCTION):
+BEHIND_PROXY = env_bool("RETROVUE_BEHIND_PROXY", PRODUCTION)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True
 
@@ -260,6 +280,7 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
+        "axes.apps": {"level": "WARNING"},  # its version banner on every command
     },
 }
 

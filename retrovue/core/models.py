@@ -39,6 +39,7 @@ class TaskRun(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+        permissions = [("view_metrics", "Can read /metrics (Prometheus)")]
         indexes = [
             models.Index(fields=["-started_at"], name="taskrun_started_idx"),
             models.Index(fields=["state", "-started_at"], name="taskrun_state_started_idx"),
@@ -212,21 +213,7 @@ class WorkerHeartbeat(models.Model):
         return f"{self.hostname} ({', '.join(self.queues)})"
 
 
-class StationMetrics(models.Model):
-    """No rows: the holder of the permission to read `/metrics` (Prometheus), granted like any other.
-
-    The metrics name sources and channels and count the station's activity, so a scraper's token
-    gets exactly this permission rather than being any staff token.
-    """
-
-    class Meta:
-        managed = False
-        default_permissions = ()
-        permissions = [("view_metrics", "Can read /metrics (Prometheus)")]
-        verbose_name_plural = "station metrics"
-
-    def __str__(self) -> str:
-        return "station metrics"
-
-
+# Reading /metrics is a permission of its own (held on TaskRun, granted like any other): the
+# metrics name sources and channels and count the station's activity, so a scraper's token gets
+# exactly this, not the run of every staff account.
 METRICS_PERMISSION = "core.view_metrics"
