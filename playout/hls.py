@@ -30,6 +30,7 @@ from django.views.decorators.http import require_safe
 
 from playout.demand import note_demand
 from retrovue.core.private_data import published_modes
+from retrovue.core.served_files import open_inside
 from retrovue.core.stream_access import refuse_without_token, tokens_required, valid_token
 from scheduling.models import Channel
 
@@ -205,8 +206,9 @@ def playlist(request, number: str):
         return denied
     channel = _known_channel(number)
     try:
-        body = playlist_path(number).read_bytes()
-    except (FileNotFoundError, NotADirectoryError):
+        with open_inside(hls_root(), f"{number}/{PLAYLIST_NAME}") as handle:
+            body = handle.read()
+    except OSError:
         if not channel.always_on and channel.enabled:
             starting = HttpResponse("The channel is starting; try again in a moment.", status=503)
             starting["Retry-After"] = "2"
@@ -230,13 +232,9 @@ def segment(request, number: str, name: str):
     if not SEGMENT_NAME.match(name):
         raise Http404("No such segment.")
     _known_channel(number)
-    directory = channel_dir(number).resolve()
-    path = (directory / name).resolve()
-    if path.parent != directory:
-        raise Http404("No such segment.")
     try:
-        handle = path.open("rb")
-    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        handle = open_inside(hls_root(), f"{number}/{name}")
+    except OSError:
         raise Http404("No such segment.") from None
     size = os.fstat(handle.fileno()).st_size
     if request.method == "HEAD":

@@ -9,13 +9,14 @@ or an IPTV player still shows them; a browser never runs them as a page. deploy/
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 from django.conf import settings
 from django.http import FileResponse, Http404
 from django.views.decorators.http import require_safe
+
+from retrovue.core.served_files import open_inside
 
 UPLOAD_NAME = re.compile(r"^(logos|bugs)/[A-Za-z0-9_-]{1,100}\.png$")
 INERT_HEADERS = {
@@ -24,16 +25,6 @@ INERT_HEADERS = {
     "Content-Disposition": "attachment",
     "Cache-Control": "public, max-age=3600",
 }
-
-
-def open_inside(root: Path, relative: str):
-    """Open `root/relative` for reading, refusing symbolic links and anything outside `root`."""
-    root = root.resolve()
-    folder = (root / relative).parent
-    if folder.resolve() != folder or not folder.is_relative_to(root):
-        raise FileNotFoundError(relative)
-    descriptor = os.open(root / relative, os.O_RDONLY | os.O_NOFOLLOW)
-    return os.fdopen(descriptor, "rb")
 
 
 @require_safe
