@@ -44,11 +44,11 @@ from catalog.models import (
     WebhookEvent,
 )
 from catalog.plex_auth import check_connection
+from catalog.ratings import rank as rating_rank_of
 from catalog.sync.triggers import request_sync
 from catalog.webhooks import webhook_url
 from retrovue.core.admin import ReadOnlyAdminMixin
 from retrovue.core.formatting import format_bytes, format_duration_ms
-from scheduling.ratings import rank as rating_rank_of
 
 SCHEDULING_FIELDSET = (
     "Scheduling",

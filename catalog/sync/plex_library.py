@@ -49,6 +49,7 @@ from catalog.plex.parse import (
     streams_by_part,
     tags_of,
 )
+from catalog.ratings import rank as rating_rank_of
 from catalog.streams import copy_rows, plex_row
 from catalog.sync.bulk import bulk_create_playables, bulk_update_playables
 from catalog.sync.collections import CollectionSync
@@ -56,7 +57,6 @@ from catalog.sync.files import resolve_file
 from catalog.sync.item_errors import ItemFailure, item_key
 from catalog.sync.progress import Progress
 from catalog.sync.tags import TagWriter
-from scheduling.ratings import rank as rating_rank_of
 
 WATERMARK_MARGIN_SECONDS = 60
 PAGE_SIZE = 1000

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from catalog.choices import Demographic
 from catalog.models import Playable
+from catalog.ratings import LIMIT_CHOICES
 from scheduling.choices import BugCorner
-from scheduling.ratings import LIMIT_CHOICES
 
 CHANNEL_NUMBER = re.compile(r"^\d{1,4}(\.\d{1,3})?$")
 
