@@ -3,8 +3,8 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
 
-from catalog.chapter_editor import chapter_editor_urls
-from catalog.sync_dashboard import sync_dashboard_urls
+from catalog.admin.sync_dashboard import sync_dashboard_urls
+from catalog.chapters.editor import chapter_editor_urls
 from playout.monitor import monitor_urls
 from retrovue.api import api
 from retrovue.core.views import healthz, metrics
@@ -27,7 +27,7 @@ urlpatterns = [
         ),
     ),
     path("api/", api.urls),
-    path("hooks/", include("catalog.webhook_urls")),
+    path("hooks/", include("catalog.plex.webhook_urls")),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics, name="metrics"),
     # Uploaded logos and bugs; serve() refuses paths outside MEDIA_ROOT. nginx serves them in production.

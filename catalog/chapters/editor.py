@@ -12,7 +12,7 @@ Pages under the admin (`chapter_editor_urls`), staff only; changing anything als
   seek), and ffmpeg is killed when the browser lets go of the response. The file's path comes
   only from its MediaFile row; the request never names one.
 
-What the marks mean and which ones count: `catalog.chapters`.
+What the marks mean and which ones count: `catalog.chapters.marks`.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from django.urls import NoReverseMatch, path, reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from catalog.chapters import (
+from catalog.chapters.marks import (
     ChapterToolError,
     FileNotLocal,
     NoMediaFile,

@@ -34,7 +34,6 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from catalog import probe as probing
 from catalog.artwork import local as local_artwork
 from catalog.choices import (
     ChapterOrigin,
@@ -46,7 +45,10 @@ from catalog.choices import (
     SyncKind,
     SyncStatus,
 )
+from catalog.folders.nfo import NfoError, NfoItem, parse_nfo
 from catalog.identity import owner_fields, replace_external_ids
+from catalog.media import probe as probing
+from catalog.media.streams import store_probed_tracks
 from catalog.models import (
     ChapterMark,
     Episode,
@@ -62,9 +64,7 @@ from catalog.models import (
     SyncRun,
     sort_title_for,
 )
-from catalog.nfo import NfoError, NfoItem, parse_nfo
 from catalog.plex.parse import RemoteCredit, RemoteTags
-from catalog.streams import store_probed_tracks
 from catalog.sync.tags import TagWriter
 
 logger = logging.getLogger(__name__)

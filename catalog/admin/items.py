@@ -19,12 +19,14 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from catalog import admin_health, admin_live, admin_plex, admin_sync  # noqa: F401  (admin_health registers its admins)
-from catalog.admin_tags import CreditInline
+from catalog.admin import live as admin_live
+from catalog.admin import plex_sign_in as admin_plex
+from catalog.admin import sync as admin_sync
+from catalog.admin.forms import MediaSourceForm, SchedulingMetadataForm
+from catalog.admin.tags import CreditInline
 from catalog.artwork.admin import ArtworkColumnMixin
 from catalog.choices import SourceKind, SyncKind
-from catalog.forms import MediaSourceForm, SchedulingMetadataForm
-from catalog.mapping_stats import mapping_stats
+from catalog.media.mapping_stats import mapping_stats
 from catalog.models import (
     ChapterMark,
     Episode,
@@ -43,10 +45,10 @@ from catalog.models import (
     SyncRun,
     WebhookEvent,
 )
-from catalog.plex_auth import check_connection
+from catalog.plex.auth import check_connection
+from catalog.plex.webhooks import webhook_url
 from catalog.ratings import rank as rating_rank_of
 from catalog.sync.triggers import request_sync
-from catalog.webhooks import webhook_url
 from retrovue.core.admin import ReadOnlyAdminMixin
 from retrovue.core.formatting import format_bytes, format_duration_ms
 
@@ -786,5 +788,3 @@ class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "received_at"
     show_full_result_count = False
 
-
-from catalog import admin_matching  # noqa: E402, F401  (registers the matching pages)

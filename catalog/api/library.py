@@ -5,8 +5,8 @@ from ninja import Query, Router
 from ninja.errors import HttpError
 from ninja.pagination import PageNumberPagination, paginate
 
-from catalog import schemas
-from catalog import schemas_tags as tags
+from catalog.api import schemas
+from catalog.api import tag_schemas as tags
 from catalog.choices import SourceKind
 from catalog.models import (
     ChapterMark,
@@ -25,7 +25,7 @@ from catalog.models import (
     Studio,
     SyncRun,
 )
-from catalog.plex_auth import check_connection
+from catalog.plex.auth import check_connection
 
 router = Router(tags=["catalog"])
 PAGE_SIZE = 50
@@ -200,4 +200,4 @@ def list_item_credits(request, item_id: int):
     return Credit.objects.filter(playable_id=item_id).select_related("person").order_by("role", "position")
 
 
-from catalog import api_matching  # noqa: E402, F401  (adds the matching endpoints to this router)
+from catalog.api import matching  # noqa: E402, F401  (adds the matching endpoints to this router)
