@@ -787,4 +787,3 @@ class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("source",)
     date_hierarchy = "received_at"
     show_full_result_count = False
-

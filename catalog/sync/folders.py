@@ -15,9 +15,7 @@ def sync_folder_source(source: MediaSource, *, run: SyncRun | None = None, paths
     run = run or SyncRun.objects.create(
         source=source, kind="full", status=SyncStatus.RUNNING, started_at=timezone.now()
     )
-    scan = (
-        folder_scan.scan_tmm_source if source.kind == SourceKind.TMM else folder_scan.scan_folder_source
-    )
+    scan = folder_scan.scan_tmm_source if source.kind == SourceKind.TMM else folder_scan.scan_folder_source
     try:
         summary = scan(source, sync_run=run, paths=paths)
         if summary.get("cancelled"):
