@@ -15,16 +15,10 @@ from catalog.choices import (
     SyncKind,
     SyncStatus,
 )
+from catalog.folders import listing
 from catalog.folders import scan as folder_scan
-from catalog.folders.scan import (
-    FolderScanError,
-    clean_title,
-    rating_key_for,
-    scan_folder_source,
-    scan_source,
-    scan_tmm_source,
-    short_form_kind_for,
-)
+from catalog.folders.names import clean_title, rating_key_for, short_form_kind_for
+from catalog.folders.scan import FolderScanError, scan_folder_source, scan_source, scan_tmm_source
 from catalog.media import probe
 from catalog.models import (
     ChapterMark,
@@ -644,7 +638,7 @@ def test_an_incomplete_listing_marks_nothing_removed(tmp_path, media, monkeypatc
                 continue
             yield entry
 
-    monkeypatch.setattr(folder_scan.os, "walk", walk_with_an_unreadable_folder)
+    monkeypatch.setattr(listing.os, "walk", walk_with_an_unreadable_folder)
 
     summary = scan_folder_source(source)
 
