@@ -1,12 +1,14 @@
-"""The /api/catalog/ router: read endpoints with paging and filters."""
+"""Read endpoints over the library, with paging and filters: sources, libraries, shows, episodes,
+movies, short-form items, their files, streams, chapters and credits, sync runs, collections and tags."""
 
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router
+from ninja import Query
 from ninja.errors import HttpError
 from ninja.pagination import PageNumberPagination, paginate
 
 from catalog.api import schemas
 from catalog.api import tag_schemas as tags
+from catalog.api.router import PAGE_SIZE, router
 from catalog.choices import SourceKind
 from catalog.models import (
     ChapterMark,
@@ -26,9 +28,6 @@ from catalog.models import (
     SyncRun,
 )
 from catalog.plex.auth import check_connection
-
-router = Router(tags=["catalog"])
-PAGE_SIZE = 50
 
 
 @router.get("/sources", response=list[schemas.SourceOut], summary="Media sources (tokens are never returned)")
@@ -198,6 +197,3 @@ def list_show_credits(request, show_id: int):
 )
 def list_item_credits(request, item_id: int):
     return Credit.objects.filter(playable_id=item_id).select_related("person").order_by("role", "position")
-
-
-from catalog.api import matching  # noqa: E402, F401  (adds the matching endpoints to this router)

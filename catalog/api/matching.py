@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404
 from ninja import FilterLookup, FilterSchema, Query, Schema
 from ninja.pagination import PageNumberPagination, paginate
 
-from catalog.api.library import PAGE_SIZE, router
+from catalog.api.router import PAGE_SIZE, router
 from catalog.models import MatchCandidate, Work, WorkMember
 
 CANDIDATE_RELATED = ("left_movie", "right_movie", "left_show", "right_show")
