@@ -37,7 +37,7 @@ def probe_files(source_id: int) -> dict:
 
 @shared_task(name="chapters.generate")
 def generate_chapters(playable_id: int) -> dict:
-    from catalog.chapters import run_chapter_detection
+    from catalog.chapters.marks import run_chapter_detection
 
     return run_chapter_detection(playable_id)
 

@@ -14,8 +14,8 @@ held open while it runs and closed after, which retires the relay URLs it handed
 from __future__ import annotations
 
 from catalog.choices import FileState, SourceKind
+from catalog.media.probe import probe_url
 from catalog.models import MediaFile
-from catalog.probe import probe_url
 from playout import ffmpeg_commands as commands
 from playout.plex_relay import RelayJob, RemotePartError, open_part
 

@@ -39,8 +39,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
+from catalog.media.probe import probe_media_file
 from catalog.models import MediaFile, MediaStream
-from catalog.probe import probe_media_file
 from playout import ffmpeg_commands as commands
 from playout import tracks
 from playout.inputs import InputUnavailable, RemoteParts

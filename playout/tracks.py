@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from catalog.choices import StreamKind, StreamOrigin
-from catalog.languages import normalise_code
+from catalog.media.languages import normalise_code
 from playout.ffmpeg_commands import BurnSubtitle
 
 TEXT_SUBTITLE_CODECS = {"srt", "subrip", "ass", "ssa", "webvtt", "vtt", "mov_text", "text", "smi", "microdvd"}

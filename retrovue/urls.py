@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from catalog.chapter_editor import chapter_editor_urls
-from catalog.sync_dashboard import sync_dashboard_urls
+from catalog.admin.sync_dashboard import sync_dashboard_urls
+from catalog.chapters.editor import chapter_editor_urls
 from playout.monitor import monitor_urls
 from retrovue.api import api
 from retrovue.core.uploads import serve_upload
@@ -26,7 +26,7 @@ urlpatterns = [
         ),
     ),
     path("api/", api.urls),
-    path("hooks/", include("catalog.webhook_urls")),
+    path("hooks/", include("catalog.plex.webhook_urls")),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics, name="metrics"),
     # Uploaded logos and bugs, as inert downloads; nginx serves them the same way in production.

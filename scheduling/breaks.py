@@ -17,9 +17,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from catalog.ratings import limit_rank, rank_allowed
 from scheduling.calendar import dayparts_matching, seasons_of
 from scheduling.choices import PieceKind, ProgramCategory
-from scheduling.ratings import limit_rank, rank_allowed
 from scheduling.snapshot import CatalogSnapshot, Item
 
 ROTATION_WINDOW = timedelta(hours=1)

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from catalog.choices import ContentKind
+from catalog.ratings import limit_rank, rank_allowed
 from scheduling.calendar import seasons_of
 from scheduling.choices import OrderMode, ProgramCategory, SlotContent
-from scheduling.ratings import limit_rank, rank_allowed
 from scheduling.snapshot import CatalogSnapshot, Item
 
 HALF_HOUR_MS = 30 * 60 * 1000

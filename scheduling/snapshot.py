@@ -40,7 +40,7 @@ class Item:
     episode: int | None = None
     summary: str = ""
     promotes_show_id: int | None = None
-    rating_rank: int | None = None  # stored at sync (scheduling.ratings); None = no rating = unrated
+    rating_rank: int | None = None  # stored at sync (catalog.ratings); None = no rating = unrated
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from django.db import migrations, models
 
-from scheduling.ratings import rank
+from catalog.ratings import rank
 
 
 def backfill_ranks(apps, schema_editor):

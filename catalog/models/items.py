@@ -7,7 +7,7 @@ from django.db.models import Q
 from catalog.choices import ContentKind, Daypart, Demographic, ItemState, SeasonalPreference
 from catalog.models.artwork import HasArtwork
 from catalog.models.sources import Library, MediaSource
-from scheduling.ratings import rank as rating_rank_of
+from catalog.ratings import rank as rating_rank_of
 
 RATING_RANK_HELP = (
     "Minimum viewer age of the content rating on one scale; 99 unrated or unknown, empty without a rating."

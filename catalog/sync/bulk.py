@@ -13,7 +13,7 @@ from django.db import connection
 from django.utils import timezone
 
 from catalog.models import Playable
-from scheduling.ratings import rank as rating_rank_of
+from catalog.ratings import rank as rating_rank_of
 
 PARENT_FIELDS = [field for field in Playable._meta.concrete_fields if not field.primary_key]
 

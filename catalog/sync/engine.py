@@ -15,11 +15,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.choices import AuthState, LibraryKind, SourceKind, SyncKind, SyncStatus
+from catalog.media.paths import PathMapper
 from catalog.models import Library, MediaSource, SyncRun
-from catalog.paths import PathMapper
+from catalog.plex.auth import NEEDS_SIGN_IN, mark_needs_sign_in, mark_signed_in
 from catalog.plex.client import PlexClient
 from catalog.plex.errors import PlexAuthError, PlexError
-from catalog.plex_auth import NEEDS_SIGN_IN, mark_needs_sign_in, mark_signed_in
 from catalog.sync.item_errors import record_item_outcomes
 from catalog.sync.plex_library import LibrarySync
 from catalog.sync.progress import Progress

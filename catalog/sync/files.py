@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from catalog.choices import FileState
-from catalog.paths import PathMapper
+from catalog.media.paths import PathMapper
 
 
 def resolve_file(mapper: PathMapper, server_path: str, part_key: str) -> tuple[str, str]:

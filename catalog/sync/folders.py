@@ -1,4 +1,4 @@
-"""Sync runs for TMM .nfo and plain-folder sources (the scanning itself is in catalog.folder_sources)."""
+"""Sync runs for TMM .nfo and plain-folder sources (the scanning itself is in catalog.folders.scan)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,12 @@ from retrovue.log_redaction import redact
 
 
 def sync_folder_source(source: MediaSource, *, run: SyncRun | None = None, paths=None) -> SyncRun:
-    from catalog import folder_sources
+    from catalog.folders import scan as folder_scan
 
     run = run or SyncRun.objects.create(
         source=source, kind="full", status=SyncStatus.RUNNING, started_at=timezone.now()
     )
-    scan = (
-        folder_sources.scan_tmm_source if source.kind == SourceKind.TMM else folder_sources.scan_folder_source
-    )
+    scan = folder_scan.scan_tmm_source if source.kind == SourceKind.TMM else folder_scan.scan_folder_source
     try:
         summary = scan(source, sync_run=run, paths=paths)
         if summary.get("cancelled"):

@@ -27,8 +27,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from catalog.choices import ItemState, LibraryKind, SourceKind, SyncKind, SyncStatus
+from catalog.media.paths import PathMapper
 from catalog.models import Episode, Library, MediaSource, Movie, Season, Show, SyncRun
-from catalog.paths import PathMapper
 from catalog.plex.client import PlexClient
 from catalog.plex.errors import PlexAuthError, PlexError, PlexHttpError
 from catalog.plex.parse import MalformedItem, RemoteItem, parse_item

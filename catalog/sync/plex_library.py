@@ -23,6 +23,8 @@ from django.db import transaction
 
 from catalog.choices import ContentKind, ItemState, StreamOrigin, SyncItemErrorKind
 from catalog.identity import primary_guid
+from catalog.media.paths import PathMapper
+from catalog.media.streams import copy_rows, plex_row
 from catalog.models import (
     ChapterMark,
     Episode,
@@ -37,7 +39,6 @@ from catalog.models import (
     Show,
     sort_title_for,
 )
-from catalog.paths import PathMapper
 from catalog.plex.client import PlexClient
 from catalog.plex.parse import (
     MalformedItem,
@@ -49,14 +50,13 @@ from catalog.plex.parse import (
     streams_by_part,
     tags_of,
 )
-from catalog.streams import copy_rows, plex_row
+from catalog.ratings import rank as rating_rank_of
 from catalog.sync.bulk import bulk_create_playables, bulk_update_playables
 from catalog.sync.collections import CollectionSync
 from catalog.sync.files import resolve_file
 from catalog.sync.item_errors import ItemFailure, item_key
 from catalog.sync.progress import Progress
 from catalog.sync.tags import TagWriter
-from scheduling.ratings import rank as rating_rank_of
 
 WATERMARK_MARGIN_SECONDS = 60
 PAGE_SIZE = 1000

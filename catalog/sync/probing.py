@@ -12,9 +12,9 @@ from __future__ import annotations
 from django.db import transaction
 
 from catalog.choices import ChapterOrigin, FileState
+from catalog.media.probe import apply_probe, probe_media_file
+from catalog.media.streams import store_probed_tracks
 from catalog.models import ChapterMark, MediaFile
-from catalog.probe import apply_probe, probe_media_file
-from catalog.streams import store_probed_tracks
 
 PROBE_BATCH = 200
 

@@ -26,8 +26,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from catalog.choices import ItemState, SourceKind, SyncKind, SyncStatus
+from catalog.media.paths import PathMapper
 from catalog.models import Library, MediaSource, Show, SyncRun
-from catalog.paths import PathMapper
 from catalog.plex.client import PlexClient
 from catalog.plex.errors import PlexAuthError, PlexError, PlexHttpError
 from catalog.plex.parse import MalformedItem, RemoteItem, parse_item

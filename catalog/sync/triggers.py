@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from catalog.choices import SourceKind, SyncKind, SyncStatus
 from catalog.models import Library, MediaSource, SyncRun
-from catalog.plex_auth import NEEDS_SIGN_IN, needs_sign_in_message
+from catalog.plex.auth import NEEDS_SIGN_IN, needs_sign_in_message
 
 STALE_RUNNING_AFTER = timedelta(minutes=10)
 STALE_QUEUED_AFTER = timedelta(hours=2)

@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from catalog.choices import Demographic
 from catalog.models import Playable
+from catalog.ratings import LIMIT_CHOICES
 from retrovue.fields import RasterImageField
 from scheduling.choices import BugCorner
-from scheduling.ratings import LIMIT_CHOICES
 
 # ASCII digits only: Python's \d also matches ٣ or ３, which tuners and URLs would not agree on.
 CHANNEL_NUMBER = re.compile(r"^[0-9]{1,4}(\.[0-9]{1,3})?$", re.ASCII)

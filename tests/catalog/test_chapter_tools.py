@@ -17,9 +17,9 @@ from django.test import Client
 from django.urls import path, reverse
 
 import catalog.tasks
-from catalog import chapter_editor, chapters
-from catalog.chapter_editor import byte_range, chapter_editor_urls, transcode_argv
-from catalog.chapters import (
+from catalog.chapters import editor, marks, player
+from catalog.chapters.editor import chapter_editor_urls
+from catalog.chapters.marks import (
     ChapterToolError,
     DetectionSettings,
     MarkValidationError,
@@ -37,6 +37,7 @@ from catalog.chapters import (
     save_marks,
     set_kind,
 )
+from catalog.chapters.player import byte_range, transcode_argv
 from catalog.choices import ChapterOrigin, ContentKind, FileState
 from catalog.models import ChapterMark
 from retrovue.core.models import TaskRun, TaskRunState
@@ -512,7 +513,7 @@ def test_generate_runs_detection_for_a_short_file_while_staff_wait(staff_client,
     spot = ShortFormFactory(duration_ms=20_000)
     _local_file(spot, clips.breaking)
     monkeypatch.setattr(
-        chapter_editor,
+        editor,
         "generate_chapter_marks",
         functools.partial(generate_chapter_marks, detection=SMALL_MARGINS),
     )
@@ -579,7 +580,7 @@ def test_byte_ranges_are_read_like_browsers_send_them():
     assert byte_range("bytes=-100", 1000) == (900, 999)
     assert byte_range("bytes=0-1,5-6", 1000) is None
     assert byte_range("items=0-1", 1000) is None
-    with pytest.raises(chapter_editor.RangeNotSatisfiable):
+    with pytest.raises(player.RangeNotSatisfiable):
         byte_range("bytes=1000-", 1000)
 
 
@@ -642,9 +643,9 @@ def test_other_containers_are_transcoded_live_and_ffmpeg_stops_with_the_response
     movie = MovieFactory(duration_ms=20_000)
     _local_file(movie, clips.chaptered, container="mkv")
     started = []
-    real_start = chapter_editor.start_process
+    real_start = player.start_process
     monkeypatch.setattr(
-        chapter_editor,
+        player,
         "start_process",
         lambda argv, **kwargs: started.append(real_start(argv, **kwargs)) or started[-1],
     )
@@ -673,7 +674,7 @@ def test_detection_task_body_counts_what_it_found(db, clips, monkeypatch):
     episode = EpisodeFactory(duration_ms=20_000)
     _local_file(episode, clips.breaking)
     monkeypatch.setattr(
-        chapters, "generate_chapter_marks", functools.partial(generate_chapter_marks, detection=SMALL_MARGINS)
+        marks, "generate_chapter_marks", functools.partial(generate_chapter_marks, detection=SMALL_MARGINS)
     )
 
-    assert chapters.run_chapter_detection(episode.pk) == {"detected": 1}
+    assert marks.run_chapter_detection(episode.pk) == {"detected": 1}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from catalog.folder_sources import scan_tmm_source
+from catalog.folders.scan import scan_tmm_source
 from catalog.models import Credit, Episode, Genre, Movie, Person, Show
 from tests.catalog.test_folder_sources import media, put, tmm_source  # noqa: F401  (media is a fixture)
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from catalog import folder_sources, probe
 from catalog.choices import (
     ChapterOrigin,
     ContentKind,
@@ -16,15 +15,11 @@ from catalog.choices import (
     SyncKind,
     SyncStatus,
 )
-from catalog.folder_sources import (
-    FolderScanError,
-    clean_title,
-    rating_key_for,
-    scan_folder_source,
-    scan_source,
-    scan_tmm_source,
-    short_form_kind_for,
-)
+from catalog.folders import listing
+from catalog.folders import scan as folder_scan
+from catalog.folders.names import clean_title, rating_key_for, short_form_kind_for
+from catalog.folders.scan import FolderScanError, scan_folder_source, scan_source, scan_tmm_source
+from catalog.media import probe
 from catalog.models import (
     ChapterMark,
     Episode,
@@ -643,7 +638,7 @@ def test_an_incomplete_listing_marks_nothing_removed(tmp_path, media, monkeypatc
                 continue
             yield entry
 
-    monkeypatch.setattr(folder_sources.os, "walk", walk_with_an_unreadable_folder)
+    monkeypatch.setattr(listing.os, "walk", walk_with_an_unreadable_folder)
 
     summary = scan_folder_source(source)
 
@@ -721,13 +716,13 @@ def test_sync_run_gets_counters_and_progress(show_tree):
 @pytest.mark.django_db
 def test_progress_label_names_show_and_episode(show_tree, monkeypatch):
     labels = []
-    real_flush = folder_sources._FolderScan._flush
+    real_flush = folder_scan._FolderScan._flush
 
     def recording_flush(scan, **kwargs):
         labels.append(scan.progress_label)
         return real_flush(scan, force=True, **{k: v for k, v in kwargs.items() if k != "force"})
 
-    monkeypatch.setattr(folder_sources._FolderScan, "_flush", recording_flush)
+    monkeypatch.setattr(folder_scan._FolderScan, "_flush", recording_flush)
     source = tmm_source(show_tree)
 
     scan_tmm_source(source, sync_run=SyncRun.objects.create(source=source))

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from catalog.nfo import NfoError, parse_nfo, parse_nfo_text
+from catalog.folders.nfo import NfoError, parse_nfo, parse_nfo_text
 
 MOVIE = """<?xml version="1.0" encoding="UTF-8" standalone="yes" ?>
 <!-- created on 2024-01-01 - tinyMediaManager 4.3 -->

@@ -1,6 +1,6 @@
 import pytest
 
-from catalog.paths import PathMapper
+from catalog.media.paths import PathMapper
 
 
 def test_unix_prefix_is_replaced():
@@ -61,7 +61,7 @@ def test_empty_path_maps_to_nothing():
 
 @pytest.mark.django_db
 def test_admin_counts_files_per_rule_and_those_present(staff_client, tmp_path):
-    from catalog.mapping_stats import mapping_stats
+    from catalog.media.mapping_stats import mapping_stats
     from tests.factories import EpisodeFactory, MediaFileFactory, PlexSourceFactory, ShowFactory
 
     source = PlexSourceFactory()

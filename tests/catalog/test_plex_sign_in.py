@@ -20,8 +20,8 @@ from django.utils import timezone
 from catalog.choices import AuthState, SignInState
 from catalog.models import MediaSource, PlexDevice, PlexSignIn, SyncRun
 from catalog.plex import gdm
+from catalog.plex.auth import adopt_server, check_connection, poll_sign_in, server_choices, start_sign_in
 from catalog.plex.plextv import PlexTvClient
-from catalog.plex_auth import adopt_server, check_connection, poll_sign_in, server_choices, start_sign_in
 from catalog.sync import triggers
 from plex_emulator import PlexEmulator
 from plex_emulator.gdm import GDM_GROUP, GdmResponder
@@ -378,7 +378,7 @@ def test_entering_a_new_token_by_hand_clears_needs_sign_in(staff_client, plextv,
 
 @pytest.mark.django_db
 def test_webhook_for_a_needs_sign_in_source_is_ignored(plextv, server):
-    from catalog.webhooks import Call, decide
+    from catalog.plex.webhooks import Call, decide
 
     source, account_token = signed_in_source(plextv, server)
     sync(source)

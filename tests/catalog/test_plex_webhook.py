@@ -14,7 +14,7 @@ from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from catalog.models import SyncRun, WebhookEvent
-from catalog.webhooks import MAX_BODY_BYTES, webhook_url
+from catalog.plex.webhooks import MAX_BODY_BYTES, webhook_url
 from tests.factories import FolderSourceFactory, LibraryFactory, PlexSourceFactory
 
 SERVER_UUID = "0123456789abcdef0123456789abcdef01234567"

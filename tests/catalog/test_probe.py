@@ -7,8 +7,7 @@ import pytest
 from django.conf import settings
 
 from catalog.choices import FileState
-from catalog.models import MediaFile
-from catalog.probe import (
+from catalog.media.probe import (
     ProbeError,
     ProbeResult,
     apply_probe,
@@ -16,6 +15,7 @@ from catalog.probe import (
     probe_chapters,
     probe_media_file,
 )
+from catalog.models import MediaFile
 from retrovue.subprocesses import run_command
 
 CHAPTERS = """;FFMETADATA1

@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from catalog.folder_sources import scan_tmm_source
+from catalog.folders.scan import scan_tmm_source
+from catalog.media.probe import probe_media_file
+from catalog.media.streams import sidecar_subtitles
 from catalog.models import MediaFile, MediaStream, Movie
-from catalog.probe import probe_media_file
-from catalog.streams import sidecar_subtitles
 from catalog.sync.probing import probe_source_files
 from retrovue.subprocesses import run_command
 from tests.catalog.test_folder_sources import put, tmm_source

@@ -9,9 +9,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from catalog.admin.sync_dashboard import dashboard_data
 from catalog.choices import AuthState
 from catalog.models import SyncItemError, SyncRun
-from catalog.sync_dashboard import dashboard_data
 from tests.factories import PlexSourceFactory
 
 pytestmark = pytest.mark.django_db

@@ -20,6 +20,7 @@ from django.core.management import call_command
 from django.db import transaction
 
 from catalog.choices import ChapterOrigin, ContentKind, FileState, SourceKind
+from catalog.media.probe import probe_media_file
 from catalog.models import (
     ChapterMark,
     Episode,
@@ -33,7 +34,6 @@ from catalog.models import (
     ShortFormItem,
     Show,
 )
-from catalog.probe import probe_media_file
 from retrovue.subprocesses import run_command
 from scheduling import demo
 from scheduling.choices import PieceKind

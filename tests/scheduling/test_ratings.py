@@ -9,9 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from catalog.models import Episode, Playable, Show
-from scheduling.builder import build_channel
-from scheduling.models import ProgramEntry
-from scheduling.ratings import (
+from catalog.ratings import (
     ADULTS,
     AGE_16,
     BANDS,
@@ -25,6 +23,8 @@ from scheduling.ratings import (
     band_for_age,
     rank,
 )
+from scheduling.builder import build_channel
+from scheduling.models import ProgramEntry
 from tests.scheduling.station import channel_with_slot, short_form_library, sitcom
 
 MONDAY = datetime(2026, 11, 23, tzinfo=UTC)

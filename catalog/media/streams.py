@@ -13,10 +13,10 @@ from functools import lru_cache
 from django.db import connection
 
 from catalog.choices import StreamKind, StreamOrigin
-from catalog.languages import lookup, normalise_code
+from catalog.media.languages import lookup, normalise_code
+from catalog.media.probe import ProbedTrack, ProbeResult
 from catalog.models import MediaStream
 from catalog.plex.parse import RemoteStream
-from catalog.probe import ProbedTrack, ProbeResult
 
 BATCH_SIZE = 1000
 # Text subtitle files a player picks up beside a video (.sub/.idx pairs are pictures: not burnable).

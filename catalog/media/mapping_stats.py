@@ -10,8 +10,8 @@ import os
 from collections import Counter
 from dataclasses import dataclass
 
+from catalog.media.paths import PathMapper
 from catalog.models import MediaFile, MediaSource
-from catalog.paths import PathMapper
 
 
 @dataclass(frozen=True)

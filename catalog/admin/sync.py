@@ -1,4 +1,5 @@
-"""Admin pages for running syncs: "Sync now" buttons and a live progress page.
+"""Admin pages for running syncs: "Sync now" buttons, a live progress page, the list of sync runs
+and the webhook audit log.
 
 The buttons POST (CSRF-protected, staff with change permission only) to a view that queues the sync
 through `request_sync` — the same deduplicated path the schedule and the webhook use — and then
@@ -7,7 +8,7 @@ shows the run's progress page, which polls a small JSON view once a second.
 
 from __future__ import annotations
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
@@ -15,11 +16,14 @@ from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.views.decorators.cache import never_cache
 
 from catalog.choices import SyncKind, SyncStatus
-from catalog.models import Library, MediaSource, SyncRun
+from catalog.models import Library, MediaSource, SyncRun, WebhookEvent
 from catalog.sync.triggers import request_sync
+from retrovue.core.admin import ReadOnlyAdminMixin
+from retrovue.core.formatting import format_duration_ms
 
 MODES = {value for value, _ in SyncKind.choices}
 
@@ -138,3 +142,64 @@ def sync_run_urls(admin_site) -> list:
             name="catalog_syncrun_progress_json",
         ),
     ]
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "__str__",
+        "progress_link",
+        "source",
+        "kind",
+        "status",
+        "trigger",
+        "created_at",
+        "took",
+        "processed",
+        "added",
+        "updated",
+        "removed",
+        "skipped",
+        "api_calls",
+    )
+    list_filter = ("status", "kind", "source")
+    search_fields = ("source__name", "library__title", "error")
+    list_select_related = ("source", "library")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    def get_urls(self):
+        return sync_run_urls(self.admin_site) + super().get_urls()
+
+    @admin.display(description="progress")
+    def progress_link(self, run):
+        label = f"{run.progress_done}/{run.progress_total}" if run.is_active else "details"
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:catalog_syncrun_progress", args=[run.pk]), label
+        )
+
+    @admin.display(description="took")
+    def took(self, run):
+        seconds = run.duration_seconds
+        return "–" if seconds is None else format_duration_ms(int(seconds * 1000))
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The webhook audit log: every call, accepted or not, and what it led to."""
+
+    list_display = (
+        "received_at",
+        "source",
+        "event",
+        "section_key",
+        "item_title",
+        "outcome",
+        "remote_address",
+        "detail",
+    )
+    list_filter = ("outcome", "event", "source")
+    search_fields = ("item_title", "detail", "remote_address")
+    list_select_related = ("source",)
+    date_hierarchy = "received_at"
+    show_full_result_count = False

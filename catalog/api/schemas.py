@@ -5,7 +5,7 @@ from typing import Annotated
 
 from ninja import Field, FilterLookup, FilterSchema, Schema
 
-from catalog.schemas_tags import EpisodeTagFilter, MovieTagFilter, ShowTagFilter
+from catalog.api.tag_schemas import EpisodeTagFilter, MovieTagFilter, ShowTagFilter
 
 
 class SourceOut(Schema):

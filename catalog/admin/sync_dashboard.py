@@ -174,7 +174,7 @@ def _sources(rows: list[dict]) -> list[dict]:
                 "error_rate": (stats["failed"] + stats["partial"]) / total if total else None,
                 "avg_seconds": stats["took"] / stats["timed"] if stats["timed"] else None,
                 "last_status": source.last_status,
-                # Set when Plex refused the token (catalog.plex_auth); syncs wait for a new sign-in.
+                # Set when Plex refused the token (catalog.plex.auth); syncs wait for a new sign-in.
                 "needs_sign_in": source.needs_sign_in,
             }
         )

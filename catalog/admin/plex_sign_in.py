@@ -23,9 +23,9 @@ from django.views.decorators.cache import never_cache
 
 from catalog.choices import SignInState, SourceKind
 from catalog.models import MediaSource, PlexDevice, PlexSignIn
+from catalog.plex.auth import adopt_server, check_connection, poll_sign_in, server_choices, start_sign_in
 from catalog.plex.errors import PlexError
 from catalog.plex.plextv import auth_app_url
-from catalog.plex_auth import adopt_server, check_connection, poll_sign_in, server_choices, start_sign_in
 from retrovue.core.admin import ReadOnlyAdminMixin
 from retrovue.log_redaction import redact
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from catalog.webhooks import plex_webhook
+from catalog.plex.webhooks import plex_webhook
 
 app_name = "hooks"
 

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404
 from ninja import FilterLookup, FilterSchema, Query, Schema
 from ninja.pagination import paginate
 
-from catalog.api import PAGE_SIZE, router
+from catalog.api.router import PAGE_SIZE, router
 from catalog.models import MatchCandidate, Work, WorkMember
 from retrovue.core.api_paging import PageNumberPagination
 from retrovue.core.api_permissions import requires

@@ -47,8 +47,8 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
 
 from catalog.choices import SHORT_FORM_KINDS, ChapterOrigin, ContentKind, FileState
+from catalog.media.probe import ProbeError, probe_chapters, probe_media_file
 from catalog.models import ChapterMark, Episode, MediaFile, Movie, Playable, ShortFormItem
-from catalog.probe import ProbeError, probe_chapters, probe_media_file
 from retrovue.core.formatting import format_duration_ms
 from retrovue.subprocesses import CommandError, run_command
 

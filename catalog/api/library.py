@@ -1,12 +1,14 @@
-"""The /api/catalog/ router: read endpoints with paging and filters."""
+"""Read endpoints over the library, with paging and filters: sources, libraries, shows, episodes,
+movies, short-form items, their files, streams, chapters and credits, sync runs, collections and tags."""
 
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router
+from ninja import Query
 from ninja.errors import HttpError
 from ninja.pagination import paginate
 
-from catalog import schemas
-from catalog import schemas_tags as tags
+from catalog.api import schemas
+from catalog.api import tag_schemas as tags
+from catalog.api.router import PAGE_SIZE, router
 from catalog.choices import SourceKind
 from catalog.models import (
     ChapterMark,
@@ -25,12 +27,9 @@ from catalog.models import (
     Studio,
     SyncRun,
 )
-from catalog.plex_auth import check_connection
+from catalog.plex.auth import check_connection
 from retrovue.core.api_paging import PageNumberPagination
 from retrovue.core.api_permissions import requires
-
-router = Router(tags=["catalog"])
-PAGE_SIZE = 50
 
 
 @router.get("/sources", response=list[schemas.SourceOut], summary="Media sources (tokens are never returned)")
@@ -227,6 +226,3 @@ def list_show_credits(request, show_id: int):
 @requires("catalog.view_credit")
 def list_item_credits(request, item_id: int):
     return Credit.objects.filter(playable_id=item_id).select_related("person").order_by("role", "position")
-
-
-from catalog import api_matching  # noqa: E402, F401  (adds the matching endpoints to this router)

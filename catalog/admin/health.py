@@ -1,4 +1,4 @@
-"""Admin for sync health: per-item sync errors (the sync dashboard lives in catalog.sync_dashboard)."""
+"""Admin for sync health: per-item sync errors (the sync dashboard lives in catalog.admin.sync_dashboard)."""
 
 from __future__ import annotations
 
