@@ -67,8 +67,9 @@ def test_a_revoked_token_cannot_be_revived(narrow_staff):
     ApiToken.objects.filter(pk=row.pk).update(revoked=True)
 
     narrow_staff.client.post(
-        f"/admin/core/apitoken/{row.pk}/change/", {"name": row.name, "expires_at_0": "", "expires_at_1": ""}
-    )
+        f"/admin/core/apitoken/{row.pk}/change/",
+        {"user": str(narrow_staff.user.pk), "name": row.name, "expires_at_0": "", "expires_at_1": ""},
+    )  # the "revoked" box left unticked
 
     row.refresh_from_db()
     assert row.revoked
