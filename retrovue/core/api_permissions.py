@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 from django.core.exceptions import ImproperlyConfigured
 from ninja.errors import HttpError
+from pydantic import BaseModel
 
 PERMISSIONS_ATTRIBUTE = "retrovue_required_permissions"
 
@@ -65,6 +66,25 @@ def enforce_declared_permissions(view_func: Callable) -> Callable:
         missing = [permission for permission in permissions if not user.has_perm(permission)]
         if missing:
             raise HttpError(403, f"You need the permission {', '.join(missing)} for this.")
+        if any(_beyond_64_bits(value) for value in kwargs.values()):
+            raise HttpError(400, "A number in the request is out of range.")
         return view_func(request, *args, **kwargs)
 
     return checked
+
+
+INT64 = range(-(2**63), 2**63)
+
+
+def _beyond_64_bits(value) -> bool:
+    """An id or filter no database row can have: SQLite cannot even bind it, and the error would
+    surface only while the response is serialised, as a 500."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return value not in INT64
+    if isinstance(value, BaseModel):
+        return any(_beyond_64_bits(getattr(value, name)) for name in type(value).model_fields)
+    if isinstance(value, list | tuple):
+        return any(_beyond_64_bits(item) for item in value)
+    return False
