@@ -1,10 +1,11 @@
 """Who may watch: stream tokens for the viewer-facing outputs (M3U, XMLTV, HLS, MPEG-TS).
 
 With `RETROVUE_REQUIRE_STREAM_TOKEN` off (the default: a LAN station) everything viewer-facing is
-anonymous. Turned on, each request must carry a valid, unrevoked StreamToken as `?token=`; the M3U
-and the HLS playlist hand the same token on to every URL they list, because players drop query
-strings they were not given. The guide page stays open (it lists programmes, not streams), and
-the HDHomeRun endpoints stay LAN-open: tuner clients cannot send tokens.
+anonymous. Turned on, each request must carry a valid, unrevoked StreamToken (of an active user,
+when it belongs to one) as `?token=`; the M3U and the HLS playlist hand the same token on to every
+URL they list, because players drop query strings they were not given. The guide page stays open
+(it lists programmes, not streams). HDHomeRun clients keep no query string, so the tuner is also
+reachable under `/hdhr/<token>/` (see playout.hdhomerun); an open stream re-checks its viewer.
 """
 
 from __future__ import annotations
