@@ -29,19 +29,21 @@ RUN python -m venv /opt/venv \
 COPY . .
 
 # Paths are part of the image, not secrets: compose mounts its volumes at these places and
-# deploy/nginx.conf serves /srv/retrovue/hls and /srv/retrovue/artwork. Secrets come only at run time (.env).
+# deploy/nginx.conf serves /srv/retrovue/hls, /srv/retrovue/artwork and /srv/retrovue/media.
+# Secrets come only at run time (.env).
 ENV DJANGO_SETTINGS_MODULE=retrovue.settings \
     RETROVUE_MODE=production \
     RETROVUE_DATA_DIR=/data \
     RETROVUE_HLS_ROOT=/srv/retrovue/hls \
     RETROVUE_ARTWORK_ROOT=/srv/retrovue/artwork \
+    RETROVUE_MEDIA_ROOT=/srv/retrovue/media \
     RETROVUE_STATIC_ROOT=/app/staticfiles \
     RETROVUE_BIND=0.0.0.0:8000
 
 # Production settings refuse to load without their secrets and servers, and collectstatic needs
 # neither: these build-only stand-ins live for this one command (they are not ENV, so no container
 # sees them). The encryption key is 32 zero bytes, valid in form and worthless as a key.
-RUN RETROVUE_SECRET_KEY=build-only-not-a-secret \
+RUN RETROVUE_SECRET_KEY=build-only-not-a-secret-build-only-not-a-secret-build-only \
     RETROVUE_ENCRYPTION_KEYS=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
     RETROVUE_ALLOWED_HOSTS=build.invalid \
     DATABASE_URL=postgresql://build@build.invalid/build \
@@ -49,8 +51,10 @@ RUN RETROVUE_SECRET_KEY=build-only-not-a-secret \
     python manage.py collectstatic --noinput
 
 # An empty named volume mounted on these folders copies their owner, so the app user can write.
-RUN mkdir -p /data /srv/retrovue/hls /srv/retrovue/artwork \
-    && chown retrovue:retrovue /data /srv/retrovue/hls /srv/retrovue/artwork
+# /data is the service's alone (0700); what nginx reads lives beside it under /srv/retrovue.
+RUN mkdir -p /data /srv/retrovue/hls /srv/retrovue/artwork /srv/retrovue/media \
+    && chown retrovue:retrovue /data /srv/retrovue/hls /srv/retrovue/artwork /srv/retrovue/media \
+    && chmod 0700 /data
 
 USER retrovue
 EXPOSE 8000

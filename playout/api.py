@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema
 
 from playout.models import ChannelRuntime, RuntimeState
+from retrovue.core.api_permissions import requires
 from scheduling.m3u import stream_url
 from scheduling.models import Channel
 
@@ -62,12 +63,14 @@ def _runtime(channel: Channel) -> ChannelRuntime | None:
 
 
 @router.get("/channels", response=list[ChannelRuntimeOut], summary="Playout state of every channel")
+@requires("scheduling.view_channel", "playout.view_channelruntime")
 def list_channels(request):
     channels = sorted(Channel.objects.select_related("runtime"), key=lambda channel: channel.sort_key)
     return [_runtime_out(channel, _runtime(channel), request) for channel in channels]
 
 
 @router.get("/channels/{number}", response=ChannelRuntimeOut, summary="Playout state of one channel")
+@requires("scheduling.view_channel", "playout.view_channelruntime")
 def channel_detail(request, number: str):
     channel = get_object_or_404(Channel.objects.select_related("runtime"), number=number)
     return _runtime_out(channel, _runtime(channel), request)

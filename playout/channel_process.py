@@ -44,6 +44,7 @@ from django.utils import timezone
 
 from playout import hls
 from playout.feed import LEAD_SEGMENTS, ChannelFeed, FeedServer, Planner, slate_file
+from retrovue.core.private_data import published_modes, published_umask
 from retrovue.env import env_int
 from retrovue.subprocesses import kill_process_group, start_process, stop_process
 from scheduling.models import Channel
@@ -187,6 +188,7 @@ class ChannelProcess:
         """Start a run: restore the window, open a feed, start ffmpeg. Safe to call again after
         the previous run ended (that is a restart)."""
         self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.chmod(published_modes(hls.hls_root())[0])  # nginx, another user, reads it
         self.work.mkdir(parents=True, exist_ok=True)
         self._restore_window(media_sequence, discontinuity_sequence)
         self.sweep()
@@ -225,7 +227,11 @@ class ChannelProcess:
         self._started = time.monotonic()
         self._last_segment = None
         self.process = start_process(
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._log
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self._log,
+            umask=published_umask(hls.hls_root()),  # segments nginx serves (private in the data folder)
         )
         logger.info("Channel %s: ffmpeg started (pid %s, run %s)", self.number, self.process.pid, token)
 

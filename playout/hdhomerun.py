@@ -11,24 +11,33 @@ The DeviceID is eight hex digits whose last one is libhdhomerun's check digit (P
 device whose ID fails it). It is derived from the secret key, so it stays the same across restarts
 and web workers; set RETROVUE_HDHR_DEVICE_ID to pin it (rotating the secret key changes it, and
 Plex then sees a new tuner). FriendlyName and TunerCount come from RETROVUE_HDHR_FRIENDLY_NAME and
-RETROVUE_HDHR_TUNER_COUNT. BaseURL is the address the client used, so a tuner found at a LAN IP
-gets URLs at that IP; set RETROVUE_PUBLIC_URL when a proxy rewrites it.
+RETROVUE_HDHR_TUNER_COUNT. BaseURL is RETROVUE_PUBLIC_URL, else the address the client reached
+(never a Host header the client made up: see `retrovue.core.public_url`).
+
+Stream tokens: HDHomeRun clients keep no query string, so with RETROVUE_REQUIRE_STREAM_TOKEN on a
+tuner is added at `http://<station>/hdhr/<token>` and every tuner path repeats under that prefix
+(`/hdhr/<token>/discover.json`, `…/lineup.json`, `…/iptv/channel/7.ts`): its BaseURL, LineupURL
+and lineup URLs all carry the token. The bare `/lineup.json` then lists channels only for a valid
+`?token=` (with tokenised URLs), because untokenised ones would only get 403.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from xml.sax.saxutils import escape
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from playout.ts_stream import tuner_count
+from retrovue.core.public_url import public_base_url
+from retrovue.core.stream_access import refuse_without_token, request_token, tokens_required, valid_token
 from retrovue.env import env_str
 from scheduling.models import Channel
 
@@ -89,8 +98,28 @@ def _setting(name: str) -> str | None:
 
 
 def base_url(request: HttpRequest) -> str:
-    public = _setting("RETROVUE_PUBLIC_URL")
-    return (public or request.build_absolute_uri("/")).rstrip("/")
+    """Where the tuner's URLs point: never the client's own word for our host (see core.public_url),
+    under `/hdhr/<token>` when the station requires stream tokens."""
+    token = request_token(request)
+    if tokens_required() and token and valid_token(token):
+        return f"{public_base_url(request)}/hdhr/{token}"
+    return public_base_url(request)
+
+
+TUNER_PREFIX_PATTERN = r"(?P<token>[A-Za-z0-9_-]{1,100})"
+
+
+def with_path_token(view):
+    """A tuner view reached under `/hdhr/<token>/`: the token in the path stands for `?token=`."""
+
+    @functools.wraps(view)
+    def tokenised(request, token: str, **kwargs):
+        if not valid_token(token):
+            return HttpResponseForbidden("Unknown or revoked stream token.", content_type="text/plain")
+        request.stream_token = token
+        return view(request, **kwargs)
+
+    return tokenised
 
 
 def channel_stream_url(base: str, number: str) -> str:
@@ -125,6 +154,9 @@ def discover(request):
 @never_cache
 @require_safe
 def lineup(request):
+    denied = refuse_without_token(request)
+    if denied:
+        return denied
     base = base_url(request)
     entries = [
         {

@@ -22,13 +22,16 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
 from django.http import FileResponse, Http404, HttpResponse
 from django.views.decorators.http import require_safe
 
 from playout.demand import note_demand
-from retrovue.core.stream_access import refuse_without_token, valid_token
+from retrovue.core.private_data import published_modes
+from retrovue.core.served_files import open_inside
+from retrovue.core.stream_access import refuse_without_token, tokens_required, valid_token
 from scheduling.models import Channel
 
 PLAYLIST_NAME = "index.m3u8"
@@ -170,6 +173,7 @@ class LivePlaylist:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
         temporary.write_text(self.render())
+        temporary.chmod(published_modes(hls_root())[1])  # nginx, another user, reads it
         os.replace(temporary, path)
 
 
@@ -185,7 +189,8 @@ def read_playlist(number: str, target_duration: int = 0) -> LivePlaylist | None:
 
 
 def _known_channel(number: str) -> Channel:
-    channel = Channel.objects.filter(number=number).only("pk", "always_on", "enabled").first()
+    # A disabled channel's leftover files are not served, like a channel that does not exist.
+    channel = Channel.objects.filter(number=number, enabled=True).only("pk", "always_on", "enabled").first()
     if channel is None:
         raise Http404("No such channel.")
     if not channel.always_on and channel.enabled:
@@ -201,8 +206,9 @@ def playlist(request, number: str):
         return denied
     channel = _known_channel(number)
     try:
-        body = playlist_path(number).read_bytes()
-    except (FileNotFoundError, NotADirectoryError):
+        with open_inside(hls_root(), f"{number}/{PLAYLIST_NAME}") as handle:
+            body = handle.read()
+    except OSError:
         if not channel.always_on and channel.enabled:
             starting = HttpResponse("The channel is starting; try again in a moment.", status=503)
             starting["Retry-After"] = "2"
@@ -226,13 +232,9 @@ def segment(request, number: str, name: str):
     if not SEGMENT_NAME.match(name):
         raise Http404("No such segment.")
     _known_channel(number)
-    directory = channel_dir(number).resolve()
-    path = (directory / name).resolve()
-    if path.parent != directory:
-        raise Http404("No such segment.")
     try:
-        handle = path.open("rb")
-    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        handle = open_inside(hls_root(), f"{number}/{name}")
+    except OSError:
         raise Http404("No such segment.") from None
     size = os.fstat(handle.fileno()).st_size
     if request.method == "HEAD":
@@ -243,3 +245,28 @@ def segment(request, number: str, name: str):
     response["Content-Length"] = str(size)
     response["Cache-Control"] = f"public, max-age={SEGMENT_CACHE_SECONDS}, immutable"
     return response
+
+
+# --- nginx's question -----------------------------------------------------------------------------
+
+# What nginx may serve from the HLS root: a channel's playlist or one of its segment names.
+HLS_FILE_URI = re.compile(
+    r"^/hls/(?P<number>[0-9]{1,4}(?:\.[0-9]{1,3})?)/(?:index\.m3u8|[A-Za-z0-9][A-Za-z0-9_-]{0,63}\.ts)$"
+)
+
+
+@require_safe
+def authorize(request):
+    """`/iptv/authorize`, nginx's auth_request for every file under /hls/: 204 when the original URI
+    names the playlist or a segment of an enabled channel and, when the station requires stream
+    tokens, carries a valid one; 403 otherwise. nginx caches the answer for two seconds per
+    channel (and token), so this costs about one query per channel per two seconds, not one per
+    viewer request."""
+    original = urlsplit(request.headers.get("X-Original-URI", ""))
+    match = HLS_FILE_URI.match(original.path)
+    if match is None or not Channel.objects.filter(number=match["number"], enabled=True).exists():
+        return HttpResponse(status=403)
+    token = parse_qs(original.query).get("token", [""])[0]
+    if tokens_required() and not valid_token(token):
+        return HttpResponse(status=403)
+    return HttpResponse(status=204)

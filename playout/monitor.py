@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from django.contrib.auth.decorators import permission_required
 from django.http import JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -210,6 +211,7 @@ def monitor_data(now: datetime | None = None, sampler: CpuSampler | None = None)
 # --- Views -----------------------------------------------------------------------------------------
 
 
+@permission_required("playout.view_channelruntime", raise_exception=True)
 @never_cache
 def monitor(request, admin_site):
     data = monitor_data()
@@ -224,6 +226,7 @@ def monitor(request, admin_site):
     return TemplateResponse(request, "playout/monitor.html", context)
 
 
+@permission_required("playout.view_channelruntime", raise_exception=True)
 @never_cache
 def monitor_json(request, admin_site):
     return JsonResponse(monitor_data())

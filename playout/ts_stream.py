@@ -20,6 +20,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
@@ -31,7 +32,7 @@ from django.views.decorators.http import require_safe
 from playout import hls
 from playout.demand import note_demand
 from playout.models import ChannelRuntime
-from retrovue.core.stream_access import refuse_without_token
+from retrovue.core.stream_access import refuse_without_token, viewer_recheck
 from retrovue.env import env_int
 from scheduling.models import Channel
 
@@ -43,6 +44,9 @@ POLL_SECONDS = 0.2
 # How long to wait for a playlist when a tuner asks for a channel that is just starting.
 WAIT_FOR_PLAYLIST_SECONDS = 1.5
 GIVE_UP_SECONDS = 30
+# An open stream asks again whether its viewer may still watch (token revoked, account
+# deactivated, channel disabled) this often; a stream can last for days.
+RECHECK_SECONDS = 30
 CHUNK = 64 * 1024
 DEFAULT_TUNER_COUNT = 4
 
@@ -115,10 +119,11 @@ class SegmentStream:
     however it ends) always frees the tuner, even for a response that was never read.
     """
 
-    def __init__(self, channel: Channel, slot: TunerSlot):
+    def __init__(self, channel: Channel, slot: TunerSlot, still_allowed: Callable[[], bool] | None = None):
         self.channel = channel
         self.number = channel.number
         self.slot = slot
+        self.still_allowed = still_allowed
         self._chunks = self._generate()
         self._counted = False
 
@@ -142,8 +147,13 @@ class SegmentStream:
         self._counted = True
         directory = hls.channel_dir(self.number)
         next_msn: int | None = None
-        last_progress = time.monotonic()
+        last_progress = last_check = time.monotonic()
         while True:
+            if self.still_allowed is not None and time.monotonic() - last_check >= RECHECK_SECONDS:
+                last_check = time.monotonic()
+                if not self.still_allowed():
+                    logger.info("Channel %s: a TS viewer may no longer watch; ending the stream", self.number)
+                    return
             playlist = hls.read_playlist(self.number)
             segments = playlist.segments if playlist else []
             if segments:
@@ -199,7 +209,9 @@ def channel_ts(request, number: str):
     slot = acquire_tuner()
     if slot is None:
         return _unavailable("All tuners are in use.", retry_after=10)
-    response = StreamingHttpResponse(SegmentStream(channel, slot), content_type=CONTENT_TYPE)
+    response = StreamingHttpResponse(
+        SegmentStream(channel, slot, still_allowed=viewer_recheck(request, channel)), content_type=CONTENT_TYPE
+    )
     response["Cache-Control"] = "no-store"
     response["X-Accel-Buffering"] = "no"  # nginx: pass the stream through as it comes
     return response

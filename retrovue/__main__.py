@@ -68,6 +68,27 @@ def wants_demo_station() -> bool:
     return not Channel.objects.exists() and not MediaSource.objects.exists()
 
 
+SERVICE_COMMANDS = ("run", "web", "worker", "beat", "playout", "listen")
+
+
+def repair_data_folder() -> None:
+    """Make the data folder private before a service starts (see retrovue.core.private_data).
+
+    Loading the settings also sets the umask the service (and whatever it execs) creates files with.
+    """
+    from django.conf import settings
+
+    from retrovue.core.private_data import make_private
+
+    changed = make_private(settings.DATA_DIR)
+    if changed:
+        print(
+            f"retrovue: made {changed} entries of the data folder {settings.DATA_DIR} private to this user",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
 def command_exec(argv: list[str]) -> int:
     os.execv(argv[0], argv)  # noqa: S606 — replaces this process: containers signal the real server directly
     return 0  # pragma: no cover
@@ -99,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from retrovue import launcher
 
+    if args.command in SERVICE_COMMANDS:
+        repair_data_folder()
     if args.command == "run":
         return command_run(args)
     if args.command == "listen":

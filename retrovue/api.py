@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django.contrib.admin.views.decorators import staff_member_required
+from django.db import DataError
 from ninja import NinjaAPI, Schema
 
+from retrovue.core.api_permissions import enforce_declared_permissions, requires
 from retrovue.core.auth import API_AUTH
 
 api = NinjaAPI(
@@ -16,6 +18,19 @@ api = NinjaAPI(
     docs_decorator=staff_member_required,
     urls_namespace="api",
 )
+# Every operation of every router (added below) checks the Django permissions it declares.
+api.add_decorator(enforce_declared_permissions)
+
+
+def number_out_of_range(request, exc):
+    """A page or id beyond what the database's integers hold is bad input, not a server error:
+    SQLite raises OverflowError for it, PostgreSQL "bigint out of range" (a DataError), and the
+    read-only API has no other way to hand the database a value it refuses."""
+    return api.create_response(request, {"detail": "A number in the request is out of range."}, status=400)
+
+
+api.add_exception_handler(OverflowError, number_out_of_range)
+api.add_exception_handler(DataError, number_out_of_range)
 
 
 class ApiIndexOut(Schema):
@@ -26,6 +41,7 @@ class ApiIndexOut(Schema):
 
 
 @api.get("/", response=ApiIndexOut, summary="What this API offers")
+@requires()
 def api_index(request):
     return {
         "name": "RetroVue",

@@ -36,3 +36,33 @@ class EncryptedTextField(models.TextField):
 
     def to_python(self, value):
         return value
+
+
+class RasterImageField(models.FileField):
+    """An uploaded image that is stored only as a fresh PNG of its pixels (see retrovue.core.images).
+
+    The validator refuses anything Pillow cannot decode as PNG, JPEG, GIF or WebP; saving
+    re-encodes the upload and names it by its content.
+    """
+
+    def __init__(self, *args, **kwargs):
+        from retrovue.core.images import validate_raster_image
+
+        kwargs.setdefault("validators", [validate_raster_image])
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs.pop("validators", None)
+        return name, path, args, kwargs
+
+    def pre_save(self, model_instance, add):
+        from django.core.files.base import ContentFile
+
+        from retrovue.core.images import read_upload, reencoded_png, stored_name
+
+        file = getattr(model_instance, self.attname)
+        if file and not file._committed:
+            png = reencoded_png(read_upload(file))
+            file.save(stored_name(png), ContentFile(png), save=False)
+        return file

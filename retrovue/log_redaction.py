@@ -15,6 +15,8 @@ _SECRET_PATTERNS = [
     re.compile(r"(?i)((?:token|password|secret|api_key|apikey)['\"]?\s*[=:]\s*['\"]?)[^&\s'\",}]+"),
     re.compile(r"(?i)(authorization['\"]?\s*[=:]\s*['\"]?(?:bearer|token)\s+)[^\s'\",}]+"),
     re.compile(r"(?i)(://[^:/@\s]+:)[^@/\s]+(@)"),
+    # Tuner URLs carry a stream token as a path segment (/hdhr/<token>/lineup.json).
+    re.compile(r"(/hdhr/)[^/?\s\"']+"),
 ]
 
 REDACTED = "[redacted]"

@@ -11,8 +11,10 @@ Two shapes of deployment share this module:
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
+from retrovue.core.private_data import published_modes, use_private_umask
 from retrovue.env import (
     env_bool,
     env_choice,
@@ -20,6 +22,7 @@ from retrovue.env import (
     env_int,
     env_list,
     env_path,
+    env_secret_key,
     env_str,
     parse_database_url,
     sqlite_database,
@@ -31,11 +34,13 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 RETROVUE_MODE = env_choice("RETROVUE_MODE", ("embedded", "production"), "embedded")
 PRODUCTION = RETROVUE_MODE == "production"
 DATA_DIR = env_path("RETROVUE_DATA_DIR", BASE_DIR / "data")
+# Everything a RetroVue process creates is its user's alone (see retrovue.core.private_data).
+use_private_umask()
 
 DEBUG = env_bool("RETROVUE_DEBUG", False)
 
 if PRODUCTION:
-    SECRET_KEY = env_str("RETROVUE_SECRET_KEY")
+    SECRET_KEY = env_secret_key("RETROVUE_SECRET_KEY")
     RETROVUE_ENCRYPTION_KEYS = env_list("RETROVUE_ENCRYPTION_KEYS")
     ALLOWED_HOSTS = env_list("RETROVUE_ALLOWED_HOSTS")
 else:
@@ -63,6 +68,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_celery_beat",
+    "axes",
     "retrovue.core",
     "catalog",
     "scheduling",
@@ -79,7 +85,24 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "retrovue.core.login_throttle.KnownDeviceMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into a 429.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# --- Sign-in throttling (django-axes; see retrovue.core.login_throttle) --------------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses locked-out attempts before any password hashing
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("RETROVUE_LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("RETROVUE_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = "retrovue.core.login_throttle.lockout_parameters"
+AXES_CLIENT_IP_CALLABLE = "retrovue.core.login_throttle.client_ip"
+AXES_RESET_ON_SUCCESS = False  # else an attacker's own good sign-ins would wipe their failures
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_SENSITIVE_PARAMETERS = ["username"]  # logs show the address; a username may be a mistyped password
+AXES_HTTP_RESPONSE_CODE = 429
 
 ROOT_URLCONF = "retrovue.urls"
 WSGI_APPLICATION = "retrovue.wsgi.application"
@@ -147,6 +170,8 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = not PRODUCTION
 MEDIA_ROOT = env_path("RETROVUE_MEDIA_ROOT", DATA_DIR / "media")
 MEDIA_URL = "/media/"  # channel logos and bugs (nginx serves the folder in production)
+# nginx (another user) reads uploads when the media folder lies outside the private data folder.
+FILE_UPLOAD_DIRECTORY_PERMISSIONS, FILE_UPLOAD_PERMISSIONS = published_modes(MEDIA_ROOT, DATA_DIR)
 HLS_ROOT = env_path("RETROVUE_HLS_ROOT", DATA_DIR / "hls")
 # Posters cached by content hash (catalog.artwork); nginx serves the folder in production.
 ARTWORK_ROOT = env_path("RETROVUE_ARTWORK_ROOT", DATA_DIR / "artwork")
@@ -169,6 +194,7 @@ SECURE_SSL_REDIRECT = SERVES_HTTPS and env_bool("RETROVUE_SSL_REDIRECT", True)
 SECURE_REDIRECT_EXEMPT = [
     r"^iptv/",
     r"^hls/",
+    r"^hdhr/",
     r"^discover\.json$",
     r"^lineup\.json$",
     r"^lineup_status\.json$",
@@ -188,7 +214,8 @@ SILENCED_SYSTEM_CHECKS = SQLITE_ONLY_SILENCED + [
     )
     if not enabled
 ]
-if env_bool("RETROVUE_BEHIND_PROXY", PRODUCTION):
+BEHIND_PROXY = env_bool("RETROVUE_BEHIND_PROXY", PRODUCTION)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True
 
@@ -253,6 +280,7 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
+        "axes.apps": {"level": "WARNING"},  # its version banner on every command
     },
 }
 

@@ -1,12 +1,11 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.static import serve
 
 from catalog.admin.sync_dashboard import sync_dashboard_urls
 from catalog.chapters.editor import chapter_editor_urls
 from playout.monitor import monitor_urls
 from retrovue.api import api
+from retrovue.core.uploads import serve_upload
 from retrovue.core.views import healthz, metrics
 
 admin.site.site_header = "RetroVue"
@@ -30,8 +29,8 @@ urlpatterns = [
     path("hooks/", include("catalog.plex.webhook_urls")),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics, name="metrics"),
-    # Uploaded logos and bugs; serve() refuses paths outside MEDIA_ROOT. nginx serves them in production.
-    re_path(r"^media/(?P<path>.+)$", serve, {"document_root": settings.MEDIA_ROOT}),
+    # Uploaded logos and bugs, as inert downloads; nginx serves them the same way in production.
+    re_path(r"^media/(?P<path>.+)$", serve_upload),
     # Cached posters by content hash; nginx serves them in production.
     path("", include("catalog.artwork.views")),
     path("", include("scheduling.urls")),

@@ -12,9 +12,11 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from catalog.models import Movie, Show
+from retrovue.core.api_paging import PageNumberPagination
+from retrovue.core.api_permissions import requires
 from scheduling.m3u import stream_url
 from scheduling.models import Channel, Piece, ProgramEntry, ScheduleTemplate, ScheduleWarning, TimeSlot
 from scheduling.xmltv import logo_url, onscreen
@@ -182,6 +184,7 @@ class WarningFilter(Schema):
 
 @router.get("/channels", response=list[ChannelOut], summary="Channels, in channel-number order")
 @paginate(PageNumberPagination, page_size=PAGE_SIZE)
+@requires("scheduling.view_channel")
 def list_channels(request, filters: Query[ChannelFilter]):
     channels = Channel.objects.all()
     if filters.enabled is not None:
@@ -193,6 +196,7 @@ def list_channels(request, filters: Query[ChannelFilter]):
 
 
 @router.get("/channels/{channel_id}", response=ChannelOut)
+@requires("scheduling.view_channel")
 def get_channel(request, channel_id: int):
     return get_object_or_404(Channel, pk=channel_id)
 
@@ -202,6 +206,7 @@ def get_channel(request, channel_id: int):
     response=list[TemplateOut],
     summary="A channel's schedule templates (highest priority first) with their time slots",
 )
+@requires("scheduling.view_channel", "scheduling.view_scheduletemplate", "scheduling.view_timeslot")
 def list_channel_templates(request, channel_id: int):
     channel = get_object_or_404(Channel, pk=channel_id)
     slots = TimeSlot.objects.order_by("start_time", "id").prefetch_related(
@@ -217,6 +222,7 @@ def list_channel_templates(request, channel_id: int):
     summary="The program log of a channel: programs overlapping [start, stop)",
 )
 @paginate(PageNumberPagination, page_size=PAGE_SIZE)
+@requires("scheduling.view_channel", "scheduling.view_programentry")
 def list_channel_programs(request, channel_id: int, window: Query[ProgramWindow]):
     channel = get_object_or_404(Channel, pk=channel_id)
     start = _aware(window.start) or timezone.now()
@@ -231,6 +237,7 @@ def list_channel_programs(request, channel_id: int, window: Query[ProgramWindow]
     response=NowOut,
     summary="What is on now (or at `at`), what comes next, and the piece airing from the break log",
 )
+@requires("scheduling.view_channel", "scheduling.view_programentry", "scheduling.view_piece")
 def channel_now(request, channel_id: int, at: datetime | None = None):
     channel = get_object_or_404(Channel, pk=channel_id)
     moment = _aware(at) or timezone.now()
@@ -254,6 +261,7 @@ def now_and_next(channel: Channel, moment: datetime) -> dict:
     "/channels/{channel_id}/warnings", response=list[WarningOut], summary="What the builder could not do"
 )
 @paginate(PageNumberPagination, page_size=PAGE_SIZE)
+@requires("scheduling.view_channel", "scheduling.view_schedulewarning")
 def list_channel_warnings(request, channel_id: int, filters: Query[WarningFilter]):
     channel = get_object_or_404(Channel, pk=channel_id)
     warnings = ScheduleWarning.objects.filter(channel=channel)

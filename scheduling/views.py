@@ -20,6 +20,7 @@ from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 
 from catalog.models import POSTER_WIDTH, THUMB_WIDTH, artwork_url
+from retrovue.core.public_url import public_base_url
 from retrovue.core.stream_access import refuse_without_token
 from scheduling.m3u import render_m3u as render_m3u_text
 from scheduling.models import Channel, ProgramEntry
@@ -52,7 +53,7 @@ _TOKEN = re.compile(r"^[A-Za-z0-9._~-]{1,200}$")
 
 
 def base_url(request) -> str:
-    return request.build_absolute_uri("/").rstrip("/")
+    return public_base_url(request)  # never a forged Host header (see retrovue.core.public_url)
 
 
 def stream_token(request) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -89,6 +90,7 @@ def run_state(run: SyncRun) -> dict:
 
 
 @staff_member_required
+@permission_required("catalog.view_syncrun", raise_exception=True)
 @never_cache
 def sync_run_progress(request, run_id: int):
     run = get_object_or_404(SyncRun.objects.select_related("source", "library"), pk=run_id)
@@ -109,6 +111,7 @@ def sync_run_progress(request, run_id: int):
 
 
 @staff_member_required
+@permission_required("catalog.view_syncrun", raise_exception=True)
 @never_cache
 def sync_run_progress_json(request, run_id: int):
     return JsonResponse(run_state(get_object_or_404(SyncRun, pk=run_id)))

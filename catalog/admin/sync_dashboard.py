@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.contrib.auth.decorators import permission_required
 from django.db.models import (
     Count,
     DurationField,
@@ -249,6 +250,7 @@ def dashboard_data(days: int = DEFAULT_DAYS, now: datetime | None = None) -> dic
     }
 
 
+@permission_required("catalog.view_syncrun", raise_exception=True)
 @never_cache
 def sync_dashboard(request, admin_site):
     try:

@@ -6,10 +6,12 @@ from typing import Annotated
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from ninja import FilterLookup, FilterSchema, Query, Schema
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from catalog.api.router import PAGE_SIZE, router
 from catalog.models import MatchCandidate, Work, WorkMember
+from retrovue.core.api_paging import PageNumberPagination
+from retrovue.core.api_permissions import requires
 
 CANDIDATE_RELATED = ("left_movie", "right_movie", "left_show", "right_show")
 
@@ -109,17 +111,20 @@ def _works():
 
 @router.get("/works", response=list[WorkOut], summary="Movies and shows linked across sources")
 @paginate(PageNumberPagination, page_size=PAGE_SIZE)
+@requires("catalog.view_work")
 def list_works(request, filters: Query[WorkFilter]):
     return filters.filter(_works().order_by("title", "year", "id")).distinct()
 
 
 @router.get("/works/{work_id}", response=WorkOut)
+@requires("catalog.view_work")
 def get_work(request, work_id: int):
     return get_object_or_404(_works(), pk=work_id)
 
 
 @router.get("/match-conflicts", response=list[MatchConflictOut], summary="Pairs that may be one work")
 @paginate(PageNumberPagination, page_size=PAGE_SIZE)
+@requires("catalog.view_matchcandidate")
 def list_match_conflicts(request, filters: Query[MatchConflictFilter]):
     return filters.filter(
         MatchCandidate.objects.select_related(*CANDIDATE_RELATED).order_by("-confidence", "id")
@@ -127,5 +132,6 @@ def list_match_conflicts(request, filters: Query[MatchConflictFilter]):
 
 
 @router.get("/match-conflicts/{conflict_id}", response=MatchConflictOut)
+@requires("catalog.view_matchcandidate")
 def get_match_conflict(request, conflict_id: int):
     return get_object_or_404(MatchCandidate.objects.select_related(*CANDIDATE_RELATED), pk=conflict_id)

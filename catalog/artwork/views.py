@@ -11,6 +11,7 @@ from django.urls import re_path
 from django.views.decorators.http import require_safe
 
 from catalog.artwork.store import artwork_root
+from retrovue.core.served_files import open_inside
 
 NAME = r"(?P<prefix>[0-9a-f]{2})/(?P<name>(?P=prefix)[0-9a-f]{62}-w[0-9]{2,4}\.jpg)"
 CACHE_SECONDS = 365 * 24 * 3600
@@ -18,9 +19,8 @@ CACHE_SECONDS = 365 * 24 * 3600
 
 @require_safe
 def artwork(request, prefix: str, name: str):
-    path = artwork_root() / prefix / name
     try:
-        handle = path.open("rb")
+        handle = open_inside(artwork_root(), f"{prefix}/{name}")  # no symlink out of the cache
     except OSError:
         raise Http404("no such artwork") from None
     response = FileResponse(handle, content_type="image/jpeg")

@@ -69,11 +69,40 @@ class IssuedTokenAdmin(admin.ModelAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(IssuedTokenAdmin):
-    list_display = ("name", "user", "token_hint", "created_at", "last_used_at", "expires_at", "revoked")
-    fields = ("user", "name", "expires_at", "revoked", "token_hint", "created_at", "last_used_at")
+    """API tokens act as their user, so a staff user issues and sees only their own; a superuser
+    may issue for anyone (recorded in `issued_by`). A token never changes hands, and a revoked one
+    stays revoked: either would turn "may add tokens" into "may act as someone else"."""
+
+    list_display = (
+        "name", "user", "token_hint", "created_at", "last_used_at", "expires_at", "revoked", "issued_by",
+    )  # fmt: skip
+    fields = ("user", "name", "expires_at", "revoked", "token_hint", "created_at", "last_used_at", "issued_by")
+    list_select_related = ("user", "issued_by")
+
+    def get_queryset(self, request):
+        tokens = super().get_queryset(request)
+        return tokens if request.user.is_superuser else tokens.filter(user=request.user)
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = [*super().get_readonly_fields(request, obj), "issued_by"]
+        if obj is not None or not request.user.is_superuser:
+            readonly.append("user")
+        if obj is not None and obj.revoked:
+            readonly += ["name", "expires_at", "revoked"]
+        return readonly
+
+    def get_autocomplete_fields(self, request):
+        return ("user",) if request.user.is_superuser else ()
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            if not request.user.is_superuser:
+                obj.user = request.user
+            obj.issued_by = request.user
+        super().save_model(request, obj, form, change)
 
     def issue(self, obj):
-        return ApiToken.issue(obj.user, obj.name, expires_at=obj.expires_at)
+        return ApiToken.issue(obj.user, obj.name, expires_at=obj.expires_at, issued_by=obj.issued_by)
 
 
 @admin.register(StreamToken)

@@ -4,8 +4,10 @@ from datetime import datetime
 from typing import Annotated
 
 from ninja import FilterLookup, FilterSchema, Query, Router, Schema
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
+from retrovue.core.api_paging import PageNumberPagination
+from retrovue.core.api_permissions import requires
 from retrovue.core.models import TaskRun
 
 router = Router(tags=["system"])
@@ -31,5 +33,6 @@ class TaskRunFilter(FilterSchema):
 
 @router.get("/task-runs", response=list[TaskRunOut], summary="Background task runs, newest first")
 @paginate(PageNumberPagination, page_size=50)
+@requires("core.view_taskrun")
 def list_task_runs(request, filters: Query[TaskRunFilter]):
     return filters.filter(TaskRun.objects.all())

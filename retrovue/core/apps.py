@@ -8,6 +8,7 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from retrovue.core import (
+            login_throttle,  # noqa: F401  (remembers signed-in devices)
             task_recording,  # noqa: F401  (connects Celery signals)
             worker_heartbeat,  # noqa: F401  (connects Celery signals)
         )

@@ -39,6 +39,7 @@ class TaskRun(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+        permissions = [("view_metrics", "Can read /metrics (Prometheus)")]
         indexes = [
             models.Index(fields=["-started_at"], name="taskrun_started_idx"),
             models.Index(fields=["state", "-started_at"], name="taskrun_state_started_idx"),
@@ -68,6 +69,15 @@ class ApiToken(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100, help_text="What the token is for, e.g. 'backup script'.")
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        help_text="Who issued it: the user themselves, or a superuser issuing for them.",
+    )
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     token_hint = models.CharField(
         max_length=12, editable=False, help_text="First characters, to tell tokens apart."
@@ -85,11 +95,12 @@ class ApiToken(models.Model):
         return f"{self.name} ({self.token_hint}…)"
 
     @classmethod
-    def issue(cls, user, name: str, expires_at=None) -> tuple[ApiToken, str]:
+    def issue(cls, user, name: str, expires_at=None, issued_by=None) -> tuple[ApiToken, str]:
         plaintext = cls.TOKEN_PREFIX + secrets.token_urlsafe(32)
         row = cls.objects.create(
             user=user,
             name=name,
+            issued_by=issued_by or user,
             token_hash=hash_api_token(plaintext),
             token_hint=plaintext[:8],
             expires_at=expires_at,
@@ -200,3 +211,9 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hostname} ({', '.join(self.queues)})"
+
+
+# Reading /metrics is a permission of its own (held on TaskRun, granted like any other): the
+# metrics name sources and channels and count the station's activity, so a scraper's token gets
+# exactly this, not the run of every staff account.
+METRICS_PERMISSION = "core.view_metrics"

@@ -24,28 +24,39 @@ def healthz(request):
     return JsonResponse(report.as_dict(), status=200 if report.ok else 503)
 
 
-def _metrics_allowed(request) -> bool:
+def _metrics_user(request):
+    """The user a staff API token (`Authorization: Bearer rv_…`) or staff session speaks for, else None."""
     from retrovue.core.auth import StaffApiToken
 
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() == "bearer" and StaffApiToken().authenticate(request, token.strip()):
-        return True
+    if scheme.lower() == "bearer":
+        return StaffApiToken().authenticate(request, token.strip())
     user = getattr(request, "user", None)
-    return bool(user and user.is_active and user.is_staff)
+    return user if user and user.is_active and user.is_staff else None
 
 
 @never_cache
 @require_GET
 def metrics(request):
-    """Prometheus text format, for a staff API token (`Authorization: Bearer rv_…`) or staff session.
+    """Prometheus text format, for a staff user holding the permission "Can read /metrics".
 
-    The numbers name sources and channels and count the station's activity: not for the public.
+    The numbers name sources and channels and count the station's activity: not for the public,
+    and not for every staff account either (a scraper's token gets this one permission).
     """
-    if not _metrics_allowed(request):
+    from retrovue.core.models import METRICS_PERMISSION
+
+    user = _metrics_user(request)
+    if user is None:
         response = HttpResponse("Authentication required.\n", status=401, content_type="text/plain")
         response["WWW-Authenticate"] = 'Bearer realm="retrovue-metrics"'
         return response
+    if not user.has_perm(METRICS_PERMISSION):
+        return HttpResponse(
+            f"You need the permission {METRICS_PERMISSION} to read the metrics.\n",
+            status=403,
+            content_type="text/plain",
+        )
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
     from retrovue.core.metrics import registry

@@ -11,16 +11,24 @@ from django.utils import timezone
 from catalog.choices import Demographic
 from catalog.models import Playable
 from catalog.ratings import LIMIT_CHOICES
+from retrovue.fields import RasterImageField
 from scheduling.choices import BugCorner
 
-CHANNEL_NUMBER = re.compile(r"^\d{1,4}(\.\d{1,3})?$")
+# ASCII digits only: Python's \d also matches ٣ or ３, which tuners and URLs would not agree on.
+CHANNEL_NUMBER = re.compile(r"^[0-9]{1,4}(\.[0-9]{1,3})?$", re.ASCII)
 
 
 def validate_channel_number(value: str) -> None:
-    if not CHANNEL_NUMBER.match(value):
+    if not CHANNEL_NUMBER.fullmatch(value):
         raise ValidationError(
             f"{value!r} is not a channel number: use digits, optionally with a subchannel (7 or 7.1)."
         )
+
+
+def channel_number_value(number: str) -> tuple[int, int]:
+    """A channel number as a tuner reads it: 03 and 3 are one channel, and so are 7.0 and 7."""
+    major, _, minor = number.partition(".")
+    return int(major), int(minor or 0)
 
 
 def validate_time_zone(value: str) -> None:
@@ -96,7 +104,7 @@ class Channel(models.Model):
     number = models.CharField(max_length=8, unique=True, validators=[validate_channel_number])
     name = models.CharField(max_length=100)
     call_sign = models.CharField(max_length=12, blank=True)
-    logo = models.FileField(upload_to="logos/", blank=True)
+    logo = RasterImageField(upload_to="logos/", blank=True, help_text="PNG, JPEG, GIF or WebP; stored as PNG.")
     group = models.CharField(max_length=60, blank=True, default="RetroVue")
     time_zone = models.CharField(max_length=60, default="America/New_York", validators=[validate_time_zone])
     enabled = models.BooleanField(default=True)
@@ -108,7 +116,9 @@ class Channel(models.Model):
     stream_profile = models.ForeignKey(
         StreamProfile, on_delete=models.PROTECT, related_name="channels", default=default_stream_profile_id
     )
-    bug_image = models.FileField(upload_to="bugs/", blank=True)
+    bug_image = RasterImageField(
+        upload_to="bugs/", blank=True, help_text="PNG (with transparency), JPEG, GIF or WebP; stored as PNG."
+    )
     bug_corner = models.CharField(max_length=12, choices=BugCorner.choices, default=BugCorner.BOTTOM_RIGHT)
     bug_opacity = models.DecimalField(
         max_digits=3, decimal_places=2, default=0.6, validators=[MinValueValidator(0), MaxValueValidator(1)]
@@ -139,8 +149,16 @@ class Channel(models.Model):
 
     @property
     def sort_key(self) -> tuple[int, int]:
-        major, _, minor = self.number.partition(".")
-        return int(major), int(minor or 0)
+        return channel_number_value(self.number)
+
+    def clean(self):
+        super().clean()
+        if not self.number or not CHANNEL_NUMBER.fullmatch(self.number):
+            return  # the field's own validator explains
+        value = channel_number_value(self.number)
+        for other in Channel.objects.exclude(pk=self.pk).values_list("number", flat=True):
+            if CHANNEL_NUMBER.fullmatch(other) and channel_number_value(other) == value:
+                raise ValidationError({"number": f"Channel {other} already has this number."})
 
     @property
     def xmltv_id(self) -> str:

@@ -101,6 +101,9 @@ class TimeSlot(models.Model):
     def clean(self):
         if not isinstance(self.days, list) or not self.days or any(day not in range(7) for day in self.days):
             raise ValidationError({"days": "Choose at least one weekday (0 = Monday … 6 = Sunday)."})
+        if self.start_time is None or self.end_time is None:
+            # A time the form could not read (empty, 25:99, 24:00) already has its own error.
+            return
         if self.start_time.second or self.end_time.second:
             raise ValidationError("Slots start and end on whole minutes.")
         if self.start_time.minute % 30 or self.end_time.minute % 30:

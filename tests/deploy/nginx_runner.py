@@ -1,7 +1,7 @@
 """Run the shipped deploy/nginx.conf unprivileged: render its install-specific lines, start, stop.
 
-The config names real install paths (port 80, the `web` upstream, /srv/retrovue/hls and
-/srv/retrovue/artwork, /run and /var/log). Rendering swaps exactly those lines, each of which must occur once, so a test never
+The config names real install paths (port 80, the `web` upstream, /srv/retrovue/hls,
+/srv/retrovue/artwork and /srv/retrovue/media, nginx's cache folder, /run and /var/log). Rendering swaps exactly those lines, each of which must occur once, so a test never
 silently runs a config that drifted from the one operators get.
 """
 
@@ -24,6 +24,10 @@ LISTEN = "listen 80;"
 UPSTREAM = "server web:8000;"
 HLS_ALIAS = "alias /srv/retrovue/hls/;"
 ARTWORK_ALIAS = "alias /srv/retrovue/artwork/;"
+MEDIA_ALIAS = "alias /srv/retrovue/media/;"
+AUTH_CACHE = (
+    "proxy_cache_path /var/cache/retrovue-nginx levels=1 keys_zone=retrovue_auth:1m max_size=16m inactive=1m;"
+)
 STREAM_AUTH_DEFAULT = "default off;"
 FORWARDED_PROTO_DEFAULT = "default $scheme;"
 PID = "pid /run/nginx.pid;"
@@ -65,6 +69,7 @@ def render(
     stream_auth_rules: str = "",
     forwarded_proto_rules: str = "",
     artwork_root: Path | None = None,
+    media_root: Path | None = None,
 ) -> Path:
     """Write a copy of deploy/nginx.conf into `prefix` that runs there as the current user."""
     text = NGINX_CONF.read_text()
@@ -75,6 +80,11 @@ def render(
         artwork_root = prefix / "artwork"
         artwork_root.mkdir(parents=True, exist_ok=True)
     text = _replace_once(text, ARTWORK_ALIAS, f"alias {artwork_root}/;")
+    if media_root is None:
+        media_root = prefix / "media"
+        media_root.mkdir(parents=True, exist_ok=True)
+    text = _replace_once(text, MEDIA_ALIAS, f"alias {media_root}/;")
+    text = _replace_once(text, AUTH_CACHE, AUTH_CACHE.replace("/var/cache/retrovue-nginx", f"{prefix}/auth-cache"))
     text = _replace_once(text, PID, f"pid {prefix}/nginx.pid;")
     text = _replace_once(text, ACCESS_LOG, f"access_log {prefix}/access.log retrovue;")
     text = _replace_once(text, STREAM_AUTH_DEFAULT, f"{STREAM_AUTH_DEFAULT}\n        {stream_auth_rules}")

@@ -57,8 +57,12 @@ class FakeDjango:
                 headers = {name.lower(): value for name, value in self.headers.items()}
                 fake.requests.append({"method": self.command, "path": self.path, "headers": headers})
                 if self.path.startswith("/iptv/authorize"):
-                    # Stands in for the endpoint Django will have: a token in the original URI.
-                    allowed = "token=good" in headers.get("x-original-uri", "")
+                    # Stands in for Django's answer: channels 1 and 2 are enabled (3 is not), and
+                    # where nginx's switch is on the original URI must carry a good token.
+                    original = headers.get("x-original-uri", "")
+                    enabled = original.startswith(("/hls/1/", "/hls/2/"))
+                    token_ok = headers.get("x-stream-auth") == "off" or "token=good" in original
+                    allowed = enabled and token_ok
                     self.send_response(204 if allowed else 403)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
@@ -101,7 +105,7 @@ def django_stand_in():
 
 
 def _hls_root(base: Path) -> Path:
-    for channel in ("channel1", "locked"):
+    for channel in ("1", "2", "3"):
         folder = base / "hls" / channel
         folder.mkdir(parents=True)
         (folder / "index.m3u8").write_text(PLAYLIST)
@@ -135,7 +139,7 @@ def configured_front(tmp_path_factory, nginx_binary, django_stand_in):
         nginx_binary,
         django_stand_in,
         "nginx-configured",
-        stream_auth_rules="~^/hls/locked/ on;",
+        stream_auth_rules="~^/hls/2/ on;",
         forwarded_proto_rules="https https;",
     )
     yield running
@@ -170,7 +174,7 @@ def test_configured_switches_pass_nginx_t(nginx_binary, tmp_path):
         port=nginx_runner.free_port(),
         upstream_port=8000,
         hls_root=tmp_path / "hls",
-        stream_auth_rules="~^/hls/locked/ on;",
+        stream_auth_rules="~^/hls/2/ on;",
         forwarded_proto_rules="https https;",
     )
     result = nginx_runner.check_config(nginx_binary, tmp_path, conf)
@@ -179,20 +183,23 @@ def test_configured_switches_pass_nginx_t(nginx_binary, tmp_path):
 
 @pytest.mark.e2e
 def test_hls_playlist_is_served_from_disk_as_an_uncached_apple_playlist(front, django_stand_in):
-    status, headers, body = fetch(front.port, "/hls/channel1/index.m3u8")
+    status, headers, body = fetch(front.port, "/hls/1/index.m3u8")
     assert status == 200, front.logs()
     assert body.decode() == PLAYLIST
     assert headers["content-type"] == "application/vnd.apple.mpegurl"
     assert headers["cache-control"] == "no-cache"
     assert headers["access-control-allow-origin"] == "*"
-    # Served by nginx alone: no proxying, and no token check while stream auth is off.
+    # From disk: Django is only asked whether channel 1 may be served, never for the file.
     assert django_stand_in.requests_to("/hls/") == []
-    assert django_stand_in.requests_to("/iptv/authorize") == []
+    assert any(
+        check["headers"]["x-original-uri"] == "/hls/1/index.m3u8"
+        for check in django_stand_in.requests_to("/iptv/authorize")
+    )
 
 
 @pytest.mark.e2e
 def test_hls_segment_is_served_as_cacheable_mpeg_ts(front):
-    status, headers, body = fetch(front.port, "/hls/channel1/seg1.ts")
+    status, headers, body = fetch(front.port, "/hls/1/seg1.ts")
     assert status == 200
     assert body == TS_PACKET * 10
     assert headers["content-type"] == "video/mp2t"
@@ -203,7 +210,7 @@ def test_hls_segment_is_served_as_cacheable_mpeg_ts(front):
 
 @pytest.mark.e2e
 def test_hls_segment_supports_range_requests_for_players(front):
-    status, headers, body = fetch(front.port, "/hls/channel1/seg1.ts", headers={"Range": "bytes=0-187"})
+    status, headers, body = fetch(front.port, "/hls/1/seg1.ts", headers={"Range": "bytes=0-187"})
     assert status == 206
     assert body == TS_PACKET
     assert "Content-Range" in headers["access-control-expose-headers"]
@@ -213,7 +220,7 @@ def test_hls_segment_supports_range_requests_for_players(front):
 def test_hls_answers_cors_preflight_from_browser_players(front):
     status, headers, _ = fetch(
         front.port,
-        "/hls/channel1/index.m3u8",
+        "/hls/1/index.m3u8",
         method="OPTIONS",
         headers={"Origin": "https://player.example", "Access-Control-Request-Method": "GET"},
     )
@@ -225,7 +232,7 @@ def test_hls_answers_cors_preflight_from_browser_players(front):
 
 @pytest.mark.e2e
 def test_hls_never_serves_a_half_written_playlist(front):
-    status, _, _ = fetch(front.port, "/hls/channel1/index.m3u8.tmp")
+    status, _, _ = fetch(front.port, "/hls/1/index.m3u8.tmp")
     assert status == 404
 
 
@@ -239,7 +246,7 @@ def test_hls_missing_channel_is_not_found_and_never_proxied(front, django_stand_
 
 @pytest.mark.e2e
 def test_hls_refuses_writes(front):
-    status, _, _ = fetch(front.port, "/hls/channel1/index.m3u8", method="POST")
+    status, _, _ = fetch(front.port, "/hls/1/index.m3u8", method="POST")
     assert status == 403
 
 
@@ -320,34 +327,33 @@ def test_channel_stream_reaches_the_viewer_before_the_upstream_finishes(front, d
 
 @pytest.mark.e2e
 def test_locked_hls_segments_ask_django_to_authorize_the_token(configured_front, django_stand_in):
-    status, _, _ = fetch(configured_front.port, "/hls/locked/seg1.ts?token=bad")
+    status, _, _ = fetch(configured_front.port, "/hls/2/seg1.ts?token=bad")
     assert status == 403
-    status, headers, body = fetch(configured_front.port, "/hls/locked/seg1.ts?token=good")
+    status, headers, body = fetch(configured_front.port, "/hls/2/seg1.ts?token=good")
     assert status == 200
     assert body == TS_PACKET * 10  # from disk, not from Django
     assert headers["access-control-allow-origin"] == "*"
     checks = django_stand_in.requests_to("/iptv/authorize")
     assert [check["headers"]["x-original-uri"] for check in checks[-2:]] == [
-        "/hls/locked/seg1.ts?token=bad",
-        "/hls/locked/seg1.ts?token=good",
+        "/hls/2/seg1.ts?token=bad",
+        "/hls/2/seg1.ts?token=good",
     ]
     assert all(check["headers"].get("content-length", "0") == "0" for check in checks)
 
 
 @pytest.mark.e2e
 def test_locked_playlists_come_from_django_so_segment_uris_carry_the_token(configured_front, django_stand_in):
-    status, _, body = fetch(configured_front.port, "/hls/locked/index.m3u8?token=good")
+    status, _, body = fetch(configured_front.port, "/hls/2/index.m3u8?token=good")
     assert status == 200
-    assert json.loads(body)["path"] == "/hls/locked/index.m3u8?token=good"  # Django's answer, not the file
-    assert django_stand_in.requests_to("/hls/locked/index.m3u8")
+    assert json.loads(body)["path"] == "/hls/2/index.m3u8?token=good"  # Django's answer, not the file
+    assert django_stand_in.requests_to("/hls/2/index.m3u8")
 
 
 @pytest.mark.e2e
 def test_unlocked_hls_needs_no_token_when_only_some_channels_are_locked(configured_front, django_stand_in):
-    before = len(django_stand_in.requests_to("/iptv/authorize"))
-    status, _, _ = fetch(configured_front.port, "/hls/channel1/index.m3u8")
+    status, _, _ = fetch(configured_front.port, "/hls/1/index.m3u8")
     assert status == 200
-    assert len(django_stand_in.requests_to("/iptv/authorize")) == before
+    assert django_stand_in.requests_to("/hls/1/") == []  # from disk
 
 
 @pytest.mark.e2e

@@ -61,7 +61,8 @@ def _programmes(document: bytes) -> dict[str, ET.Element]:
     return {element.findtext("title"): element for element in ET.fromstring(document).iter("programme")}
 
 
-def test_xmltv_programmes_carry_the_poster_as_an_absolute_icon_that_serves_a_jpeg(client, station):
+def test_xmltv_programmes_carry_the_poster_as_an_absolute_icon_that_serves_a_jpeg(client, station, settings):
+    settings.ALLOWED_HOSTS = ["tv.example.com", "testserver"]  # the hosts the XMLTV's URLs are written with
     _, episode, movie = station
     response = client.get("/iptv/xmltv.xml", HTTP_HOST="tv.example.com")
     listed = _programmes(response.content)

@@ -125,7 +125,11 @@ def test_stream_path_is_the_hls_playlist():
     assert stream_path("9") == "/hls/9/index.m3u8"
 
 
-@override_settings(USE_X_FORWARDED_HOST=True, SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"))
+@override_settings(
+    ALLOWED_HOSTS=["tv.example.com"],
+    USE_X_FORWARDED_HOST=True,
+    SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"),
+)
 def test_m3u_url_lists_enabled_channels_anonymously_with_urls_from_the_request(client):
     channels = [make_channel("7", "Classic TV"), make_channel("12", "Movies")]
     make_channel("99", "Hidden", enabled=False)

@@ -304,7 +304,11 @@ def test_a_built_schedule_renders_as_a_valid_contiguous_guide(tmp_path):
     assert validate_with_xmltv_tools(document, tmp_path) == "Validated ok."
 
 
-@override_settings(USE_X_FORWARDED_HOST=True, SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"))
+@override_settings(
+    ALLOWED_HOSTS=["tv.example.com"],
+    USE_X_FORWARDED_HOST=True,
+    SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"),
+)
 def test_xmltv_url_serves_enabled_channels_anonymously_for_a_week(client):
     from django.utils import timezone
 
