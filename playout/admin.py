@@ -1,10 +1,12 @@
 """Playout records in the admin: pre-generated pieces, channel runtime state and the as-run log."""
 
 from django.contrib import admin
+from django.utils.html import format_html
+from django.utils.timezone import localtime
 
 from playout.models import AsRunEntry, ChannelRuntime, PregenPiece
 from retrovue.core.admin import ReadOnlyAdminMixin
-from retrovue.core.formatting import format_bytes, format_duration_ms
+from retrovue.core.formatting import format_bytes, format_duration_ms, format_local_short
 
 
 @admin.register(PregenPiece)
@@ -53,17 +55,55 @@ class ChannelRuntimeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(AsRunEntry)
 class AsRunEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    # Compact columns so the list fits a 1366-px screen: one full date, times of day, a short error.
     list_display = (
-        "actual_start",
-        "channel",
-        "playable",
+        "aired_at",
+        "channel_number",
+        "what",
         "origin",
-        "scheduled_start",
-        "actual_stop",
-        "error",
+        "scheduled",
+        "aired_until",
+        "late",
+        "short_error",
     )
     list_filter = ("origin", "channel")
     search_fields = ("playable__title", "error")
     list_select_related = ("channel", "playable")
     date_hierarchy = "actual_start"
     show_full_result_count = False
+
+    @admin.display(description="aired at", ordering="actual_start")
+    def aired_at(self, entry):
+        return format_local_short(entry.actual_start, seconds=True)
+
+    @admin.display(description="ch.", ordering="channel__number")
+    def channel_number(self, entry):
+        return format_html('<span title="{}">{}</span>', entry.channel.name, entry.channel.number)
+
+    @admin.display(description="aired", ordering="playable__title")
+    def what(self, entry):
+        title = entry.playable.title if entry.playable_id else "—"
+        return _short(title, 40)
+
+    @admin.display(description="scheduled", ordering="scheduled_start")
+    def scheduled(self, entry):
+        return f"{localtime(entry.scheduled_start):%H:%M:%S}–{localtime(entry.scheduled_stop):%H:%M:%S}"
+
+    @admin.display(description="until", ordering="actual_stop")
+    def aired_until(self, entry):
+        return f"{localtime(entry.actual_stop):%H:%M:%S}" if entry.actual_stop else "–"
+
+    @admin.display(description="late")
+    def late(self, entry):
+        seconds = (entry.actual_start - entry.scheduled_start).total_seconds()
+        return f"{seconds:+.1f} s"
+
+    @admin.display(description="error", ordering="error")
+    def short_error(self, entry):
+        if not entry.error:
+            return "–"
+        return format_html('<span title="{}">{}</span>', entry.error, _short(entry.error, 48))
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

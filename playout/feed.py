@@ -333,6 +333,8 @@ class Entry:
     trim: bool = False  # cut the bytes at `duration` (slates and live transcodes run long)
     note: str = ""
     remote: RemoteParts | None = None  # a live transcode's remote parts, retired when it ends
+    gops: Callable[[], Iterator[Gop]] | None = None  # a live event's GOPs (playout.live_events)
+    burst_seconds: float = 0.0  # this much from the start goes out at once, ahead of the pacing
 
     def release(self) -> None:
         if self.remote is not None:
@@ -369,6 +371,11 @@ class Planner:
         return self._bug
 
     def plan(self, cursor: datetime) -> Entry:
+        from playout import live_events  # it builds on this module
+
+        live = live_events.plan(self, cursor)
+        if live is not None:
+            return live
         for _ in range(4):  # a piece whose nearest keyframe is its end: go on to the next one
             piece = (
                 Piece.objects.filter(channel=self.channel, start__lte=cursor + START_TOLERANCE)
@@ -652,6 +659,8 @@ class ChannelFeed:
             entry.release()
 
     def _stream_bytes(self, entry: Entry, progress: _Progress) -> timedelta | None:
+        if entry.gops is not None:
+            return self._paced(entry, entry.gops(), progress)
         if entry.argv is None:
             with entry.path.open("rb") as source:
                 layout = parse_layout(source.read(HEAD_SIZE))
@@ -686,6 +695,8 @@ class ChannelFeed:
             if end is not None and offset >= end - 0.001:
                 return None
             due = entry.airs_at + timedelta(seconds=offset) - self.lead
+            if offset < entry.burst_seconds:
+                due = min(due, self.clock())  # sent at once (a slate taking over from a lost live source)
             # The first GOP always goes out (an empty entry would end ffmpeg's input); a later one
             # waits for its time, and an interrupt cuts the entry just before it.
             if self._wait_until(due, interruptible=progress.sent):

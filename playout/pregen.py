@@ -271,7 +271,8 @@ def _upcoming(now: datetime, until: datetime | None, channel_ids: Iterable[int] 
     """(channel id, start, stop, key) for each piece of enabled channels airing in [now, until),
     in start order."""
     channels = _channel_keys(channel_ids)
-    pieces = Piece.objects.filter(channel_id__in=list(channels), stop__gt=now)
+    # A live event's piece airs its source, not a file (playout.live_events).
+    pieces = Piece.objects.filter(channel_id__in=list(channels), stop__gt=now).exclude(kind=PieceKind.LIVE)
     if until is not None:
         pieces = pieces.filter(start__lt=until)
     rows = pieces.order_by("start").values_list(

@@ -6,7 +6,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.db import DataError
 from ninja import NinjaAPI, Schema
 
-from retrovue.core.api_permissions import enforce_declared_permissions, requires
+from retrovue.core.api_permissions import enforce_declared_permissions, refuse_before_parsing, requires
 from retrovue.core.auth import API_AUTH
 
 api = NinjaAPI(
@@ -20,6 +20,7 @@ api = NinjaAPI(
 )
 # Every operation of every router (added below) checks the Django permissions it declares.
 api.add_decorator(enforce_declared_permissions)
+api.add_decorator(refuse_before_parsing, mode="view")
 
 
 def number_out_of_range(request, exc):

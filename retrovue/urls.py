@@ -7,6 +7,7 @@ from playout.monitor import monitor_urls
 from retrovue.api import api
 from retrovue.core.uploads import serve_upload
 from retrovue.core.views import healthz, metrics
+from scheduling.desk_views import desk_urls
 
 admin.site.site_header = "RetroVue"
 admin.site.site_title = "RetroVue"
@@ -20,6 +21,7 @@ urlpatterns = [
             chapter_editor_urls(admin.site)
             + monitor_urls(admin.site)
             + sync_dashboard_urls(admin.site)
+            + desk_urls(admin.site)
             + admin.site.get_urls(),
             "admin",
             admin.site.name,

@@ -8,11 +8,13 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from retrovue.core.admin import ReadOnlyAdminMixin
-from retrovue.core.formatting import format_duration_ms
+from retrovue.core.formatting import format_duration_ms, format_local_short
 from scheduling.forms import TimeSlotForm
 from scheduling.models import (
     BreakRule,
     Channel,
+    DeskEdit,
+    DeskEntry,
     Piece,
     ProgramEntry,
     ScheduleTemplate,
@@ -36,17 +38,8 @@ class TemplateInline(admin.TabularInline):
 
 @admin.register(Channel)
 class ChannelAdmin(admin.ModelAdmin):
-    list_display = (
-        "number",
-        "name",
-        "call_sign",
-        "group",
-        "enabled",
-        "always_on",
-        "content_rating_limit",
-        "on_now",
-        "open_warnings",
-    )
+    # Few, short columns so the list fits a 1366-px screen (group and the switches are filters).
+    list_display = ("number", "name_and_call_sign", "on_air", "limit", "on_now", "open_warnings")
     list_filter = ("enabled", "group", "always_on")
     search_fields = ("number", "name", "call_sign")
     autocomplete_fields = ("fallback_items",)
@@ -79,9 +72,24 @@ class ChannelAdmin(admin.ModelAdmin):
             .annotate(on_now_title=Subquery(on_now), warnings_total=Subquery(warnings))
         )
 
+    @admin.display(description="name", ordering="name")
+    def name_and_call_sign(self, channel):
+        return f"{channel.name} ({channel.call_sign})" if channel.call_sign else channel.name
+
+    @admin.display(description="on air")
+    def on_air(self, channel):
+        if not channel.enabled:
+            return "off"
+        return "always" if channel.always_on else "on demand"
+
+    @admin.display(description="limit", ordering="content_rating_limit")
+    def limit(self, channel):
+        return channel.content_rating_limit or "–"
+
     @admin.display(description="on now")
     def on_now(self, channel):
-        return channel.on_now_title or "–"
+        title = channel.on_now_title or "–"
+        return title if len(title) <= 40 else title[:39] + "…"  # the list fits a 1366-px screen
 
     @admin.display(description="warnings")
     def open_warnings(self, channel):
@@ -190,7 +198,7 @@ class PieceInline(admin.TabularInline):
 
 @admin.register(ProgramEntry)
 class ProgramEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("start", "stop", "channel", "title", "subtitle", "category", "content_rating", "length")
+    list_display = ("starts", "until", "channel_number", "title", "subtitle", "category", "rating", "length")
     list_filter = ("channel", "category")
     search_fields = ("title", "subtitle")
     list_select_related = ("channel",)
@@ -202,6 +210,22 @@ class ProgramEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def length(self, program):
         return format_duration_ms(program.duration_ms)
 
+    @admin.display(description="start", ordering="start")
+    def starts(self, program):
+        return format_local_short(program.start)
+
+    @admin.display(description="rating", ordering="content_rating")
+    def rating(self, program):
+        return program.content_rating or "–"
+
+    @admin.display(description="ch.", ordering="channel__number")
+    def channel_number(self, program):
+        return program.channel.number
+
+    @admin.display(description="until", ordering="stop")
+    def until(self, program):
+        return f"{timezone.localtime(program.stop):%H:%M}"
+
 
 @admin.register(ScheduleWarning)
 class ScheduleWarningAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
@@ -210,3 +234,26 @@ class ScheduleWarningAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("message",)
     list_select_related = ("channel",)
     date_hierarchy = "at"
+
+
+@admin.register(DeskEntry)
+class DeskEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Hand-placed blocks, read-only here: they are made and changed on the programming desk, where
+    every edit is checked and rebuilds the logs (a change here would do neither)."""
+
+    list_display = ("start", "channel", "kind", "mode", "title", "special", "stop", "resume_at", "created_by")
+    list_filter = ("kind", "mode", "special", "channel")
+    search_fields = ("title",)
+    list_select_related = ("channel", "created_by")
+    date_hierarchy = "start"
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # delete on the desk (or the API), which rebuilds the logs
+
+
+@admin.register(DeskEdit)
+class DeskEditAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("at", "user", "summary", "undone")
+    list_filter = ("undone",)
+    search_fields = ("summary",)
+    list_select_related = ("user",)

@@ -269,3 +269,12 @@ def list_channel_warnings(request, channel_id: int, filters: Query[WarningFilter
     if since is not None:
         warnings = warnings.filter(at__gte=since)
     return warnings.order_by("at", "id")
+
+
+def _mount_desk() -> None:
+    from scheduling.desk_api import router as desk_router
+
+    router.add_router("/desk/", desk_router)
+
+
+_mount_desk()

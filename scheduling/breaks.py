@@ -23,6 +23,7 @@ from scheduling.choices import PieceKind, ProgramCategory
 from scheduling.snapshot import CatalogSnapshot, Item
 
 ROTATION_WINDOW = timedelta(hours=1)
+SPECIAL_PROMO_LEAD = timedelta(days=3)  # a special's own promos air in the days before it
 CHANNEL_NAMED = re.compile(r"channel\s*(\d+(?:\.\d+)?)")  # a station ID's category: "channel 3"
 MIN_POD_MS = 45_000
 # Bumpers say which side of a break they belong on in their category or title; "out" words are
@@ -93,17 +94,25 @@ class BreakPlanner:
 
     # --- one program ---------------------------------------------------------------------------
 
+    def rule_at(self, moment: datetime):
+        local = moment.astimezone(self.zone)
+        return self.rules.get(_daypart_key(local, self.rules)) or self.rules.get("") or DefaultRule()
+
     def pieces_for(
-        self, start: datetime, allotted_ms: int, category: str, item: Item | None, upcoming_show_ids=()
-    ):
+        self, start: datetime, allotted_ms: int, category: str, item: Item | None, upcoming_show_ids=(),
+        content_ms: int | None = None,
+    ):  # fmt: skip
+        """The pieces of a program of `allotted_ms` from `start`; `content_ms` airs less of the item
+        (a program cut at a break)."""
         rng = random.Random(f"{self.channel.seed}:{start.isoformat()}")
         if category == ProgramCategory.OFF_AIR:
             return [PlannedPiece(PieceKind.TEST_PATTERN, None, 0, allotted_ms)]
+        if category == ProgramCategory.LIVE:
+            return [PlannedPiece(PieceKind.LIVE, None, 0, allotted_ms)]
         if item is None:
             return self.fill_with_fallback(start, allotted_ms, rng)
-        local = start.astimezone(self.zone)
-        rule = self.rules.get(_daypart_key(local, self.rules)) or self.rules.get("") or DefaultRule()
-        content_ms = min(item.duration_ms, allotted_ms)
+        rule = self.rule_at(start)
+        content_ms = min(item.duration_ms, allotted_ms, content_ms or item.duration_ms)
         spare = allotted_ms - content_ms
         points = (
             break_points(content_ms, allotted_ms, self.snapshot.chapters(item.id), rule)
@@ -141,6 +150,7 @@ class BreakPlanner:
             and (not item.demographic or not self.demographic or item.demographic == self.demographic)
             and rank_allowed(item.rating_rank, self.limit)
             and self.belongs_here(item)
+            and item.id not in self.reserved_promo_ids  # a special's own promos air only for it
         ]
 
     def belongs_here(self, item: Item) -> bool:
@@ -238,6 +248,7 @@ class BreakPlanner:
         def left():
             return budget_ms - sum(piece.length for piece in pieces)
 
+        pieces += self.special_promo(moment, budget_ms, rng)
         promos = [
             item
             for item in self.eligible(PieceKind.PROMO, moment)
@@ -297,6 +308,28 @@ class BreakPlanner:
 
     channel_fallback_ids: tuple[int, ...] = ()
     channel_show_ids: frozenset[int] = frozenset()
+    # Specials coming up on the channel with their own promos ("Tonight at 8"): (start, promo ids).
+    special_promos: tuple[tuple[datetime, tuple[int, ...]], ...] = ()
+    reserved_promo_ids: frozenset[int] = frozenset()
+
+    def special_promo(self, moment: datetime, budget_ms: int, rng) -> list[PlannedPiece]:
+        """One promo of the next special within SPECIAL_PROMO_LEAD, not again within the rotation hour."""
+        for starts, promo_ids in self.special_promos:
+            if not moment < starts <= moment + SPECIAL_PROMO_LEAD:
+                continue
+            clips = [self.snapshot.items[pk] for pk in promo_ids if pk in self.snapshot.items]
+            fresh = [
+                item
+                for item in clips
+                if item.duration_ms <= budget_ms
+                and (item.id not in self.last_aired or moment - self.last_aired[item.id] >= ROTATION_WINDOW)
+            ]
+            if fresh:
+                item = self.rotation_order(fresh, moment, rng)[0]
+                self.last_aired[item.id] = moment
+                return [PlannedPiece(PieceKind.PROMO, item.id, 0, item.duration_ms)]
+            return []
+        return []
 
 
 def _daypart_key(local: datetime, rules: dict) -> str:

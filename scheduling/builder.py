@@ -22,18 +22,21 @@ from django.db.models import Count, Max
 
 from catalog.choices import ItemState
 from catalog.models import CollectionMember
-from scheduling.breaks import BreakPlanner, DefaultRule
+from scheduling.breaks import MIN_POD_MS, BreakPlanner, DefaultRule, break_points
 from scheduling.choices import ProgramCategory
 from scheduling.models import (
     BreakRule,
     Channel,
+    DeskEntry,
     Piece,
+    PreemptedProgram,
     ProgramEntry,
     ScheduleTemplate,
     ScheduleWarning,
     TimeSlot,
 )
-from scheduling.planner import ChannelPlanner, History, PlannedProgram, SlotSpec
+from scheduling.planner import ChannelPlanner, History, PlannedProgram, SlotSpec, allot
+from scheduling.ripple import Block, apply_entry, cut_at_last_break, joined_at
 from scheduling.snapshot import CatalogSnapshot, load_snapshot
 
 PROGRAM_DAYS = 7
@@ -104,17 +107,27 @@ def collection_members(collection_ids) -> dict[int, tuple[tuple[str, int, int], 
 
 
 def load_history(channel: Channel, before: datetime, snapshot: CatalogSnapshot) -> History:
-    """Each slot's state as of `before`, read back from the channel's program log."""
+    """Each slot's state as of `before`, read back from the channel's program log (and the template
+    programs desk entries took off the air, which count as aired so the templates' plan holds)."""
     history = History()
     rows = ProgramEntry.objects.filter(
         channel=channel, start__lt=before, slot__isnull=False, playable__isnull=False
     )
-    for slot_id, count in rows.values("slot_id").annotate(aired=Count("pk")).values_list("slot_id", "aired"):
-        history.aired_count_by_slot[slot_id] = count
+    preempted = PreemptedProgram.objects.filter(channel=channel, start__lt=before)
+    for query in (rows, preempted):
+        for slot_id, count in (
+            query.order_by().values("slot_id").annotate(aired=Count("pk")).values_list("slot_id", "aired")
+        ):
+            history.aired_count_by_slot[slot_id] += count
     horizon = before - timedelta(days=366)
-    for slot_id, playable_id, start in (
-        rows.filter(start__gte=horizon).order_by("start").values_list("slot_id", "playable_id", "start")
-    ):
+    airings = sorted(
+        [
+            *rows.filter(start__gte=horizon).values_list("slot_id", "playable_id", "start"),
+            *preempted.filter(start__gte=horizon).values_list("slot_id", "playable_id", "start"),
+        ],
+        key=lambda row: row[2],
+    )
+    for slot_id, playable_id, start in airings:
         item = snapshot.items.get(playable_id)
         history.aired_at_by_slot[slot_id][playable_id] = start
         if item is not None and item.show_id is not None:
@@ -153,8 +166,7 @@ def build_channel(
     snapshot = snapshot or load_snapshot()
     report = BuildReport(channel=str(channel))
     with transaction.atomic():
-        ProgramEntry.objects.filter(channel=channel, start__gte=start).delete()
-        ScheduleWarning.objects.filter(channel=channel, at__gte=start).delete()
+        clear_from(channel, start)
         planned = plan_programs(channel, start, end, snapshot, report)
         rows = save_programs(channel, planned)
         report.programs = len(rows)
@@ -164,49 +176,179 @@ def build_channel(
     return report
 
 
-def plan_programs(channel, start, end, snapshot, report) -> list[PlannedProgram]:
+def clear_from(channel: Channel, start: datetime) -> None:
+    """Forget the channel's logs from `start` on (programs, their pieces, warnings, preemptions)."""
+    ProgramEntry.objects.filter(channel=channel, start__gte=start).delete()
+    ScheduleWarning.objects.filter(channel=channel, at__gte=start).delete()
+    PreemptedProgram.objects.filter(channel=channel, start__gte=start).delete()
+
+
+def plan_programs(
+    channel, start, end, snapshot, report, *, save_side_rows: bool = True
+) -> list[PlannedProgram]:
+    """The programs from `start` (a boundary of the log) to `end`: the templates' plan with the desk
+    entries laid over it. Warnings and preempted programs are saved unless `save_side_rows` is off
+    (a dry run)."""
+    entries = list(DeskEntry.objects.filter(channel=channel, start__lt=end).order_by("start", "pk"))
+    entries = [entry for entry in entries if entry.reaches > start]
+    # The templates' plan is the same with or without desk entries (see load_history), so an entry
+    # that began before `start` is laid over the plan from where it began, and only what lies from
+    # `start` on is kept.
+    origin = min([start, *(entry.start for entry in entries)])
+    if entries and max(entry.reaches for entry in entries) > end:
+        end = _next_local_midnight(channel, max(entry.reaches for entry in entries))
+    previous = (
+        ProgramEntry.objects.filter(channel=channel, stop=origin).values_list("slot_id", flat=True).first()
+    )
     planner = ChannelPlanner(
         channel,
         slot_specs(channel),
         snapshot,
-        load_history(channel, start, snapshot),
+        load_history(channel, origin, snapshot),
         channel.fallback_items.values_list("pk", flat=True),
     )
-    planned = planner.plan(start, end)
-    ScheduleWarning.objects.bulk_create(
-        [
-            ScheduleWarning(channel=channel, at=moment, message=message[:500])
-            for moment, message in planner.warnings
-        ]
+    planned = planner.plan(origin, end, continues_slot=previous)
+    preempted: list[PlannedProgram] = []
+    if entries:
+        cutter = ProgramCutter(channel, snapshot)
+        for entry in entries:
+            planned, taken = apply_entry(
+                planned,
+                entry_block(entry, snapshot, planner, report),
+                cut=cutter.cut,
+                filler_title=channel.name,
+            )
+            preempted += taken
+    kept = []
+    for program in planned:
+        if program.stop <= start:
+            continue
+        kept.append(joined_at(program, start) if program.start < start else program)
+    if save_side_rows:
+        warnings = [(moment, message) for moment, message in planner.warnings if moment >= start]
+        ScheduleWarning.objects.bulk_create(
+            [
+                ScheduleWarning(channel=channel, at=moment, message=message[:500])
+                for moment, message in warnings
+            ]
+        )
+        PreemptedProgram.objects.bulk_create(
+            [
+                PreemptedProgram(
+                    channel=channel, slot_id=program.slot_id, playable_id=program.item.id, start=program.began
+                )
+                for program in preempted
+                if program.began >= start
+            ]
+        )
+        report.warnings += [message for _, message in warnings]
+    return kept
+
+
+def entry_block(entry: DeskEntry, snapshot: CatalogSnapshot, planner: ChannelPlanner, report) -> Block:
+    """What a desk entry airs in its block: its items back to back on its grid (the last one given the
+    rest of the block), a live event, or the channel's fallback."""
+    common = {"desk_entry_id": entry.pk, "special": entry.special}
+    programs: list[PlannedProgram] = []
+    if entry.kind == DeskEntry.Kind.LIVE:
+        programs.append(
+            PlannedProgram(entry.start, entry.stop, ProgramCategory.LIVE, title=entry.title or "Live",
+                           description=entry.description, **common)
+        )  # fmt: skip
+    elif entry.kind == DeskEntry.Kind.PROGRAMS:
+        cursor = entry.start
+        grid = max(1, entry.grid_minutes) * 60_000
+        for item_id in entry.item_ids:
+            item = snapshot.items.get(item_id)
+            if item is None or item.kind not in ("episode", "movie"):
+                message = f"Item {item_id} of the desk entry at {entry.start:%Y-%m-%d %H:%M} can't air (unavailable)."
+                planner.warnings.append((entry.start, message))
+                continue
+            stop = min(cursor + timedelta(milliseconds=allot(item.duration_ms, grid)), entry.stop)
+            if stop <= cursor:
+                break
+            category = ProgramCategory.MOVIE if item.kind == "movie" else ProgramCategory.SERIES
+            programs.append(
+                PlannedProgram(cursor, stop, category, item=item, title=entry.title if len(entry.item_ids) > 1 else "",
+                               description=entry.description, **common)
+            )  # fmt: skip
+            cursor = stop
+        if programs and cursor < entry.stop:
+            programs[-1].stop = entry.stop  # a block resized longer: more time for breaks and filler
+        elif cursor < entry.stop:
+            programs.append(planner.filler(cursor, entry.stop))
+    else:
+        filler = planner.filler(entry.start, entry.stop)
+        filler.desk_entry_id = entry.pk
+        programs.append(filler)
+    ripple = entry.mode == DeskEntry.Mode.RIPPLE
+    return Block(
+        entry.start, entry.stop, programs, ripple=ripple, resume_at=entry.resume_at if ripple else None
     )
-    report.warnings += [message for _, message in planner.warnings]
-    return planned
 
 
-def save_programs(channel: Channel, planned: list[PlannedProgram]) -> list[ProgramEntry]:
+class ProgramCutter:
+    """Cuts a program at its last break before a time (`scheduling.ripple`), with the channel's rules."""
+
+    def __init__(self, channel: Channel, snapshot: CatalogSnapshot):
+        self.snapshot = snapshot
+        self.breaks = BreakPlanner(channel, snapshot, load_rules(channel), {})
+
+    def break_points(self, program: PlannedProgram) -> list[int]:
+        item = program.item
+        content = min(
+            item.duration_ms, program.content_limit_ms or item.duration_ms, program.full_allotted_ms
+        )
+        if program.full_allotted_ms - content < MIN_POD_MS:
+            return []  # no room for a break (see BreakPlanner.pieces_for)
+        rule = self.breaks.rule_at(program.began)
+        return break_points(content, program.full_allotted_ms, self.snapshot.chapters(item.id), rule)
+
+    def cut(self, program: PlannedProgram, at: datetime) -> PlannedProgram | None:
+        return cut_at_last_break(program, at, self.break_points)
+
+
+def program_rows(channel: Channel, planned: list[PlannedProgram]) -> list[ProgramEntry]:
+    """Unsaved log rows for planned programs."""
     rows = []
     for program in planned:
         item = program.item
+        extra = {
+            "joined_from": program.joined_from,
+            "desk_entry_id": program.desk_entry_id,
+            "special": program.special,
+        }
         if item is None:
+            description = program.description or (
+                "Off the air until morning." if program.category == ProgramCategory.OFF_AIR else ""
+            )
             rows.append(
                 ProgramEntry(
-                    channel=channel, start=program.start, stop=program.stop, title=program.title or channel.name,
-                    category=program.category, is_rerun=False,
-                    description="Off the air until morning." if program.category == ProgramCategory.OFF_AIR else "",
+                    channel=channel, start=program.start, stop=program.stop, title=(program.title or channel.name)[:300],
+                    category=program.category, is_rerun=False, description=description, **extra,
                 )
             )  # fmt: skip
             continue
         series = item.show_id is not None
+        content = min(
+            item.duration_ms, program.full_allotted_ms, program.content_limit_ms or item.duration_ms
+        )
+        title = program.title or (item.show_title if series else item.title)
         rows.append(
             ProgramEntry(
                 channel=channel, start=program.start, stop=program.stop, playable_id=item.id, slot_id=program.slot_id,
-                title=(item.show_title if series else item.title)[:300], subtitle=(item.title if series else "")[:300],
-                description=item.summary, category=program.category, content_rating=item.content_rating[:40],
+                title=title[:300], subtitle=(item.title if series else "")[:300],
+                description=program.description or item.summary, category=program.category,
+                content_rating=item.content_rating[:40],
                 season_number=item.season if series else None, episode_number=item.episode if series else None,
-                is_rerun=True, content_ms=min(item.duration_ms, program.allotted_ms),
+                is_rerun=not program.special, content_ms=content, **extra,
             )
         )  # fmt: skip
-    return ProgramEntry.objects.bulk_create(rows, batch_size=2000)
+    return rows
+
+
+def save_programs(channel: Channel, planned: list[PlannedProgram]) -> list[ProgramEntry]:
+    return ProgramEntry.objects.bulk_create(program_rows(channel, planned), batch_size=2000)
 
 
 def build_pieces(channel: Channel, programs: list[ProgramEntry], snapshot: CatalogSnapshot) -> int:
@@ -221,27 +363,57 @@ def build_pieces(channel: Channel, programs: list[ProgramEntry], snapshot: Catal
             timeslot__template__channel=channel, timeslot__template__enabled=True
         ).values_list("show_id", flat=True)
     )
+    planner.special_promos = _special_promos(channel, programs)
+    planner.reserved_promo_ids = frozenset(
+        pk for ids in DeskEntry.objects.exclude(promo_ids=[]).values_list("promo_ids", flat=True) for pk in ids
+    )
     snapshot.load_chapters([row.playable_id for row in programs if row.playable_id])
     following = _upcoming_shows(channel, programs, snapshot)
     rows = []
     for program in programs:
         item = snapshot.items.get(program.playable_id) if program.playable_id else None
+        began = program.joined_from or program.start
         pieces = planner.pieces_for(
-            program.start, program.duration_ms, program.category, item, following[program.pk]
-        )
-        offset = 0
-        for sequence, piece in enumerate(pieces):
-            begin = program.start + timedelta(milliseconds=offset)
-            offset += piece.length
-            rows.append(
-                Piece(
-                    channel=channel, program=program, sequence=sequence, start=begin,
-                    stop=program.start + timedelta(milliseconds=offset), kind=piece.kind, playable_id=piece.item_id,
-                    in_ms=piece.in_ms, out_ms=piece.out_ms,
-                )
-            )  # fmt: skip
+            began, int((program.stop - began).total_seconds() * 1000), program.category, item,
+            following[program.pk], content_ms=program.content_ms if item is not None else None,
+        )  # fmt: skip
+        rows += _piece_rows(channel, program, began, pieces)
     Piece.objects.bulk_create(rows, batch_size=5000)
     return len(rows)
+
+
+def _piece_rows(channel, program, began, pieces) -> list[Piece]:
+    """Rows for a program's planned pieces laid from `began`; a program joined in progress keeps
+    only what airs from its start, the piece on the air then joined where it stands."""
+    rows = []
+    offset = 0
+    for piece in pieces:
+        begin = began + timedelta(milliseconds=offset)
+        offset += piece.length
+        end = began + timedelta(milliseconds=offset)
+        if end <= program.start:
+            continue
+        in_ms = piece.in_ms
+        if begin < program.start:
+            in_ms += int((program.start - begin).total_seconds() * 1000)
+            begin = program.start
+        rows.append(
+            Piece(
+                channel=channel, program=program, sequence=len(rows), start=begin, stop=end, kind=piece.kind,
+                playable_id=piece.item_id, in_ms=in_ms, out_ms=piece.out_ms,
+            )
+        )  # fmt: skip
+    return rows
+
+
+def _special_promos(channel, programs) -> tuple[tuple[datetime, tuple[int, ...]], ...]:
+    """The channel's specials with promos of their own, from the first program to 3 days after the last."""
+    from scheduling.breaks import SPECIAL_PROMO_LEAD
+
+    rows = DeskEntry.objects.filter(
+        channel=channel, special=True, start__gt=programs[0].start, start__lte=programs[-1].stop + SPECIAL_PROMO_LEAD
+    ).exclude(promo_ids=[]).order_by("start").values_list("start", "promo_ids")
+    return tuple((start, tuple(ids)) for start, ids in rows if ids)
 
 
 def _upcoming_shows(channel, programs, snapshot) -> dict[int, tuple[int, ...]]:
@@ -310,6 +482,5 @@ def rebuild_from_safe_point(channel: Channel, now: datetime | None = None) -> di
     on_air = ProgramEntry.objects.filter(channel=channel, start__lte=now, stop__gt=now).first()
     safe = on_air.stop if on_air else floor_half_hour(now) + HALF_HOUR
     with transaction.atomic():
-        ProgramEntry.objects.filter(channel=channel, start__gte=safe).delete()
-        ScheduleWarning.objects.filter(channel=channel, at__gte=safe).delete()
+        clear_from(channel, safe)
     return roll_forward(now, channels=[channel])

@@ -26,6 +26,7 @@ class ProgramCategory(models.TextChoices):
     SERIES = "Series", "Series"
     MOVIE = "Movie", "Movie"
     FILLER = "Filler", "Filler"
+    LIVE = "Live", "Live event"
     OFF_AIR = "Off air", "Off air"
 
 
@@ -42,4 +43,5 @@ class PieceKind(models.TextChoices):
     INTERSTITIAL = "interstitial", "Interstitial"
     FILLER = "filler", "Filler"
     SLATE = "slate", "Slate (nothing to air)"
+    LIVE = "live", "Live source"
     TEST_PATTERN = "test_pattern", "Test pattern (off air)"

@@ -16,6 +16,7 @@ where the log says, and the same templates, catalog, seed and history give the s
 
 from __future__ import annotations
 
+import copy
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -39,10 +40,28 @@ class PlannedProgram:
     item: Item | None = None
     slot_id: int | None = None
     title: str = ""
+    # Joined in progress: the program began at `joined_from` (as it would have on a station that was
+    # always on) and airs from `start`; its pieces are those of [joined_from, stop) from `start` on.
+    joined_from: datetime | None = None
+    # Cut at a break: only this much of the item airs (None: all of it that fits).
+    content_limit_ms: int | None = None
+    desk_entry_id: int | None = None
+    special: bool = False
+    description: str = ""
 
     @property
     def allotted_ms(self) -> int:
         return int((self.stop - self.start).total_seconds() * 1000)
+
+    @property
+    def began(self) -> datetime:
+        """When the program began: its start, or where it was joined from."""
+        return self.joined_from or self.start
+
+    @property
+    def full_allotted_ms(self) -> int:
+        """Its time from where it began (its whole allotment when joined in progress)."""
+        return int((self.stop - self.began).total_seconds() * 1000)
 
 
 @dataclass
@@ -127,8 +146,9 @@ def day_windows(day: date, slots: list[SlotSpec], sign_off: tuple[int, int] | No
     return windows
 
 
-def allot(duration_ms: int) -> int:
-    return -(-duration_ms // HALF_HOUR_MS) * HALF_HOUR_MS
+def allot(duration_ms: int, grid_ms: int = HALF_HOUR_MS) -> int:
+    """A program's time: its length rounded up to the grid (the half hour, unless staff say otherwise)."""
+    return -(-duration_ms // grid_ms) * grid_ms
 
 
 class ChannelPlanner:
@@ -149,7 +169,12 @@ class ChannelPlanner:
 
     # --- the day loop --------------------------------------------------------------------------
 
-    def plan(self, start: datetime, end: datetime) -> list[PlannedProgram]:
+    def plan(
+        self, start: datetime, end: datetime, *, continues_slot: int | None = None
+    ) -> list[PlannedProgram]:
+        """Programs for [start, end). `continues_slot` is the slot of the log's program that ends at
+        `start`: when `start` falls inside another slot's window (a channel starting, a template
+        changed), that slot's program is joined in progress, as on a station that was always on."""
         programs: list[PlannedProgram] = []
         day = start.astimezone(self.zone).date()
         while True:
@@ -157,12 +182,50 @@ class ChannelPlanner:
             if midnight.astimezone(UTC) >= end:
                 break
             for window in day_windows(day, self.slots, self.sign_off):
-                window_start = max(_at(midnight, window.start_minute), start)
+                natural_start = _at(midnight, window.start_minute)
+                window_start = max(natural_start, start)
                 window_end = min(_at(midnight, window.end_minute), end)
-                if window_start < window_end:
-                    programs.extend(self.fill(window, window_start, window_end))
+                if window_start >= window_end:
+                    continue
+                if (
+                    natural_start < start
+                    and window.slot is not None
+                    and window.slot.id != continues_slot
+                    and (joined := self.joined_in_progress(window, natural_start, start, window_end))
+                ):
+                    programs.append(joined)
+                    window_start = joined.stop
+                    if window_start >= window_end:
+                        continue
+                programs.extend(self.fill(window, window_start, window_end))
             day += timedelta(days=1)
         return _merge_adjacent_fillers(programs)
+
+    def joined_in_progress(
+        self, window: Window, natural_start: datetime, start: datetime, window_end: datetime
+    ) -> PlannedProgram | None:
+        """The program of `window` on the air at `start` had the channel been on since the window
+        began, joined at `start`; None when a program would begin exactly at `start` anyway.
+
+        The window is planned from its beginning with a copy of the history (what aired before
+        `start` is not recorded as aired); only the program straddling `start` is kept and recorded.
+        """
+        saved = self.history
+        self.history = copy.deepcopy(saved)
+        warnings = len(self.warnings)
+        try:
+            virtual = self.fill(window, natural_start, window_end)
+        finally:
+            self.history = saved
+            del self.warnings[warnings:]
+        for program in virtual:
+            if program.start < start < program.stop:
+                if program.item is None:
+                    return None  # filler: the normal fill of the rest is the same thing
+                program.joined_from, program.start = program.start, start
+                self.history.record(program.slot_id, program.item, program.joined_from)
+                return program
+        return None
 
     def fill(self, window: Window, start: datetime, end: datetime) -> list[PlannedProgram]:
         if window.off_air:
@@ -177,8 +240,10 @@ class ChannelPlanner:
             if item is None:
                 if remaining >= HALF_HOUR_MS:
                     self.warnings.append(
-                        (cursor, f"Nothing in the {_slot_label(window.slot)} fits its remaining {remaining // MINUTE_MS} min "
-                                 f"at {cursor.astimezone(self.zone):%a %d %b %H:%M}; fallback content airs instead.")
+                        # No wall-clock time in the text: the warning's own time is shown in each staff
+                        # member's zone, where this text would speak of the channel's.
+                        (cursor, f"Nothing in the {_slot_label(window.slot)} (channel time) fits its remaining "
+                                 f"{remaining // MINUTE_MS} min; fallback content airs instead.")
                     )  # fmt: skip
                 programs.append(self.filler(cursor, end))
                 break

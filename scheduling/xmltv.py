@@ -44,6 +44,7 @@ PROGRAMME_FIELDS = (
     "episode_number",
     "is_rerun",
     "icon_hash",
+    "special",
 )
 
 # A programme's picture: the show's poster for an episode (what guides show), else the season's,
@@ -170,6 +171,7 @@ def programme_element(
     episode: int | None = None,
     is_rerun: bool | None = None,
     icon: str | None = None,
+    special: bool = False,
 ) -> str:
     """One `<programme>`; `channel_id`, `start` and `stop` are already escaped/formatted, `icon` is an
     absolute URL."""
@@ -182,6 +184,8 @@ def programme_element(
         out.append(f"    <desc>{escape(description)}</desc>\n")
     if category:
         out.append(f"    <category>{escape(category)}</category>\n")
+    if special:
+        out.append("    <category>Special</category>\n")
     if icon:
         out.append(f'    <icon src="{escape(icon)}"/>\n')
     ns = xmltv_ns(season, episode)
@@ -190,7 +194,9 @@ def programme_element(
     shown = onscreen(season, episode)
     if shown:
         out.append(f'    <episode-num system="onscreen">{shown}</episode-num>\n')
-    if is_rerun is not None:
+    if special:
+        out.append("    <premiere/>\n    <new/>\n")  # a one-off placed on the desk: first airing
+    elif is_rerun is not None:
         out.append("    <previously-shown/>\n" if is_rerun else "    <new/>\n")
     rating = normalised_rating(content_rating)
     if rating:
@@ -238,6 +244,7 @@ def programmes_by_channel(
         episode,
         rerun,
         icon_hash,
+        special,
     ) in rows.iterator(chunk_size=5000):
         channel_id = ids[channel_pk]
         last = reached[channel_pk]
@@ -266,6 +273,7 @@ def programmes_by_channel(
                 episode,
                 rerun,
                 icons[icon_hash] if icon_hash else None,
+                special,
             )
         )
         reached[channel_pk] = ends

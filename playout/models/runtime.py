@@ -52,6 +52,7 @@ class AsRunEntry(models.Model):
         PREGEN = "pregen", "Pre-generated"
         LIVE = "live", "Live transcode"
         SLATE = "slate", "Slate"
+        EVENT = "event", "Live event"
 
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="as_run")
     piece = models.ForeignKey(Piece, on_delete=models.SET_NULL, null=True, blank=True, related_name="as_run")
@@ -66,6 +67,8 @@ class AsRunEntry(models.Model):
     error = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = "as-run entry"
+        verbose_name_plural = "as-run entries"
         ordering = ["channel", "-actual_start"]
         indexes = [models.Index(fields=["channel", "-actual_start"], name="as_run_channel_idx")]
 

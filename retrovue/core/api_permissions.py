@@ -2,7 +2,7 @@
 
 Each operation declares what it needs with `@requires("app.view_model", …)` (all of them, like
 `User.has_perms`); `@requires()` means "any signed-in staff user". The API root applies
-`enforce_declared_permissions` to every operation of every router, so the check lives in one
+`refuse_before_parsing` and `enforce_declared_permissions` to every operation of every router, so the check lives in one
 place, and an operation that declares nothing stops the API from loading instead of opening up:
 
     @router.get("/sources", response=list[SourceOut])
@@ -10,8 +10,8 @@ place, and an operation that declares nothing stops the API from loading instead
     @requires("catalog.view_mediasource")
     def list_sources(request): ...
 
-The check runs after authentication (a staff session or a staff API token) and answers 403 with
-the missing permission named. Handlers that decide more finely (change vs view of one row) still
+The check runs right after authentication (a staff session or a staff API token), before the
+request body is parsed, and answers 403 with the missing permission named. Handlers that decide more finely (change vs view of one row) still
 call `request.user.has_perm` themselves; the declaration is the floor.
 """
 
@@ -52,9 +52,9 @@ def declared_permissions(view_func: Callable) -> tuple[str, ...] | None:
 
 
 def enforce_declared_permissions(view_func: Callable) -> Callable:
-    """The API-wide decorator (`api.add_decorator`): refuse a user who lacks what the operation declares."""
-    permissions = declared_permissions(view_func)
-    if permissions is None:
+    """The API-wide decorator (`api.add_decorator`, operation mode): an operation that declares
+    nothing stops the API loading; ids beyond 64 bits are refused before any query."""
+    if declared_permissions(view_func) is None:
         raise ImproperlyConfigured(
             f"API operation {view_func.__module__}.{view_func.__qualname__} declares no permission: "
             "decorate it with @requires(...) from retrovue.core.api_permissions"
@@ -62,15 +62,35 @@ def enforce_declared_permissions(view_func: Callable) -> Callable:
 
     @functools.wraps(view_func)
     def checked(request, *args, **kwargs):
-        user = request.user
-        missing = [permission for permission in permissions if not user.has_perm(permission)]
-        if missing:
-            raise HttpError(403, f"You need the permission {', '.join(missing)} for this.")
         if any(_beyond_64_bits(value) for value in kwargs.values()):
             raise HttpError(400, "A number in the request is out of range.")
         return view_func(request, *args, **kwargs)
 
     return checked
+
+
+def refuse_before_parsing(run: Callable) -> Callable:
+    """The API-wide decorator in view mode (`api.add_decorator(..., mode="view")`): the permission
+    check joins the operation's authentication, so a user without the permission gets 403 before
+    the request body is parsed (a malformed body must not tell them more than "no")."""
+    operation = getattr(run, "__self__", None)
+    if operation is None or not hasattr(operation, "auth_callbacks"):
+        raise ImproperlyConfigured("refuse_before_parsing must be the API's only view-mode decorator")
+    permissions = declared_permissions(operation.view_func) or ()
+    operation.auth_callbacks = [_then_require(callback, permissions) for callback in operation.auth_callbacks]
+    return run
+
+
+def _then_require(authenticate: Callable, permissions: tuple[str, ...]) -> Callable:
+    def authenticate_then_check(request):
+        result = authenticate(request)
+        if result:
+            missing = [permission for permission in permissions if not request.user.has_perm(permission)]
+            if missing:
+                raise HttpError(403, f"You need the permission {', '.join(missing)} for this.")
+        return result
+
+    return authenticate_then_check
 
 
 INT64 = range(-(2**63), 2**63)

@@ -28,3 +28,12 @@ def format_bytes(size: int | None) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{size} B"
+
+
+def format_local_short(moment, seconds: bool = False) -> str:
+    """ "Fri 04 Dec 18:13" in the current (the staff member's) time zone: a date column that stays narrow."""
+    from django.utils import timezone
+
+    if moment is None:
+        return "–"
+    return f"{timezone.localtime(moment):%a %d %b %H:%M{':%S' if seconds else ''}}"

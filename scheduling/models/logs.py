@@ -5,6 +5,7 @@ from django.db import models
 from catalog.models import Playable
 from scheduling.choices import PieceKind, ProgramCategory
 from scheduling.models.channels import Channel
+from scheduling.models.desk import DeskEntry
 from scheduling.models.templates import TimeSlot
 
 
@@ -31,10 +32,21 @@ class ProgramEntry(models.Model):
     episode_number = models.PositiveIntegerField(null=True, blank=True)
     is_rerun = models.BooleanField(default=True)
     content_ms = models.PositiveIntegerField(
-        default=0, help_text="Length of the program itself, without breaks."
+        default=0, help_text="Length of the program itself, without breaks (less when it is cut at a break)."
     )
+    joined_from = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Joined in progress: the program began here (as on a station always on), airs from start.",
+    )
+    desk_entry = models.ForeignKey(
+        DeskEntry, on_delete=models.SET_NULL, null=True, blank=True, related_name="programs"
+    )
+    special = models.BooleanField(default=False, help_text="Marked new and special in the guide.")
 
     class Meta:
+        verbose_name = "program entry"
+        verbose_name_plural = "program entries"
         ordering = ["channel", "start"]
         constraints = [
             models.UniqueConstraint(fields=["channel", "start"], name="program_unique_start"),

@@ -45,6 +45,7 @@ ADMIN_CUSTOM_VIEWS = {
     "admin:playout_monitor": "playout.view_channelruntime",
     "admin:playout_monitor_data": "playout.view_channelruntime",
     "admin:catalog_sync_dashboard": "catalog.view_syncrun",
+    "admin:scheduling_desk": "scheduling.view_deskentry",
     "admin:catalog_plex_sign_in": ("catalog.add_mediasource", "catalog.change_mediasource"),
     "admin:catalog_plex_sign_in_state": ("catalog.add_mediasource", "catalog.change_mediasource"),
     "admin:catalog_plex_choose_server": ("catalog.add_mediasource", "catalog.change_mediasource"),

@@ -1,0 +1,201 @@
+"""Benchmark: the programming desk with 50 channels × a day of programs, and one edit.
+
+Catalog and channels as bench/schedule_build.py (60 shows × 40 episodes with chapter marks, 200
+movies, 300 clips; each channel a full day of slots: sitcom blocks, a movie night). The logs are
+built for two days (programs) and 30 hours (pieces, so the day's breaks are drawn). Then, in
+headless Chromium (Playwright, the system Chromium) against a Django server thread on this
+database, signed in as staff, at 1366 × 900:
+
+- *open*: from navigation start to the timeline drawn (the page marks `data-loaded` after the
+  calendar has its resources and events): HTML, the vendored EventCalendar, the timeline API, rendering;
+- *pan*: "next day" (and back) at the whole-day zoom, and "next hour" at the one-hour zoom, each
+  to the timeline drawn again;
+- the timeline API alone (Django test client, server side only);
+- one edit (a movie placed on a channel in the evening), from request to the logs rebuilt.
+
+Medians over --runs repetitions; the machine's load average is printed beside them.
+What it leaves out: network latency (loopback), a cold browser cache after the first open (the
+script and CSS are cached as they would be for staff), and concurrent editors.
+
+    .venv/bin/python bench/desk_timeline.py [--channels 50] [--runs 7]
+
+Needs PostgreSQL (a database `retrovue_bench_desk` is created and dropped) and /usr/bin/chromium.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+
+from benchdb import ROOT, create_and_set_up, drop
+from schedule_build import make_catalog, make_channels
+
+BENCH_DB = "retrovue_bench_desk"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+def load_average() -> str:
+    with open("/proc/loadavg") as loadavg:
+        return " ".join(loadavg.read().split()[:3])
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(root_pid: int) -> float:
+    """utime + stime of `root_pid` and every descendant (Chromium's browser, renderer and GPU
+    processes; the Playwright driver), in seconds: a figure the machine's load doesn't inflate."""
+    children: dict[int, list[int]] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        stats[int(entry)] = fields
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    total, todo = 0, [root_pid]
+    while todo:
+        pid = todo.pop()
+        if pid in stats and pid != root_pid:
+            total += int(stats[pid][11]) + int(stats[pid][12])
+        todo += children.get(pid, [])
+    return total / TICKS
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--channels", type=int, default=50)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--chromium", default=os.environ.get("RETROVUE_CHROMIUM", "/usr/bin/chromium"))
+    parser.add_argument(
+        "--database-server", default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    )
+    args = parser.parse_args()
+    create_and_set_up(args.database_server, BENCH_DB)
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API beside the ORM
+    from django.contrib.auth import get_user_model
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.test import Client
+    from django.test.testcases import LiveServerThread
+
+    from scheduling import desk
+    from scheduling.builder import roll_forward
+    from scheduling.models import Channel, Piece, ProgramEntry
+
+    try:
+        make_channels(args.channels, make_catalog())
+        now = datetime.now(UTC)
+        built = time.perf_counter()
+        roll_forward(now, program_days=2, fine_hours=30)
+        build_seconds = time.perf_counter() - built
+        user = get_user_model().objects.create_superuser("bench", "bench@example.com", "bench-password-1")
+        tomorrow = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        day = (tomorrow, tomorrow + timedelta(days=1))
+        window_programs = ProgramEntry.objects.filter(start__lt=day[1], stop__gt=day[0]).count()
+
+        client = Client()
+        client.force_login(user)
+        api = []
+        for _ in range(args.runs):
+            began = time.perf_counter()
+            response = client.get("/api/scheduling/desk/timeline", {"start": day[0].isoformat(), "stop": day[1].isoformat()})
+            api.append(time.perf_counter() - began)
+            assert response.status_code == 200
+
+        from catalog.models import Movie
+
+        film = Movie.objects.order_by("pk").first()
+        edits = []
+        for run in range(min(args.runs, 5)):
+            channel = Channel.objects.order_by("pk")[run]
+            began = time.perf_counter()
+            desk.place(user, channel, tomorrow + timedelta(hours=20), [film.pk])
+            edits.append(time.perf_counter() - began)
+
+        server = LiveServerThread("127.0.0.1", StaticFilesHandler, port=0)
+        server.daemon = True
+        server.start()
+        server.is_ready.wait()
+        base = f"http://127.0.0.1:{server.port}"
+        opens, pans, hour_pans = [], [], []
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
+            page = browser.new_context(viewport={"width": 1366, "height": 900}, timezone_id="UTC").new_page()
+            page.goto(f"{base}/admin/login/?next=/admin/")
+            page.fill("#id_username", "bench")
+            page.fill("#id_password", "bench-password-1")
+            page.click("input[type=submit]")
+
+            cpu = {"opens": [], "pans": []}
+
+            def drawn_after(action, kind: str | None = None) -> float:
+                before = page.get_attribute("#rv-desk", "data-loaded") if page.locator("#rv-desk").count() else None
+                began = time.perf_counter()
+                cpu_began = cpu_seconds(os.getpid()) + time.process_time()
+                action()
+                page.wait_for_function(
+                    f"document.getElementById('rv-desk') && document.getElementById('rv-desk').dataset.loaded"
+                    f" && document.getElementById('rv-desk').dataset.loaded !== '{before}'",
+                    timeout=60_000,
+                )
+                if kind:
+                    cpu[kind].append(cpu_seconds(os.getpid()) + time.process_time() - cpu_began)
+                return time.perf_counter() - began
+
+            splits = []
+            for _ in range(args.runs):
+                opens.append(drawn_after(lambda: page.goto(f"{base}/admin/scheduling/desk/"), "opens"))
+                splits.append((page.get_attribute("#rv-desk", "data-fetch-ms"), page.get_attribute("#rv-desk", "data-load-ms")))
+            print("fetch/load ms per open:", splits)
+            events = page.evaluate("Object.keys(window.rvDesk.state.programs).length")
+            for _ in range(args.runs):
+                pans.append(drawn_after(lambda: page.click("#rv-next"), "pans"))
+                pans.append(drawn_after(lambda: page.click("#rv-prev"), "pans"))
+            drawn_after(lambda: page.select_option("#rv-zoom", "1h"))
+            for _ in range(args.runs):
+                hour_pans.append(drawn_after(lambda: page.click("#rv-next")))
+            page.screenshot(path=str(ROOT / "bench" / "results" / "desk_timeline_1h.png"))
+            browser.close()
+        server.terminate()
+
+        result = {
+            "channels": args.channels,
+            "programs_in_the_day": window_programs,
+            "events_drawn_today": events,
+            "pieces": Piece.objects.count(),
+            "build_seconds": round(build_seconds, 1),
+            "api_timeline_day_median_s": round(statistics.median(api), 3),
+            "open_median_s": round(statistics.median(opens), 3),
+            "open_max_s": round(max(opens), 3),
+            "pan_day_median_s": round(statistics.median(pans), 3),
+            "pan_day_max_s": round(max(pans), 3),
+            "pan_hour_median_s": round(statistics.median(hour_pans), 3),
+            "edit_median_s": round(statistics.median(edits), 3),
+            # CPU of the browser, the server thread and this script together per open / pan:
+            # roughly the wall time on an idle machine (the draw is one thread).
+            "open_cpu_median_s": round(statistics.median(cpu["opens"]), 3),
+            "pan_day_cpu_median_s": round(statistics.median(cpu["pans"]), 3),
+            "runs": args.runs,
+            "load_average": load_average(),
+        }
+        print(json.dumps(result, indent=2))
+        out = ROOT / "bench" / "results"
+        out.mkdir(exist_ok=True)
+        (out / "desk_timeline.json").write_text(json.dumps(result, indent=2))
+    finally:
+        drop(args.database_server, BENCH_DB)
+
+
+if __name__ == "__main__":
+    main()
