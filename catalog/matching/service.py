@@ -287,7 +287,10 @@ def _match_kind(kind: str, source_id: int | None, full: bool, report: MatchRepor
             return
         with transaction.atomic():
             if take_turn() != seen_generation and optimistic:
-                continue  # another run or a staff decision wrote since: these verdicts may be stale
+                # Another run or a staff decision wrote since: these verdicts may be stale. Nothing is
+                # written, not even this turn, so a run judging meanwhile is not sent round again.
+                transaction.set_rollback(True)
+                continue
             if not optimistic:
                 plan = _plan(kind, source_id, full)
                 if plan is None:

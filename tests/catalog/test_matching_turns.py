@@ -93,6 +93,7 @@ def test_a_staff_decision_made_while_matching_judges_wins_over_the_stale_verdict
     assert MatchDecision.objects.get().verdict == MatchVerdict.APART
     assert not WorkMember.objects.exists(), "the stale 'same title and year' verdict was written"
     assert report["linked"] == 0
+    assert generation() == 2  # the decision's turn and the run's one write; the stale attempt wrote nothing
 
 
 def test_turns_count_every_write_and_the_first_turn_creates_the_row(two_copies):
