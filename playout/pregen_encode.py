@@ -1,9 +1,17 @@
-"""Encoding one pre-generated piece: claim the row, cut and encode into a temp file, probe, rename."""
+"""Encoding one pre-generated piece: claim the row, cut and encode into a temp file, probe, rename.
+
+Encoders run politely and stop with their worker (`playout.encoder_process`). A temp file's name
+says which process wrote it (`<piece>.ts.<host>-<pid>-<start time>-<random>.tmp`), so a worker
+starting up removes at once what a crashed encode of this machine left (`remove_partial_files`)
+while leaving alone what a live worker is writing.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import re
+import socket
 import time
 import uuid
 from collections import defaultdict
@@ -15,8 +23,9 @@ from django.utils import timezone
 
 from catalog.media.probe import probe_media_file
 from catalog.models import MediaFile, MediaStream
+from playout import encoder_process, tracks
 from playout import ffmpeg_commands as commands
-from playout import tracks
+from playout.encoder_process import EncoderStopped, encoder_threads, run_encoder, with_thread_limit
 from playout.inputs import RemoteParts
 from playout.models import PregenPiece, PregenStatus
 from playout.pregen_store import (
@@ -26,10 +35,11 @@ from playout.pregen_store import (
     encoder_preset,
     file_path,
     modified_time,
+    pregen_store,
     relative_path,
     stored_bug,
 )
-from retrovue.subprocesses import CommandError, run_command
+from retrovue.subprocesses import CommandError
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +64,8 @@ def encode(pregen_piece: PregenPiece | int) -> PregenPiece | None:
     tail of ffmpeg's stderr for an encoder error).
     """
     pk = pregen_piece if isinstance(pregen_piece, int) else pregen_piece.pk
+    if encoder_process.stopping():  # the worker is shutting down: leave the row for the next one
+        return PregenPiece.objects.select_related("profile").filter(pk=pk).first()
     claimed = PregenPiece.objects.filter(pk=pk, status=PregenStatus.PENDING).update(
         status=PregenStatus.ENCODING, error=""
     )
@@ -62,7 +74,7 @@ def encode(pregen_piece: PregenPiece | int) -> PregenPiece | None:
         return row
     final = file_path(row)
     final.parent.mkdir(parents=True, exist_ok=True)
-    temporary = final.with_name(f"{final.name}.{uuid.uuid4().hex[:8]}.tmp")
+    temporary = final.with_name(f"{final.name}.{_owner_tag()}-{uuid.uuid4().hex[:8]}.tmp")
     temporary.touch()  # proof of life for requeue_stalled until ffmpeg writes to it
     try:
         return _encode_claimed(row, final, temporary)
@@ -90,8 +102,10 @@ def _encode_reading(row: PregenPiece, final: Path, temporary: Path, remote: Remo
     started = time.monotonic()
     for attempt, argv in enumerate(attempts, start=1):
         try:
-            run_command(argv, timeout=timeout)
+            run_encoder(with_thread_limit(argv, encoder_threads()), timeout=timeout)
             break
+        except EncoderStopped as error:
+            return _fail(row, f"{ENCODER_INTERRUPTED}: {error}")
         except CommandError as error:
             if attempt < len(attempts):
                 logger.warning("Pre-generation of %s: retrying without text after: %s", row, error)
@@ -242,3 +256,54 @@ def requeue_stalled(now: datetime | None = None) -> int:
     return PregenPiece.objects.filter(pk__in=stalled, status=PregenStatus.ENCODING).update(
         status=PregenStatus.PENDING
     )
+
+
+# --- Partial files ----------------------------------------------------------------------------------
+
+
+def _owner_tag(pid: int | None = None) -> str:
+    """This process as a temp file's owner: host, pid and the pid's start time (pids get reused,
+    and a container's worker is often pid 1 after every restart)."""
+    pid = os.getpid() if pid is None else pid
+    host = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:32] or "host"
+    return f"{host}-{pid}-{_process_start(pid) or 0}"
+
+
+def _process_start(pid: int) -> int | None:
+    """The pid's start time in clock ticks since boot (/proc/<pid>/stat), None if it isn't running."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[19])
+
+
+_TEMP_OWNER = re.compile(r"\.(?P<host>[A-Za-z0-9]+)-(?P<pid>\d+)-(?P<start>\d+)-[0-9a-f]+\.tmp$")
+
+
+def remove_partial_files() -> int:
+    """Delete the temp files of encodes of this machine that are no longer running (a crash, a
+    kill); the worker calls this as it starts. Returns how many were removed.
+
+    A temp file of another machine sharing the store is left to `sweep_orphans` (after an hour),
+    and so is one whose writer is still running.
+    """
+    root = pregen_store()
+    if not root.is_dir():
+        return 0
+    host = _owner_tag().split("-", 1)[0]
+    removed = 0
+    for path in root.glob("*/*/*.tmp"):
+        owner = _TEMP_OWNER.search(path.name)
+        if owner is None:  # named before owners were recorded: from a previous version's crash
+            dead = True
+        elif owner["host"] != host:
+            continue
+        else:
+            dead = _owner_tag(int(owner["pid"])) != f"{owner['host']}-{owner['pid']}-{owner['start']}"
+        if dead:
+            path.unlink(missing_ok=True)
+            removed += 1
+    if removed:
+        logger.info("Pre-generation: removed %s partial file(s) left by stopped encodes", removed)
+    return removed

@@ -383,7 +383,7 @@ def test_only_one_caller_encodes_a_piece(profile, sources, monkeypatch):
         inner.append(pregen.encode(row.pk))  # a second worker with the same message, mid-encode
         return run_command(argv, **kwargs)
 
-    monkeypatch.setattr(pregen_encode, "run_command", run_while_another_worker_tries)
+    monkeypatch.setattr(pregen_encode, "run_encoder", run_while_another_worker_tries)
     outer = pregen.encode(row)
 
     assert len(runs) == 1

@@ -188,7 +188,7 @@ class ProcessWatcher:
 def ffmpeg_output(monkeypatch) -> list[str]:
     """What every ffmpeg of the encode printed, run at debug level (which logs its HTTP requests)."""
     printed: list[str] = []
-    real = pregen_encode.run_command
+    real = pregen_encode.run_encoder
 
     def run_loudly(argv, **options):
         argv = list(argv)
@@ -198,7 +198,7 @@ def ffmpeg_output(monkeypatch) -> list[str]:
         printed.append(result.stderr.decode("utf-8", "replace"))
         return result
 
-    monkeypatch.setattr(pregen_encode, "run_command", run_loudly)
+    monkeypatch.setattr(pregen_encode, "run_encoder", run_loudly)
     return printed
 
 
