@@ -177,6 +177,20 @@ def test_rerun_button_queues_a_full_matching_pass(staff_client, monkeypatch):
     assert staff_client.get(reverse("admin:catalog_matchcandidate_rerun")).status_code == 405
 
 
+def test_the_pair_page_buttons_submit_forms_that_stand_outside_the_change_form(plex, tmm, staff_client):
+    """A browser drops a <form> nested in another, and a button whose form= names nothing does nothing."""
+    film(plex, "Blade Runner", 1982), film(tmm, "Blade Runner", 1983)
+    match_source()
+    candidate = MatchCandidate.objects.get()
+    page = staff_client.get(reverse("admin:catalog_matchcandidate_change", args=[candidate.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    change_form_ends = html.index("</form>", html.index('id="matchcandidate_form"'))
+    for verdict in ("link", "apart"):
+        assert f'form="rv-{verdict}"' in html
+        assert html.index(f'<form id="rv-{verdict}"') > change_form_ends, verdict
+
+
 def test_non_staff_cannot_resolve_conflicts(plex, tmm, client, django_user_model):
     film(plex, "Blade Runner", 1982), film(tmm, "Blade Runner", 1983)
     match_source()
