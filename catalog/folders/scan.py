@@ -35,9 +35,10 @@ from django.utils import timezone
 from catalog.choices import ContentKind, LibraryKind, SourceKind, SyncKind
 from catalog.folders.listing import TreeListing, _Prepared, _VideoUnit
 from catalog.folders.names import _episode_code, clean_title, rating_key_for
-from catalog.folders.nfo import NfoError, NfoItem, parse_nfo
+from catalog.folders.nfo import NfoError, NfoItem, NfoSet, parse_nfo
 from catalog.folders.nfo_rows import NfoRows
 from catalog.folders.removal import Removals
+from catalog.folders.sets import MovieSets
 from catalog.folders.writes import Writes, _Cancelled
 from catalog.media import probe as probing
 from catalog.models import (
@@ -90,7 +91,7 @@ def scan_folder_source(
     return _FolderScan(source, sync_run=sync_run, paths=paths, read_nfo_items=False).run()
 
 
-class _FolderScan(TreeListing, NfoRows, Writes, Removals):
+class _FolderScan(TreeListing, NfoRows, MovieSets, Writes, Removals):
     """One scan of one folder source. Steps: list → load catalog → plan → import → mark removed."""
 
     def __init__(self, source: MediaSource, *, sync_run, paths, read_nfo_items: bool):
@@ -123,6 +124,8 @@ class _FolderScan(TreeListing, NfoRows, Writes, Removals):
         self._undo: list[tuple[dict, object, object]] = []
         self.tag_writer = TagWriter()
         self._images: dict[str, dict[str, str]] = {}  # folder → its image files, by lower-case name
+        self._season_nfos_done: set[tuple[int, str]] = set()
+        self.movie_sets: dict[int, NfoSet | None] = {}  # movie → the <set> its .nfo names
 
     def run(self) -> dict:
         if not self.source.path or not os.path.isdir(self.root):
@@ -154,6 +157,7 @@ class _FolderScan(TreeListing, NfoRows, Writes, Removals):
                 "no video files at all, though the catalog has some; nothing was marked removed "
                 "(is the disk mounted?)",
             )
+        self._save_movie_sets(complete=complete and scopes is None)
         if complete:
             self._mark_removed(scopes)
         self.progress_label = "Cancelled" if cancelled else ("Done" if complete else "Done (incomplete)")
@@ -188,9 +192,15 @@ class _FolderScan(TreeListing, NfoRows, Writes, Removals):
                 self.files_by_path.setdefault(media_file.local_path, []).append(media_file)
         self.external_ids: dict[tuple[str, int], set[tuple[str, str]]] = {}
         for row in ExternalId.objects.filter(source=source).values(
-            "show_id", "playable_id", "provider", "value"
+            "show_id", "season_id", "playable_id", "provider", "value"
         ):
-            owner = ("show", row["show_id"]) if row["show_id"] else ("playable", row["playable_id"])
+            owner = (
+                ("show", row["show_id"])
+                if row["show_id"]
+                else ("season", row["season_id"])
+                if row["season_id"]
+                else ("playable", row["playable_id"])
+            )
             self.external_ids.setdefault(owner, set()).add((row["provider"], row["value"]))
 
     def _library(self, kind: str) -> Library:

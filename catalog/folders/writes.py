@@ -22,7 +22,7 @@ from catalog.folders.nfo import NfoItem
 from catalog.identity import owner_fields, replace_external_ids
 from catalog.media import probe as probing
 from catalog.media.streams import store_probed_tracks
-from catalog.models import ChapterMark, MediaFile, Movie, Playable, Show, SyncRun
+from catalog.models import ChapterMark, MediaFile, Movie, Playable, Season, Show, SyncRun
 from catalog.sync.tags import TagWriter
 
 logger = logging.getLogger(__name__)
@@ -181,7 +181,13 @@ class Writes:
         )
 
     def _replace_ids(self, owner, ids: list[tuple[str, str]], path: str | None) -> bool:
-        owner_key = ("show", owner.pk) if isinstance(owner, Show) else ("playable", owner.pk)
+        owner_key = (
+            ("show", owner.pk)
+            if isinstance(owner, Show)
+            else ("season", owner.pk)
+            if isinstance(owner, Season)
+            else ("playable", owner.pk)
+        )
         if self.external_ids.get(owner_key, set()) == set(ids):
             return False
         skipped = replace_external_ids(owner, self.source.id, ids)
