@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from catalog.artwork import local as local_artwork
 from catalog.choices import ContentKind
+from catalog.folders.discs import DISC_NFO_NAMES, DiscTitle, disc_kind
 from catalog.folders.names import (
     MOVIE_NFO,
     SEASON_NFO,
@@ -37,6 +38,7 @@ class _VideoUnit:
     nfo_path: str | None = None
     short_form_kind: str | None = None
     unknown_folder: bool = False
+    disc: str | None = None  # a VIDEO_TS or BDMV folder (catalog.folders.discs): `path` is the folder
 
 
 @dataclass
@@ -48,6 +50,9 @@ class _Prepared:
     probe: probing.ProbeResult | None = None
     items: list[NfoItem] = field(default_factory=list)
     nfo_error: str = ""
+    disc_title: DiscTitle | None = None  # probed this scan (None for an unchanged disc)
+    disc_fingerprint: str = ""
+    disc_error: str = ""
 
 
 @dataclass
@@ -56,6 +61,9 @@ class _Listing:
 
     videos: dict[str, list[str]] = field(default_factory=dict)
     nfos: dict[str, dict[str, str]] = field(default_factory=dict)
+    discs: dict[str, tuple[str, dict[str, str]]] = field(
+        default_factory=dict
+    )  # folder → kind, its .nfo files
     complete: bool = True
 
 
@@ -107,6 +115,13 @@ class TreeListing:
                 dirnames[:] = []
                 continue
             visited.add((status.st_dev, status.st_ino))
+            kind = disc_kind(os.path.basename(directory)) if self.read_nfo_items else None
+            if kind is not None and directory != self.root:
+                # One item: its files are the disc's, not videos of their own.
+                dirnames[:] = []
+                nfos = {name.lower(): name for name in filenames if name.lower().endswith(".nfo")}
+                listing.discs[directory] = (kind, nfos)
+                continue
             dirnames[:] = (
                 sorted(name for name in dirnames if not _ignored_folder(name)) if self.recursive else []
             )
@@ -142,6 +157,21 @@ class TreeListing:
         units: list[_VideoUnit] = []
         orphan_nfos: list[str] = []
         show_dirs: set[str] = set()
+        claimed: dict[str, set[str]] = {}  # .nfo files beside a disc folder that describe it
+        for disc_dir, (kind, disc_nfos) in sorted(listing.discs.items()):
+            unit = _VideoUnit(path=disc_dir, relative=self._relative(disc_dir), disc=kind)
+            inside = disc_nfos.get(DISC_NFO_NAMES[kind])
+            if inside is not None:
+                unit.nfo_path = os.path.join(disc_dir, inside)
+            else:
+                parent = os.path.dirname(disc_dir)
+                beside = listing.nfos.get(parent, {})
+                for lower in (MOVIE_NFO, f"{os.path.basename(parent).lower()}.nfo", DISC_NFO_NAMES[kind]):
+                    if lower in beside:
+                        unit.nfo_path = os.path.join(parent, beside[lower])
+                        claimed.setdefault(parent, set()).add(lower)
+                        break
+            units.append(unit)
         for directory in sorted(listing.videos):
             videos = listing.videos[directory]
             nfos = listing.nfos.get(directory, {})
@@ -149,7 +179,7 @@ class TreeListing:
             kind = short_form_kind_for(relative_dir, self.root_name)
             if self.read_nfo_items and kind is None and SHOW_NFO in nfos:
                 show_dirs.add(directory)
-            used = {SHOW_NFO, SEASON_NFO}
+            used = {SHOW_NFO, SEASON_NFO, *claimed.get(directory, ())}
             features = [name for name in videos if not _is_extra("", os.path.splitext(name)[0])]
             for name in videos:
                 stem = os.path.splitext(name)[0]

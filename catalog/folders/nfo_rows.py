@@ -133,9 +133,7 @@ class NfoRows:
 
     def _url_only_item(self, unit, item: NfoItem) -> NfoItem:
         """A file of scraper URLs: a movie, or an episode inside a show, named from its file or folder."""
-        stem = _stem(unit.path)
-        if stem.lower() in GENERIC_STEMS or (unit.nfo_path and _stem(unit.nfo_path).lower() == "movie"):
-            stem = os.path.basename(os.path.dirname(unit.path))
+        stem = _name_stem(unit)
         year_in_name = _YEAR_IN_NAME.search(stem)
         if self._show_dir_above(os.path.dirname(unit.path)) is not None:
             show = self.show_items.get(self._show_dir_above(os.path.dirname(unit.path)))
@@ -200,7 +198,7 @@ class NfoRows:
         self._replace_ids(season, item.ids, path)
 
     def _save_movie(self, prepared: _Prepared, key: str, item: NfoItem) -> None:
-        title = (item.title or clean_title(_stem(prepared.unit.path)))[:300]
+        title = (item.title or clean_title(_name_stem(prepared.unit)))[:300]
         desired = {
             "title": title,
             "sort_title": (item.sort_title or sort_title_for(title))[:300],
@@ -243,7 +241,7 @@ class NfoRows:
         self._season_artwork(season, show_dir)
         self._season_nfo(season, os.path.dirname(unit.path), show_dir)
         show_item = self.show_items.get(show_dir)
-        title = (item.title or clean_title(_stem(unit.path)))[:300]
+        title = (item.title or clean_title(_name_stem(unit)))[:300]
         desired = {
             "title": title,
             "summary": item.plot,
@@ -370,6 +368,15 @@ class NfoRows:
                 media_file.save(update_fields=["state"])
                 self._count("updated")
         self._flush()
+
+
+def _name_stem(unit) -> str:
+    """The name that says what a file is: its own, or its folder's for a disc folder or a file
+    named only "movie" (the movie.nfo layout)."""
+    stem = _stem(unit.path)
+    if unit.disc is not None or stem.lower() in GENERIC_STEMS:
+        return os.path.basename(os.path.dirname(unit.path))
+    return stem
 
 
 def _tags_of(item: NfoItem) -> RemoteTags:

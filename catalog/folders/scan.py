@@ -33,6 +33,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.choices import ContentKind, LibraryKind, SourceKind, SyncKind
+from catalog.folders.disc_items import DiscItems
 from catalog.folders.listing import TreeListing, _Prepared, _VideoUnit
 from catalog.folders.names import _episode_code, clean_title, rating_key_for
 from catalog.folders.nfo import NfoError, NfoItem, NfoSet, parse_nfo
@@ -91,7 +92,7 @@ def scan_folder_source(
     return _FolderScan(source, sync_run=sync_run, paths=paths, read_nfo_items=False).run()
 
 
-class _FolderScan(TreeListing, NfoRows, MovieSets, Writes, Removals):
+class _FolderScan(TreeListing, NfoRows, MovieSets, DiscItems, Writes, Removals):
     """One scan of one folder source. Steps: list → load catalog → plan → import → mark removed."""
 
     def __init__(self, source: MediaSource, *, sync_run, paths, read_nfo_items: bool):
@@ -149,7 +150,13 @@ class _FolderScan(TreeListing, NfoRows, MovieSets, Writes, Removals):
         except _Cancelled:
             cancelled = True
         complete = listing.complete and not cancelled
-        if complete and scopes is None and not any(listing.videos.values()) and self._has_active_items():
+        if (
+            complete
+            and scopes is None
+            and not any(listing.videos.values())
+            and not listing.discs
+            and self._has_active_items()
+        ):
             # An empty mount point looks exactly like a library whose every file was deleted.
             complete = False
             self._problem(
@@ -186,7 +193,13 @@ class _FolderScan(TreeListing, NfoRows, MovieSets, Writes, Removals):
         self.files: dict[int, MediaFile] = {}
         self.files_by_path: dict[str, list[MediaFile]] = {}
         self.folder_listings: dict[str, list[str]] = {}  # for sidecar subtitles: one listdir a folder
-        for media_file in MediaFile.objects.filter(playable__source=source, position=0):
+        self.parts_by_item: dict[int, list[MediaFile]] = {}  # every file, in play order (disc items)
+        for media_file in MediaFile.objects.filter(playable__source=source).order_by(
+            "playable_id", "position"
+        ):
+            self.parts_by_item.setdefault(media_file.playable_id, []).append(media_file)
+            if media_file.position != 0:
+                continue
             self.files[media_file.playable_id] = media_file
             if media_file.local_path:
                 self.files_by_path.setdefault(media_file.local_path, []).append(media_file)
@@ -241,6 +254,10 @@ class _FolderScan(TreeListing, NfoRows, MovieSets, Writes, Removals):
                 prepared.nfo_error = str(error)
         for kind in self._library_kinds(prepared):
             self._library(kind)
+        if unit.disc is not None:
+            self._prepare_disc(prepared)
+            self._step(self._label(prepared))
+            return prepared
         try:
             status = os.stat(unit.path)
         except OSError as error:
@@ -301,6 +318,10 @@ class _FolderScan(TreeListing, NfoRows, MovieSets, Writes, Removals):
             return
         if unit.short_form_kind is None and prepared.nfo_error:
             self._failed(unit.nfo_path, prepared.nfo_error)
+            self._keep(unit.path)
+            return
+        if prepared.disc_error:
+            self._failed(unit.path, f"{prepared.disc_error}; not imported")
             self._keep(unit.path)
             return
         save = self._save_short_form if unit.short_form_kind is not None else self._save_nfo_items
