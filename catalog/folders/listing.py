@@ -115,7 +115,7 @@ class TreeListing:
                 dirnames[:] = []
                 continue
             visited.add((status.st_dev, status.st_ino))
-            kind = disc_kind(os.path.basename(directory)) if self.read_nfo_items else None
+            kind = disc_kind(os.path.basename(directory))
             if kind is not None and directory != self.root:
                 # One item: its files are the disc's, not videos of their own.
                 dirnames[:] = []
@@ -160,6 +160,13 @@ class TreeListing:
         claimed: dict[str, set[str]] = {}  # .nfo files beside a disc folder that describe it
         for disc_dir, (kind, disc_nfos) in sorted(listing.discs.items()):
             unit = _VideoUnit(path=disc_dir, relative=self._relative(disc_dir), disc=kind)
+            # A disc in a short-form folder (or any disc in a plain folder source) is one clip.
+            unit.short_form_kind = short_form_kind_for(
+                self._relative(os.path.dirname(disc_dir)), self.root_name
+            )
+            if unit.short_form_kind is None and not self.read_nfo_items:
+                unit.short_form_kind = ContentKind.FILLER
+                unit.unknown_folder = True
             inside = disc_nfos.get(DISC_NFO_NAMES[kind])
             if inside is not None:
                 unit.nfo_path = os.path.join(disc_dir, inside)

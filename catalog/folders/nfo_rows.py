@@ -267,7 +267,7 @@ class NfoRows:
 
     def _save_short_form(self, prepared: _Prepared) -> None:
         unit = prepared.unit
-        stem = _stem(unit.path)
+        stem = _name_stem(unit)
         folder = os.path.dirname(unit.path)
         if unit.unknown_folder and folder not in self._reported_folders:
             self._reported_folders.add(folder)

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from catalog.choices import SyncStatus
-from catalog.folders.scan import scan_tmm_source
-from catalog.models import MediaFile, Movie, SyncRun
+from catalog.folders.scan import scan_folder_source, scan_tmm_source
+from catalog.models import MediaFile, Movie, ShortFormItem, SyncRun
 from scheduling.builder import build_channel
 from scheduling.models import Piece, ProgramEntry
 from tests.catalog.disc_media import bluray_folder, dvd_folder, vob
-from tests.catalog.test_folder_sources import put, tmm_source
+from tests.catalog.test_folder_sources import folder_source, put, tmm_source
 from tests.scheduling.station import channel_with_slot, short_form_library
 
 pytestmark = pytest.mark.django_db
@@ -152,3 +152,16 @@ def test_a_disc_that_loses_its_files_is_reported_and_its_item_is_kept(tmp_path, 
     )
     assert Movie.objects.get(source=source, title="Big Buck Bunny").state == "active"
     assert summary["removed"] == 0
+
+
+def test_a_disc_in_a_plain_folder_source_is_one_clip_and_its_menu_is_never_one(tmp_path, discs):
+    root = tmp_path / "clips"
+    shutil.copytree(discs / "dvd" / "VIDEO_TS", root / "commercials" / "Holiday Ads 1987" / "VIDEO_TS")
+    source = folder_source(root)
+
+    summary = scan_folder_source(source)
+
+    assert summary["failed"] == 0, summary["errors"]
+    [clip] = ShortFormItem.objects.filter(source=source)
+    assert (clip.kind, clip.title) == ("commercial", "Holiday Ads 1987")
+    assert files_of(clip) == ["VTS_02_1.VOB", "VTS_02_2.VOB"]
