@@ -11,6 +11,7 @@ than filed under a guessed one. Scraper URLs (IMDb, TMDB, TheTVDB) carry ids too
 
 from __future__ import annotations
 
+import json
 import re
 import xml.etree.ElementTree as ET
 
@@ -83,10 +84,31 @@ def read_ids(
         value = (child.text or "").strip()
         if value:
             _legacy_id(kind, value, uniques, found, warnings)
-    for provider, value in url_ids.items():
+    for provider, value in [*url_ids.items(), *_episode_guide_ids(children).items()]:
         found.setdefault(provider, value)
     ids = sorted(found.items(), key=lambda pair: PROVIDER_PRIORITY[pair[0]])
     return ids, default
+
+
+def _episode_guide_ids(children: dict[str, list[ET.Element]]) -> dict[str, str]:
+    """A show's ids in its `<episodeguide>`: JSON since Kodi 19 (`{"tvdb": "78020", …}`), a
+    scraper URL before (`<url>…/series/78020/all/en.zip</url>`)."""
+    ids: dict[str, str] = {}
+    for guide in children.get("episodeguide", []):
+        text = " ".join(part.strip() for part in guide.itertext() if part.strip())
+        try:
+            parsed = json.loads(text) if text.startswith("{") else None
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            for key, value in parsed.items():
+                provider = _provider(str(key), str(value).strip())
+                if provider and _plausible(provider, str(value).strip()):
+                    ids.setdefault(provider, str(value).strip())
+        else:
+            for provider, value in ids_from_urls(text.split()).items():
+                ids.setdefault(provider, value)
+    return ids
 
 
 def attribute(element: ET.Element, name: str) -> str:

@@ -2,6 +2,7 @@
 imports everything and lists per file what is truly unreadable; the second and third report 0
 added / 0 updated / 0 removed and write nothing."""
 
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -9,8 +10,12 @@ import pytest
 from catalog.choices import SourceKind, SyncStatus
 from catalog.models import Collection, Episode, MediaFile, Movie, Season, ShortFormItem, Show
 from catalog.sync.folders import sync_folder_source
+from scheduling.builder import build_channel
+from scheduling.models import ProgramEntry
+from scheduling.xmltv import render_xmltv
 from tests.catalog.mixed_library import EXPECTED_FAILURES, EXPECTED_PROBLEMS, build
 from tests.factories import FolderSourceFactory
+from tests.scheduling.station import channel_with_slot, short_form_library
 
 pytestmark = pytest.mark.django_db
 
@@ -69,3 +74,26 @@ def test_a_mixed_library_imports_everything_then_two_resyncs_change_nothing(libr
         assert again.failed == len(EXPECTED_FAILURES)  # still reported, still only those
         assert again.skipped == added
         assert snapshot_of_rows(source) == rows
+
+
+def test_the_mixed_librarys_multi_episode_files_each_air_once(library):
+    source = FolderSourceFactory(kind=SourceKind.TMM, path=str(library), name="Mixed library")
+    sync_folder_source(source)
+    alf = Show.objects.get(source=source, title="ALF")
+    short_form_library()
+    channel, _, _ = channel_with_slot(shows=[alf], start=time(18), end=time(20))
+    monday = datetime(2026, 11, 23, tzinfo=UTC)
+
+    build_channel(channel, monday, monday + timedelta(days=1), fine_until=monday + timedelta(days=1))
+
+    programs = ProgramEntry.objects.filter(channel=channel, slot__isnull=False).order_by("start")
+    assert [(p.episode_number, p.last_episode_number) for p in programs] == [
+        (1, 2),
+        (3, 4),
+        (5, None),
+        (6, 8),
+    ]
+    assert programs[3].subtitle == "Pennsylvania 6-5000 / Keepin' the Faith / For Your Eyes Only"
+    guide = render_xmltv([channel], monday, monday + timedelta(days=1), "http://tv").decode()
+    for code in ("S01E01-E02", "S01E03-E04", "S01E05", "S01E06-E08"):
+        assert guide.count(f'<episode-num system="onscreen">{code}</episode-num>') == 1

@@ -113,3 +113,16 @@ def test_an_id_that_names_no_provider_is_never_guessed(xml, ids, warning):
 
     assert item.ids == ids
     assert any(line.startswith(warning) for line in item.warnings)
+
+
+def test_a_shows_episode_guide_carries_its_ids_as_json_or_as_a_scraper_url():
+    [kodi19], _ = parse_nfo_text(
+        '<tvshow><title>ALF</title><episodeguide>{"tvdb": "78020", "imdb": "tt0090390"}</episodeguide></tvshow>'
+    )
+    [kodi17], _ = parse_nfo_text(
+        "<tvshow><title>ALF</title><episodeguide><url>https://thetvdb.com/api/KEY/series/78020/all/en.zip"
+        '</url></episodeguide><uniqueid type="imdb">tt0090390</uniqueid></tvshow>'
+    )
+
+    assert kodi19.ids == [("tvdb", "78020"), ("imdb", "tt0090390")]
+    assert kodi17.ids == [("tvdb", "78020"), ("imdb", "tt0090390")]
