@@ -202,3 +202,20 @@ def test_a_rescan_of_an_unchanged_tree_of_quirky_nfo_files_changes_nothing(tmp_p
         assert (again["added"], again["updated"], again["removed"], again["failed"]) == (0, 0, 0, 0)
         assert again["errors"] == first["errors"]
     assert list(Collection.objects.filter(source=source).values_list("pk", "updated_at")) == collections
+
+
+def test_tags_from_nfo_files_are_in_the_catalog_api(tmp_path, media, client, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    movies_tree(tmp_path / "movies", media)
+    source = tmm_source(tmp_path / "movies")
+    scan_tmm_source(source)
+    sequel = Movie.objects.get(source=source, title="Back to the Future Part II")
+    staff = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
+    staff.user_permissions.add(*Permission.objects.filter(codename__in=["view_movie", "view_playable"]))
+    client.force_login(staff)
+
+    response = client.get(f"/api/catalog/movies/{sequel.pk}")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["tags"] == ["time travel", "sequel"]
