@@ -152,6 +152,8 @@ class Writes:
         else:
             # Unchanged since its last probe (which may have been for another item of the same file).
             probed = self.files_by_path[unit.path][0]
+            if not probed.playable_ok and probed.probe_error:
+                self._problem(unit.path, probed.probe_error)  # still unreadable: every run says so
         desired.update({name: getattr(probed, name) for name in _MEDIA_FILE_PROBE_FIELDS})
         if prepared.probe is None:
             desired["state"] = FileState.NORMAL if probed.playable_ok else FileState.UNAVAILABLE

@@ -72,6 +72,7 @@ def test_a_mixed_library_imports_everything_then_two_resyncs_change_nothing(libr
         again = sync_folder_source(source)
         assert (again.added, again.updated, again.removed) == (0, 0, 0), again.error
         assert again.failed == len(EXPECTED_FAILURES)  # still reported, still only those
+        assert again.error.splitlines()[1:] == problem_lines
         assert again.skipped == added
         assert snapshot_of_rows(source) == rows
 
