@@ -7,9 +7,13 @@ import pytest
 
 from catalog.folders.scan import scan_tmm_source
 from catalog.models import Episode, MediaFile
+from plex_emulator import PlexEmulator
+from plex_emulator.config import EmulatorConfig
 from scheduling.builder import build_channel
 from scheduling.models import Piece, ProgramEntry
 from scheduling.xmltv import render_xmltv
+from tests.catalog.plex_helpers import source_for
+from tests.catalog.plex_helpers import sync as plex_sync
 from tests.catalog.test_folder_sources import episode_nfo, put, tmm_source
 from tests.catalog.test_probe import MediaSamples, make_media_samples
 from tests.factories import EpisodeFactory, ShowFactory
@@ -148,3 +152,31 @@ def test_an_older_log_that_aired_the_second_episode_continues_after_the_whole_fi
     build(channel)
 
     assert in_slot(channel)[1].playable_id == episodes[2].pk
+
+
+def test_a_double_episode_synced_from_plex_airs_once():
+    config = EmulatorConfig(
+        shows=1, seasons_per_show=1, episodes_per_season=4, specials_per_show=0, movies=0, seed=3
+    )
+    with PlexEmulator(config) as emulator:
+        first, second, *_ = sorted(emulator.library.episodes(), key=lambda episode: episode.index)
+        # Plex lists each episode of a two-episode file with that file's Media and Part.
+        second.media = first.media
+        second.duration = first.duration
+        emulator.library.touch(second.rating_key)
+        source = source_for(emulator, allow_remote_playback=True)
+        run = plex_sync(source, "full")
+    assert run.status == "succeeded", run.error
+    episodes = list(Episode.objects.filter(source=source).order_by("episode_number"))
+    shared = MediaFile.objects.filter(playable__in=episodes[:2]).values_list("part_key", flat=True)
+    assert len(set(shared)) == 1  # stored as Plex said: two episodes, one Part
+    short_form_library()
+    channel, _, _ = channel_with_slot(shows=[episodes[0].show], start=time(18), end=time(20))
+
+    build(channel)
+
+    programs = in_slot(channel)
+    assert episodes[1].pk not in [program.playable_id for program in programs]
+    assert programs[0].playable_id == episodes[0].pk
+    assert (programs[0].episode_number, programs[0].last_episode_number) == (1, 2)
+    assert programs[1].playable_id == episodes[2].pk
