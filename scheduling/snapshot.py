@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import Coalesce
 
 from catalog.choices import ContentKind, FileState, ItemState, SourceKind
@@ -219,10 +219,27 @@ def _fold_multi_episode_files(snapshot: CatalogSnapshot) -> None:
     """Episodes that share a file become one program (scheduling.multi_episode)."""
     if not snapshot.episodes_by_show:
         return
+    episode_files = MediaFile.objects.filter(playable__episode__isnull=False)
+    # Only files that more than one episode points at matter; the database finds those.
+    shared_paths = (
+        episode_files.exclude(local_path="")
+        .values("local_path")
+        .annotate(episodes=Count("playable_id", distinct=True))
+        .filter(episodes__gt=1)
+        .values("local_path")
+    )
+    shared_parts = (
+        episode_files.filter(local_path="")
+        .exclude(part_key="")
+        .values("part_key")
+        .annotate(episodes=Count("playable_id", distinct=True))
+        .filter(episodes__gt=1)
+        .values("part_key")
+    )
     file_of = shared_file_groups(
-        MediaFile.objects.filter(playable__episode__isnull=False).values_list(
-            "playable_id", "local_path", "part_key"
-        )
+        episode_files.filter(
+            Q(local_path__in=shared_paths) | Q(local_path="", part_key__in=shared_parts)
+        ).values_list("playable_id", "local_path", "part_key")
     )
     for show_id, episodes in snapshot.episodes_by_show.items():
         folded, stands_for = fold_shared_files(episodes, file_of)

@@ -161,6 +161,8 @@ class NfoRows:
             for index, item in enumerate(items)
         ]
         described = {(item.season, item.episode) for item in items}
+        if not described <= {(season, number) for number in numbers}:
+            return items  # the .nfo numbers its episodes otherwise: it knows better than the name
         for number in numbers:
             if (season, number) not in described:
                 items.append(

@@ -219,3 +219,15 @@ def test_tags_from_nfo_files_are_in_the_catalog_api(tmp_path, media, client, dja
 
     assert response.status_code == 200, response.content
     assert response.json()["tags"] == ["time travel", "sequel"]
+
+
+def test_an_nfo_that_numbers_its_episodes_wins_over_the_range_in_the_file_name(tmp_path, media):
+    show = tmp_path / "tv" / "ALF"
+    put(show / "tvshow.nfo", "<tvshow><title>ALF</title></tvshow>")
+    put(show / "ALF - S01E01-E03.mkv", media.clip)  # a misnamed file: the .nfo says 5 and 6
+    put(show / "ALF - S01E01-E03.nfo", episode_nfo(1, 5, "Going Out of My Mind") + episode_nfo(1, 6, "Jump"))
+    source = tmm_source(tmp_path / "tv")
+
+    scan_tmm_source(source)
+
+    assert list(Episode.objects.filter(source=source).order_by("episode_number").values_list("episode_number", flat=True)) == [5, 6]  # fmt: skip
