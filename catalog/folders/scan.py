@@ -19,9 +19,10 @@ some `paths` marks nothing outside what it fully saw. Each file's problem is rep
 the scan goes on.
 
 This module drives one scan (`_FolderScan`); its steps live beside it, one concern each: the walk
-and the plan (`listing`), what .nfo files say as rows (`nfo_rows`, reading them is `nfo`), the
-writes, progress and problem report (`writes`), and marking what is gone (`removal`). What file
-and folder names mean is in `names`.
+and the plan (`listing`), what .nfo files say as rows (`nfo_rows`; reading them is `nfo`, their ids
+`nfo_ids`), movie sets as collections (`sets`), DVD and Blu-ray folders (`disc_items`; what a
+disc's main title is, `discs`), the writes, progress and problem report (`writes`), and marking
+what is gone (`removal`). What file and folder names mean is in `names`.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from catalog.folders.disc_items import DiscItems
 from catalog.folders.listing import TreeListing, _Prepared, _VideoUnit
 from catalog.folders.names import _episode_code, clean_title, rating_key_for
 from catalog.folders.nfo import NfoError, NfoItem, NfoSet, parse_nfo
-from catalog.folders.nfo_rows import NfoRows
+from catalog.folders.nfo_rows import NfoRows, _name_stem
 from catalog.folders.removal import Removals
 from catalog.folders.sets import MovieSets
 from catalog.folders.writes import Writes, _Cancelled
@@ -284,7 +285,7 @@ class _FolderScan(TreeListing, NfoRows, MovieSets, DiscItems, Writes, Removals):
 
     def _label(self, prepared: _Prepared) -> str:
         unit = prepared.unit
-        stem = os.path.splitext(os.path.basename(unit.path))[0]
+        stem = _name_stem(unit)
         if unit.short_form_kind is not None:
             return f"{ContentKind(unit.short_form_kind).label}: {clean_title(stem)}"
         item = prepared.items[0] if prepared.items else None
