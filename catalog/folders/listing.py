@@ -78,7 +78,7 @@ class TreeListing:
             candidate = os.path.normpath(os.path.join(self.root, os.path.expanduser(str(raw))))
             if not _is_within(candidate, self.root):
                 raise ValueError(f"{raw} is not inside the source folder {self.root}")
-            scopes.append(candidate)
+            scopes.append(self._disc_around(candidate))
         # A folder inside another chosen folder adds nothing.
         return sorted(
             {
@@ -87,6 +87,15 @@ class TreeListing:
                 if not any(other != scope and _is_within(scope, other) for other in scopes)
             }
         )
+
+    def _disc_around(self, path: str) -> str:
+        """A path inside a disc folder stands for the whole disc (one item)."""
+        directory = path
+        while directory != self.root and _is_within(directory, self.root):
+            if disc_kind(os.path.basename(directory)) is not None:
+                return directory
+            directory = os.path.dirname(directory)
+        return path
 
     def _list(self, scopes: list[str] | None) -> _Listing:
         listing = _Listing()

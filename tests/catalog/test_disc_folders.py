@@ -165,3 +165,15 @@ def test_a_disc_in_a_plain_folder_source_is_one_clip_and_its_menu_is_never_one(t
     [clip] = ShortFormItem.objects.filter(source=source)
     assert (clip.kind, clip.title) == ("commercial", "Holiday Ads 1987")
     assert files_of(clip) == ["VTS_02_1.VOB", "VTS_02_2.VOB"]
+
+
+def test_scanning_a_path_inside_a_disc_folder_scans_the_whole_disc(tmp_path, discs):
+    root = tmp_path / "movies"
+    disc_tree(root, discs)
+    source = tmm_source(root)
+
+    scan_tmm_source(source, paths=["Big Buck Bunny (2008)/VIDEO_TS/VTS_02_2.VOB"])
+
+    [movie] = Movie.objects.filter(source=source)
+    assert movie.rating_key == "Big Buck Bunny (2008)/VIDEO_TS"
+    assert files_of(movie) == ["VTS_02_1.VOB", "VTS_02_2.VOB"]
