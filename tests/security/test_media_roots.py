@@ -159,3 +159,25 @@ def test_the_folder_scan_does_not_follow_links_out_of_its_root(roots, db):
     paths = sorted(MediaFile.objects.values_list("local_path", flat=True))
     assert paths == [str(clip)]
     assert not any(str(data) in os.path.realpath(path) for path in paths)
+
+
+@pytest.mark.parametrize(
+    ("header", "status"),
+    [
+        ("bytes=" + "9" * 5000 + "-", 416),  # finding 8: a 5,000-digit start was a 500
+        ("bytes=0-" + "9" * 5000, 206),  # an end past any file: up to the end
+        ("bytes=-" + "9" * 5000, 206),  # the last "many" bytes: the whole file
+        ("bytes=" + "9" * 5000 + "-" + "9" * 5001, 416),
+        ("bytes=abc-def", 200),  # malformed: ignored, the whole file
+    ],
+    ids=["huge-start", "huge-end", "huge-suffix", "huge-both", "malformed"],
+)
+def test_absurd_range_headers_are_a_clear_answer_not_a_500(header, status, roots, chapter_staff):
+    _library, _data, clip = roots
+    media = _file(clip)
+    response = chapter_staff.client.get(_media_url(media.playable), HTTP_RANGE=header)
+    assert response.status_code == status
+    if status == 416:
+        assert response["Content-Range"] == f"bytes */{clip.stat().st_size}"
+    else:
+        assert _body(response) == clip.read_bytes()
