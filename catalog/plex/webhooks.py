@@ -46,6 +46,7 @@ from django.views.decorators.csrf import csrf_exempt
 from catalog.choices import SourceKind, SyncKind
 from catalog.models import Library, MediaSource, SyncRun, WebhookEvent, WebhookOutcome
 from catalog.sync.triggers import request_sync
+from retrovue.core.public_url import public_base_url
 
 logger = logging.getLogger(__name__)
 
@@ -79,8 +80,9 @@ def max_calls_per_minute() -> int:
 
 
 def webhook_url(request: HttpRequest, source: MediaSource) -> str:
-    """The absolute URL staff paste into Plex (Settings → Webhooks) for this source."""
-    return request.build_absolute_uri(reverse("hooks:plex", kwargs={"secret": source.webhook_secret}))
+    """The absolute URL staff paste into Plex (Settings → Webhooks) for this source: on the
+    configured public URL, so a forged Host header cannot send Plex (and the secret) elsewhere."""
+    return public_base_url(request) + reverse("hooks:plex", kwargs={"secret": source.webhook_secret})
 
 
 def source_for_secret(secret: str) -> MediaSource | None:

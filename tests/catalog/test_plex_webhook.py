@@ -404,7 +404,8 @@ def test_the_endpoint_needs_no_login_but_nothing_else_under_hooks_answers(db, so
         assert client.post(path, {"payload": "{}"}).status_code == 404
 
 
-def test_webhook_url_is_the_absolute_url_staff_paste_into_plex(transactional_db, tv, queued_tasks):
+def test_webhook_url_is_the_absolute_url_staff_paste_into_plex(transactional_db, tv, queued_tasks, settings):
+    settings.ALLOWED_HOSTS = ["tv.example.com", "testserver"]  # hosts the operator vouched for
     source = tv.source
     request = RequestFactory().get("/admin/catalog/mediasource/1/change/", HTTP_HOST="tv.example.com")
 
