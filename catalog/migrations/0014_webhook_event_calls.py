@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0012_artwork'),
+        ('catalog', '0013_matching_turn'),
     ]
 
     operations = [
