@@ -53,8 +53,10 @@ FFMPEG_PROTOCOLS = {
     "udp": "udp",
 }
 
-# Networks a private LAN uses: where a Plex server usually lives.
-PRIVATE_LAN = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
+# Networks home and office LANs use: where a Plex server usually lives. Not 172.16.0.0/12, which
+# is Docker's: in the Compose stack it would reach Redis, PostgreSQL and gunicorn by service name
+# (an operator whose LAN uses it lists it in RETROVUE_PLEX_HOSTS).
+PRIVATE_LAN = ("10.0.0.0/8", "192.168.0.0/16", "fc00::/7")
 
 
 class URLRefused(ValueError):
