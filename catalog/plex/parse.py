@@ -200,6 +200,20 @@ def _parts(element: Element) -> list[RemotePart]:
     return parts
 
 
+def is_all_episodes_entry(element: Element) -> bool:
+    """The "All episodes" `Directory` Plex puts first in a show's `/children`.
+
+    It links to the show's `/allLeaves` and has no ratingKey and no type: it is a shortcut, not a
+    season, so it is neither stored nor reported as malformed (PLEX_API_NOTES §5).
+    """
+    return (
+        element.tag == "Directory"
+        and not element.get("ratingKey", "").strip()
+        and not element.get("type")
+        and element.get("key", "").rstrip("/").endswith("/allLeaves")
+    )
+
+
 def parse_item(element: Element, kind: str | None = None) -> RemoteItem:
     attributes = element.attrib
     rating_key = attributes.get("ratingKey", "").strip()

@@ -46,6 +46,7 @@ from catalog.plex.parse import (
     RemoteTags,
     details_of,
     epoch_to_datetime,
+    is_all_episodes_entry,
     parse_item,
     streams_by_part,
     tags_of,
@@ -199,6 +200,8 @@ class LibrarySync:
             self.library.section_key, plex_type, page_size=self.page_size, updated_since=self.since
         ):
             for element in page.elements:
+                if is_all_episodes_entry(element):
+                    continue
                 try:
                     item = parse_item(element, plex_type)
                 except MalformedItem as error:
