@@ -77,6 +77,10 @@ CASES: dict[str, Paths] = {
     "library_metadata_1__movie_legacy_guid_streams__ha.xml": lambda library: [
         "/library/metadata/" + ",".join(movie.rating_key for movie in library.movies())
     ],
+    # A show's seasons with the "All episodes" shortcut first (converted from a JSON capture).
+    "library_metadata_22_children__seasons_all_episodes__plexapirs_as_xml.xml": lambda library: [
+        f"/library/metadata/{show.rating_key}/children" for show in library.shows()[:3]
+    ],
     "library_metadata_20_children__season_episodes_flat_Part__ha.xml": lambda library: [
         f"/library/metadata/{season.rating_key}/children" for season in library.seasons() if season.index > 0
     ],
@@ -151,3 +155,23 @@ def test_numeric_attributes_stay_numeric(fixture_name: str, fixtures_dir: Path, 
             for name, value in element.attrib.items():
                 if (element.tag, name) in numeric_in_capture:
                     assert value.lstrip("-").isdigit(), f"{element.tag}@{name}={value!r} is not an integer"
+
+
+def test_show_children_lead_with_the_all_episodes_entry_like_the_capture(fixtures_dir: Path, emulator):
+    captured = parse_xml(
+        (
+            fixtures_dir / "xml" / "library_metadata_22_children__seasons_all_episodes__plexapirs_as_xml.xml"
+        ).read_bytes()
+    )
+    show = emulator.library.shows()[0]
+    served = fetch(emulator, f"/library/metadata/{show.rating_key}/children")
+    for root in (captured, served):
+        first = root[0]
+        assert (first.tag, first.get("title"), first.get("ratingKey"), first.get("type")) == (
+            "Directory", "All episodes", None, None,
+        )  # fmt: skip
+        assert first.get("key").endswith("/allLeaves")
+        assert int(root.get("size")) == len(root)  # counted in size, as Plex does
+    assert list(captured[0].attrib) == list(served[0].attrib)
+    excluded = fetch(emulator, f"/library/metadata/{show.rating_key}/children?excludeAllLeaves=1")
+    assert all(child.get("type") == "season" for child in excluded)
