@@ -48,6 +48,7 @@ from django.db import transaction
 
 from catalog.choices import SHORT_FORM_KINDS, ChapterOrigin, ContentKind, FileState
 from catalog.media.probe import ProbeError, probe_chapters, probe_media_file
+from catalog.media.versions import airing_files  # the reference version's parts
 from catalog.models import ChapterMark, Episode, MediaFile, Movie, Playable, ShortFormItem
 from retrovue.core.formatting import format_duration_ms
 from retrovue.subprocesses import CommandError, run_command
@@ -279,7 +280,7 @@ def _last_lines(text: str, count: int = 3) -> str:
 
 def local_media_file(playable: Playable) -> MediaFile:
     """The item's first part, if it can be read on this machine; otherwise why not, for staff."""
-    media_file = playable.files.order_by("position").first()
+    media_file = airing_files(playable.pk).first()
     if media_file is None:
         raise NoMediaFile(f"“{playable.title}” has no media file.")
     if media_file.state == FileState.REMOTE_ONLY:
@@ -300,7 +301,7 @@ def local_media_file(playable: Playable) -> MediaFile:
 
 def item_duration_ms(playable: Playable) -> int | None:
     """The length marks must fall within: the first part's probed length, else the item's."""
-    media_file = playable.files.order_by("position").first()
+    media_file = airing_files(playable.pk).first()
     return (media_file.duration_ms if media_file else None) or playable.duration_ms
 
 

@@ -5,7 +5,14 @@ from catalog.models.collections import Collection, CollectionMember, MemberKind
 from catalog.models.items import Episode, Movie, Playable, Season, ShortFormItem, Show, sort_title_for
 from catalog.models.live import ListenerStatus, NotificationListenerState
 from catalog.models.matching import MatchCandidate, MatchDecision, MatchedItem, Work, WorkMember
-from catalog.models.media import ChapterMark, ExternalId, MediaFile, PlexMarker, primary_external_id
+from catalog.models.media import (
+    ChapterMark,
+    ExternalId,
+    MediaFile,
+    MediaVersion,
+    PlexMarker,
+    primary_external_id,
+)
 from catalog.models.plex_signin import PlexDevice, PlexSignIn
 from catalog.models.sources import Library, MediaSource, PathMapping
 from catalog.models.streams import MediaStream
@@ -33,6 +40,7 @@ __all__ = [
     "MediaFile",
     "MediaSource",
     "MediaStream",
+    "MediaVersion",
     "MemberKind",
     "Movie",
     "NotificationListenerState",
