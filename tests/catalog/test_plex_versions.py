@@ -20,7 +20,7 @@ from catalog.models import ChapterMark, MediaFile, MediaVersion, Movie, PathMapp
 from catalog.plex.parse import parse_item
 from catalog.sync.plex_media import versions_of
 from catalog.sync.probing import probe_source_files
-from playout import pregen
+from playout import pregen_encode
 from playout.inputs import RemoteParts
 from plex_emulator import PlexEmulator
 from tests.catalog.plex_helpers import SMALL_LIBRARY, source_for, sync
@@ -171,7 +171,7 @@ def test_a_two_version_film_airs_one_version_with_its_length_and_cut_points_only
 
     # Pre-generation reads that version's file, and only it.
     with RemoteParts(ttl=60) as remote:
-        parts = pregen._source_parts(stored.pk, stored.duration_ms, remote, SD)
+        parts = pregen_encode._source_parts(stored.pk, stored.duration_ms, remote, SD)
     assert [part.path for part in parts] == [str(local_file)]
 
 
@@ -247,7 +247,7 @@ def test_staff_pin_a_version_in_the_admin_and_it_airs_with_its_length(admin_clie
 
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_marks_multi_part_items_and_the_next_sync_reads_them_again():
-    migration = importlib.import_module("catalog.migrations.0013_media_versions")
+    migration = importlib.import_module("catalog.migrations.0014_media_versions")
     with PlexEmulator(SMALL_LIBRARY) as emulator:
         movie = two_cut_film(emulator)
         source = source_for(emulator)
