@@ -321,7 +321,7 @@ def import_embedded_chapters(playable: Playable) -> list[ChapterMark]:
     for title, start_ms in chapters:
         if start_ms > 0:
             wanted.setdefault(start_ms, title[:TITLE_MAX_LENGTH])
-    return _replace_marks(playable, ChapterOrigin.EMBEDDED, sorted(wanted.items()))
+    return _replace_marks(playable, ChapterOrigin.EMBEDDED, sorted(wanted.items()), media_file.version_id)
 
 
 def generate_chapter_marks(
@@ -335,7 +335,7 @@ def generate_chapter_marks(
         detection=detection,
     )
     marks = [(found.time_ms, f"Break {number}") for number, found in enumerate(breaks, start=1)]
-    return _replace_marks(playable, ChapterOrigin.DETECTED, marks)
+    return _replace_marks(playable, ChapterOrigin.DETECTED, marks, media_file.version_id)
 
 
 def run_chapter_detection(playable_id: int) -> dict:
@@ -386,13 +386,16 @@ def clean_marks(marks: Iterable[tuple[int, str]], *, duration_ms: int | None) ->
     return sorted(by_time.items())
 
 
-def _replace_marks(playable: Playable, origin: str, marks: Sequence[tuple[int, str]]) -> list[ChapterMark]:
+def _replace_marks(
+    playable: Playable, origin: str, marks: Sequence[tuple[int, str]], version_id: int | None = None
+) -> list[ChapterMark]:
+    """Marks read from a file belong to that file's version (`version_id`); staff's to every version."""
     with transaction.atomic():
         # Two saves of one item at once would otherwise both delete, then collide inserting.
         Playable.objects.select_for_update().filter(pk=playable.pk).first()
         ChapterMark.objects.filter(playable=playable, origin=origin).delete()
         return ChapterMark.objects.bulk_create(
-            ChapterMark(playable=playable, origin=origin, time_ms=time_ms, title=title)
+            ChapterMark(playable=playable, version_id=version_id, origin=origin, time_ms=time_ms, title=title)
             for time_ms, title in marks
         )
 

@@ -130,11 +130,7 @@ def make_clip(path: Path, seconds: int = 3, chapter_ms: int = 1000) -> None:
 
 def two_cut_film(emulator: PlexEmulator):
     """A film whose second version (4K HEVC) is a longer cut than its first (1080p)."""
-    movie = emulator.library.add_movie("Two Cuts", 1984, versions=2)
-    longer = movie.media[1]
-    longer.duration = movie.media[0].duration + 600_000
-    longer.parts[0].duration = longer.duration
-    return movie
+    return emulator.library.add_movie("Two Cuts", 1984, versions=2, version_lengths=(5_400_000, 6_000_000))
 
 
 @pytest.mark.django_db(transaction=True)

@@ -207,3 +207,11 @@ def test_a_two_version_film_nests_each_versions_parts_like_the_capture(fixtures_
         assert not video.findall("Part"), "parts live inside their version, never beside it"
         # The item's length is its first (default) version's.
         assert video.get("duration") == media[0].get("duration")
+
+
+def test_a_two_cut_film_reports_each_versions_length_and_the_first_as_the_items(emulator):
+    movie = emulator.library.add_movie("Two Cuts", 1984, versions=2, version_lengths=(5_400_000, 6_000_000))
+    video = fetch(emulator, f"/library/metadata/{movie.rating_key}").find("Video")
+    assert video.get("duration") == "5400000"
+    assert [media.get("duration") for media in video.findall("Media")] == ["5400000", "6000000"]
+    assert [part.get("duration") for part in video.iter("Part")] == ["5400000", "6000000"]
