@@ -53,10 +53,14 @@ def write_versions(instances: dict[int, RemoteItem], mapper: PathMapper) -> None
     old_files = list(MediaFile.objects.filter(playable_id__in=pks))
     version_rows: dict[tuple[int, int], MediaVersion] = {}
     used: set[int] = set()
+    old_by_item = defaultdict(list)
+    for row in old_versions:
+        old_by_item[row.playable_id].append(row)
     for pk, item in instances.items():
-        mine = [row for row in old_versions if row.playable_id == pk]
         for index, parts in enumerate(versions_of(item)):
-            row = _match_version(mine, parts[0].media_key, index, used) or MediaVersion(playable_id=pk)
+            row = _match_version(old_by_item[pk], parts[0].media_key, index, used) or MediaVersion(
+                playable_id=pk
+            )
             _fill_version(row, index, parts)
             version_rows[(pk, index)] = row
     _save(MediaVersion, old_versions, list(version_rows.values()), VERSION_FIELDS)

@@ -279,3 +279,25 @@ def test_the_migration_marks_multi_part_items_and_the_next_sync_reads_them_again
     # Every marked item (the emulator's split film and two-version film too) was read and rewritten once.
     assert run.updated == len(marked)
     assert not Playable.objects.filter(needs_full_resync=True).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pin_and_the_version_rows_survive_a_resync_of_a_changed_item():
+    with PlexEmulator(SMALL_LIBRARY) as emulator:
+        movie = two_cut_film(emulator)
+        source = source_for(emulator)
+        assert sync(source, "full").status == "succeeded"
+        stored = Movie.objects.get(source=source, rating_key=movie.rating_key)
+        versions_before = list(MediaVersion.objects.filter(playable=stored).order_by("position"))
+        files_before = sorted(MediaFile.objects.filter(playable=stored).values_list("pk", "version_id"))
+        MediaVersion.objects.filter(pk=versions_before[1].pk).update(pinned=True)
+        emulator.library.touch(movie.rating_key, title="Two Cuts (Director's Edition)")
+        run = sync(source, "incremental")
+    assert run.status == "succeeded", run.error
+    stored.refresh_from_db()
+    assert stored.title == "Two Cuts (Director's Edition)"
+    versions_after = list(MediaVersion.objects.filter(playable=stored).order_by("position"))
+    assert [v.pk for v in versions_after] == [v.pk for v in versions_before]
+    assert [v.pinned for v in versions_after] == [False, True]
+    assert sorted(MediaFile.objects.filter(playable=stored).values_list("pk", "version_id")) == files_before
+    assert stored.duration_ms == versions_after[1].duration_ms == 6_000_000
