@@ -213,7 +213,7 @@ class LibrarySync:
     def refetch_items_without_timestamps(self, plex_type, local, already) -> list[RemoteItem]:
         """Items an updatedAt filter can't find are fetched by key and compared in full: those Plex
         gave no updatedAt, and those marked to be read again (stored in a shape since corrected,
-        e.g. versions flattened into parts before migration 0014), changed on Plex or not."""
+        e.g. versions flattened into parts before migration 0016), changed on Plex or not."""
         if self.since is None:
             return []
         stale = Q(updated_at_plex__isnull=True)

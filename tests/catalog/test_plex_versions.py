@@ -243,7 +243,7 @@ def test_staff_pin_a_version_in_the_admin_and_it_airs_with_its_length(admin_clie
 
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_marks_multi_part_items_and_the_next_sync_reads_them_again():
-    migration = importlib.import_module("catalog.migrations.0014_media_versions")
+    migration = importlib.import_module("catalog.migrations.0016_media_versions")
     with PlexEmulator(SMALL_LIBRARY) as emulator:
         movie = two_cut_film(emulator)
         source = source_for(emulator)

@@ -24,7 +24,7 @@ def mark_items_with_several_parts(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("catalog", "0013_matching_turn"),
+        ("catalog", "0015_webhook_event_calls"),
     ]
 
     operations = [
