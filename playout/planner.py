@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 
 from catalog.choices import FileState
-from catalog.models import MediaFile
+from catalog.media.versions import airing_files
 from playout import ffmpeg_commands as commands
 from playout import pregen
 from playout.inputs import InputUnavailable, RemoteParts
@@ -191,11 +191,7 @@ class Planner:
         """Pre-generation's encode of this piece from `offset` on, with the channel bug, to a pipe,
         with the remote parts it reads from Plex (to close when it ends); None with no file to
         read, here or on the server."""
-        files = list(
-            MediaFile.objects.filter(playable_id=piece.playable_id)
-            .select_related("playable__source")
-            .order_by("position")
-        )
+        files = list(airing_files(piece.playable_id, self.profile).select_related("playable__source"))
         parts = []
         # The transcode runs at the pace of air: a remote part's relay URL must live that long.
         remote = RemoteParts(ttl=(piece.out_ms - piece.in_ms) / 1000 + LIVE_RELAY_GRACE_SECONDS)

@@ -22,7 +22,8 @@ from pathlib import Path
 from django.utils import timezone
 
 from catalog.media.probe import probe_media_file
-from catalog.models import MediaFile, MediaStream
+from catalog.media.versions import airing_files
+from catalog.models import MediaStream
 from playout import encoder_process, tracks
 from playout import ffmpeg_commands as commands
 from playout.encoder_process import EncoderStopped, encoder_threads, run_encoder, with_thread_limit
@@ -155,15 +156,15 @@ def _commands(row: PregenPiece, output: Path, remote: RemoteParts) -> list[list[
             commands.slate_argv(length, row.profile, output, message="", preset=preset),
         ]
     bug = stored_bug(row.bug_key) if row.bug_key else None
-    parts = _with_tracks(_source_parts(row.playable_id, row.out_ms, remote), row.playable_id, row.profile)
+    parts = _with_tracks(
+        _source_parts(row.playable_id, row.out_ms, remote, row.profile), row.playable_id, row.profile
+    )
     return [commands.pregen_argv(parts, row.in_ms, row.out_ms, row.profile, bug, output, preset=preset)]
 
 
 def _with_tracks(parts: list[commands.SourcePart], playable_id: int, profile) -> list[commands.SourcePart]:
     """Each part with the audio track and forced subtitle its channel's profile wants (see playout.tracks)."""
-    file_ids = list(
-        MediaFile.objects.filter(playable_id=playable_id).order_by("position").values_list("pk", flat=True)
-    )[: len(parts)]
+    file_ids = list(airing_files(playable_id, profile).values_list("pk", flat=True))[: len(parts)]
     by_file = defaultdict(list)
     for row in MediaStream.objects.filter(media_file_id__in=file_ids).exclude(kind="video"):
         by_file[row.media_file_id].append(
@@ -190,14 +191,12 @@ def _with_tracks(parts: list[commands.SourcePart], playable_id: int, profile) ->
     return chosen + parts[len(chosen) :]
 
 
-def _source_parts(playable_id: int, out_ms: int, remote: RemoteParts) -> list[commands.SourcePart]:
-    """The item's files up to the out point, probed: local ones, else read from the Plex server.
-    Raises SourceUnavailable."""
-    files = list(
-        MediaFile.objects.filter(playable_id=playable_id)
-        .select_related("playable__source")
-        .order_by("position")
-    )
+def _source_parts(
+    playable_id: int, out_ms: int, remote: RemoteParts, profile=None
+) -> list[commands.SourcePart]:
+    """The files of the version that airs on `profile` up to the out point, probed: local ones, else
+    read from the Plex server. Raises SourceUnavailable."""
+    files = list(airing_files(playable_id, profile).select_related("playable__source"))
     if not files:
         raise SourceUnavailable("the item has no media file")
     parts = []

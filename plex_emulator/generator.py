@@ -174,7 +174,10 @@ class ItemFactory:
         legacy_agent: str | None,
         parts: int = 1,
         versions: int = 1,
+        version_lengths: tuple[int, ...] = (),
     ) -> Movie:
+        """`version_lengths` (ms, one per version) makes the versions different cuts, e.g. theatrical
+        and extended; the item's own duration is its first version's, as Plex reports it."""
         rng = self.rng
         if legacy_agent == "imdb":
             guid, external = f"com.plexapp.agents.imdb://{self.bare_id('imdb')}?lang=en", ()
@@ -192,10 +195,13 @@ class ItemFactory:
         audio = rng.choice(words.AUDIO_PRESETS)
         media = []
         if versions > 1:
-            for label, version_preset in (("1080p", words.VIDEO_PRESETS[0]), ("2160p", words.UHD_PRESET)):
+            lengths = list(version_lengths) or [duration] * 2
+            duration = lengths[0]
+            labelled = (("1080p", words.VIDEO_PRESETS[0]), ("2160p", words.UHD_PRESET))
+            for (label, version_preset), length in zip(labelled, lengths, strict=True):
                 media.append(
                     self.media_version(
-                        [self.path(folder, f"{name} - {label}")], duration, version_preset, audio, "24p"
+                        [self.path(folder, f"{name} - {label}")], length, version_preset, audio, "24p"
                     )
                 )
         else:

@@ -61,6 +61,7 @@ class LibraryMutations:
         *,
         parts: int = 1,
         versions: int = 1,
+        version_lengths: tuple[int, ...] = (),
         legacy_agent: str | None = None,
         at: int | None = None,
     ) -> Movie:
@@ -74,6 +75,7 @@ class LibraryMutations:
                 legacy_agent=legacy_agent,
                 parts=parts,
                 versions=versions,
+                version_lengths=version_lengths,
             )
             self._movies.append(movie)
             self._index(movie)

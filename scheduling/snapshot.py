@@ -18,7 +18,8 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import Coalesce
 
 from catalog.choices import ContentKind, FileState, ItemState, SourceKind
-from catalog.models import ChapterMark, Episode, MediaFile, Movie, ShortFormItem, WorkMember
+from catalog.media.versions import chapter_marks_of_reference
+from catalog.models import Episode, MediaFile, Movie, ShortFormItem, WorkMember
 from scheduling.multi_episode import fold_shared_files, shared_file_groups
 
 
@@ -87,9 +88,8 @@ class CatalogSnapshot:
         if not wanted:
             return
         found = defaultdict(set)
-        for pk, time_ms in ChapterMark.objects.filter(playable_id__in=wanted).values_list(
-            "playable_id", "time_ms"
-        ):
+        # An item with several versions breaks at the marks of the version its length comes from.
+        for pk, time_ms in chapter_marks_of_reference(wanted).values_list("playable_id", "time_ms"):
             found[pk].add(time_ms)
         for pk in wanted:
             self._chapters[pk] = sorted(found.get(pk, ()))

@@ -16,7 +16,7 @@ from django.utils.html import format_html
 
 from catalog.admin.forms import SchedulingMetadataForm
 from catalog.admin.lists import DurationColumnMixin, LibraryListFilter, NarrowRowsMixin
-from catalog.admin.media_files import MediaFileInline
+from catalog.admin.media_files import MediaFileInline, MediaVersionInline
 from catalog.admin.tags import CreditInline
 from catalog.artwork.admin import ArtworkColumnMixin
 from catalog.models import (
@@ -152,7 +152,8 @@ class SeasonAdmin(ArtworkColumnMixin, admin.ModelAdmin):
 class ChapterMarkInline(admin.TabularInline):
     model = ChapterMark
     extra = 0
-    fields = ("time_ms", "title", "origin")
+    fields = ("time_ms", "title", "origin", "version")
+    readonly_fields = ("version",)
 
 
 class PlexMarkerInline(admin.TabularInline):
@@ -186,7 +187,7 @@ class PlayableAdminBase(
         "updated_at",
         "artwork_preview",
     )
-    inlines = (MediaFileInline, ChapterMarkInline, PlexMarkerInline, CreditInline)
+    inlines = (MediaVersionInline, MediaFileInline, ChapterMarkInline, PlexMarkerInline, CreditInline)
 
 
 @admin.register(Episode)

@@ -124,7 +124,8 @@ def list_short_form(request, filters: Query[schemas.ShortFormFilter]):
 @router.get("/items/{item_id}/files", response=list[schemas.MediaFileOut])
 @requires("catalog.view_mediafile")
 def list_item_files(request, item_id: int):
-    return MediaFile.objects.filter(playable_id=item_id).order_by("position")
+    # Version by version (Plex's order), each version's parts in play order.
+    return MediaFile.objects.filter(playable_id=item_id).order_by("version__position", "position", "id")
 
 
 @router.get("/items/{item_id}/streams", response=list[schemas.MediaStreamOut])

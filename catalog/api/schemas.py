@@ -173,6 +173,7 @@ class ShortFormFilter(FilterSchema):
 class MediaFileOut(Schema):
     id: int
     playable_id: int
+    version_id: int | None = Field(None, description="The Plex version (Media) it is a part of.")
     position: int
     plex_path: str
     local_path: str

@@ -47,6 +47,7 @@ from catalog.chapters.marks import (
 )
 from catalog.chapters.player import direct_content_type, requested_start, serve_file, serve_transcode
 from catalog.choices import ChapterOrigin, ContentKind
+from catalog.media.versions import airing_files  # the reference version's parts
 from catalog.models import ChapterMark, Episode, MediaFile, Movie, Playable, ShortFormItem
 from retrovue.core.formatting import format_bytes, format_duration_ms
 from retrovue.core.media_roots import OutsideMediaRoots, require_inside_media_roots
@@ -78,7 +79,7 @@ def chapter_editor(request, pk: int, admin_site=admin.site):
 
 
 def _page_context(request, item: Playable, admin_site) -> dict:
-    media_file = item.files.order_by("position").first()
+    media_file = airing_files(item.pk).first()
     try:
         local_media_file(item)
         media_problem = ""

@@ -48,6 +48,7 @@ from django.db import transaction
 
 from catalog.choices import SHORT_FORM_KINDS, ChapterOrigin, ContentKind, FileState
 from catalog.media.probe import ProbeError, probe_chapters, probe_media_file
+from catalog.media.versions import airing_files  # the reference version's parts
 from catalog.models import ChapterMark, Episode, MediaFile, Movie, Playable, ShortFormItem
 from retrovue.core.formatting import format_duration_ms
 from retrovue.subprocesses import CommandError, run_command
@@ -279,7 +280,7 @@ def _last_lines(text: str, count: int = 3) -> str:
 
 def local_media_file(playable: Playable) -> MediaFile:
     """The item's first part, if it can be read on this machine; otherwise why not, for staff."""
-    media_file = playable.files.order_by("position").first()
+    media_file = airing_files(playable.pk).first()
     if media_file is None:
         raise NoMediaFile(f"“{playable.title}” has no media file.")
     if media_file.state == FileState.REMOTE_ONLY:
@@ -300,7 +301,7 @@ def local_media_file(playable: Playable) -> MediaFile:
 
 def item_duration_ms(playable: Playable) -> int | None:
     """The length marks must fall within: the first part's probed length, else the item's."""
-    media_file = playable.files.order_by("position").first()
+    media_file = airing_files(playable.pk).first()
     return (media_file.duration_ms if media_file else None) or playable.duration_ms
 
 
@@ -320,7 +321,7 @@ def import_embedded_chapters(playable: Playable) -> list[ChapterMark]:
     for title, start_ms in chapters:
         if start_ms > 0:
             wanted.setdefault(start_ms, title[:TITLE_MAX_LENGTH])
-    return _replace_marks(playable, ChapterOrigin.EMBEDDED, sorted(wanted.items()))
+    return _replace_marks(playable, ChapterOrigin.EMBEDDED, sorted(wanted.items()), media_file.version_id)
 
 
 def generate_chapter_marks(
@@ -334,7 +335,7 @@ def generate_chapter_marks(
         detection=detection,
     )
     marks = [(found.time_ms, f"Break {number}") for number, found in enumerate(breaks, start=1)]
-    return _replace_marks(playable, ChapterOrigin.DETECTED, marks)
+    return _replace_marks(playable, ChapterOrigin.DETECTED, marks, media_file.version_id)
 
 
 def run_chapter_detection(playable_id: int) -> dict:
@@ -385,13 +386,16 @@ def clean_marks(marks: Iterable[tuple[int, str]], *, duration_ms: int | None) ->
     return sorted(by_time.items())
 
 
-def _replace_marks(playable: Playable, origin: str, marks: Sequence[tuple[int, str]]) -> list[ChapterMark]:
+def _replace_marks(
+    playable: Playable, origin: str, marks: Sequence[tuple[int, str]], version_id: int | None = None
+) -> list[ChapterMark]:
+    """Marks read from a file belong to that file's version (`version_id`); staff's to every version."""
     with transaction.atomic():
         # Two saves of one item at once would otherwise both delete, then collide inserting.
         Playable.objects.select_for_update().filter(pk=playable.pk).first()
         ChapterMark.objects.filter(playable=playable, origin=origin).delete()
         return ChapterMark.objects.bulk_create(
-            ChapterMark(playable=playable, origin=origin, time_ms=time_ms, title=title)
+            ChapterMark(playable=playable, version_id=version_id, origin=origin, time_ms=time_ms, title=title)
             for time_ms, title in marks
         )
 

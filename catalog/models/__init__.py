@@ -12,7 +12,14 @@ from catalog.models.matching import (
     Work,
     WorkMember,
 )
-from catalog.models.media import ChapterMark, ExternalId, MediaFile, PlexMarker, primary_external_id
+from catalog.models.media import (
+    ChapterMark,
+    ExternalId,
+    MediaFile,
+    MediaVersion,
+    PlexMarker,
+    primary_external_id,
+)
 from catalog.models.plex_signin import PlexDevice, PlexSignIn
 from catalog.models.sources import Library, MediaSource, PathMapping
 from catalog.models.streams import MediaStream
@@ -41,6 +48,7 @@ __all__ = [
     "MediaFile",
     "MediaSource",
     "MediaStream",
+    "MediaVersion",
     "MemberKind",
     "Movie",
     "NotificationListenerState",

@@ -156,6 +156,12 @@ class Playable(HasArtwork):
     )
     primary_guid = models.CharField(max_length=300, blank=True)
     updated_at_plex = models.DateTimeField(null=True, blank=True)
+    needs_full_resync = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="Stored in a shape the sync no longer trusts (e.g. versions stored as parts): "
+        "the next sync reads it again in full, changed or not.",
+    )
     state = models.CharField(max_length=10, choices=ItemState.choices, default=ItemState.ACTIVE)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

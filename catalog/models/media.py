@@ -15,11 +15,56 @@ from catalog.models.items import Playable, Season, Show
 from catalog.models.sources import MediaSource
 
 
+class MediaVersion(models.Model):
+    """One version of an item (a Plex `<Media>`), e.g. the 4K and the 720p copy of one film.
+
+    Its parts (MediaFile rows) play in order; two versions of an item are never played one after
+    the other: one is chosen per channel profile (catalog.media.versions). `position` is Plex's
+    order, 0 being the version Plex plays by default. Folder sources have no versions: their
+    item's single file has none.
+    """
+
+    playable = models.ForeignKey(Playable, on_delete=models.CASCADE, related_name="versions")
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order in which Plex lists it.")
+    media_key = models.CharField(max_length=100, blank=True, help_text="Plex Media id.")
+    container = models.CharField(max_length=40, blank=True)
+    video_codec = models.CharField(max_length=40, blank=True)
+    audio_codec = models.CharField(max_length=40, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveBigIntegerField(null=True, blank=True)
+    size_bytes = models.PositiveBigIntegerField(null=True, blank=True, help_text="All its parts together.")
+    pinned = models.BooleanField(
+        default=False, help_text="Staff's choice: every channel airs this version of the item."
+    )
+
+    class Meta:
+        ordering = ["playable", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["playable", "position"], name="media_version_unique_position"),
+            models.UniqueConstraint(
+                fields=["playable"], condition=Q(pinned=True), name="media_version_one_pin_per_item"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        size = f"{self.width}×{self.height}" if self.width and self.height else "size unknown"
+        return f"version {self.position + 1}: {self.video_codec or '?'} {size}"
+
+
 class MediaFile(models.Model):
-    """One file (a Plex Part) that plays a Playable; multi-part movies have several, in `position` order."""
+    """One file (a Plex Part) that plays a Playable; a multi-part version has several, in `position` order."""
 
     playable = models.ForeignKey(Playable, on_delete=models.CASCADE, related_name="files")
-    position = models.PositiveSmallIntegerField(default=0, help_text="Order among the item's parts.")
+    version = models.ForeignKey(
+        MediaVersion,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="parts",
+        help_text="The version this file is a part of (none for folder sources).",
+    )
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order among its version's parts.")
     part_key = models.CharField(max_length=500, blank=True, help_text="Plex Part key, for remote playback.")
     plex_path = models.CharField(max_length=2048, blank=True, help_text="Path as the source reports it.")
     local_path = models.CharField(max_length=2048, blank=True, help_text="Path after path mapping.")
@@ -41,7 +86,16 @@ class MediaFile(models.Model):
     class Meta:
         ordering = ["playable", "position"]
         constraints = [
-            models.UniqueConstraint(fields=["playable", "position"], name="media_file_unique_position"),
+            models.UniqueConstraint(
+                fields=["playable", "position"],
+                condition=Q(version__isnull=True),
+                name="media_file_unique_position",
+            ),
+            models.UniqueConstraint(
+                fields=["version", "position"],
+                condition=Q(version__isnull=False),
+                name="media_file_unique_part_position",
+            ),
         ]
         indexes = [
             models.Index(fields=["state"], name="media_file_state_idx"),
@@ -112,6 +166,14 @@ class ChapterMark(models.Model):
     """A point in an item where a commercial break may fall."""
 
     playable = models.ForeignKey(Playable, on_delete=models.CASCADE, related_name="chapter_marks")
+    version = models.ForeignKey(
+        MediaVersion,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="chapter_marks",
+        help_text="The version whose timeline it marks; none: every version (staff's marks, folder files).",
+    )
     title = models.CharField(max_length=200, blank=True)
     time_ms = models.PositiveBigIntegerField()
     origin = models.CharField(max_length=10, choices=ChapterOrigin.choices, default=ChapterOrigin.MANUAL)
@@ -120,7 +182,14 @@ class ChapterMark(models.Model):
         ordering = ["playable", "time_ms"]
         constraints = [
             models.UniqueConstraint(
-                fields=["playable", "origin", "time_ms"], name="chapter_mark_unique_time"
+                fields=["playable", "origin", "time_ms"],
+                condition=Q(version__isnull=True),
+                name="chapter_mark_unique_time",
+            ),
+            models.UniqueConstraint(
+                fields=["version", "origin", "time_ms"],
+                condition=Q(version__isnull=False),
+                name="chapter_mark_unique_version_time",
             ),
         ]
 

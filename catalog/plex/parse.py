@@ -21,6 +21,8 @@ class MalformedItem(ValueError):
 
 @dataclass
 class RemotePart:
+    """A `<Part>`, with what its `<Media>` (the version it belongs to) says about it."""
+
     part_key: str
     file: str
     size_bytes: int | None
@@ -31,6 +33,9 @@ class RemotePart:
     width: int | None = None
     height: int | None = None
     frame_rate: float | None = None
+    version: int = 0  # which <Media> of the item, in Plex's order
+    media_key: str = ""  # that Media's id
+    version_duration_ms: int | None = None  # that Media's length (all its parts)
 
 
 @dataclass(frozen=True)
@@ -128,9 +133,14 @@ class RemoteItem:
                 self.audience_rating, self.originally_available, self.sort_title,
                 [(p.part_key, p.file, p.size_bytes, p.container, p.duration_ms, p.video_codec,
                   p.audio_codec, p.width, p.height, p.frame_rate) for p in self.parts],
+
                 self.tags.network, [(c.role, c.name, c.character) for c in self.tags.credits],
             )
         )  # fmt: skip
+        if any(part.version for part in self.parts):
+            # Only with several versions, so a single-version item keeps the digest it had before
+            # versions were stored (no mass rewrite on upgrade).
+            material += "\x1f" + str([(p.version, p.media_key, p.version_duration_ms) for p in self.parts])
         return hashlib.blake2b(material.encode(), digest_size=16).hexdigest()
 
 
@@ -173,6 +183,8 @@ def _parts(element: Element) -> list[RemotePart]:
     parts: list[RemotePart] = []
     current_media: Element | None = None
 
+    versions_seen = 0
+
     def add(part: Element, media: Element | None):
         media_attr = media.attrib if media is not None else {}
         parts.append(
@@ -187,17 +199,35 @@ def _parts(element: Element) -> list[RemotePart]:
                 width=_int(media_attr.get("width")),
                 height=_int(media_attr.get("height")),
                 frame_rate=_FRAME_RATE_WORDS.get(media_attr.get("videoFrameRate", "").lower()),
+                version=max(versions_seen - 1, 0),
+                media_key=media_attr.get("id", ""),
+                version_duration_ms=_int(media_attr.get("duration")),
             )
         )
 
     for child in element:
         if child.tag == "Media":
             current_media = child
+            versions_seen += 1
             for part in child.iter("Part"):
                 add(part, child)
         elif child.tag == "Part":
             add(child, current_media)
     return parts
+
+
+def is_all_episodes_entry(element: Element) -> bool:
+    """The "All episodes" `Directory` Plex puts first in a show's `/children`.
+
+    It links to the show's `/allLeaves` and has no ratingKey and no type: it is a shortcut, not a
+    season, so it is neither stored nor reported as malformed (PLEX_API_NOTES §5).
+    """
+    return (
+        element.tag == "Directory"
+        and not element.get("ratingKey", "").strip()
+        and not element.get("type")
+        and element.get("key", "").rstrip("/").endswith("/allLeaves")
+    )
 
 
 def parse_item(element: Element, kind: str | None = None) -> RemoteItem:

@@ -99,6 +99,19 @@ class ItemSync(LibrarySync):
         return set(local) - self.gone
 
 
+def unplaceable(element: Element, plex_type: str) -> str:
+    section = element.get("librarySectionID", "")
+    where = (
+        f"in library section {section}, which this source does not have"
+        if section
+        else "without a library section (no librarySectionID on it or its container)"
+    )
+    return (
+        f"Skipped {plex_type} {element.get('title', '?')!r} ({element.get('ratingKey', '?')}): Plex lists it "
+        f"{where}; refresh the source's libraries or run a library sync."
+    )
+
+
 def _cascade(source: MediaSource, gone: set[str], present: set[str]) -> set[str]:
     """The confirmed-gone keys plus the seasons and episodes of gone shows and seasons."""
     if not gone:
@@ -188,7 +201,12 @@ def sync_plex_items(
         for element in elements:
             library = libraries.get(element.get("librarySectionID", ""))
             plex_type = element.get("type", "")
-            if library is None or plex_type not in PLAYABLE_TYPES:
+            if plex_type not in PLAYABLE_TYPES:
+                continue  # music, photos, collections: nothing this station stores
+            if library is None:
+                # Skipping it silently would look like a sync that succeeded.
+                progress.stats.failed += 1
+                problems.append(unplaceable(element, plex_type))
                 continue
             try:
                 by_library[library.pk][plex_type].append(parse_item(element, plex_type))

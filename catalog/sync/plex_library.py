@@ -1,12 +1,14 @@
 """Sync of one Plex library section into the catalog: shows/seasons/episodes or movies.
 
 For each item type the steps are the same:
-  1. list what changed (incremental: `updatedAt` after the watermark; full/deep: everything);
+  1. list what changed (incremental: `updatedAt` after the watermark, plus the items marked to be
+     read again in full; full/deep: everything);
   2. find what vanished: a complete listing shows it directly; an incremental run compares the
      server's item count with what it expects and lists keys only when they disagree;
   3. re-key: a "new" item whose external ids match a vanished row is that row, moved (Plex re-keys
-     items after some agent changes), so schedules that point at it stay valid;
-  4. upsert in batches, each in one transaction, skipping rows whose fingerprint is unchanged;
+     items after some agent changes), so schedules that point at it stay valid (catalog.sync.rekey);
+  4. upsert in batches, each in one transaction, skipping rows whose fingerprint is unchanged, with
+     each item's versions and their parts (catalog.sync.plex_media);
   5. fetch chapters, markers and audio/subtitle streams for new and changed items only (listings
      don't carry them), a batch of items per request;
   6. mark vanished rows removed — never deleted, and only when the listing was complete.
@@ -16,25 +18,20 @@ next run redoes the rest and converges on the same rows.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Q
 
-from catalog.choices import ContentKind, ItemState, StreamOrigin, SyncItemErrorKind
+from catalog.choices import ContentKind, ItemState, SyncItemErrorKind
 from catalog.identity import primary_guid
 from catalog.media.paths import PathMapper
-from catalog.media.streams import copy_rows, plex_row
 from catalog.models import (
-    ChapterMark,
     Episode,
     ExternalId,
     Library,
-    MediaFile,
-    MediaStream,
     Movie,
     Playable,
-    PlexMarker,
     Season,
     Show,
     sort_title_for,
@@ -46,6 +43,7 @@ from catalog.plex.parse import (
     RemoteTags,
     details_of,
     epoch_to_datetime,
+    is_all_episodes_entry,
     parse_item,
     streams_by_part,
     tags_of,
@@ -53,9 +51,10 @@ from catalog.plex.parse import (
 from catalog.ratings import rank as rating_rank_of
 from catalog.sync.bulk import bulk_create_playables, bulk_update_playables
 from catalog.sync.collections import CollectionSync
-from catalog.sync.files import resolve_file
 from catalog.sync.item_errors import ItemFailure, item_key
+from catalog.sync.plex_media import store_details, write_versions
 from catalog.sync.progress import Progress
+from catalog.sync.rekey import rekey
 from catalog.sync.tags import TagWriter
 
 WATERMARK_MARGIN_SECONDS = 60
@@ -64,7 +63,6 @@ BATCH_SIZE = 500
 DETAIL_BATCH = 50
 
 OWNER_KIND = {"show": "show", "season": "season", "episode": "episode", "movie": "movie"}
-MARKER_KINDS = {"intro", "credits", "commercial"}
 
 
 @dataclass
@@ -161,7 +159,7 @@ class LibrarySync:
                 and row.library_id == self.library.pk
                 and key not in remote_keys
             }
-        self.rekey(plex_type, local, changed, vanished)
+        rekey(self.model_for(plex_type), plex_type, local, changed, vanished, self.progress)
         self.upsert(plex_type, local, changed)
         self.mark_removed(plex_type, local, vanished)
         failed = {failure.key for failure in self.item_failures if failure.kind == plex_type}
@@ -199,6 +197,8 @@ class LibrarySync:
             self.library.section_key, plex_type, page_size=self.page_size, updated_since=self.since
         ):
             for element in page.elements:
+                if is_all_episodes_entry(element):
+                    continue
                 try:
                     item = parse_item(element, plex_type)
                 except MalformedItem as error:
@@ -211,12 +211,17 @@ class LibrarySync:
         return items
 
     def refetch_items_without_timestamps(self, plex_type, local, already) -> list[RemoteItem]:
-        """Items Plex gave no updatedAt can't be found by the filter, so they are compared in full."""
+        """Items an updatedAt filter can't find are fetched by key and compared in full: those Plex
+        gave no updatedAt, and those marked to be read again (stored in a shape since corrected,
+        e.g. versions flattened into parts before migration 0016), changed on Plex or not."""
         if self.since is None:
             return []
+        stale = Q(updated_at_plex__isnull=True)
+        if plex_type in ("episode", "movie"):
+            stale |= Q(needs_full_resync=True)
         keys = list(
             self.local_queryset(plex_type)
-            .filter(updated_at_plex__isnull=True, state=ItemState.ACTIVE)
+            .filter(stale, state=ItemState.ACTIVE)
             .exclude(rating_key="")
             .exclude(rating_key__in=already)
             .values_list("rating_key", flat=True)
@@ -258,31 +263,6 @@ class LibrarySync:
 
     # --- re-keying -----------------------------------------------------------------------------
 
-    def rekey(self, plex_type, local, changed, vanished) -> None:
-        arriving = [item for item in changed if item.rating_key not in local and item.external_ids]
-        if not arriving or not vanished:
-            return
-        vanished_pks = {local[key].pk: key for key in vanished}
-        owner_field = {"show": "show_id", "season": "season_id"}.get(plex_type, "playable_id")
-        ids_of_vanished = defaultdict(set)
-        for owner_id, provider, value in ExternalId.objects.filter(
-            **{f"{owner_field}__in": vanished_pks}
-        ).values_list(owner_field, "provider", "value"):
-            ids_of_vanished[(provider, value)].add(owner_id)
-        model = self.model_for(plex_type)
-        for item in arriving:
-            candidates = set.union(set(), *(ids_of_vanished.get(pair, set()) for pair in item.external_ids))
-            candidates &= set(vanished_pks)
-            if len(candidates) != 1:
-                continue
-            pk = candidates.pop()
-            old_key = vanished_pks.pop(pk)
-            model.objects.filter(pk=pk).update(rating_key=item.rating_key)
-            local[item.rating_key] = local.pop(old_key)
-            local[item.rating_key].fingerprint = ""  # rewrite it with the new listing's values
-            vanished.discard(old_key)
-            self.progress.change(f"Re-keyed {plex_type}: {item.title} ({old_key} → {item.rating_key})")
-
     # --- writing -------------------------------------------------------------------------------
 
     def upsert(self, plex_type: str, local: dict[str, LocalRow], changed: list[RemoteItem]) -> None:
@@ -301,7 +281,7 @@ class LibrarySync:
                 self.fetch_full_tags(to_write)
             with transaction.atomic():
                 instances = self.write_batch(plex_type, local, to_write, context)
-                self.store_details(instances, details)
+                store_details(instances, details)
             self.stats.processed += len(batch)
             self.progress.set(
                 min(start + BATCH_SIZE, total), total, self.item_label(plex_type, batch[-1], context)
@@ -416,7 +396,7 @@ class LibrarySync:
                 new_pks=frozenset(instance.pk for instance in to_create),
             )
         if plex_type in ("episode", "movie"):
-            self.replace_media_files(instances)
+            write_versions(instances, self.mapper)
         return instances
 
     def describe(self, plex_type: str, item: RemoteItem, context: dict) -> str:
@@ -461,7 +441,7 @@ class LibrarySync:
         else:
             values.update(
                 library_id=self.library.pk, source_id=self.source.pk, duration_ms=item.duration_ms,
-                audience_rating=_rating(item.audience_rating),
+                audience_rating=_rating(item.audience_rating), needs_full_resync=False,
             )  # fmt: skip
         if plex_type == "movie":
             values.update(
@@ -511,7 +491,7 @@ class LibrarySync:
 
     PARENT_FIELDS = [
         "rating_key", "title", "summary", "source_fingerprint", "updated_at_plex", "state", "primary_guid",
-        "content_rating", "library_id", "source_id", "duration_ms", "artwork_ref",
+        "content_rating", "library_id", "source_id", "duration_ms", "artwork_ref", "needs_full_resync",
     ]  # fmt: skip
     CHILD_FIELDS = {
         "episode": [
@@ -568,47 +548,6 @@ class LibrarySync:
         # A duplicate item in Plex (the same film twice) would collide on its ids: keep the first.
         ExternalId.objects.bulk_create(rows, ignore_conflicts=True, batch_size=BATCH_SIZE)
 
-    def replace_media_files(self, instances: dict[int, RemoteItem]) -> None:
-        existing = {
-            (row.playable_id, row.position): row
-            for row in MediaFile.objects.filter(playable_id__in=list(instances))
-        }
-        to_create, to_update, keep = [], [], set()
-        for pk, item in instances.items():
-            for position, part in enumerate(item.parts):
-                local_path, state = resolve_file(self.mapper, part.file, part.part_key)
-                row = existing.get((pk, position)) or MediaFile(playable_id=pk, position=position)
-                changed_file = (
-                    row.pk is None or row.plex_path != part.file or row.size_bytes != part.size_bytes
-                )
-                row.part_key, row.plex_path, row.local_path, row.state = (
-                    part.part_key,
-                    part.file,
-                    local_path,
-                    state,
-                )
-                row.size_bytes, row.container, row.duration_ms = (
-                    part.size_bytes,
-                    part.container[:40],
-                    part.duration_ms,
-                )
-                row.video_codec, row.audio_codec = part.video_codec[:40], part.audio_codec[:40]
-                row.width, row.height, row.frame_rate = part.width, part.height, part.frame_rate
-                if changed_file:
-                    row.probed_at, row.playable_ok, row.probe_error = None, False, ""
-                (to_update if row.pk else to_create).append(row)
-                keep.add((pk, position))
-        MediaFile.objects.bulk_create(to_create, batch_size=BATCH_SIZE)
-        MediaFile.objects.bulk_update(
-            to_update,
-            ["part_key", "plex_path", "local_path", "state", "size_bytes", "container", "duration_ms", "video_codec",
-             "audio_codec", "width", "height", "frame_rate", "probed_at", "playable_ok", "probe_error"],
-            batch_size=BATCH_SIZE,
-        )  # fmt: skip
-        stale = [row.pk for key, row in existing.items() if key not in keep]
-        if stale:
-            MediaFile.objects.filter(pk__in=stale).delete()
-
     def fetch_details(self, items: list[RemoteItem]) -> dict[str, tuple[list, list, list]]:
         """Chapters, markers and per-Part streams by rating key, in a few batched metadata requests.
 
@@ -629,49 +568,6 @@ class LibrarySync:
         for start in range(0, len(keys), DETAIL_BATCH):
             for element in self.client.metadata(keys[start : start + DETAIL_BATCH], details=False):
                 self.full_tags[element.get("ratingKey", "")] = tags_of(element)
-
-    def store_details(
-        self, instances: dict[int, RemoteItem], details: dict[str, tuple[list, list, list]]
-    ) -> None:
-        touched = [pk for pk, item in instances.items() if item.rating_key in details]
-        if not touched:
-            return
-        self.store_streams(instances, details, touched)
-        chapters, markers = [], []
-        for pk, item in instances.items():
-            item_chapters, item_markers, _ = details.get(item.rating_key, ([], [], []))
-            chapters += [
-                ChapterMark(playable_id=pk, title=title[:200], time_ms=start_ms, origin="plex")
-                for title, start_ms in item_chapters
-            ]
-            markers += [
-                PlexMarker(playable_id=pk, kind=kind, start_ms=begin, end_ms=end)
-                for kind, begin, end in item_markers
-                if kind in MARKER_KINDS
-            ]
-        ChapterMark.objects.filter(playable_id__in=touched, origin="plex").delete()
-        PlexMarker.objects.filter(playable_id__in=touched).delete()
-        ChapterMark.objects.bulk_create(chapters, ignore_conflicts=True, batch_size=BATCH_SIZE)
-        PlexMarker.objects.bulk_create(markers, ignore_conflicts=True, batch_size=BATCH_SIZE)
-
-    def store_streams(self, instances, details, touched: list[int]) -> None:
-        """Replace the Plex-reported tracks of the touched items' files; Parts match by key, else by order."""
-        files = defaultdict(dict)
-        for pk, playable_id, position, part_key in MediaFile.objects.filter(
-            playable_id__in=touched
-        ).values_list("pk", "playable_id", "position", "part_key"):
-            files[playable_id][part_key or position] = pk
-            files[playable_id][position] = pk
-        rows = []
-        for pk in touched:
-            parts = details[instances[pk].rating_key][2]
-            for position, (part_key, streams) in enumerate(parts):
-                file_id = files[pk].get(part_key) or files[pk].get(position)
-                if file_id is not None:
-                    rows += [plex_row(file_id, stream) for stream in streams]
-        file_ids = [file_id for by_key in files.values() for file_id in set(by_key.values())]
-        MediaStream.objects.filter(media_file_id__in=file_ids, origin=StreamOrigin.PLEX).delete()
-        copy_rows(rows)
 
     def mark_removed(self, plex_type: str, local: dict[str, LocalRow], vanished: set[str]) -> None:
         if not vanished:

@@ -40,8 +40,8 @@ def probe_source_files(source_id: int, *, limit: int = PROBE_BATCH) -> dict:
             if result.playable and result.chapters:
                 created = ChapterMark.objects.bulk_create(
                     [
-                        ChapterMark(playable_id=media_file.playable_id, title=title[:200], time_ms=start_ms,
-                                    origin=ChapterOrigin.EMBEDDED)
+                        ChapterMark(playable_id=media_file.playable_id, version_id=media_file.version_id,
+                                    title=title[:200], time_ms=start_ms, origin=ChapterOrigin.EMBEDDED)
                         for title, start_ms in result.chapters
                         if start_ms > 0
                     ],

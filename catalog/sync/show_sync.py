@@ -30,7 +30,7 @@ from catalog.media.paths import PathMapper
 from catalog.models import Library, MediaSource, Show, SyncRun
 from catalog.plex.client import PlexClient
 from catalog.plex.errors import PlexAuthError, PlexError, PlexHttpError
-from catalog.plex.parse import MalformedItem, RemoteItem, parse_item
+from catalog.plex.parse import MalformedItem, RemoteItem, is_all_episodes_entry, parse_item
 from catalog.sync.engine import plex_client_for
 from catalog.sync.item_errors import record_item_outcomes
 from catalog.sync.plex_library import PAGE_SIZE, LibrarySync
@@ -103,7 +103,12 @@ class ShowSync(LibrarySync):
                     "look it up again, or run a library sync."
                 ) from None
             raise
-        elements = [element for element in elements if element.get("type", plex_type) == plex_type]
+        # A server may list the "All episodes" shortcut even when asked not to; it is not a season.
+        elements = [
+            element
+            for element in elements
+            if not is_all_episodes_entry(element) and element.get("type", plex_type) == plex_type
+        ]
         if plex_type == "show":
             if len(elements) != 1:
                 raise ShowNotFound(f"ratingKey {self.show_rating_key} on Plex is not a show")

@@ -32,6 +32,7 @@ from catalog.models import (
     MediaFile,
     MediaSource,
     MediaStream,
+    MediaVersion,
     Movie,
     NotificationListenerState,
     PathMapping,
@@ -85,7 +86,7 @@ WRITTEN_BY_THE_SYSTEM |= {
     MatchingTurn,
 }  # cross-source matching
 WRITTEN_BY_THE_SYSTEM |= {Collection, CollectionMember}
-WRITTEN_BY_THE_SYSTEM |= {MediaStream}
+WRITTEN_BY_THE_SYSTEM |= {MediaStream, MediaVersion}  # versions come from the sync; staff only pin one
 
 
 def admin_models():
@@ -112,6 +113,9 @@ def catalog(staff_user):
     movie = MovieFactory(source=plex, title="WarGames", year=1983)
     spot = ShortFormFactory(source=folder, title="Cereal spot", promotes_show=show)
     media_file = MediaFileFactory(playable=episode)
+    version = MediaVersion.objects.create(
+        playable=movie, video_codec="h264", width=1920, height=1080, duration_ms=6_840_000
+    )
     stream = MediaStream.objects.create(media_file=media_file, origin="plex", kind="audio", stream_index=1)
     mark = ChapterMarkFactory(playable=episode)
     marker = PlexMarker.objects.create(playable=episode, kind="intro", start_ms=0, end_ms=30_000)
@@ -167,6 +171,7 @@ def catalog(staff_user):
         Movie: movie,
         ShortFormItem: spot,
         MediaFile: media_file,
+        MediaVersion: version,
         MediaStream: stream,
         ChapterMark: mark,
         PlexMarker: marker,
@@ -281,6 +286,10 @@ def _media_files(count):
     return [MediaFileFactory(playable=episode) for episode in _episodes(count)]
 
 
+def _media_versions(count):
+    return [MediaVersion.objects.create(playable=movie, video_codec="hevc") for movie in _movies(count)]
+
+
 def _media_streams(count):
     return [
         MediaStream.objects.create(media_file=media_file, origin="probe", kind="audio", stream_index=1)
@@ -374,6 +383,7 @@ LISTS = {
     Show: _shows,
     Season: _seasons,
     MediaFile: _media_files,
+    MediaVersion: _media_versions,
     SyncRun: _sync_runs,
     SyncItemError: _sync_item_errors,
     WebhookEvent: _webhook_events,

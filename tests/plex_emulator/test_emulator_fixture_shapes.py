@@ -36,9 +36,19 @@ TOLERATED_EVERYWHERE = {
 }
 TOLERATED_BY_FIXTURE = {
     "root__server_info_templated__ha.xml": {"MediaContainer": {"myPlexUsername"}},  # not signed in to plex.tv
+    # A 2023 server's extras, beside the point of this capture (versions and parts): preview
+    # thumbnails and seek indexes of a Part, colour metadata, SDH flags sent only when set, tag keys.
+    "library_metadata_159637__movie_two_media_multipart__plexapirs_as_xml.xml": {
+        "Part": {"hasThumbnail", "indexes"},
+        "Stream": {"colorPrimaries", "colorRange", "colorSpace", "colorTrc", "hearingImpaired"},
+        "Role": {"tagKey"},
+    },
 }
 # Elements a fixture has that the emulator never sends on that endpoint, and why.
-ABSENT_BY_FIXTURE = {}
+ABSENT_BY_FIXTURE = {
+    # Per-provider <Rating image="imdb://…" value type> elements of the new agents are not modelled.
+    "library_metadata_159637__movie_two_media_multipart__plexapirs_as_xml.xml": {"Rating"},
+}
 ABSENT_ITEM_TYPES = {("Directory", "artist")}  # music sections are not modelled
 # The ha season listing has flat <Stream>s (a hand-edited capture); real servers send
 # streams only in metadata details, so those are compared against the episodes' details.
@@ -76,6 +86,14 @@ CASES: dict[str, Paths] = {
     ],
     "library_metadata_1__movie_legacy_guid_streams__ha.xml": lambda library: [
         "/library/metadata/" + ",".join(movie.rating_key for movie in library.movies())
+    ],
+    # A film with two versions (<Media>), the second in two parts (converted from a JSON capture).
+    "library_metadata_159637__movie_two_media_multipart__plexapirs_as_xml.xml": lambda library: [
+        f"/library/metadata/{movie.rating_key}" for movie in library.movies() if len(movie.media) > 1
+    ],
+    # A show's seasons with the "All episodes" shortcut first (converted from a JSON capture).
+    "library_metadata_22_children__seasons_all_episodes__plexapirs_as_xml.xml": lambda library: [
+        f"/library/metadata/{show.rating_key}/children" for show in library.shows()[:3]
     ],
     "library_metadata_20_children__season_episodes_flat_Part__ha.xml": lambda library: [
         f"/library/metadata/{season.rating_key}/children" for season in library.seasons() if season.index > 0
@@ -151,3 +169,49 @@ def test_numeric_attributes_stay_numeric(fixture_name: str, fixtures_dir: Path, 
             for name, value in element.attrib.items():
                 if (element.tag, name) in numeric_in_capture:
                     assert value.lstrip("-").isdigit(), f"{element.tag}@{name}={value!r} is not an integer"
+
+
+def test_show_children_lead_with_the_all_episodes_entry_like_the_capture(fixtures_dir: Path, emulator):
+    captured = parse_xml(
+        (
+            fixtures_dir / "xml" / "library_metadata_22_children__seasons_all_episodes__plexapirs_as_xml.xml"
+        ).read_bytes()
+    )
+    show = emulator.library.shows()[0]
+    served = fetch(emulator, f"/library/metadata/{show.rating_key}/children")
+    for root in (captured, served):
+        first = root[0]
+        assert (first.tag, first.get("title"), first.get("ratingKey"), first.get("type")) == (
+            "Directory", "All episodes", None, None,
+        )  # fmt: skip
+        assert first.get("key").endswith("/allLeaves")
+        assert int(root.get("size")) == len(root)  # counted in size, as Plex does
+    assert list(captured[0].attrib) == list(served[0].attrib)
+    excluded = fetch(emulator, f"/library/metadata/{show.rating_key}/children?excludeAllLeaves=1")
+    assert all(child.get("type") == "season" for child in excluded)
+
+
+def test_a_two_version_film_nests_each_versions_parts_like_the_capture(fixtures_dir: Path, emulator):
+    captured = parse_xml(
+        (
+            fixtures_dir / "xml" / "library_metadata_159637__movie_two_media_multipart__plexapirs_as_xml.xml"
+        ).read_bytes()
+    )
+    movie = next(movie for movie in emulator.library.movies() if len(movie.media) > 1)
+    served = fetch(emulator, f"/library/metadata/{movie.rating_key}")
+    for root in (captured, served):
+        video = root.find("Video")
+        media = video.findall("Media")
+        assert len(media) == 2  # one <Media> per version, each holding its own <Part>s
+        assert all(version.findall("Part") for version in media)
+        assert not video.findall("Part"), "parts live inside their version, never beside it"
+        # The item's length is its first (default) version's.
+        assert video.get("duration") == media[0].get("duration")
+
+
+def test_a_two_cut_film_reports_each_versions_length_and_the_first_as_the_items(emulator):
+    movie = emulator.library.add_movie("Two Cuts", 1984, versions=2, version_lengths=(5_400_000, 6_000_000))
+    video = fetch(emulator, f"/library/metadata/{movie.rating_key}").find("Video")
+    assert video.get("duration") == "5400000"
+    assert [media.get("duration") for media in video.findall("Media")] == ["5400000", "6000000"]
+    assert [part.get("duration") for part in video.iter("Part")] == ["5400000", "6000000"]
