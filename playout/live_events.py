@@ -265,14 +265,12 @@ class LiveSource:
                     stalled_at = self._last_progress + PROGRESS_STALL_SECONDS
                     now = self.clock()
                     if now >= overdue_at:
-                        self._lost(now)
-                        raise LiveSourceLost(f"no picture from the live source for {now - arrived:.1f} s")
+                        raise self._lost(now, f"no picture from the live source for {now - arrived:.1f} s")
                     if now >= stalled_at:
                         # The encode's output time stopped: the source is gone (or frozen) now,
                         # before the GOP that would tell us so could ever complete.
-                        self._lost(now)
-                        raise LiveSourceLost(
-                            "the live source stopped (its encode's output time stands still)"
+                        raise self._lost(
+                            now, "the live source stopped (its encode's output time stands still)"
                         )
                     self._changed.wait(min(overdue_at, stalled_at) - now + 0.01)
                 else:
@@ -285,10 +283,13 @@ class LiveSource:
                 if not still_on_air():
                     raise LiveEventMoved("the live event is no longer on the log here")
 
-    def _lost(self, now: float) -> None:
+    def _lost(self, now: float, reason: str) -> LiveSourceLost:
+        """Mark the loss (the next slate is the short one); the error for the live entry to raise.
+        The log line leaves out ffmpeg's own message, which may quote the URL and its secrets."""
         self._lost_at = now
         self.just_lost = True
-        logger.info("Live source %s: lost (%s)", _safe(self.url), self.last_error or "no error from ffmpeg")
+        logger.info("Live source %s: lost (%s)", _safe(self.url), reason)
+        return LiveSourceLost(reason)
 
     # The writer side: one ffmpeg after another.
 
