@@ -10,14 +10,17 @@ database, signed in as staff, at 1366 × 900:
   calendar has its resources and events): HTML, the vendored EventCalendar, the timeline API, rendering;
 - *pan*: "next day" (and back) at the whole-day zoom, and "next hour" at the one-hour zoom, each
   to the timeline drawn again;
-- the timeline API alone (Django test client, server side only);
+- the timeline API alone (Django test client, server side only): tomorrow's day for all 50
+  channels with breaks (what a script asks; the break log reaches 30 h ahead, so the breaks drawn
+  depend on the hour the bench runs), the next 24 hours (breaks all the way: the most there is),
+  and what the page asks at the day zoom (20 channels, no breaks);
 - one edit (a movie placed on a channel in the evening), from request to the logs rebuilt.
 
 Medians over --runs repetitions; the machine's load average is printed beside them.
 What it leaves out: network latency (loopback), a cold browser cache after the first open (the
 script and CSS are cached as they would be for staff), and concurrent editors.
 
-    .venv/bin/python bench/desk_timeline.py [--channels 50] [--runs 7]
+    .venv/bin/python bench/desk_timeline.py [--channels 50] [--runs 7] [--api-only]
 
 Needs PostgreSQL (a database `retrovue_bench_desk` is created and dropped) and /usr/bin/chromium.
 """
@@ -72,12 +75,18 @@ def cpu_seconds(root_pid: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--channels", type=int, default=50)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument(
+        "--api-only", action="store_true", help="time the timeline API only (no browser, no edit)"
+    )
     parser.add_argument("--chromium", default=os.environ.get("RETROVUE_CHROMIUM", "/usr/bin/chromium"))
     parser.add_argument(
-        "--database-server", default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+        "--database-server",
+        default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
     )
     args = parser.parse_args()
     create_and_set_up(args.database_server, BENCH_DB)
@@ -104,12 +113,32 @@ def main() -> None:
 
         client = Client()
         client.force_login(user)
-        api = []
-        for _ in range(args.runs):
-            began = time.perf_counter()
-            response = client.get("/api/scheduling/desk/timeline", {"start": day[0].isoformat(), "stop": day[1].isoformat()})
-            api.append(time.perf_counter() - began)
-            assert response.status_code == 200
+        next_24h = (now, now + timedelta(days=1))
+
+        def timed_api(window, **extra) -> dict:
+            """Median wall and CPU (this process: Django's side, not PostgreSQL's) of the API."""
+            walls, cpus = [], []
+            for _ in range(args.runs):
+                began, cpu_began = time.perf_counter(), time.process_time()
+                response = client.get("/api/scheduling/desk/timeline",
+                                       {"start": window[0].isoformat(), "stop": window[1].isoformat(), **extra})  # fmt: skip
+                walls.append(time.perf_counter() - began)
+                cpus.append(time.process_time() - cpu_began)
+                assert response.status_code == 200
+            body = response.json()
+            return {"median_s": round(statistics.median(walls), 3), "cpu_median_s": round(statistics.median(cpus), 3),
+                    "programs": len(body["programs"]), "breaks": sum(len(p["breaks"]) for p in body["programs"]),
+                    "bytes": len(response.content)}  # fmt: skip
+
+        api_figures = {
+            "api_timeline_day": timed_api(day),
+            "api_timeline_next_24h": timed_api(next_24h),
+            "api_timeline_page_day_zoom": timed_api(day, breaks="false", rows=20),
+        }
+        if args.api_only:
+            print(json.dumps({"channels": args.channels, **api_figures, "runs": args.runs,
+                              "load_average": load_average()}, indent=2))  # fmt: skip
+            return
 
         from catalog.models import Movie
 
@@ -140,7 +169,11 @@ def main() -> None:
             cpu = {"opens": [], "pans": []}
 
             def drawn_after(action, kind: str | None = None) -> float:
-                before = page.get_attribute("#rv-desk", "data-loaded") if page.locator("#rv-desk").count() else None
+                before = (
+                    page.get_attribute("#rv-desk", "data-loaded")
+                    if page.locator("#rv-desk").count()
+                    else None
+                )
                 began = time.perf_counter()
                 cpu_began = cpu_seconds(os.getpid()) + time.process_time()
                 action()
@@ -156,7 +189,12 @@ def main() -> None:
             splits = []
             for _ in range(args.runs):
                 opens.append(drawn_after(lambda: page.goto(f"{base}/admin/scheduling/desk/"), "opens"))
-                splits.append((page.get_attribute("#rv-desk", "data-fetch-ms"), page.get_attribute("#rv-desk", "data-load-ms")))
+                splits.append(
+                    (
+                        page.get_attribute("#rv-desk", "data-fetch-ms"),
+                        page.get_attribute("#rv-desk", "data-load-ms"),
+                    )
+                )
             print("fetch/load ms per open:", splits)
             events = page.evaluate("Object.keys(window.rvDesk.state.programs).length")
             for _ in range(args.runs):
@@ -175,7 +213,7 @@ def main() -> None:
             "events_drawn_today": events,
             "pieces": Piece.objects.count(),
             "build_seconds": round(build_seconds, 1),
-            "api_timeline_day_median_s": round(statistics.median(api), 3),
+            **api_figures,
             "open_median_s": round(statistics.median(opens), 3),
             "open_max_s": round(max(opens), 3),
             "pan_day_median_s": round(statistics.median(pans), 3),

@@ -205,6 +205,11 @@ class ChannelFeed:
 
     def _stream_bytes(self, entry: Entry, progress: _Progress) -> timedelta | None:
         if entry.gops is not None:
+            # A live source's first GOP is the newest one when it is taken: take it when it is due
+            # (not when the entry is asked for, a segment earlier), so each live GOP then waits less
+            # than a segment to go out and a lost source is noticed before the slate is due.
+            if self._wait_until(entry.airs_at - self.lead, interruptible=False):
+                return None
             return self._paced(entry, entry.gops(), progress)
         if entry.argv is None:
             with entry.path.open("rb") as source:
@@ -240,8 +245,6 @@ class ChannelFeed:
             if end is not None and offset >= end - 0.001:
                 return None
             due = entry.airs_at + timedelta(seconds=offset) - self.lead
-            if offset < entry.burst_seconds:
-                due = min(due, self.clock())  # sent at once (a slate taking over from a lost live source)
             # The first GOP always goes out (an empty entry would end ffmpeg's input); a later one
             # waits for its time, and an interrupt cuts the entry just before it.
             if self._wait_until(due, interruptible=progress.sent):

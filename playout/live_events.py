@@ -9,12 +9,23 @@ When a live event's piece covers `cursor` it answers with:
 - a short *slate* entry ("We'll be right back", two segments) while it does not, after which the
   feed asks again: the source is picked up again at the first boundary after it returns.
 
+Timing across a loss. The feed runs `lead` ahead of the wall clock and sends each GOP when it is
+due; a live GOP arrives a little before that (the feed takes a live entry's first GOP when it is
+due, so each one waits less than a segment). When the source goes, the GOP after the last one never
+comes; the segment muxer closes the last live segment only when the next keyframe arrives, so the
+slate's first GOP must be there by the time that GOP was due, and at its own pace: sending slate
+ahead of time would put the live edge ahead of the clock and then leave a hole as long as the
+burst. So a loss is declared as soon as it can be known (the next GOP is `LATE_SECONDS` overdue,
+or the encode's output time stood still for `PROGRESS_STALL_SECONDS`), which is before the slate
+is due, and the first slate after a loss lasts half a segment: its segment is listed half a
+segment sooner, every segment still goes out on time.
+
 A `LiveSource` keeps one ffmpeg reading the source for as long as the event needs it (started a
 little before the slot, so the first segment of the slot is already live), restarting it after a
 loss. It watches the encode's *output*, not only its exit (DESK_NOTES §2: most live inputs exit 0,
 and some hang for ever, when the source goes): no new GOP, or `-progress` showing no new output
-time, for `LOSS_SECONDS` is a loss; the live entry ends at its last GOP, the slate follows within
-a segment or two, and the stuck process is stopped (SIGTERM, then SIGKILL). ffmpeg's own
+time, is a loss (see above); the live entry ends at its last GOP, the slate follows it at the
+feed's pace, and the stuck process is stopped (SIGTERM, then SIGKILL). ffmpeg's own
 `-reconnect*` options are not used: reconnecting is this module's job, so the slate can air meanwhile.
 
 The URL is checked again here against the allow-list (`scheduling.live_sources`) and ffmpeg only
@@ -44,17 +55,9 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from playout import ffmpeg_commands as commands
-from playout.feed import (
-    HEAD_SIZE,
-    LIVE_HEAD_SIZE,
-    START_TOLERANCE,
-    Entry,
-    Gop,
-    TsError,
-    iter_gops,
-    parse_layout,
-)
 from playout.models import AsRunEntry
+from playout.mpegts import HEAD_SIZE, LIVE_HEAD_SIZE, Gop, TsError, iter_gops, parse_layout, read_exactly
+from playout.planner import START_TOLERANCE, Entry
 from retrovue.subprocesses import CommandError, run_command, start_process, stop_process
 from scheduling.choices import PieceKind
 from scheduling.live_sources import LiveSourceRefused, _checked, protocol_whitelist
@@ -62,14 +65,16 @@ from scheduling.models import Piece
 
 logger = logging.getLogger(__name__)
 
-# No new GOP (or no new output time) for this long and the source counts as lost.
-LOSS_SECONDS = 3.0
+# A GOP this late (after the previous one's arrival plus one GOP) and the source counts as lost.
+LATE_SECONDS = 1.0
 # `-progress` reports every 0.5 s; an output time that stands still this long is a lost source.
 PROGRESS_STALL_SECONDS = 1.5
 # A live source is started this long before its slot, so the slot opens on the live picture.
 PREWARM = timedelta(seconds=30)
 # The slate aired while the source is away, in segments: short, so a returning source is taken soon.
 SLATE_SEGMENTS = 2
+# The first slate after a loss, in segments: its segment is listed this much sooner (see module doc).
+FIRST_SLATE_SEGMENTS = 0.5
 # A source nobody asked for this long is stopped (its event ended, moved or was deleted).
 IDLE_SECONDS = 30.0
 # Seconds between two starts of a source's ffmpeg after a failure.
@@ -174,9 +179,12 @@ def right_back_slate(profile, directory: Path | None = None) -> Path:
 class LiveSource:
     """One live input's ffmpeg, restarted after each loss, its GOPs kept for the channel's feed."""
 
-    def __init__(self, url: str, argv: list[str], *, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, url: str, argv: list[str], *, gop_seconds: float, clock: Callable[[], float] = time.monotonic
+    ):
         self.url = url
         self.argv = argv
+        self.gop_seconds = gop_seconds  # the encode's GOP: one segment (GOPs come this often)
         self.clock = clock
         self.layout = None
         self.losses = 0
@@ -186,7 +194,7 @@ class LiveSource:
         self._last_gop = 0.0
         self._last_progress = 0.0
         self._lost_at = 0.0
-        self.just_lost = False  # the next slate takes over at once (see plan)
+        self.just_lost = False  # the next slate is the short one (see plan)
         self._progress_time = -1
         self._wanted = clock()
         self._process: subprocess.Popen | None = None
@@ -215,13 +223,18 @@ class LiveSource:
     def stopped(self) -> bool:
         return self._stopping.is_set()
 
+    @property
+    def loss_seconds(self) -> float:
+        """No GOP for this long and the source is gone: one GOP, and a GOP late."""
+        return self.gop_seconds + LATE_SECONDS
+
     def delivering(self) -> bool:
         """A GOP arrived recently and the encode's output time is still moving."""
         now = self.clock()
         return (
             self.layout is not None
             and self._last_gop > self._lost_at  # nothing stale from before the last loss
-            and now - self._last_gop < LOSS_SECONDS
+            and now - self._last_gop < self.loss_seconds
             and now - self._last_progress < PROGRESS_STALL_SECONDS
             and bool(self._gops)
         )
@@ -229,46 +242,54 @@ class LiveSource:
     # The reader side: what a live entry streams.
 
     def gops(self, still_on_air: Callable[[], bool]) -> Iterator[Gop]:
-        """GOPs from the newest one on, as they arrive; raises LiveSourceLost when nothing new comes
-        for LOSS_SECONDS, LiveEventMoved when the event left the log."""
+        """GOPs from the newest one on, as they arrive; raises LiveSourceLost as soon as the next
+        GOP is LATE_SECONDS overdue or the encode's output time stands still, LiveEventMoved when
+        the event left the log."""
         with self._changed:
             if not self._gops:
                 raise LiveSourceLost("the live source has nothing to send")
-            sequence, gop = self._gops[-1]
+            sequence, gop, arrived = self._gops[-1]
             layout = self.layout
         yield Gop(gop.pts, layout.psi + gop.data)  # program tables first: a decoder can start here
         checked = self.clock()
         while True:
             self.want()
-            deadline = self.clock() + LOSS_SECONDS
             with self._changed:
                 while not self._stopping.is_set():
                     newer = [item for item in self._gops if item[0] > sequence]
                     if newer:
                         break
-                    remaining = deadline - self.clock()
-                    if remaining <= 0:
-                        self._lost_at = self.clock()
-                        self.just_lost = True
-                        raise LiveSourceLost(f"no picture from the live source for {LOSS_SECONDS:.0f} s")
-                    if self.clock() - self._last_progress > PROGRESS_STALL_SECONDS:
+                    # Counted from the last GOP's arrival, not from when the feed asks: the feed
+                    # asks only when that GOP was due, and the slate must be ready by the next one's.
+                    overdue_at = arrived + self.loss_seconds
+                    stalled_at = self._last_progress + PROGRESS_STALL_SECONDS
+                    now = self.clock()
+                    if now >= overdue_at:
+                        raise self._lost(now, f"no picture from the live source for {now - arrived:.1f} s")
+                    if now >= stalled_at:
                         # The encode's output time stopped: the source is gone (or frozen) now,
                         # before the GOP that would tell us so could ever complete.
-                        self._lost_at = self.clock()
-                        self.just_lost = True
-                        raise LiveSourceLost(
-                            "the live source stopped (its encode's output time stands still)"
+                        raise self._lost(
+                            now, "the live source stopped (its encode's output time stands still)"
                         )
-                    self._changed.wait(min(remaining, 0.5))
+                    self._changed.wait(min(overdue_at, stalled_at) - now + 0.01)
                 else:
                     raise LiveSourceLost("the live source was stopped")
-            for _, gop in newer:
+            for _, gop, _ in newer:
                 yield gop
-            sequence = newer[-1][0]
+            sequence, _, arrived = newer[-1]
             if self.clock() - checked >= RECHECK_SECONDS:
                 checked = self.clock()
                 if not still_on_air():
                     raise LiveEventMoved("the live event is no longer on the log here")
+
+    def _lost(self, now: float, reason: str) -> LiveSourceLost:
+        """Mark the loss (the next slate is the short one); the error for the live entry to raise.
+        The log line leaves out ffmpeg's own message, which may quote the URL and its secrets."""
+        self._lost_at = now
+        self.just_lost = True
+        logger.info("Live source %s: lost (%s)", _safe(self.url), reason)
+        return LiveSourceLost(reason)
 
     # The writer side: one ffmpeg after another.
 
@@ -298,7 +319,7 @@ class LiveSource:
         watcher.start()
         progress.start()
         try:
-            head = _read_exactly(process.stdout, LIVE_HEAD_SIZE)
+            head = read_exactly(process.stdout, LIVE_HEAD_SIZE)
             if not head:
                 raise LiveSourceLost("the live source sent nothing")
             try:
@@ -306,12 +327,18 @@ class LiveSource:
             except TsError as error:
                 raise LiveSourceLost(f"the live encode produced no stream ({error})") from None
             self.layout = layout
-            for gop in iter_gops(_Prepended(head, process.stdout), layout):
+            stream = _Prepended(head, process.stdout)
+            for gop in iter_gops(stream, layout):
+                if stream.ended:
+                    # What ffmpeg flushes as it exits: a GOP cut short, which the feed would count as
+                    # a whole segment. The source is gone anyway.
+                    break
                 with self._changed:
                     self._sequence += 1
-                    self._gops.append((self._sequence, gop))
+                    self._gops.append((self._sequence, gop, self.clock()))
                     self._last_gop = self.clock()
                     self._changed.notify_all()
+                logger.debug("Live source %s: GOP at %.3f s", _safe(self.url), gop.pts / 90_000)
                 if self._stopping.is_set():
                     break
         finally:
@@ -335,7 +362,7 @@ class LiveSource:
                 )  # not delivering yet: connecting, or waiting for a caller (ffmpeg's timeouts)
                 continue
             quiet_since = max(self._last_gop, self._last_progress)
-            if now - quiet_since > LOSS_SECONDS + 1 or now - self._last_gop > LOSS_SECONDS * 2:
+            if now - quiet_since > self.loss_seconds + 1 or now - self._last_gop > self.loss_seconds * 2:
                 logger.info("Live source %s: output stalled, stopping its ffmpeg", _safe(self.url))
                 stop_process(process, grace_seconds=2)
                 return
@@ -362,25 +389,20 @@ def _safe(url: str) -> str:
 
 
 class _Prepended:
+    """The encode's stdout with its head put back in front; `ended` once it reached its end."""
+
     def __init__(self, head: bytes, rest):
         self.head = head
         self.rest = rest
+        self.ended = False
 
     def read(self, size: int) -> bytes:
         if self.head:
             data, self.head = self.head, b""
             return data
-        return self.rest.read1(size)
-
-
-def _read_exactly(source, size: int) -> bytes:
-    data = bytearray()
-    while len(data) < size:
-        chunk = source.read(size - len(data))
-        if not chunk:
-            break
-        data += chunk
-    return bytes(data)
+        data = self.rest.read1(size)
+        self.ended = not data
+        return data
 
 
 # --- the sources of this process, and the feed's hook -----------------------------------------------
@@ -412,11 +434,13 @@ def _slate_ready_soon(profile) -> None:
 _lock = threading.Lock()
 
 
-def source_for(channel_id: int, url: str, argv_for: Callable[[], list[str]]) -> LiveSource:
+def source_for(
+    channel_id: int, url: str, argv_for: Callable[[], list[str]], gop_seconds: float
+) -> LiveSource:
     with _lock:
         source = _sources.get((channel_id, url))
         if source is None or source.stopped:
-            source = _sources[(channel_id, url)] = LiveSource(url, argv_for())
+            source = _sources[(channel_id, url)] = LiveSource(url, argv_for(), gop_seconds=gop_seconds)
             source.start()
         source.want()
         return source
@@ -460,22 +484,22 @@ def plan(planner, cursor: datetime) -> Entry | None:
     if pieces:
         _slate_ready_soon(planner.profile)
     current = next((piece for piece in pieces if piece.start <= at), None)
+    sources = {}
     for piece in pieces:
         if urls[piece.pk]:
-            source_for(
+            sources[piece.pk] = source_for(
                 channel.pk,
                 urls[piece.pk],
                 lambda url=urls[piece.pk]: live_input_argv(url, planner.profile, planner.live_bug()),
+                gop_seconds=planner.profile.segment_seconds,
             )
     if current is None:
         return None
     url = urls[current.pk]
     until = current.stop
-    burst = False
+    segments = SLATE_SEGMENTS
     if url:
-        source = source_for(
-            channel.pk, url, lambda: live_input_argv(url, planner.profile, planner.live_bug())
-        )
+        source = sources[current.pk]
         if source.delivering():
             piece_id = current.pk
 
@@ -487,16 +511,15 @@ def plan(planner, cursor: datetime) -> Entry | None:
                 trim=True, note=f"live from {_safe(url)}", gops=lambda: source.gops(still_on_air),
             )  # fmt: skip
         note = f"live source not there ({source.last_error or 'waiting for it'})"
-        burst, source.just_lost = source.just_lost, False
+        if source.just_lost:
+            source.just_lost = False
+            segments = FIRST_SLATE_SEGMENTS
     else:
         note = f"live source refused: {getattr(planner, 'live_refusal', 'no URL')}"
-    chunk = timedelta(seconds=planner.profile.segment_seconds * SLATE_SEGMENTS)
+    chunk = timedelta(seconds=planner.profile.segment_seconds * segments)
     return Entry(
         origin=AsRunEntry.Origin.SLATE, airs_at=cursor, duration=min(until - cursor, chunk), piece=current,
         path=right_back_slate(planner.profile), trim=True, note=note[:500],
-        # Right after a loss its first segment is on the air as soon as ffmpeg has the GOP after it:
-        # send both at once (only then: slates in a row keep the normal pace).
-        burst_seconds=planner.profile.segment_seconds * 1.5 if burst else 0.0,
     )  # fmt: skip
 
 

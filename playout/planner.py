@@ -70,7 +70,6 @@ class Entry:
     note: str = ""
     remote: RemoteParts | None = None  # a live transcode's remote parts, retired when it ends
     gops: Callable[[], Iterator[Gop]] | None = None  # a live event's GOPs (playout.live_events)
-    burst_seconds: float = 0.0  # this much from the start goes out at once, ahead of the pacing
 
     def release(self) -> None:
         if self.remote is not None:

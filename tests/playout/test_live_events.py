@@ -13,14 +13,17 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.conf import settings
 from django.utils import timezone
 
 from playout import live_events
+from playout.feed import LEAD_SEGMENTS, ChannelFeed
 from playout.models import AsRunEntry
+from playout.mpegts import Gop, TsLayout
+from playout.planner import Entry
 from playout.supervisor import Supervisor
 from scheduling.live_sources import LiveSourceRefused, _checked
 from scheduling.models import DeskEntry, Piece, ProgramEntry, StreamProfile
@@ -82,6 +85,75 @@ def test_the_live_input_reads_only_its_own_protocols_and_encodes_to_the_profile(
     assert hls[hls.index("-m3u8_hold_counters") + 1] == "3"
 
 
+# --- timing across a loss, without real time ----------------------------------------------------------
+
+
+def source_with_one_gop(now: list[float], arrived: float) -> live_events.LiveSource:
+    """A LiveSource (its ffmpeg never started) holding one GOP that arrived at `arrived`."""
+    source = live_events.LiveSource("srt://127.0.0.1:9000", [], gop_seconds=SEGMENT, clock=lambda: now[0])
+    source.layout = TsLayout(video_pid=256, audio_pids=frozenset(), psi=b"psi")
+    source._gops.append((1, Gop(pts=0, data=b"gop-1"), arrived))
+    source._last_gop = source._last_progress = arrived
+    return source
+
+
+def test_a_live_source_counts_as_lost_once_its_next_gop_is_overdue_since_the_last_one_arrived():
+    # The feed asks for the next GOP only when the last one was due, up to a segment after it
+    # arrived: the next one's lateness counts from that arrival, or the slate would be late.
+    now = [100.0]
+    source = source_with_one_gop(now, arrived=100.0)
+    gops = source.gops(still_on_air=lambda: True)
+    assert next(gops).data == b"psigop-1"
+    now[0] = 100.0 + SEGMENT + live_events.LATE_SECONDS + 0.01
+    source._last_progress = now[0]  # the encode still reports output time: the GOP alone is late
+    with pytest.raises(live_events.LiveSourceLost, match="no picture"):
+        next(gops)
+    assert source.just_lost and not source.delivering()
+
+
+def test_a_live_gop_that_arrives_in_time_goes_out_and_a_stalled_encode_is_a_loss():
+    now = [100.0]
+    source = source_with_one_gop(now, arrived=100.0)
+    gops = source.gops(still_on_air=lambda: True)
+    next(gops)
+    now[0] = 102.1
+    source._gops.append((2, Gop(pts=SEGMENT * 90_000, data=b"gop-2"), 102.1))
+    source._last_gop = source._last_progress = 102.1
+    assert next(gops).data == b"gop-2"  # no program tables in front of the ones that follow
+    now[0] = 102.1 + live_events.PROGRESS_STALL_SECONDS + 0.01  # the next GOP is not overdue yet
+    with pytest.raises(live_events.LiveSourceLost, match="output time stands still"):
+        next(gops)
+
+
+def test_a_live_entry_takes_its_first_gop_when_it_is_due_not_when_it_is_asked_for(db):
+    channel = make_channel("8")
+    segment = timedelta(seconds=SEGMENT)
+    asked = datetime(2026, 12, 5, 20, 0, tzinfo=UTC)
+    now = [asked]
+    taken = []
+
+    def clock():  # every reading moves on a second, so the feed's waits end at once
+        now[0] += timedelta(seconds=1)
+        return now[0]
+
+    def newest_gops():
+        taken.append(now[0])
+        yield Gop(pts=0, data=b"x" * 188)
+
+    class OneEntry:
+        def plan(self, cursor):
+            return Entry(origin=AsRunEntry.Origin.EVENT, airs_at=cursor, duration=timedelta(minutes=1),
+                         trim=True, gops=newest_gops)  # fmt: skip
+
+    # ffmpeg asks for the entry as soon as it has the last GOP of the one before: a segment early.
+    lead = segment * LEAD_SEGMENTS
+    airs_at = asked + lead + segment
+    feed = ChannelFeed(channel, OneEntry(), segment=segment, resume_at=airs_at, clock=clock)
+    feed.serve(0, lambda data: None)
+    assert taken and taken[0] >= airs_at - lead
+    assert feed.cursor == airs_at + timedelta(minutes=1)
+
+
 class Publisher:
     """ffmpeg sending a generated picture and tone over SRT to the channel's listening input."""
 
@@ -114,7 +186,12 @@ class Publisher:
 
 @pytest.mark.e2e
 def test_a_live_event_airs_its_source_shows_the_slate_when_it_drops_and_returns_to_the_schedule(
-    transactional_db, live_server, settings, dirs, clips, encoded  # noqa: F811 (fixtures imported above)
+    transactional_db,
+    live_server,
+    settings,
+    dirs,  # noqa: F811 (fixtures imported above)
+    clips,  # noqa: F811
+    encoded,  # noqa: F811
 ):
     settings.RETROVUE_LIVE_SOURCE_HOSTS = ["127.0.0.1"]
     channel = make_channel("7")

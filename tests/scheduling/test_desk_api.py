@@ -80,6 +80,38 @@ def assert_logs_and_guide_agree(channel, tmp_path=None):
         assert validate_with_xmltv_tools(document, tmp_path) == "Validated ok."
 
 
+def test_the_timeline_shows_each_programs_breaks_as_runs_of_adjacent_break_pieces(staff_client, station):
+    start = timezone.now().astimezone(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    if start < timezone.now():
+        start += timedelta(days=1)  # the next afternoon's sitcoms (with their breaks' pieces built)
+    stop = start + timedelta(hours=11)
+    body = staff_client.get(f"{API}/timeline", {"start": start.isoformat(), "stop": stop.isoformat()})
+    assert body.status_code == 200
+    shown = {program["id"]: program["breaks"] for program in body.json()["programs"]}
+    expected = {}
+    for program_id in shown:
+        runs = []
+        pieces = Piece.objects.filter(program_id=program_id, start__lt=stop, stop__gt=start).order_by("start")
+        for piece in pieces:
+            if piece.kind == "content":
+                continue
+            if runs and runs[-1][1] == piece.start:
+                runs[-1][1] = piece.stop
+            else:
+                runs.append([piece.start, piece.stop])
+        expected[program_id] = [[begins.isoformat(), ends.isoformat()] for begins, ends in runs]
+    assert shown == expected
+    merged = [
+        run for runs in shown.values() for run in runs
+        if Piece.objects.filter(start__gte=run[0], stop__lte=run[1]).exclude(kind="content").count() > 2
+    ]  # fmt: skip
+    assert merged, "no break of several pieces in the window: the test shows nothing"
+    without = staff_client.get(
+        f"{API}/timeline", {"start": start.isoformat(), "stop": stop.isoformat(), "breaks": "false"}
+    ).json()
+    assert all(program["breaks"] == [] for program in without["programs"])
+
+
 def test_a_movie_placed_at_eight_replaces_what_it_overlaps_and_the_guide_follows(
     staff_client, station, tmp_path
 ):
