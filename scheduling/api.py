@@ -17,6 +17,7 @@ from ninja.pagination import paginate
 from catalog.models import Movie, Show
 from retrovue.core.api_paging import PageNumberPagination
 from retrovue.core.api_permissions import requires
+from retrovue.core.public_url import public_base_url
 from scheduling.m3u import stream_url
 from scheduling.models import Channel, Piece, ProgramEntry, ScheduleTemplate, ScheduleWarning, TimeSlot
 from scheduling.xmltv import logo_url, onscreen
@@ -27,7 +28,8 @@ DEFAULT_WINDOW = timedelta(hours=24)
 
 
 def _base_url(request: HttpRequest) -> str:
-    return request.build_absolute_uri("/").rstrip("/")
+    # The configured public URL, never a Host header the client made up (as the M3U and HDHR do).
+    return public_base_url(request)
 
 
 def _aware(moment: datetime | None) -> datetime | None:

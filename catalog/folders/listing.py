@@ -27,6 +27,7 @@ from catalog.folders.names import (
 )
 from catalog.folders.nfo import NfoItem
 from catalog.media import probe as probing
+from retrovue.core.media_roots import inside_media_roots, require_inside_media_roots
 
 
 @dataclass
@@ -71,6 +72,9 @@ class TreeListing:
     """The walk and the plan of a `_FolderScan`."""
 
     def _scopes(self) -> list[str] | None:
+        # The folder must lie inside the operator's media roots (never /proc, /etc, the data
+        # folder), and so must everything the walk reaches through symbolic links.
+        self._real_root = require_inside_media_roots(self.root, "The source folder")
         if self.requested_paths is None:
             return None
         scopes = []
@@ -132,10 +136,24 @@ class TreeListing:
                 listing.discs[directory] = (kind, nfos)
                 continue
             dirnames[:] = (
-                sorted(name for name in dirnames if not _ignored_folder(name)) if self.recursive else []
+                sorted(
+                    name
+                    for name in dirnames
+                    if not _ignored_folder(name) and self._stays_inside(os.path.join(directory, name))
+                )
+                if self.recursive
+                else []
             )
+            filenames = [name for name in filenames if self._stays_inside(os.path.join(directory, name))]
             self._record_files(listing, directory, filenames)
             self._images[directory] = local_artwork.image_names(filenames)
+
+    def _stays_inside(self, path: str) -> bool:
+        """Whether `path`, symbolic links resolved, is still inside the source folder (a link out
+        of it, to /etc or the data folder, is skipped as if it were not there); a link into another
+        media root is followed."""
+        real = os.path.realpath(path)
+        return _is_within(real, self._real_root) or inside_media_roots(real)
 
     def _list_single_file(self, listing: _Listing, path: str) -> None:
         directory, name = os.path.split(path)
@@ -147,7 +165,10 @@ class TreeListing:
             self._problem(directory, f"cannot list this folder ({error.strerror or error})")
             return
         wanted = {name.lower(), f"{stem}.nfo", MOVIE_NFO, SHOW_NFO}
-        self._record_files(listing, directory, [other for other in names if other.lower() in wanted])
+        names = [other for other in names if other.lower() in wanted]
+        self._record_files(
+            listing, directory, [n for n in names if self._stays_inside(os.path.join(directory, n))]
+        )
 
     def _record_files(self, listing: _Listing, directory: str, filenames: Iterable[str]) -> None:
         videos, nfos = [], {}
