@@ -10,7 +10,9 @@ import pytest
 
 from catalog.choices import SyncStatus
 from catalog.folders.scan import scan_folder_source, scan_tmm_source
+from catalog.media.probe import probe_media_file
 from catalog.models import MediaFile, Movie, ShortFormItem, SyncRun
+from retrovue.subprocesses import run_command
 from scheduling.builder import build_channel
 from scheduling.models import Piece, ProgramEntry
 from tests.catalog.disc_media import bluray_folder, dvd_folder, vob
@@ -177,3 +179,27 @@ def test_scanning_a_path_inside_a_disc_folder_scans_the_whole_disc(tmp_path, dis
     [movie] = Movie.objects.filter(source=source)
     assert movie.rating_key == "Big Buck Bunny (2008)/VIDEO_TS"
     assert files_of(movie) == ["VTS_02_1.VOB", "VTS_02_2.VOB"]
+
+
+def test_the_dvd_main_title_encodes_for_air_from_its_title_set_files_only(tmp_path, discs):
+    from playout import ffmpeg_commands as commands
+    from scheduling.models import StreamProfile
+
+    disc_tree(tmp_path / "movies", discs)
+    source = tmm_source(tmp_path / "movies")
+    scan_tmm_source(source)
+    dvd = Movie.objects.get(source=source, title="Big Buck Bunny")
+    parts = [
+        commands.SourcePart(path=media_file.local_path, duration_ms=media_file.duration_ms)
+        for media_file in MediaFile.objects.filter(playable=dvd).order_by("position")
+    ]
+    output = tmp_path / "aired.ts"
+
+    argv = commands.pregen_argv(
+        parts, 0, dvd.duration_ms, StreamProfile.objects.create(name="SD"), None, output
+    )
+    run_command(argv, timeout=120)
+
+    inputs = [Path(value.removeprefix("file:")).name for value in argv if value.startswith("file:")]
+    assert inputs[:2] == ["VTS_02_1.VOB", "VTS_02_2.VOB"] and "VIDEO_TS.VOB" not in inputs
+    assert abs(probe_media_file(str(output)).duration_ms - dvd.duration_ms) <= 200
