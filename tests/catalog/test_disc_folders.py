@@ -2,6 +2,7 @@
 its main title, in order; the DVD menu never airs; a layout with nothing to play is a clear
 per-item problem; an unchanged disc is not probed again."""
 
+import os
 import shutil
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -203,3 +204,23 @@ def test_the_dvd_main_title_encodes_for_air_from_its_title_set_files_only(tmp_pa
     inputs = [Path(value.removeprefix("file:")).name for value in argv if value.startswith("file:")]
     assert inputs[:2] == ["VTS_02_1.VOB", "VTS_02_2.VOB"] and "VIDEO_TS.VOB" not in inputs
     assert abs(probe_media_file(str(output)).duration_ms - dvd.duration_ms) <= 200
+
+
+def test_disc_files_linked_out_of_the_library_are_never_read(tmp_path, discs, settings):
+    library, outside = tmp_path / "library", tmp_path / "data"
+    settings.RETROVUE_LIBRARY_ROOTS = [library]
+    shutil.copytree(discs / "dvd" / "VIDEO_TS", outside / "VIDEO_TS")
+    video_ts = library / "Linked (2000)" / "VIDEO_TS"
+    video_ts.mkdir(parents=True)
+    shutil.copyfile(discs / "dvd" / "VIDEO_TS" / "VTS_01_1.VOB", video_ts / "VTS_01_1.VOB")
+    for name in ("VTS_02_1.VOB", "VTS_02_2.VOB"):  # the longer title set lies outside the library
+        (video_ts / name).symlink_to(outside / "VIDEO_TS" / name)
+    put(video_ts / "VIDEO_TS.nfo", "<movie><title>Linked</title></movie>")
+    source = tmm_source(library)
+
+    scan_tmm_source(source)
+
+    [movie] = Movie.objects.filter(source=source)
+    assert files_of(movie) == ["VTS_01_1.VOB"]
+    paths = MediaFile.objects.filter(playable=movie).values_list("local_path", flat=True)
+    assert not any(str(outside) in os.path.realpath(path) for path in paths)
