@@ -260,8 +260,11 @@ def entry_block(entry: DeskEntry, snapshot: CatalogSnapshot, planner: ChannelPla
     elif entry.kind == DeskEntry.Kind.PROGRAMS:
         cursor = entry.start
         grid = max(1, entry.grid_minutes) * 60_000
+        placed: set[int] = set()
         for item_id in entry.item_ids:
             item = snapshot.items.get(item_id)
+            if item is not None and item.id in placed:
+                continue  # another episode of a multi-episode file already placed: it airs once
             if item is None or item.kind not in ("episode", "movie"):
                 message = f"Item {item_id} of the desk entry at {entry.start:%Y-%m-%d %H:%M} can't air (unavailable)."
                 planner.warnings.append((entry.start, message))
@@ -275,6 +278,7 @@ def entry_block(entry: DeskEntry, snapshot: CatalogSnapshot, planner: ChannelPla
                                description=entry.description, **common)
             )  # fmt: skip
             cursor = stop
+            placed.add(item.id)
         if programs and cursor < entry.stop:
             programs[-1].stop = entry.stop  # a block resized longer: more time for breaks and filler
         elif cursor < entry.stop:

@@ -23,7 +23,7 @@ class DiscItems:
 
     def _prepare_disc(self, prepared: _Prepared) -> None:
         unit = prepared.unit
-        prepared.disc_fingerprint = disc_fingerprint(unit.path, unit.disc)
+        prepared.disc_fingerprint = disc_fingerprint(unit.path, unit.disc, self._stays_inside)
         known = self.items.get(rating_key_for(unit.relative))
         parts = self.parts_by_item.get(known.pk, []) if known is not None else []
         unchanged = (
@@ -37,7 +37,7 @@ class DiscItems:
         if unchanged:
             return
         try:
-            prepared.disc_title = main_title(unit.path, unit.disc)
+            prepared.disc_title = main_title(unit.path, unit.disc, self._stays_inside)
         except DiscError as error:
             prepared.disc_error = str(error)
             return

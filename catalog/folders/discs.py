@@ -54,10 +54,10 @@ def disc_kind(folder_name: str) -> str | None:
     return DISC_FOLDERS.get(folder_name.lower())
 
 
-def disc_fingerprint(disc_dir: str, kind: str) -> str:
+def disc_fingerprint(disc_dir: str, kind: str, allowed=None) -> str:
     """A digest of the files the main title is chosen from (names, sizes, times); "" if unreadable."""
     try:
-        files = sorted(_candidate_files(disc_dir, kind))
+        files = sorted(_candidate_files(disc_dir, kind, allowed))
         stats = [(name, os.stat(path)) for name, path in files]
     except OSError:
         return ""
@@ -65,33 +65,40 @@ def disc_fingerprint(disc_dir: str, kind: str) -> str:
     return hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()[:32]
 
 
-def main_title(disc_dir: str, kind: str) -> DiscTitle:
-    """Probe the disc's title sets (DVD) or streams (Blu-ray) and return the longest. Raises DiscError."""
+def main_title(disc_dir: str, kind: str, allowed=None) -> DiscTitle:
+    """Probe the disc's title sets (DVD) or streams (Blu-ray) and return the longest. Raises DiscError.
+
+    `allowed(path)` says whether a file may be read (the scan's check that a link does not lead
+    out of the library); a file it refuses is treated as absent."""
     if kind == DVD:
-        return _dvd_main_title(disc_dir)
-    return _bluray_main_title(disc_dir)
+        return _dvd_main_title(disc_dir, allowed)
+    return _bluray_main_title(disc_dir, allowed)
 
 
-def _candidate_files(disc_dir: str, kind: str) -> list[tuple[str, str]]:
+def _candidate_files(disc_dir: str, kind: str, allowed=None) -> list[tuple[str, str]]:
     if kind == DVD:
-        return [
+        found = [
             (name, os.path.join(disc_dir, name))
             for name in os.listdir(disc_dir)
             if (match := _TITLE_SET_VOB.match(name)) and match.group(2) != "0"
         ]
-    stream_dir = _child(disc_dir, "stream")
-    if stream_dir is None:
-        return []
-    return [
-        (name, os.path.join(stream_dir, name))
-        for name in os.listdir(stream_dir)
-        if name.lower().endswith(_STREAM_EXTENSIONS)
-    ]
+    else:
+        stream_dir = _child(disc_dir, "stream")
+        found = (
+            [
+                (name, os.path.join(stream_dir, name))
+                for name in os.listdir(stream_dir)
+                if name.lower().endswith(_STREAM_EXTENSIONS)
+            ]
+            if stream_dir is not None
+            else []
+        )
+    return [(name, path) for name, path in found if allowed is None or allowed(path)]
 
 
-def _dvd_main_title(disc_dir: str) -> DiscTitle:
+def _dvd_main_title(disc_dir: str, allowed) -> DiscTitle:
     try:
-        files = _candidate_files(disc_dir, DVD)
+        files = _candidate_files(disc_dir, DVD, allowed)
     except OSError as error:
         raise DiscError(f"cannot list the DVD folder ({error.strerror or error})") from error
     title_sets: dict[int, list[tuple[int, str]]] = {}
@@ -121,9 +128,9 @@ def _dvd_main_title(disc_dir: str) -> DiscTitle:
     return best
 
 
-def _bluray_main_title(disc_dir: str) -> DiscTitle:
+def _bluray_main_title(disc_dir: str, allowed) -> DiscTitle:
     try:
-        files = sorted(_candidate_files(disc_dir, BLU_RAY))
+        files = sorted(_candidate_files(disc_dir, BLU_RAY, allowed))
     except OSError as error:
         raise DiscError(f"cannot list the Blu-ray folder ({error.strerror or error})") from error
     if not files:

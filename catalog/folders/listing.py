@@ -132,7 +132,11 @@ class TreeListing:
             if kind is not None and directory != self.root:
                 # One item: its files are the disc's, not videos of their own.
                 dirnames[:] = []
-                nfos = {name.lower(): name for name in filenames if name.lower().endswith(".nfo")}
+                nfos = {
+                    name.lower(): name
+                    for name in filenames
+                    if name.lower().endswith(".nfo") and self._stays_inside(os.path.join(directory, name))
+                }
                 listing.discs[directory] = (kind, nfos)
                 continue
             dirnames[:] = (

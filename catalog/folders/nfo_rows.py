@@ -179,6 +179,8 @@ class NfoRows:
         if name is None:
             return
         path = os.path.join(directory, name)
+        if not self._stays_inside(path):
+            return  # a link out of the library is never read
         try:
             item = next((item for item in parse_nfo(path).items if item.kind == "season"), None)
         except NfoError as error:

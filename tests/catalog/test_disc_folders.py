@@ -2,6 +2,7 @@
 its main title, in order; the DVD menu never airs; a layout with nothing to play is a clear
 per-item problem; an unchanged disc is not probed again."""
 
+import os
 import shutil
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -10,7 +11,9 @@ import pytest
 
 from catalog.choices import SyncStatus
 from catalog.folders.scan import scan_folder_source, scan_tmm_source
+from catalog.media.probe import probe_media_file
 from catalog.models import MediaFile, Movie, ShortFormItem, SyncRun
+from retrovue.subprocesses import run_command
 from scheduling.builder import build_channel
 from scheduling.models import Piece, ProgramEntry
 from tests.catalog.disc_media import bluray_folder, dvd_folder, vob
@@ -177,3 +180,47 @@ def test_scanning_a_path_inside_a_disc_folder_scans_the_whole_disc(tmp_path, dis
     [movie] = Movie.objects.filter(source=source)
     assert movie.rating_key == "Big Buck Bunny (2008)/VIDEO_TS"
     assert files_of(movie) == ["VTS_02_1.VOB", "VTS_02_2.VOB"]
+
+
+def test_the_dvd_main_title_encodes_for_air_from_its_title_set_files_only(tmp_path, discs):
+    from playout import ffmpeg_commands as commands
+    from scheduling.models import StreamProfile
+
+    disc_tree(tmp_path / "movies", discs)
+    source = tmm_source(tmp_path / "movies")
+    scan_tmm_source(source)
+    dvd = Movie.objects.get(source=source, title="Big Buck Bunny")
+    parts = [
+        commands.SourcePart(path=media_file.local_path, duration_ms=media_file.duration_ms)
+        for media_file in MediaFile.objects.filter(playable=dvd).order_by("position")
+    ]
+    output = tmp_path / "aired.ts"
+
+    argv = commands.pregen_argv(
+        parts, 0, dvd.duration_ms, StreamProfile.objects.create(name="SD"), None, output
+    )
+    run_command(argv, timeout=120)
+
+    inputs = [Path(value.removeprefix("file:")).name for value in argv if value.startswith("file:")]
+    assert inputs[:2] == ["VTS_02_1.VOB", "VTS_02_2.VOB"] and "VIDEO_TS.VOB" not in inputs
+    assert abs(probe_media_file(str(output)).duration_ms - dvd.duration_ms) <= 200
+
+
+def test_disc_files_linked_out_of_the_library_are_never_read(tmp_path, discs, settings):
+    library, outside = tmp_path / "library", tmp_path / "data"
+    settings.RETROVUE_LIBRARY_ROOTS = [library]
+    shutil.copytree(discs / "dvd" / "VIDEO_TS", outside / "VIDEO_TS")
+    video_ts = library / "Linked (2000)" / "VIDEO_TS"
+    video_ts.mkdir(parents=True)
+    shutil.copyfile(discs / "dvd" / "VIDEO_TS" / "VTS_01_1.VOB", video_ts / "VTS_01_1.VOB")
+    for name in ("VTS_02_1.VOB", "VTS_02_2.VOB"):  # the longer title set lies outside the library
+        (video_ts / name).symlink_to(outside / "VIDEO_TS" / name)
+    put(video_ts / "VIDEO_TS.nfo", "<movie><title>Linked</title></movie>")
+    source = tmm_source(library)
+
+    scan_tmm_source(source)
+
+    [movie] = Movie.objects.filter(source=source)
+    assert files_of(movie) == ["VTS_01_1.VOB"]
+    paths = MediaFile.objects.filter(playable=movie).values_list("local_path", flat=True)
+    assert not any(str(outside) in os.path.realpath(path) for path in paths)

@@ -10,7 +10,7 @@ from catalog.models import Episode, MediaFile
 from plex_emulator import PlexEmulator
 from plex_emulator.config import EmulatorConfig
 from scheduling.builder import build_channel
-from scheduling.models import Piece, ProgramEntry
+from scheduling.models import DeskEntry, Piece, ProgramEntry
 from scheduling.xmltv import render_xmltv
 from tests.catalog.plex_helpers import source_for
 from tests.catalog.plex_helpers import sync as plex_sync
@@ -180,3 +180,23 @@ def test_a_double_episode_synced_from_plex_airs_once():
     assert programs[0].playable_id == episodes[0].pk
     assert (programs[0].episode_number, programs[0].last_episode_number) == (1, 2)
     assert programs[1].playable_id == episodes[2].pk
+
+
+def test_a_desk_marathon_naming_both_episodes_of_a_double_airs_the_file_once():
+    show, episodes = plex_double_episode_show()
+    short_form_library()
+    channel, _, _ = channel_with_slot(shows=[show], start=time(6), end=time(7))
+    at = MONDAY + timedelta(hours=20)
+    DeskEntry.objects.create(
+        channel=channel,
+        start=at,
+        stop=at + timedelta(hours=2),
+        item_ids=[e.pk for e in episodes],
+        title="Marathon",
+    )
+
+    build(channel)
+
+    marathon = ProgramEntry.objects.filter(channel=channel, desk_entry__isnull=False).order_by("start")
+    assert [program.playable_id for program in marathon] == [episodes[0].pk, episodes[2].pk, episodes[3].pk]
+    assert marathon[0].last_episode_number == 2
