@@ -122,7 +122,10 @@ class ProgramOut(Schema):
     content_rating: str
     season_number: int | None
     episode_number: int | None
-    episode: str | None = Field(None, description='As guides print it: "S01E02".')
+    last_episode_number: int | None = None
+    episode: str | None = Field(
+        None, description='As guides print it: "S01E02", or "S01E01-E02" for a double episode.'
+    )
     is_rerun: bool
     content_ms: int
     duration_ms: int
@@ -131,7 +134,7 @@ class ProgramOut(Schema):
 
     @staticmethod
     def resolve_episode(program: ProgramEntry) -> str | None:
-        return onscreen(program.season_number, program.episode_number)
+        return onscreen(program.season_number, program.episode_number, program.last_episode_number)
 
 
 class PieceOut(Schema):
