@@ -25,6 +25,10 @@ def create_and_set_up(server: str, name: str) -> None:
         connection.execute(f'CREATE DATABASE "{name}"')
     os.environ["DATABASE_URL"] = server_url(server, name)
     os.environ.setdefault("RETROVUE_DATA_DIR", "/tmp/retrovue-bench")
+    # Benches run the Plex emulator on loopback and their media under /tmp: list both, as an
+    # operator would (the data folder itself never counts as media).
+    os.environ.setdefault("RETROVUE_PLEX_HOSTS", "127.0.0.1,localhost")
+    os.environ.setdefault("RETROVUE_LIBRARY_ROOTS", "/tmp")
     os.environ["DJANGO_SETTINGS_MODULE"] = "retrovue.settings"
     os.environ["RETROVUE_LOG_LEVEL"] = "WARNING"
     import django

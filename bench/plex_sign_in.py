@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 import django  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-settings.configure(USE_TZ=True, TIME_ZONE="UTC")
+settings.configure(USE_TZ=True, TIME_ZONE="UTC", RETROVUE_PLEX_HOSTS=["127.0.0.1", "localhost"])
 django.setup()
 
 from catalog.plex import gdm  # noqa: E402

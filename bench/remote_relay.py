@@ -34,6 +34,7 @@ TOKEN = "bench-token"
 
 def setup_django() -> None:
     os.environ.setdefault("RETROVUE_DATA_DIR", str(WORK / "data"))
+    os.environ.setdefault("RETROVUE_PLEX_HOSTS", "127.0.0.1,localhost")  # the emulator is on loopback
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "retrovue.settings")
     os.environ["RETROVUE_LOG_LEVEL"] = "WARNING"
     import django

@@ -24,7 +24,7 @@ from catalog.artwork import local, store
 from catalog.artwork.errors import ArtworkSourceUnavailable
 from catalog.choices import ContentKind, SourceKind
 from catalog.models import MediaSource, Playable, Season, Show
-from catalog.plex.errors import PlexAuthError
+from catalog.plex.errors import PlexAuthError, PlexUnreachable
 from retrovue.log_redaction import redact
 
 logger = logging.getLogger("catalog.artwork")
@@ -150,8 +150,13 @@ class PlexImageReader:
             raise ArtworkError("not a path on the Plex server")
         url = f"{self.client.base_url}{reference}"
         try:
+            self.client.check_address()  # the operator's Plex hosts, no loopback or link-local
+        except PlexUnreachable as refusal:
+            raise ArtworkSourceUnavailable(str(refusal)) from None
+        try:
+            # No redirects: a hop elsewhere would skip the address check and carry the token.
             response = self.client.session.get(
-                url, headers={"Accept": "image/*"}, timeout=self.timeout, stream=True
+                url, headers={"Accept": "image/*"}, timeout=self.timeout, stream=True, allow_redirects=False
             )
         except (requests.ConnectionError, requests.Timeout) as error:
             raise ArtworkSourceUnavailable(
@@ -162,7 +167,7 @@ class PlexImageReader:
                 raise PlexAuthError(f"{self.client.base_url} refused the token (401)")
             if response.status_code in TRANSIENT_STATUS:
                 raise ArtworkSourceUnavailable(f"{url} answered {response.status_code}")
-            if response.status_code >= 400:
+            if response.status_code >= 300:
                 raise ArtworkError(f"Plex answered {response.status_code}")
             try:
                 data = response.raw.read(store.MAX_IMAGE_BYTES + 1, decode_content=True)

@@ -82,7 +82,7 @@ class PlexClient:
 
     # --- transport ---------------------------------------------------------------------------
 
-    def _check_address(self) -> None:
+    def check_address(self) -> None:
         """Once per client: the server address passes the operator's Plex host list and resolves
         to no loopback, link-local or unlisted private address (retrovue.core.outbound)."""
         if getattr(self, "_address_checked", False):
@@ -99,7 +99,7 @@ class PlexClient:
         """GET an XML document, retrying transient failures; returns the root MediaContainer."""
         query = f"?{urlencode(params, safe='<>=,')}" if params else ""
         url = f"{self.base_url}{path}{query}"
-        self._check_address()
+        self.check_address()
         last_problem = ""
         for attempt in range(1, self.retry.max_attempts + 1):
             self.api_calls += 1

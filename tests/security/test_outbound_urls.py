@@ -127,3 +127,23 @@ def test_an_endless_body_is_cut_off(loopback_server, settings):
     settings.RETROVUE_CAP_FEED_HOSTS = ["127.0.0.1"]
     with pytest.raises(URLRefused, match="more than 4 bytes"):
         fetch(CAP_FEEDS, loopback_server + "/inside", max_bytes=4)
+
+
+@pytest.mark.parametrize(
+    "address", ["http://169.254.169.254", "http://127.0.0.1:6379", "http://localhost:8000"]
+)
+def test_staff_cannot_point_a_plex_source_at_the_station_itself(address, superuser, settings):
+    from catalog.models import MediaSource
+    from catalog.plex.client import PlexClient
+    from catalog.plex.errors import PlexUnreachable
+
+    settings.RETROVUE_PLEX_HOSTS = None  # the shipped defaults
+    response = superuser.client.post(
+        "/admin/catalog/mediasource/add/",
+        {"name": "sneaky", "kind": "plex", "enabled": "on", "base_url": address, "sync_interval_minutes": 60},
+    )
+    assert response.status_code == 200 and "loopback, link-local" in response.content.decode()
+    assert not MediaSource.objects.filter(name="sneaky").exists()
+    # A row made some other way (an old install, the shell) is refused when the client would call it.
+    with pytest.raises(PlexUnreachable, match="not a Plex address"):
+        PlexClient(address, "token").server_info()
