@@ -33,7 +33,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import Case, F, IntegerField, Q, Sum, Value, When
 from django.utils import timezone
 
 from playout.models import PregenPiece, PregenStatus
@@ -273,7 +273,10 @@ def _refresh_airings(now: datetime, until: datetime | None, *, create: bool) -> 
 def plan_horizon(hours: float | None = None, now: datetime | None = None) -> list[PregenPiece]:
     """Map the next `hours` of every enabled channel onto rows; return those to encode.
 
-    Soonest airing first. Rows that failed for a reason that may have cleared (a source that
+    Soonest airing first, except that a piece already on air comes after every piece still to
+    start: a channel airing it transcodes it live to its end anyway, so encoding it first (a fresh
+    install's every channel is in that state) would only delay the pieces that can still air
+    pre-generated. It still gets encoded, for a restart or an on-demand tune-in. Rows that failed for a reason that may have cleared (a source that
     was missing) are given another go. The list stops where the store would overflow its cap
     counting everything due before it, since eviction would only throw that work away.
     """
@@ -289,7 +292,8 @@ def plan_horizon(hours: float | None = None, now: datetime | None = None) -> lis
     budget = max_store_bytes() - _guarded_bytes_not_in(airing, now)
     needed = []
     rows = PregenPiece.objects.filter(pk__in=list(airing)).select_related("profile")
-    for row in rows.order_by("next_air_at", "pk"):
+    on_air = Case(When(next_air_at__lt=now, then=Value(1)), default=Value(0), output_field=IntegerField())
+    for row in rows.order_by(on_air, "next_air_at", "pk"):
         if row.status == PregenStatus.READY and not _matches_profile(row):
             # The profile was edited since: encode again (the old file is replaced in place).
             PregenPiece.objects.filter(pk=row.pk, status=PregenStatus.READY).update(
