@@ -135,9 +135,6 @@ DATABASES = {
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# SQLite can't enforce "one slate row" (unique with NULLs not distinct); pregen picks the oldest
-# of duplicates there, so the embedded default lives without that constraint.
-SQLITE_ONLY_SILENCED = ["models.W047"] if DATABASES["default"]["ENGINE"].endswith("sqlite3") else []
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -207,7 +204,7 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("RETROVUE_HSTS_INCLUDE_SUBDOMAINS", Fa
 SECURE_HSTS_PRELOAD = env_bool("RETROVUE_HSTS_PRELOAD", False)
 # Subdomain-wide HSTS and preloading bind the operator's whole domain, which a TV box on one host
 # name must not decide on its own; both stay opt-in, so their deploy warnings are silenced.
-SILENCED_SYSTEM_CHECKS = SQLITE_ONLY_SILENCED + [
+SILENCED_SYSTEM_CHECKS = [
     check
     for check, enabled in (
         ("security.W005", SECURE_HSTS_INCLUDE_SUBDOMAINS),
@@ -222,6 +219,10 @@ if BEHIND_PROXY:
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_QUEUES = ("sync", "pregen", "playout", "default")
+# The longest any task may run (then the worker kills it, and the run row says so), and how long the
+# broker waits for an acknowledgement before handing a task to another worker: an hour more.
+CELERY_TASK_TIME_LIMIT = env_int("RETROVUE_TASK_TIME_LIMIT_SECONDS", 5 * 3600, minimum=60)
+BROKER_VISIBILITY_SECONDS = CELERY_TASK_TIME_LIMIT + 3600
 _broker_url = env_str("CELERY_BROKER_URL", None)
 if PRODUCTION and not _broker_url:
     env_str("CELERY_BROKER_URL")
@@ -232,6 +233,10 @@ if _broker_url:
     global_keyprefix = env_str("RETROVUE_BROKER_KEY_PREFIX", None)
     if global_keyprefix:
         CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = global_keyprefix
+    # With late acks, Redis hands a task that is still unacknowledged after the visibility timeout
+    # to another worker: it must outlast the longest task (a deep sync of a big library), or two
+    # machines would run it at once. Every task is bounded by CELERY_TASK_TIME_LIMIT below it.
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = BROKER_VISIBILITY_SECONDS
 else:
     # kombu's filesystem transport: a broker that is just a folder. Polling at 0.1 s keeps task
     # latency near 0.1 s (1 s at kombu's default). It has no fanout exchange, hence no remote control.
