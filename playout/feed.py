@@ -57,6 +57,7 @@ from playout.mpegts import (
     Prepended,
     TsError,
     TsLayout,
+    align_audio_end,
     find_cut,
     iter_gops,
     keyframes,
@@ -238,7 +239,11 @@ class ChannelFeed:
     def _paced(self, entry: Entry, gops: Iterator[Gop], progress: _Progress) -> timedelta | None:
         first: int | None = None
         end = entry.duration.total_seconds() if entry.trim else None
-        for gop in gops:
+        # A file's next GOP is at hand, so its last one is known before it goes out: its audio end
+        # is put on the video's so the next entry joins on the frame grid (see align_audio_end).
+        # Live sources are not read ahead: that would hold every GOP back by one.
+        at_hand = entry.gops is None and entry.argv is None
+        for gop, last in _with_last(gops) if at_hand else ((gop, False) for gop in gops):
             if first is None:
                 first = gop.pts
             offset = ts_delta(gop.pts, first) / PTS_HZ
@@ -252,6 +257,11 @@ class ChannelFeed:
             data = gop.data
             if end is not None and offset + 1.5 * self.segment.total_seconds() > end:
                 data = trim_gop(data, first, end)  # the last GOP: cut it where the entry ends
+            elif last:
+                try:
+                    data = align_audio_end(data)
+                except (IndexError, ValueError) as error:  # odd bytes: air them as they are
+                    logger.warning("Channel %s: audio end not aligned (%s)", self.channel_number, error)
             progress.send(data, offset)
             self.status.released_until = entry.airs_at + timedelta(seconds=offset)
         return None
@@ -265,6 +275,17 @@ class ChannelFeed:
             if remaining <= 0:
                 return False
             (self._interrupt if interruptible else self._closed).wait(min(remaining, 0.5))
+
+
+def _with_last(gops: Iterator[Gop]) -> Iterator[tuple[Gop, bool]]:
+    """Each GOP with whether it is the last one (reads one GOP ahead)."""
+    previous = None
+    for gop in gops:
+        if previous is not None:
+            yield previous, False
+        previous = gop
+    if previous is not None:
+        yield previous, True
 
 
 class ReaderGone(Exception):

@@ -253,6 +253,111 @@ def trim_gop(data: bytes, first_pts: int, end_seconds: float) -> bytes:
     return bytes(out)
 
 
+# PES stream ids: video 0xE0–0xEF, audio 0xC0–0xDF (MPEG audio and AAC).
+VIDEO_STREAM_IDS = range(0xE0, 0xF0)
+AUDIO_STREAM_IDS = range(0xC0, 0xE0)
+ADTS_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350)
+AAC_FRAME_SAMPLES = 1024
+
+
+def align_audio_end(data: bytes) -> bytes:
+    """The last GOP of an entry with its last audio PES moved later so the audio ends exactly where
+    the last video frame ends.
+
+    Why: with no length announced, ffmpeg's concat demuxer starts the next entry where the furthest
+    stream of this one ends, and it counts audio packets with their length but the last video
+    frame without its own. A piece's AAC audio ends on an AAC frame at or before the video's end
+    (see playout.ffmpeg_commands), so the next piece's video started up to a frame early: an
+    overlap that ffmpeg reports as "non monotonically increasing dts". With the audio's end on the
+    video's, every join lies on the frame grid. The audio keeps every sample; its last PES (a
+    fraction of a second) plays up to one AAC frame (21 ms) later, as a gap before it.
+
+    Anything unexpected (no video, audio that is not ADTS AAC, audio already past the video) leaves
+    the bytes as they are.
+    """
+    video_pts: list[int] = []
+    last_audio_start: int | None = None
+    audio_pid = None
+    for at in range(0, len(data) - TS_PACKET + 1, TS_PACKET):
+        if data[at] != SYNC_BYTE or not data[at + 1] & 0x40:
+            continue
+        start = at + _payload_start(data, at)
+        if start + 9 > at + TS_PACKET or data[start : start + 3] != b"\x00\x00\x01":
+            continue
+        stream_id = data[start + 3]
+        times = pes_times(data, at)
+        if times is None:
+            continue
+        if stream_id in VIDEO_STREAM_IDS:
+            video_pts.append(times[0])
+        elif stream_id in AUDIO_STREAM_IDS:
+            pid = (data[at + 1] & 0x1F) << 8 | data[at + 2]
+            if audio_pid is None or pid == audio_pid:
+                audio_pid, last_audio_start = pid, at
+    if len(video_pts) < 2 or last_audio_start is None:
+        return data
+    first_video = video_pts[0]
+    last_video = max(video_pts, key=lambda pts: ts_delta(pts, first_video))
+    frame = -(-ts_delta(last_video, first_video) // (len(video_pts) - 1))  # ceiling: never overlap
+    video_end = last_video + frame
+    audio = _last_pes_payload(data, last_audio_start, audio_pid)
+    counted = _adts_frames(audio)
+    if counted is None:
+        return data
+    frames, rate = counted
+    pts, _dts = pes_times(data, last_audio_start)
+    audio_end = pts + -(-frames * AAC_FRAME_SAMPLES * PTS_HZ // rate)
+    shift = ts_delta(video_end, audio_end)
+    if not 0 < shift <= -(-AAC_FRAME_SAMPLES * PTS_HZ // rate):
+        return data
+    out = bytearray(data)
+    header = last_audio_start + _payload_start(data, last_audio_start)
+    flags = out[header + 7] >> 6
+    _write_timestamp(out, header + 9, (pts + shift) % PTS_WRAP)
+    if flags == 0x3:
+        _write_timestamp(out, header + 14, (_timestamp(out, header + 14) + shift) % PTS_WRAP)
+    return bytes(out)
+
+
+def _last_pes_payload(data: bytes, at: int, pid: int) -> bytes:
+    """The elementary stream bytes of the PES that starts in the packet at `at`, to the data's end."""
+    payload = bytearray()
+    for packet in range(at, len(data) - TS_PACKET + 1, TS_PACKET):
+        if ((data[packet + 1] & 0x1F) << 8 | data[packet + 2]) != pid:
+            continue
+        payload += data[packet + _payload_start(data, packet) : packet + TS_PACKET]
+    if len(payload) < 9:
+        return b""
+    return bytes(payload[9 + payload[8] :])
+
+
+def _adts_frames(stream: bytes) -> tuple[int, int] | None:
+    """(frames, sample rate) of a run of ADTS AAC frames, None if it is anything else."""
+    frames, at, rate = 0, 0, None
+    while at + 7 <= len(stream):
+        if stream[at] != 0xFF or stream[at + 1] & 0xF0 != 0xF0:
+            return None
+        index = (stream[at + 2] >> 2) & 0x0F
+        if index >= len(ADTS_RATES):
+            return None
+        rate = ADTS_RATES[index]
+        length = (stream[at + 3] & 0x03) << 11 | stream[at + 4] << 3 | stream[at + 5] >> 5
+        if length < 7:
+            return None
+        frames += 1 + (stream[at + 6] & 0x03)  # raw data blocks in this frame
+        at += length
+    return (frames, rate) if frames and rate else None
+
+
+def _write_timestamp(data: bytearray, at: int, value: int) -> None:
+    """Write a 33-bit PTS/DTS into its five bytes, keeping the prefix nibble and marker bits."""
+    data[at] = (data[at] & 0xF0) | ((value >> 29) & 0x0E) | 0x01
+    data[at + 1] = (value >> 22) & 0xFF
+    data[at + 2] = ((value >> 14) & 0xFE) | 0x01
+    data[at + 3] = (value >> 7) & 0xFF
+    data[at + 4] = ((value << 1) & 0xFE) | 0x01
+
+
 class Prepended:
     """A pipe with the bytes already read from it put back in front."""
 

@@ -33,7 +33,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import Case, F, IntegerField, Q, Sum, Value, When
 from django.utils import timezone
 
 from playout.models import PregenPiece, PregenStatus
@@ -273,7 +273,10 @@ def _refresh_airings(now: datetime, until: datetime | None, *, create: bool) -> 
 def plan_horizon(hours: float | None = None, now: datetime | None = None) -> list[PregenPiece]:
     """Map the next `hours` of every enabled channel onto rows; return those to encode.
 
-    Soonest airing first. Rows that failed for a reason that may have cleared (a source that
+    Soonest airing first, except that a piece already on air comes after every piece still to
+    start: a channel airing it transcodes it live to its end anyway, so encoding it first (a fresh
+    install's every channel is in that state) would only delay the pieces that can still air
+    pre-generated. It still gets encoded, for a restart or an on-demand tune-in. Rows that failed for a reason that may have cleared (a source that
     was missing) are given another go. The list stops where the store would overflow its cap
     counting everything due before it, since eviction would only throw that work away.
     """
@@ -289,7 +292,8 @@ def plan_horizon(hours: float | None = None, now: datetime | None = None) -> lis
     budget = max_store_bytes() - _guarded_bytes_not_in(airing, now)
     needed = []
     rows = PregenPiece.objects.filter(pk__in=list(airing)).select_related("profile")
-    for row in rows.order_by("next_air_at", "pk"):
+    on_air = Case(When(next_air_at__lt=now, then=Value(1)), default=Value(0), output_field=IntegerField())
+    for row in rows.order_by(on_air, "next_air_at", "pk"):
         if row.status == PregenStatus.READY and not _matches_profile(row):
             # The profile was edited since: encode again (the old file is replaced in place).
             PregenPiece.objects.filter(pk=row.pk, status=PregenStatus.READY).update(
@@ -414,6 +418,83 @@ def coverage_by_channel(
     return {pk: max(covered_until.get(pk, now) - now, timedelta(0)) for pk in channels}
 
 
+# --- Can pre-generation keep up? --------------------------------------------------------------------
+
+HORIZON_NOTICE_KEY = "pregen:horizon"
+# Speeds are measured over this many of a profile's latest encodes.
+SPEED_SAMPLE = 20
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """Where pre-generated air runs out at the measured encode speed, if it does."""
+
+    covered: bool
+    reaches: datetime | None  # the airing of the first piece that will not be ready in time
+    late_pieces: int
+    speed: float  # content seconds encoded per second, per encoder (the slowest profile's, of those used)
+
+
+def measured_speed(profile_id: int) -> float | None:
+    """Seconds of content one encoder makes per second, over the profile's latest encodes."""
+    rows = (
+        PregenPiece.objects.filter(profile_id=profile_id, status=PregenStatus.READY, encode_seconds__gt=0)
+        .exclude(duration_ms__isnull=True)
+        .order_by("-ready_at")
+        .values_list("duration_ms", "encode_seconds")[:SPEED_SAMPLE]
+    )
+    content = sum(duration for duration, _ in rows) / 1000
+    spent = sum(float(seconds) for _, seconds in rows)
+    return content / spent if content and spent else None
+
+
+def forecast(needed: list[PregenPiece], now: datetime, encoders: int) -> Forecast | None:
+    """Whether `encoders` encoding `needed` (soonest first, as plan_horizon returns it) at the
+    measured speed finish each piece before it airs; None until a speed has been measured."""
+    speeds = {profile_id: measured_speed(profile_id) for profile_id in {row.profile_id for row in needed}}
+    if not needed or any(value is None for value in speeds.values()):
+        return None
+    free_at = [now] * max(1, encoders)
+    late = 0
+    reaches = None
+    for row in needed:
+        free_at.sort()
+        seconds = (row.out_ms - row.in_ms) / 1000 / speeds[row.profile_id]
+        free_at[0] = max(free_at[0], now) + timedelta(seconds=seconds)
+        if row.next_air_at is not None and row.next_air_at > now and free_at[0] > row.next_air_at:
+            late += 1
+            reaches = reaches or row.next_air_at
+    return Forecast(covered=not late, reaches=reaches, late_pieces=late, speed=min(speeds.values()))
+
+
+def warn_if_short(
+    needed: list[PregenPiece], now: datetime | None = None, encoders: int = 1
+) -> Forecast | None:
+    """Tell staff (a notice on every admin page) when pre-generation can't cover the horizon, and
+    how far it reaches; clear the notice once it can."""
+    from retrovue.core.models import NoticeLevel
+    from retrovue.core.notices import clear_notice, raise_notice
+
+    now = now or timezone.now()
+    outlook = forecast(needed, now, encoders)
+    if outlook is None or outlook.covered:
+        if outlook is not None:
+            clear_notice(HORIZON_NOTICE_KEY)
+        return outlook
+    minutes = max(0, int((outlook.reaches - now).total_seconds() // 60))
+    raise_notice(
+        HORIZON_NOTICE_KEY,
+        "Pre-generation can't keep up with the schedule",
+        f"At the measured speed ({outlook.speed:.1f}× real time per encoder, {encoders} encoder(s)), "
+        f"pre-generated pieces cover the schedule until {outlook.reaches:%Y-%m-%d %H:%M} UTC "
+        f"(about {minutes} min from now); {outlook.late_pieces} piece(s) in the next {plan_hours():g} h "
+        "will be transcoded live. More encoders (RETROVUE_PREGEN_CONCURRENCY, another pregen worker), "
+        "a faster preset (RETROVUE_PREGEN_PRESET) or a shorter horizon (RETROVUE_PREGEN_HOURS) help.",
+        level=NoticeLevel.WARNING,
+    )
+    return outlook
+
+
 def speed(pregen_piece: PregenPiece) -> float | None:
     """How many times faster than real time a piece was encoded."""
     if not pregen_piece.encode_seconds or not pregen_piece.duration_ms:
@@ -425,12 +506,14 @@ __all__ = [
     "ENCODER_INTERRUPTED",
     "EVICTION_GUARD",
     "GB",
+    "HORIZON_NOTICE_KEY",
     "RETRYABLE_ERRORS",
     "SLATE",
     "SOURCE_UNAVAILABLE",
     "STALE_ENCODE",
     "TEST_PATTERN",
     "CutKey",
+    "Forecast",
     "SourceUnavailable",
     "_with_tracks",
     "bug_key",
@@ -441,6 +524,7 @@ __all__ = [
     "encoder_preset",
     "evict",
     "file_path",
+    "forecast",
     "mark_aired",
     "max_enqueued",
     "max_store_bytes",
@@ -453,4 +537,5 @@ __all__ = [
     "requeue_stalled",
     "speed",
     "sweep_orphans",
+    "warn_if_short",
 ]

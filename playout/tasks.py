@@ -24,13 +24,26 @@ ENCODE_MESSAGE_EXPIRES_SECONDS = 5 * 60
 
 @shared_task(name="pregen.plan")
 def plan(hours: float | None = None) -> dict:
-    from playout.pregen import max_enqueued, plan_horizon, requeue_stalled
+    from playout.pregen import max_enqueued, plan_horizon, requeue_stalled, warn_if_short
 
     stalled = requeue_stalled()
     needed = plan_horizon(hours)
     for row in needed[: max_enqueued()]:
         encode.apply_async((row.pk,), expires=ENCODE_MESSAGE_EXPIRES_SECONDS)
-    return {"to_encode": len(needed), "enqueued": min(len(needed), max_enqueued()), "requeued": stalled}
+    outlook = warn_if_short(needed, encoders=_encoders())
+    return {
+        "to_encode": len(needed),
+        "enqueued": min(len(needed), max_enqueued()),
+        "requeued": stalled,
+        "covered_until": outlook.reaches.isoformat() if outlook and outlook.reaches else None,
+    }
+
+
+def _encoders() -> int:
+    """Encodes the pre-generation worker runs at once (as retrovue.launcher starts it)."""
+    from retrovue.env import env_int
+
+    return env_int("RETROVUE_PREGEN_CONCURRENCY", 2, minimum=1)
 
 
 @shared_task(name="pregen.encode")

@@ -5,10 +5,16 @@ never-ending TS, not HLS. The channel's segments come from one ffmpeg muxer whos
 counters run on across segments (see `playout.channel_process`), so the stream is simply the
 segments of the live playlist, in order, as they appear: no process per viewer, nothing decoded.
 
-The response starts `START_SEGMENTS_BACK` segments behind the live edge: the first bytes go out at
-once (each segment opens with PAT/PMT and a keyframe, so a decoder can start right away) and the
-client gets a little buffer. A reader that falls out of the playlist window jumps to the edge; a
-channel that stops producing segments ends the response after `GIVE_UP_SECONDS`.
+Tune-in. The feed writes the stream about `LEAD_SEGMENTS` segments ahead of the wall clock, so the
+playlist already holds the next few seconds. A new viewer starts at the segment on air now (each
+segment opens with PAT/PMT and a keyframe, and its program date time is the schedule's), and gets
+everything from there to the newest segment in one burst, then each new segment as it is cut,
+which is real time. Players probe several seconds of a TS before showing a frame (ffmpeg's
+defaults about 5 s); the burst is that probe, so the first frame shows at once and is "now" to
+within a segment. Where no segment covers now (a stalled or restarting channel) the response
+starts `START_SEGMENTS_BACK` segments behind the live edge. A reader that falls out of the
+playlist window jumps to the same place; a channel that stops producing segments ends the
+response after `GIVE_UP_SECONDS`.
 
 Tuner count: each stream holds one of `TunerCount` lock files (an `flock`, so it counts across
 web worker processes and frees itself if a process dies); when all are held the answer is 503, as
@@ -21,12 +27,14 @@ import fcntl
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
 from django.db.models import F
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from playout import hls
@@ -158,10 +166,10 @@ class SegmentStream:
             segments = playlist.segments if playlist else []
             if segments:
                 if next_msn is None:
-                    next_msn = segments[max(0, len(segments) - START_SEGMENTS_BACK)].msn
+                    next_msn = tune_in_segment(segments, timezone.now()).msn
                 elif next_msn < segments[0].msn:
                     logger.info("Channel %s: a TS reader fell behind the window; jumping ahead", self.number)
-                    next_msn = segments[max(0, len(segments) - START_SEGMENTS_BACK)].msn
+                    next_msn = tune_in_segment(segments, timezone.now()).msn
             pending = [segment for segment in segments if next_msn is not None and segment.msn >= next_msn]
             for segment in pending:
                 try:
@@ -179,6 +187,17 @@ class SegmentStream:
                 )
                 return
             time.sleep(POLL_SECONDS)
+
+
+def tune_in_segment(segments: list[hls.PlaylistSegment], now: datetime) -> hls.PlaylistSegment:
+    """Where a new TS viewer starts: the segment on air at `now`, else `START_SEGMENTS_BACK` from
+    the edge (see the module docstring)."""
+    for segment in reversed(segments):
+        if segment.program_date_time <= now:
+            if now < segment.ends_at:
+                return segment
+            break
+    return segments[max(0, len(segments) - START_SEGMENTS_BACK)]
 
 
 def _wait_for_playlist(number: str) -> bool:
@@ -210,7 +229,8 @@ def channel_ts(request, number: str):
     if slot is None:
         return _unavailable("All tuners are in use.", retry_after=10)
     response = StreamingHttpResponse(
-        SegmentStream(channel, slot, still_allowed=viewer_recheck(request, channel)), content_type=CONTENT_TYPE
+        SegmentStream(channel, slot, still_allowed=viewer_recheck(request, channel)),
+        content_type=CONTENT_TYPE,
     )
     response["Cache-Control"] = "no-store"
     response["X-Accel-Buffering"] = "no"  # nginx: pass the stream through as it comes
@@ -223,4 +243,4 @@ def _unavailable(message: str, *, retry_after: int) -> HttpResponse:
     return response
 
 
-__all__ = ["SegmentStream", "acquire_tuner", "channel_ts", "tuner_count", "tuners_in_use"]
+__all__ = ["SegmentStream", "acquire_tuner", "channel_ts", "tune_in_segment", "tuner_count", "tuners_in_use"]

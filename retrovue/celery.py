@@ -3,7 +3,9 @@
 Queues: `sync` (Plex and folder scans), `pregen` (encoding ahead of air), `playout` (channel
 supervisors), `default` (everything else). Tasks name their queue in their decorator; the
 worker started for a queue only consumes that queue, so a 40-minute deep sync never delays a
-channel restart.
+channel restart. Pre-generation has a worker of its own (`python -m retrovue worker --queues
+pregen`, a threads pool): a deep sync or chapter detection never waits in front of an encode, and
+its shutdown stops its encoders (see playout.tasks).
 
 A task's queue follows from its name: `sync.*`, `pregen.*` and `playout.*` go to the queue of that
 name, everything else to `default` (routes in settings.CELERY_TASK_ROUTES).

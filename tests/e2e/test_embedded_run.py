@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -94,3 +95,41 @@ def test_run_command_stops_every_process_on_sigterm(station):
     assert survivors.stdout.strip() == "", (
         f"processes left in the group: {survivors.stdout} {leftovers.stdout}"
     )
+
+
+def _partial_files(data: Path) -> list[Path]:
+    found = []
+    for path in (data / "pregen").rglob("*.tmp"):
+        try:
+            if path.stat().st_size:
+                found.append(path)
+        except FileNotFoundError:  # finished or removed while listed
+            continue
+    return found
+
+
+def _child_named(launcher: subprocess.Popen, marker: str) -> int:
+    """The pid of the launcher's child whose command line contains `marker`."""
+    listing = subprocess.run(["pgrep", "-a", "-P", str(launcher.pid)], capture_output=True, text=True)
+    pids = [int(line.split()[0]) for line in listing.stdout.splitlines() if marker in line]
+    assert len(pids) == 1, listing.stdout
+    return pids[0]
+
+
+@pytest.mark.parametrize("station", [True], indirect=True)
+@pytest.mark.parametrize("stop", ["ctrl-c", "sigterm-to-playout", "sigterm-to-pregen"])
+def test_stopping_the_station_leaves_no_encoder_and_no_partial_file(station, stop):
+    """Ctrl-C (SIGINT to the launcher), or SIGTERM to one of its processes (the launcher then stops
+    the rest), while pre-generation is encoding: no ffmpeg and no .tmp survive."""
+    process, data = station["process"], station["data"]
+    wait_for(lambda: _partial_files(data), timeout=240, interval=0.2, describe="an encode in progress")
+    if stop == "ctrl-c":
+        process.send_signal(signal.SIGINT)
+    else:
+        marker = "-m playout" if stop == "sigterm-to-playout" else "--queues pregen"
+        os.kill(_child_named(process, marker), signal.SIGTERM)
+    process.wait(timeout=60)
+    time.sleep(0.5)
+    leftovers = subprocess.run(["pgrep", "-af", str(data)], capture_output=True, text=True)
+    assert leftovers.stdout.strip() == "", leftovers.stdout
+    assert list((data / "pregen").rglob("*.tmp")) == []

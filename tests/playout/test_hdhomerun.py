@@ -10,7 +10,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 
-from playout import hdhomerun, hls
+from playout import hdhomerun, hls, ts_stream
 from playout.hls import LivePlaylist
 from playout.models import ChannelRuntime
 from playout.ts_stream import SegmentStream, acquire_tuner, tuners_in_use
@@ -168,6 +168,31 @@ def test_an_unknown_or_disabled_channel_is_404(channels):
 def test_a_channel_that_is_not_on_air_is_503(channels):
     response = Client().get("/iptv/channel/12.ts")
     assert response.status_code == 503 and response["Retry-After"]
+
+
+def test_a_new_ts_viewer_gets_everything_from_the_segment_on_air_now_to_the_edge_at_once(
+    channels, station, monkeypatch
+):
+    # The feed writes ahead of the wall clock: segments 0-5 of 2 s each from 18:00:00; it is 18:00:05.
+    put_on_air("7", station / "hls", segments=6)
+    now = datetime(2026, 11, 22, 18, 0, 5, tzinfo=UTC)
+    monkeypatch.setattr(ts_stream.timezone, "now", lambda: now)
+    response = Client().get("/iptv/channel/7.ts")
+    try:
+        data = read_some(response, 4 * 10 * 188)  # four segments of ten packets: 2 (on air) to 5
+        starts = [data[at + 1] for at in range(0, len(data), 10 * 188)]
+        assert starts == [2, 3, 4, 5]
+    finally:
+        finish(response)
+
+
+def test_the_tune_in_point_is_the_segment_on_air_else_two_back_from_the_edge():
+    start = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
+    segments = [hls.PlaylistSegment(n, f"s{n}.ts", 2.0, start + timedelta(seconds=2 * n)) for n in range(6)]
+    assert ts_stream.tune_in_segment(segments, start + timedelta(seconds=4)).msn == 2
+    assert ts_stream.tune_in_segment(segments, start + timedelta(seconds=11.9)).msn == 5
+    assert ts_stream.tune_in_segment(segments, start + timedelta(minutes=5)).msn == 4  # stale: edge − 2
+    assert ts_stream.tune_in_segment(segments, start - timedelta(minutes=5)).msn == 4  # all ahead
 
 
 def test_beyond_tuner_count_streams_answer_503_until_one_ends(channels, station):

@@ -9,13 +9,17 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from playout import encoder_process, pregen, pregen_encode
 from playout.encoder_process import EncoderStopped, run_encoder, with_thread_limit
 from playout.models import PregenPiece, PregenStatus
+from retrovue.core.models import StaffNotice
 from retrovue.subprocesses import start_process, stop_process
 from scheduling.models import StreamProfile
 
@@ -208,3 +212,51 @@ def _exited_pid() -> int:
     process = subprocess.Popen(["true"])
     process.wait()
     return process.pid
+
+
+def _measured(profile, speed: float, count: int = 3) -> None:
+    """Ready rows of `profile` as if encoded at `speed`× real time."""
+    for number in range(count):
+        PregenPiece.objects.create(
+            special=pregen.SLATE, profile=profile, in_ms=0, out_ms=60_000 + number, status=PregenStatus.READY,
+            duration_ms=60_000, encode_seconds=Decimal(str(round(60 / speed, 3))), ready_at=timezone.now(),
+        )  # fmt: skip
+
+
+def _due(profile, airs_in: timedelta, length_s: int, number: int) -> PregenPiece:
+    return PregenPiece(
+        special=pregen.TEST_PATTERN, profile=profile, in_ms=0, out_ms=length_s * 1000 + number,
+        next_air_at=NOW + airs_in,
+    )  # fmt: skip
+
+
+NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+
+
+def test_a_horizon_encoding_cannot_cover_warns_staff_how_far_it_reaches_and_clears_when_it_can(profile):
+    # Ten 10-minute pieces airing back to back from 10 min on (piece n at 10(n+1) min). One encoder
+    # at 2× real time makes piece n ready at 5(n+1) min: all in time.
+    needed = [_due(profile, timedelta(minutes=10 * n + 10), 600, n) for n in range(10)]
+    _measured(profile, speed=2.0)
+    assert pregen.forecast(needed, NOW, encoders=1).covered
+    assert pregen.warn_if_short(needed, NOW, encoders=1).covered
+    assert not StaffNotice.objects.filter(key=pregen.HORIZON_NOTICE_KEY, cleared_at__isnull=True).exists()
+
+    PregenPiece.objects.filter(status=PregenStatus.READY).delete()
+    _measured(profile, speed=0.5)  # half real time: each 10-minute piece takes 20 minutes
+    outlook = pregen.warn_if_short(needed, NOW, encoders=1)
+    assert not outlook.covered
+    # Piece 0 (airs at 10 min) is ready at 20 min: late from the first one.
+    assert outlook.reaches == NOW + timedelta(minutes=10)
+    assert outlook.late_pieces == 10
+    notice = StaffNotice.objects.get(key=pregen.HORIZON_NOTICE_KEY, cleared_at__isnull=True)
+    assert "0.5× real time" in notice.message and "2026-12-05 12:10 UTC" in notice.message
+    # Two encoders at 1.5×: piece n is ready at 6.7(⌊n/2⌋+1) min and airs at 10(n+1): always in time.
+    PregenPiece.objects.filter(status=PregenStatus.READY).delete()
+    _measured(profile, speed=1.5)
+    assert pregen.warn_if_short(needed, NOW, encoders=2).covered
+    assert not StaffNotice.objects.filter(key=pregen.HORIZON_NOTICE_KEY, cleared_at__isnull=True).exists()
+
+
+def test_no_forecast_before_any_encode_was_measured(profile):
+    assert pregen.forecast([_due(profile, timedelta(minutes=1), 60, 0)], NOW, encoders=1) is None

@@ -465,6 +465,21 @@ def test_plan_covers_enabled_channels_in_the_horizon_soonest_first(profile, sour
     assert [row.next_air_at for row in needed] == [NOW + timedelta(minutes=10), NOW + timedelta(hours=2)]
 
 
+def test_a_piece_already_on_air_is_planned_after_every_piece_still_to_start(profile, sources):
+    channel = make_channel("3", profile)
+    other = make_channel("4", profile)
+    spots = [ShortFormFactory() for _ in range(3)]
+    for spot in spots:
+        MediaFile.objects.create(playable=spot, position=0, local_path=str(sources["clip"]), state="normal")
+    air(channel, NOW - timedelta(seconds=20), 60_000, item=spots[0], kind="commercial")  # on air now
+    air(channel, NOW + timedelta(seconds=40), 3000, item=spots[1], kind="commercial")
+    air(other, NOW + timedelta(hours=1), 3000, item=spots[2], kind="commercial")
+
+    needed = pregen.plan_horizon(hours=6, now=NOW)
+
+    assert [row.playable_id for row in needed] == [spots[1].pk, spots[2].pk, spots[0].pk]
+
+
 def test_a_piece_that_aired_moves_its_airing_to_last_aired(profile, sources):
     channel = make_channel("3", profile)
     piece = air(channel, NOW, 3000, item=make_item(sources["clip"]))
@@ -625,5 +640,5 @@ def test_the_plan_task_queues_encodes_that_expire_before_the_next_plan(profile, 
     result = tasks.plan(hours=1)
 
     row = PregenPiece.objects.get()
-    assert result == {"to_encode": 1, "enqueued": 1, "requeued": 0}
+    assert result == {"to_encode": 1, "enqueued": 1, "requeued": 0, "covered_until": None}  # no speed yet
     assert queued == [((row.pk,), {"expires": tasks.ENCODE_MESSAGE_EXPIRES_SECONDS})]
