@@ -13,11 +13,14 @@ held open while it runs and closed after, which retires the relay URLs it handed
 
 from __future__ import annotations
 
+import os
+
 from catalog.choices import FileState, SourceKind
 from catalog.media.probe import probe_url
 from catalog.models import MediaFile
 from playout import ffmpeg_commands as commands
 from playout.plex_relay import RelayJob, RemotePartError, open_part
+from retrovue.core.media_roots import ROOTS_VARIABLE, inside_media_roots
 
 
 class InputUnavailable(Exception):
@@ -52,6 +55,11 @@ class RemoteParts:
         """
         refusal = remote_refusal(media_file)
         if refusal:
+            if media_file.local_path and os.path.isfile(media_file.local_path):
+                raise InputUnavailable(
+                    f"{label} ({media_file.local_path}) is outside the media roots the operator set "
+                    f"({ROOTS_VARIABLE}): the station reads no file outside them"
+                )
             if media_file.state == FileState.REMOTE_ONLY:
                 raise InputUnavailable(
                     f"{label} is only on the Plex server (remote only) and can't be streamed: {refusal}; "
@@ -95,3 +103,9 @@ class RemoteParts:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+def readable_here(path: str) -> bool:
+    """A catalog path playout may hand to ffmpeg: a file on this machine inside the operator's media
+    roots (symbolic links resolved). Anything else is read from its server, or not at all."""
+    return bool(path) and os.path.isfile(path) and inside_media_roots(path)

@@ -31,7 +31,7 @@ from catalog.choices import FileState
 from catalog.media.versions import airing_files
 from playout import ffmpeg_commands as commands
 from playout import pregen
-from playout.inputs import InputUnavailable, RemoteParts
+from playout.inputs import InputUnavailable, RemoteParts, readable_here
 from playout.models import AsRunEntry
 from playout.mpegts import TsError, find_cut
 from retrovue.subprocesses import CommandError, run_command
@@ -196,7 +196,7 @@ class Planner:
         remote = RemoteParts(ttl=(piece.out_ms - piece.in_ms) / 1000 + LIVE_RELAY_GRACE_SECONDS)
         for media_file in files:
             path = media_file.local_path
-            if media_file.state == FileState.FILE_NOT_FOUND or not path or not os.path.isfile(path):
+            if media_file.state == FileState.FILE_NOT_FOUND or not readable_here(path):
                 try:
                     parts.append(remote.part(media_file, probe=False))  # no time to probe on air
                 except InputUnavailable:

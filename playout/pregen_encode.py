@@ -27,7 +27,7 @@ from catalog.models import MediaStream
 from playout import encoder_process, tracks
 from playout import ffmpeg_commands as commands
 from playout.encoder_process import EncoderStopped, encoder_threads, run_encoder, with_thread_limit
-from playout.inputs import RemoteParts
+from playout.inputs import RemoteParts, readable_here
 from playout.models import PregenPiece, PregenStatus
 from playout.pregen_store import (
     STALE_ENCODE,
@@ -204,7 +204,7 @@ def _source_parts(
     for number, media_file in enumerate(files, start=1):
         label = f"part {number} of {len(files)}" if len(files) > 1 else "the file"
         path = media_file.local_path
-        if not path or not os.path.isfile(path):
+        if not readable_here(path):
             part = remote.part(media_file, label)  # or SourceUnavailable saying why it can't be
             parts.append(part)
             reached += part.duration_ms or 0

@@ -406,6 +406,31 @@ def test_a_missing_source_fails_with_a_reason_and_is_retried_once_it_is_back(pro
     assert pregen.encode(row).status == PregenStatus.READY
 
 
+def test_a_source_outside_the_media_roots_is_never_handed_to_ffmpeg(profile, sources, settings, tmp_path):
+    """A catalog path that leads out of the operator's media roots (through a link, a path mapping
+    or an old row) fails with the reason, and ffmpeg never opens it; inside the roots it encodes."""
+    library = tmp_path / "library"
+    library.mkdir()
+    settings.RETROVUE_LIBRARY_ROOTS = [str(library)]
+    outside = tmp_path / "elsewhere" / "clip.mp4"
+    outside.parent.mkdir()
+    outside.write_bytes(sources["clip"].read_bytes())
+    linked = library / "linked.mp4"
+    linked.symlink_to(outside)
+
+    for number, path in (("3", outside), ("4", linked)):
+        row = pregen.encode(
+            pregen.piece_for(air(make_channel(number, profile), NOW, 2000, item=make_item(path)))
+        )
+        assert row.status == PregenStatus.FAILED
+        assert "outside the media roots" in row.error and "RETROVUE_LIBRARY_ROOTS" in row.error
+
+    inside = library / "clip.mp4"
+    inside.write_bytes(sources["clip"].read_bytes())
+    row = pregen.encode(pregen.piece_for(air(make_channel("5", profile), NOW, 2000, item=make_item(inside))))
+    assert row.status == PregenStatus.READY, row.error
+
+
 def test_a_remote_only_item_says_it_needs_a_path_mapping(profile):
     item = EpisodeFactory()
     MediaFile.objects.create(playable=item, position=0, plex_path="/data/x.mkv", state="remote_only")
