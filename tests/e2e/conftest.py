@@ -1,6 +1,7 @@
 """The `station` fixture: the README's run command on the embedded default, started for a test."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -8,13 +9,30 @@ import sys
 import pytest
 import requests
 
-from tests.e2e.embedded_station import PROJECT_ROOT, embedded_env, free_port
+from tests.e2e.embedded_station import DEMO_REUSED, PROJECT_ROOT, embedded_env, free_port
 from tests.integration.celery_worker import wait_for
+
+
+@pytest.fixture(scope="session")
+def made_demo_media(tmp_path_factory):
+    """The demo library, generated once per run (about 100 s of ffmpeg on this box)."""
+    from scheduling.demo import make_demo_media
+
+    return make_demo_media(tmp_path_factory.mktemp("demo-media-once") / "demo-media")
 
 
 @pytest.fixture
 def station(request, tmp_path):
+    """`param` False: no demo; True: the demo station as a fresh install makes it, media included;
+    DEMO_REUSED: the demo station over media made once for the run (hard links), for tests about
+    what happens after set-up. The set-up finds the media complete by its manifest and keeps it."""
     demo = getattr(request, "param", False)
+    if demo == DEMO_REUSED:
+        media = request.getfixturevalue("made_demo_media")
+        data = tmp_path / "data"
+        data.mkdir(mode=0o700)
+        shutil.copytree(media, data / "demo-media", copy_function=os.link)
+        demo = True
     port = free_port()
     log_path = tmp_path / "station.log"
     log = log_path.open("wb")

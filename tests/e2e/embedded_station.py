@@ -13,6 +13,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+# The `station` fixture's parameter for the demo station over demo media made once per test run.
+DEMO_REUSED = "demo, media made once"
+
+
 def embedded_env(data_dir: Path, demo: bool = False) -> dict:
     env = {
         k: v

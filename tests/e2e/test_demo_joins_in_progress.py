@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.e2e.embedded_station import DEMO_REUSED
+
 DEMO_CHANNELS = ("3", "5", "7")
 
 
@@ -16,7 +18,7 @@ def _utc(text: str) -> datetime:
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("station", [True], indirect=True)
+@pytest.mark.parametrize("station", [DEMO_REUSED], indirect=True)
 def test_every_demo_channel_airs_a_scheduled_program_joined_in_progress_within_a_minute(station):
     database = station["data"] / "retrovue.sqlite3"
     started = time.monotonic()
@@ -38,7 +40,9 @@ def test_every_demo_channel_airs_a_scheduled_program_joined_in_progress_within_a
     assert set(first_aired) == set(DEMO_CHANNELS), f"on the air: {sorted(first_aired)}"
     now = datetime.now(UTC)
     for number, row in first_aired.items():
-        _, _origin, actual_start, category, playable_id, joined_from, start, stop, piece_start, piece_stop = row
+        _, _origin, actual_start, category, playable_id, joined_from, start, stop, piece_start, piece_stop = (
+            row
+        )
         # A scheduled program (off air is the schedule too, for channel 3's night), never the filler
         # the builder used to put in a slot it joined after its start.
         assert category in ("Series", "Movie", "Off air"), (number, category)

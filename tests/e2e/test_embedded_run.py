@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.embedded_station import PROJECT_ROOT, embedded_env
+from tests.e2e.embedded_station import DEMO_REUSED, PROJECT_ROOT, embedded_env
 from tests.integration.celery_worker import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -116,7 +116,7 @@ def _child_named(launcher: subprocess.Popen, marker: str) -> int:
     return pids[0]
 
 
-@pytest.mark.parametrize("station", [True], indirect=True)
+@pytest.mark.parametrize("station", [DEMO_REUSED], indirect=True)
 @pytest.mark.parametrize("stop", ["ctrl-c", "sigterm-to-playout", "sigterm-to-pregen"])
 def test_stopping_the_station_leaves_no_encoder_and_no_partial_file(station, stop):
     """Ctrl-C (SIGINT to the launcher), or SIGTERM to one of its processes (the launcher then stops
