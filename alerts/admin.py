@@ -1,0 +1,59 @@
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+
+from alerts.models import Alert, AlertEvent, ChannelAlertSettings, StationAlertSettings
+
+
+class AlertEventInline(admin.TabularInline):
+    model = AlertEvent
+    extra = 0
+    can_delete = False
+    fields = ("at", "kind", "channel", "user", "detail")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    """Alerts are sent and cleared from the console; here staff read them and their history."""
+
+    list_display = ("headline", "status", "severity", "priority", "state", "targeting", "mode", "starts_at",
+                    "ends_at", "cleared_at", "origin")  # fmt: skip
+    list_filter = ("status", "severity", "origin", "mode", "targeting")
+    search_fields = ("headline", "message", "sender", "cap_identifier")
+    date_hierarchy = "starts_at"
+    autocomplete_fields = ("channels",)
+    readonly_fields = ("state", "origin", "created_by", "created_at", "cleared_at", "cleared_by",
+                       "cap_identifier", "cap_sent", "console_link")  # fmt: skip
+    inlines = [AlertEventInline]
+
+    @admin.display(description="Console")
+    def console_link(self, alert):
+        return format_html(
+            '<a href="{}">Compose, preview, send and clear</a>', reverse("admin:alerts_console")
+        )
+
+    def has_add_permission(self, request):
+        return False  # the console composes, previews and records who sent it
+
+
+@admin.register(StationAlertSettings)
+class StationAlertSettingsAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "attention_signal", "eas_originator", "eas_station_id", "crawl_capacity")
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and not StationAlertSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ChannelAlertSettings)
+class ChannelAlertSettingsAdmin(admin.ModelAdmin):
+    list_display = ("channel", "area_codes", "airs_test_messages")
+    list_select_related = ("channel",)
+    search_fields = ("channel__number", "channel__name", "area_codes")
+    autocomplete_fields = ("channel",)
