@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -64,6 +64,12 @@ class Alert(models.Model):
     )
     mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.SLATE)
     sender = models.CharField(max_length=200, help_text="Who issued it: an agency, or the staff member.")
+    same_event_code = models.CharField(
+        max_length=3,
+        default="CEM",
+        validators=[RegexValidator(r"^[A-Z]{3}$", "Three capital letters, e.g. TOR, FFW, CEM.")],
+        help_text="SAME event code (EEE), used only where the station airs EAS headers; CEM = civil emergency.",
+    )
     origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.STAFF)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from alerts.choices import AttentionSignal
+from retrovue.fields import RasterImageField
 
 # SAME/FIPS PSSCCC (6 digits) or NWS UGC SSFNNN (e.g. NYZ072, NYC061, NYZALL).
 AREA_CODE = re.compile(r"^(?:[0-9]{6}|[A-Z]{2}[CZ](?:[0-9]{3}|ALL))$")
@@ -58,6 +59,10 @@ class StationAlertSettings(models.Model):
     )
     eas_station_id = models.CharField(
         max_length=8, blank=True, help_text="SAME header LLLLLLLL: your call sign, '/' instead of '-'."
+    )
+    station_name = models.CharField(max_length=60, default="RetroVue", help_text="Shown on the alert slate.")
+    logo = RasterImageField(
+        upload_to="logos/", blank=True, help_text="Shown on the alert slate (PNG, JPEG, GIF, WebP)."
     )
     crawl_capacity = models.PositiveSmallIntegerField(
         default=2,
