@@ -238,3 +238,32 @@ def _encode(slate: AlertSlate, alert: Alert, profile, channel_area_codes: list[s
 
 def slate_file(slate: AlertSlate) -> Path:
     return slate_root() / slate.path
+
+
+def encode_slates_for(alert_id: int) -> dict:
+    """One slate per stream profile among the channels the alert reaches (slates only: a crawl is
+    drawn live per channel)."""
+    from alerts.targeting import targeted_channel_ids
+    from scheduling.models import Channel
+
+    alert = Alert.objects.filter(pk=alert_id).first()
+    if alert is None:
+        return {"status": "gone"}
+    channels = list(Channel.objects.filter(enabled=True).select_related("stream_profile"))
+    reached = targeted_channel_ids(alert, [channel.pk for channel in channels])
+    profiles = {
+        channel.stream_profile_id: channel.stream_profile for channel in channels if channel.pk in reached
+    }
+    codes = sorted(
+        {code for row in alert_channel_settings(reached) for code in row.codes}
+    )  # SAME locations for an all-channel alert on an EAS station
+    states = {}
+    for profile in profiles.values():
+        states[profile.name] = ensure_slate(alert, profile, codes).state
+    return {"status": "done", "slates": states}
+
+
+def alert_channel_settings(channel_ids):
+    from alerts.models import ChannelAlertSettings
+
+    return ChannelAlertSettings.objects.filter(channel_id__in=channel_ids).exclude(area_codes="")

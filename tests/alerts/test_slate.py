@@ -10,7 +10,7 @@ from alerts.attention import EAS_FREQUENCIES_HZ, STATION_TONE_HZ
 from alerts.choices import AttentionSignal, MessageStatus, Targeting
 from alerts.models import AlertSlate, SlateState, StationAlertSettings
 from alerts.services import AlertDraft, issue_alert
-from alerts.slate import ensure_slate, slate_file
+from alerts.slate import encode_slates_for, ensure_slate, slate_file
 from alerts.tones import SAME_MARK_HZ, SAME_SPACE_HZ, same_header
 from playout import ffmpeg_commands
 from scheduling.models import Channel, StreamProfile
@@ -173,10 +173,13 @@ def test_twenty_channels_cost_one_slate_encode(profile, monkeypatch):
 
     monkeypatch.setattr(slate_module, "run_command", counting_run)
 
-    slates = {ensure_slate(alert, channel.stream_profile).pk for channel in channels}
+    result = encode_slates_for(alert.pk)  # what the task does when the alert is issued
+    slates = {ensure_slate(alert, channel.stream_profile).pk for channel in channels}  # each feed asks
 
+    assert result["status"] == "done"
     assert len(encodes) == 1
     assert len(slates) == 1 and AlertSlate.objects.get().state == SlateState.READY
+    assert len(channels) == 20
 
 
 def test_a_failed_encode_is_recorded_with_its_reason(profile, settings):
