@@ -12,6 +12,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from django.db.models import Q
 from django.utils import timezone
@@ -19,6 +20,7 @@ from django.utils import timezone
 from alerts.choices import EventKind, MessageStatus, Origin, Targeting
 from alerts.models import Alert, AlertEvent, AlertSlate, ChannelAlertSettings, SlateState
 from alerts.models.settings import parse_area_codes
+from alerts.slate import STANDBY_MS
 from alerts.targeting import areas_overlap
 from retrovue.core.interrupts import Interruption
 
@@ -94,6 +96,8 @@ class AlertInterrupts:
         self._lock = threading.Lock()
         self._snapshot: _Snapshot | None = None
         self._loaded_at = 0.0
+        self._standby: dict[int, Path | None] = {}
+        self._standby_lock = threading.Lock()
 
     def snapshot(self) -> _Snapshot:
         with self._lock:
@@ -128,8 +132,20 @@ class AlertInterrupts:
         alert = self._on_air(snapshot, channel_id, moment)
         if alert is None:
             return None
-        waiting = "" if (alert.pk, profile_id) in snapshot.ready else ":waiting"
-        return f"{KEY_PREFIX}{alert.pk}{waiting}"
+        if (alert.pk, profile_id) in snapshot.ready:
+            return f"{KEY_PREFIX}{alert.pk}"
+        if self.standby(profile_id) is None:
+            return None  # nothing to break in with yet: the programme goes on
+        return f"{KEY_PREFIX}{alert.pk}:waiting"
+
+    def standby(self, profile_id: int) -> Path | None:
+        """The stand-by card for this profile, made once (about a second of encoding) if missing."""
+        from alerts.slate import ensure_standby
+
+        with self._standby_lock:
+            if profile_id not in self._standby or self._standby[profile_id] is None:
+                self._standby[profile_id] = ensure_standby(profile_id)
+            return self._standby[profile_id]
 
     def interruption(self, channel_id: int, profile_id: int, moment: datetime) -> Interruption | None:
         from alerts.slate import slate_root
@@ -140,9 +156,12 @@ class AlertInterrupts:
             return None
         ready = snapshot.ready.get((alert.pk, profile_id))
         if ready is None:
-            # Not encoded yet (the task is on its way): the programme goes on until it is ready.
+            # The alert's own slate is still encoding: the stand-by card breaks in meanwhile.
             return Interruption(
-                key=f"{KEY_PREFIX}{alert.pk}:waiting", label=f"alert {alert.pk} (slate not ready)"
+                key=f"{KEY_PREFIX}{alert.pk}:waiting",
+                label=f"alert {alert.pk}: stand-by card while its slate encodes",
+                path=self.standby(profile_id),
+                duration_ms=STANDBY_MS,
             )
         path, duration_ms = ready
         return Interruption(

@@ -33,6 +33,9 @@ MAX_SPEECH_CHARS = 1800  # ECIG §3.6: the alert text is at most 1800 characters
 VOICE = "slt"
 HEADLINE_LINES = 3
 BODY_LINES = 9
+STANDBY_MS = 4000
+STANDBY_TITLE = "EMERGENCY ALERT"
+STANDBY_SUBTITLE = "Stand by for information"
 
 
 def slate_root() -> Path:
@@ -259,6 +262,7 @@ def encode_slates_for(alert_id: int) -> dict:
     )  # SAME locations for an all-channel alert on an EAS station
     states = {}
     for profile in profiles.values():
+        ensure_standby(profile.pk)
         states[profile.name] = ensure_slate(alert, profile, codes).state
     return {"status": "done", "slates": states}
 
@@ -267,3 +271,37 @@ def alert_channel_settings(channel_ids):
     from alerts.models import ChannelAlertSettings
 
     return ChannelAlertSettings.objects.filter(channel_id__in=channel_ids).exclude(area_codes="")
+
+
+def ensure_standby(profile_id: int) -> Path | None:
+    """A short generic alert card in this profile, aired the moment an alert starts while its own
+    slate encodes (a few seconds), so every channel breaks in within two segments. Made once per
+    profile and kept; None if it cannot be made (the programme then goes on until the slate is ready)."""
+    import os
+    import secrets
+
+    from scheduling.models import StreamProfile
+
+    profile = StreamProfile.objects.filter(pk=profile_id).first()
+    if profile is None:
+        return None
+    key = (
+        f"{profile.width}x{profile.height}-{profile.frame_rate}-{profile.segment_seconds}s-"
+        f"{profile.video_bitrate_kbps}k-{profile.audio_bitrate_kbps}k"
+    )
+    path = slate_root() / "standby" / f"standby-{key}.ts"
+    if path.is_file():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    argv = ffmpeg_commands.slate_argv(
+        STANDBY_MS, profile, temporary, message=STANDBY_TITLE, subtitle=STANDBY_SUBTITLE
+    )
+    try:
+        run_command(argv, timeout=ENCODE_TIMEOUT_SECONDS)
+        os.replace(temporary, path)
+    except (CommandError, OSError):
+        return None
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path

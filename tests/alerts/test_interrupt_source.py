@@ -15,6 +15,11 @@ from scheduling.models import Channel
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def data_dir(settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+
+
 @pytest.fixture
 def source():
     return AlertInterrupts(snapshot_seconds=0)  # no caching between the steps of a test
@@ -37,13 +42,14 @@ def test_the_alerts_app_registers_itself_with_core():
     assert SOURCE in interrupts._sources
 
 
-def test_a_channel_waits_for_the_slate_then_switches_to_it(source, channel):
+def test_a_stand_by_card_breaks_in_while_the_slate_encodes_then_the_slate(source, channel):
     alert = issue_alert(AlertDraft(headline="Flood"))
     now = timezone.now()
     profile = channel.stream_profile_id
 
     assert source.current_key(channel.pk, profile, now) == f"alert:{alert.pk}:waiting"
-    assert source.interruption(channel.pk, profile, now).path is None
+    standby = source.interruption(channel.pk, profile, now)
+    assert standby.path.name.startswith("standby-") and standby.path.is_file()
 
     _ready(alert, profile)
 
