@@ -91,8 +91,9 @@ def _load(now: datetime) -> _Snapshot:
 class AlertInterrupts:
     """The interrupt source (see `retrovue.core.interrupts.InterruptSource`)."""
 
-    def __init__(self, snapshot_seconds: float = SNAPSHOT_SECONDS):
+    def __init__(self, snapshot_seconds: float = SNAPSHOT_SECONDS, clock=timezone.now):
         self.snapshot_seconds = snapshot_seconds
+        self.clock = clock
         self._lock = threading.Lock()
         self._snapshot: _Snapshot | None = None
         self._loaded_at = 0.0
@@ -102,7 +103,7 @@ class AlertInterrupts:
     def snapshot(self) -> _Snapshot:
         with self._lock:
             if self._snapshot is None or time.monotonic() - self._loaded_at >= self.snapshot_seconds:
-                self._snapshot = _load(timezone.now())
+                self._snapshot = _load(self.clock())
                 self._loaded_at = time.monotonic()
             return self._snapshot
 
