@@ -2,7 +2,15 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from alerts.models import Alert, AlertEvent, ChannelAlertSettings, StationAlertSettings
+from alerts.models import (
+    Alert,
+    AlertEvent,
+    CapDocument,
+    CapFeed,
+    CapPriorityRule,
+    ChannelAlertSettings,
+    StationAlertSettings,
+)
 
 
 class AlertEventInline(admin.TabularInline):
@@ -57,3 +65,34 @@ class ChannelAlertSettingsAdmin(admin.ModelAdmin):
     list_select_related = ("channel",)
     search_fields = ("channel__number", "channel__name", "area_codes")
     autocomplete_fields = ("channel",)
+
+
+@admin.register(CapFeed)
+class CapFeedAdmin(admin.ModelAdmin):
+    list_display = ("name", "url", "poll_seconds", "enabled", "last_polled_at", "last_error")
+    list_filter = ("enabled",)
+    search_fields = ("name", "url")
+    readonly_fields = ("last_polled_at", "last_error")
+
+
+@admin.register(CapDocument)
+class CapDocumentAdmin(admin.ModelAdmin):
+    """What each received CAP document became; read-only, it is the record."""
+
+    list_display = ("received_at", "identifier", "sender", "msg_type", "status", "outcome", "reason", "feed")
+    list_filter = ("outcome", "msg_type", "status", "feed")
+    search_fields = ("identifier", "sender", "reason")
+    list_select_related = ("feed",)
+    date_hierarchy = "received_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CapPriorityRule)
+class CapPriorityRuleAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "severity", "urgency", "certainty", "priority")
+    list_editable = ("priority",)

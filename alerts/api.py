@@ -92,6 +92,31 @@ def create_alert(request, payload: AlertIn):
     return Status(201, alert)
 
 
+class CapResultOut(Schema):
+    id: int
+    outcome: str = Field(description="aired, updated, cancelled, duplicate, ignored or rejected.")
+    reason: str
+    alert_id: int | None
+
+
+@router.post(
+    "/cap",
+    response={200: CapResultOut, 201: CapResultOut, 400: CapResultOut},
+    summary="Receive a CAP 1.2 document (the request body, application/cap+xml)",
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/cap+xml": {"schema": {"type": "string"}}}}
+    },
+)
+@requires("alerts.add_alert")
+def receive_cap(request):
+    from alerts.cap_import import import_cap
+
+    record = import_cap(request.body)
+    Outcome = record.Outcome
+    status = {Outcome.REJECTED: 400, Outcome.AIRED: 201, Outcome.UPDATED: 201}.get(record.outcome, 200)
+    return Status(status, record)
+
+
 @router.get("", response=list[AlertOut], summary="Alerts, newest first")
 @paginate(PageNumberPagination, page_size=50)
 @requires("alerts.view_alert")

@@ -8,3 +8,12 @@ def encode_slates(alert_id: int) -> dict:
     from alerts.slate import encode_slates_for
 
     return encode_slates_for(alert_id)
+
+
+@shared_task(name="alerts.poll_feed")
+def poll_feed(feed_id: int) -> dict:
+    from alerts.feeds import poll_feed as poll
+    from alerts.models import CapFeed
+
+    feed = CapFeed.objects.filter(pk=feed_id, enabled=True).first()
+    return poll(feed) if feed else {"status": "gone"}
