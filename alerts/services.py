@@ -72,7 +72,15 @@ def issue_alert(draft: AlertDraft, user=None) -> Alert:
     AlertEvent.objects.create(
         alert=alert, kind=EventKind.ISSUED, user=alert.created_by, detail=_summary(alert)
     )
+    transaction.on_commit(lambda: _encode_slates_soon(alert.pk))
     return alert
+
+
+def _encode_slates_soon(alert_id: int) -> None:
+    """The slates encode on the worker (`default` queue); the stand-by card covers the seconds."""
+    from alerts.tasks import encode_slates
+
+    encode_slates.delay(alert_id)
 
 
 def _summary(alert: Alert) -> str:
