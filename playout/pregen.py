@@ -16,67 +16,63 @@ same profile and bug, reuses the row and its file. The work, in the order beat r
 
 Files live under `pregen_store()` as `<profile id>/<row id // 1000>/<row id>.ts`; rows store the
 path relative to the store, so the store can move.
+
+Where the parts live: `playout.pregen_store` (the store's settings, paths, channel bugs, orphan
+sweeping) and `playout.pregen_encode` (one row's encode); this module plans, evicts and measures
+coverage, and re-exports what callers use.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import os
-import time
-import uuid
-from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
-from catalog.media.probe import probe_media_file
-from catalog.models import MediaFile, MediaStream
-from playout import ffmpeg_commands as commands
-from playout import tracks
-from playout.inputs import InputUnavailable, RemoteParts
 from playout.models import PregenPiece, PregenStatus
-from retrovue.env import env_float, env_int, env_str
-from retrovue.subprocesses import CommandError, run_command
+from playout.pregen_encode import (
+    ENCODER_INTERRUPTED,
+    RETRYABLE_ERRORS,
+    SOURCE_UNAVAILABLE,
+    _with_tracks,
+    encode,
+    requeue_stalled,
+)
+from playout.pregen_store import (
+    GB,
+    SLATE,
+    STALE_ENCODE,
+    TEST_PATTERN,
+    SourceUnavailable,
+    bug_key,
+    channel_bug,
+    encoder_preset,
+    file_path,
+    max_enqueued,
+    max_store_bytes,
+    plan_hours,
+    pregen_store,
+    relative_path,
+    remember_bug,
+    sweep_orphans,
+)
 from scheduling.choices import PieceKind
 from scheduling.models import Channel, Piece
 
 logger = logging.getLogger(__name__)
 
-SLATE = "slate"
-TEST_PATTERN = "test_pattern"
 SPECIALS = {PieceKind.SLATE: SLATE, PieceKind.TEST_PATTERN: TEST_PATTERN}
 # Never evict what airs this soon: the channel may already have it queued.
 EVICTION_GUARD = timedelta(hours=1)
-# An encoding row whose temp file has not grown for this long lost its worker.
-STALE_ENCODE = timedelta(minutes=15)
-# Errors that may clear up by themselves (a NAS back online, a worker restarted): the next plan
-# retries rows that failed with them; other failures wait for staff.
-SOURCE_UNAVAILABLE = "Source unavailable"
-ENCODER_INTERRUPTED = "Encoder interrupted"
-RETRYABLE_ERRORS = (SOURCE_UNAVAILABLE, ENCODER_INTERRUPTED)
-# An encode may take this long: a fixed allowance plus this multiple of the piece's length
-# (a 2-core box encodes SD several times faster than real time).
-ENCODE_TIMEOUT_BASE_SECONDS = 120
-ENCODE_TIMEOUT_PER_SECOND = 4
-# How far the measured length may stray from the frames asked for before the file is refused.
-LENGTH_TOLERANCE_MS = 250
 # MPEG-TS packet and PES overhead over the codec bitrates, for estimating sizes before encoding.
 TS_OVERHEAD = 1.08
-GB = 1_000_000_000
-
-
-# The item's file can't be read here or from its server; the message says why, for staff.
-SourceUnavailable = InputUnavailable
 
 
 @dataclass(frozen=True)
@@ -99,138 +95,6 @@ class CutKey:
             "in_ms": self.in_ms,
             "out_ms": self.out_ms,
         }
-
-
-# --- Settings --------------------------------------------------------------------------------------
-
-
-def pregen_store() -> Path:
-    """Where encoded pieces live (RETROVUE_PREGEN_ROOT, default DATA_DIR/pregen)."""
-    root = getattr(settings, "RETROVUE_PREGEN_ROOT", None) or env_str("RETROVUE_PREGEN_ROOT", None)
-    return Path(root) if root else Path(settings.DATA_DIR) / "pregen"
-
-
-def max_store_bytes() -> int:
-    """The store's size cap (RETROVUE_PREGEN_MAX_GB, default 20 GB)."""
-    gigabytes = getattr(settings, "RETROVUE_PREGEN_MAX_GB", None)
-    if gigabytes is None:
-        gigabytes = env_float("RETROVUE_PREGEN_MAX_GB", 20.0, minimum=0.0)
-    return int(float(gigabytes) * GB)
-
-
-def plan_hours() -> float:
-    hours = getattr(settings, "RETROVUE_PREGEN_HOURS", None)
-    return float(hours) if hours is not None else env_float("RETROVUE_PREGEN_HOURS", 6.0, minimum=0.0)
-
-
-def encoder_preset() -> str:
-    return getattr(settings, "RETROVUE_PREGEN_PRESET", None) or env_str(
-        "RETROVUE_PREGEN_PRESET", commands.DEFAULT_PRESET
-    )
-
-
-def max_enqueued() -> int:
-    limit = getattr(settings, "RETROVUE_PREGEN_MAX_ENQUEUED", None)
-    return int(limit) if limit is not None else env_int("RETROVUE_PREGEN_MAX_ENQUEUED", 200, minimum=1)
-
-
-def file_path(pregen_piece: PregenPiece) -> Path:
-    """The absolute path of a row's file (whether or not it exists yet)."""
-    return pregen_store() / (pregen_piece.path or _relative_path(pregen_piece))
-
-
-def _relative_path(pregen_piece: PregenPiece) -> str:
-    return f"{pregen_piece.profile_id}/{pregen_piece.pk // 1000:04d}/{pregen_piece.pk}.ts"
-
-
-# --- Channel bugs ----------------------------------------------------------------------------------
-
-
-def bug_key(channel: Channel) -> str:
-    """A digest of the channel's bug (image bytes, corner, opacity); blank for no bug.
-
-    A bug image that can't be read counts as no bug: airing without the bug beats airing slates.
-    """
-    image = _bug_bytes(channel)
-    if image is None:
-        return ""
-    digest = hashlib.sha256(image)
-    digest.update(f"|{channel.bug_corner}|{Decimal(str(channel.bug_opacity)):.2f}".encode())
-    return digest.hexdigest()[:32]
-
-
-def _bug_bytes(channel: Channel) -> bytes | None:
-    if not channel.bug_image:
-        return None
-    try:
-        with channel.bug_image.open("rb") as image:
-            return image.read() or None
-    except (OSError, ValueError) as error:
-        logger.warning(
-            "Channel %s: bug image %s unreadable (%s); encoding without it",
-            channel,
-            channel.bug_image.name,
-            error,
-        )
-        return None
-
-
-def _remember_bug(channel: Channel) -> str:
-    """The channel's bug key, with the bug copied into the store so encodes need no channel."""
-    key = bug_key(channel)
-    if not key:
-        return ""
-    spec = _bug_spec(key)
-    if not spec.exists():
-        spec.parent.mkdir(parents=True, exist_ok=True)
-        # ffmpeg tells image formats by their extension: keep the upload's.
-        image = spec.with_suffix(Path(channel.bug_image.name).suffix.lower() or ".png")
-        _write_atomically(image, _bug_bytes(channel) or b"")
-        description = {
-            "image": image.name,
-            "corner": channel.bug_corner,
-            "opacity": float(channel.bug_opacity),
-        }
-        _write_atomically(spec, json.dumps(description).encode())
-    return key
-
-
-def channel_bug(channel: Channel) -> commands.Bug | None:
-    """The channel's bug as `pregen_argv` takes it (a copy in the store), or None: for live
-    transcodes that should look like the pre-generated pieces around them."""
-    key = _remember_bug(channel)
-    return _bug_for(key) if key else None
-
-
-def _bug_spec(key: str) -> Path:
-    """The store's copy of a bug: `<key>.json` (corner, opacity, image name) beside the image."""
-    return pregen_store() / "bugs" / f"{key}.json"
-
-
-def _bug_for(key: str) -> commands.Bug:
-    spec = _bug_spec(key)
-    if not spec.exists():
-        for channel in Channel.objects.exclude(bug_image=""):
-            if bug_key(channel) == key:
-                _remember_bug(channel)
-                break
-    try:
-        description = json.loads(spec.read_text())
-    except (OSError, ValueError):
-        raise SourceUnavailable(
-            "the channel bug it was planned with is no longer used by any channel"
-        ) from None
-    return commands.Bug(
-        path=str(spec.with_name(description["image"])),
-        corner=description["corner"],
-        opacity=description["opacity"],
-    )
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f"{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
 
 
 # --- From the fine log to rows ---------------------------------------------------------------------
@@ -262,7 +126,7 @@ def _channel_ids(channel_ids: Iterable[int] | None = None) -> list[int]:
 def _channel_keys(channel_ids: Iterable[int] | None = None) -> dict[int, tuple[int, str]]:
     """(profile id, bug key) per enabled channel."""
     return {
-        channel.pk: (channel.stream_profile_id, _remember_bug(channel))
+        channel.pk: (channel.stream_profile_id, remember_bug(channel))
         for channel in _enabled_channels(channel_ids)
     }
 
@@ -336,7 +200,7 @@ def piece_for(piece: Piece) -> PregenPiece:
         piece.start,
         piece.stop,
         channel.stream_profile_id,
-        _remember_bug(channel),
+        remember_bug(channel),
     )
     if key is None:
         raise ValueError(f"piece {piece.pk} has no length to encode")
@@ -469,205 +333,6 @@ def estimated_bytes(pregen_piece: PregenPiece) -> int:
     return int((pregen_piece.out_ms - pregen_piece.in_ms) / 1000 * kbps * 125 * TS_OVERHEAD)
 
 
-# --- Encoding --------------------------------------------------------------------------------------
-
-
-def encode(pregen_piece: PregenPiece | int) -> PregenPiece | None:
-    """Encode one pending row into its file. Returns the row as it ends up (None if it is gone).
-
-    Only the caller whose conditional UPDATE moves the row from pending to encoding does the work;
-    any other gets the row back untouched. A failure leaves the row `failed` with the reason (the
-    tail of ffmpeg's stderr for an encoder error).
-    """
-    pk = pregen_piece if isinstance(pregen_piece, int) else pregen_piece.pk
-    claimed = PregenPiece.objects.filter(pk=pk, status=PregenStatus.PENDING).update(
-        status=PregenStatus.ENCODING, error=""
-    )
-    row = PregenPiece.objects.select_related("profile").filter(pk=pk).first()
-    if not claimed or row is None:  # someone else has it, it is done, or eviction pruned it
-        return row
-    final = file_path(row)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    temporary = final.with_name(f"{final.name}.{uuid.uuid4().hex[:8]}.tmp")
-    temporary.touch()  # proof of life for requeue_stalled until ffmpeg writes to it
-    try:
-        return _encode_claimed(row, final, temporary)
-    except Exception as error:
-        _fail(row, f"Unexpected error: {error}")
-        raise
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
-def _encode_claimed(row: PregenPiece, final: Path, temporary: Path) -> PregenPiece:
-    # Parts not on this machine are read from Plex through the relay; their URLs die with the encode.
-    encode_timeout = ENCODE_TIMEOUT_BASE_SECONDS + ENCODE_TIMEOUT_PER_SECOND * (row.out_ms - row.in_ms) / 1000
-    with RemoteParts(ttl=2 * encode_timeout + 120) as remote:
-        return _encode_reading(row, final, temporary, remote)
-
-
-def _encode_reading(row: PregenPiece, final: Path, temporary: Path, remote: RemoteParts) -> PregenPiece:
-    try:
-        attempts = _commands(row, temporary, remote)
-    except SourceUnavailable as error:
-        return _fail(row, f"{SOURCE_UNAVAILABLE}: {error}")
-    length_seconds = (row.out_ms - row.in_ms) / 1000
-    timeout = ENCODE_TIMEOUT_BASE_SECONDS + ENCODE_TIMEOUT_PER_SECOND * length_seconds
-    started = time.monotonic()
-    for attempt, argv in enumerate(attempts, start=1):
-        try:
-            run_command(argv, timeout=timeout)
-            break
-        except CommandError as error:
-            if attempt < len(attempts):
-                logger.warning("Pre-generation of %s: retrying without text after: %s", row, error)
-                continue
-            if remote.error() is not None:  # what Plex refused says more than ffmpeg's complaint
-                return _fail(row, f"{SOURCE_UNAVAILABLE}: the file (remote): {remote.error()}")
-            if error.returncode is None:  # timed out or could not start: not the piece's fault
-                return _fail(row, f"{ENCODER_INTERRUPTED}: {error}")
-            return _fail(row, f"ffmpeg failed ({error.returncode}): {error.stderr_tail.strip()[-1500:]}")
-    elapsed = time.monotonic() - started
-    probe = probe_media_file(str(temporary))
-    expected = commands.piece_timing(row.out_ms - row.in_ms, row.profile)
-    if not probe.playable or not probe.video_codec or not probe.audio_codec:
-        return _fail(row, f"the encoded file does not play: {probe.error or 'audio or video missing'}")
-    if abs((probe.duration_ms or 0) - expected.duration_ms) > LENGTH_TOLERANCE_MS:
-        return _fail(
-            row, f"the encoded file lasts {probe.duration_ms} ms instead of {expected.duration_ms} ms"
-        )
-    os.replace(temporary, final)
-    PregenPiece.objects.filter(pk=row.pk, status=PregenStatus.ENCODING).update(
-        status=PregenStatus.READY,
-        path=_relative_path(row),
-        duration_ms=probe.duration_ms,
-        size_bytes=final.stat().st_size,
-        video_codec=probe.video_codec,
-        audio_codec=probe.audio_codec,
-        width=probe.width,
-        height=probe.height,
-        frame_rate=probe.frame_rate,
-        encode_seconds=round(elapsed, 3),
-        error="",
-        ready_at=timezone.now(),
-    )
-    row.refresh_from_db()
-    return row
-
-
-def _commands(row: PregenPiece, output: Path, remote: RemoteParts) -> list[list[str]]:
-    """The ffmpeg runs to try in turn (a slate falls back to no text if fonts are missing)."""
-    preset = encoder_preset()
-    length = row.out_ms - row.in_ms
-    if row.special == TEST_PATTERN:
-        return [commands.test_pattern_argv(length, row.profile, output, preset=preset)]
-    if row.special:
-        return [
-            commands.slate_argv(length, row.profile, output, preset=preset),
-            commands.slate_argv(length, row.profile, output, message="", preset=preset),
-        ]
-    bug = _bug_for(row.bug_key) if row.bug_key else None
-    parts = _with_tracks(_source_parts(row.playable_id, row.out_ms, remote), row.playable_id, row.profile)
-    return [commands.pregen_argv(parts, row.in_ms, row.out_ms, row.profile, bug, output, preset=preset)]
-
-
-def _with_tracks(parts: list[commands.SourcePart], playable_id: int, profile) -> list[commands.SourcePart]:
-    """Each part with the audio track and forced subtitle its channel's profile wants (see playout.tracks)."""
-    file_ids = list(
-        MediaFile.objects.filter(playable_id=playable_id).order_by("position").values_list("pk", flat=True)
-    )[: len(parts)]
-    by_file = defaultdict(list)
-    for row in MediaStream.objects.filter(media_file_id__in=file_ids).exclude(kind="video"):
-        by_file[row.media_file_id].append(
-            tracks.Track(
-                kind=row.kind, stream_index=row.stream_index, language_code=row.language_code,
-                is_default=row.is_default, forced=row.forced, external=row.external, codec=row.codec,
-                path=row.path, origin=row.origin,
-            )
-        )  # fmt: skip
-    chosen = []
-    for part, file_id in zip(parts, file_ids, strict=False):
-        choice = tracks.choose(
-            by_file.get(file_id, []),
-            part.path,
-            profile.preferred_audio_language,
-            profile.burn_forced_subtitles,
-        )
-        # Burning reads the subtitle from a local path: never a URL (its token would sit in argv), and
-        # a sidecar deleted since the last scan airs the piece without it rather than failing it.
-        subtitle = choice.subtitle
-        if subtitle is not None and not (os.path.isfile(part.path) and os.path.isfile(subtitle.path)):
-            subtitle = None
-        chosen.append(replace(part, audio_track=choice.audio, subtitle=subtitle))
-    return chosen + parts[len(chosen) :]
-
-
-def _source_parts(playable_id: int, out_ms: int, remote: RemoteParts) -> list[commands.SourcePart]:
-    """The item's files up to the out point, probed: local ones, else read from the Plex server.
-    Raises SourceUnavailable."""
-    files = list(
-        MediaFile.objects.filter(playable_id=playable_id)
-        .select_related("playable__source")
-        .order_by("position")
-    )
-    if not files:
-        raise SourceUnavailable("the item has no media file")
-    parts = []
-    reached = 0
-    for number, media_file in enumerate(files, start=1):
-        label = f"part {number} of {len(files)}" if len(files) > 1 else "the file"
-        path = media_file.local_path
-        if not path or not os.path.isfile(path):
-            part = remote.part(media_file, label)  # or SourceUnavailable saying why it can't be
-            parts.append(part)
-            reached += part.duration_ms or 0
-            if reached >= out_ms:
-                break
-            continue
-        probe = probe_media_file(path)
-        if not probe.playable:
-            raise SourceUnavailable(f"{label} ({path}) can't be read: {probe.error}")
-        duration = probe.duration_ms or media_file.duration_ms
-        parts.append(
-            commands.SourcePart(
-                path=path,
-                duration_ms=duration,
-                has_video=bool(probe.video_codec),
-                has_audio=bool(probe.audio_codec),
-            )
-        )
-        reached += duration or 0
-        if reached >= out_ms:
-            break
-    return parts
-
-
-def _fail(row: PregenPiece, message: str) -> PregenPiece:
-    logger.warning("Pre-generation of %s failed: %s", row, message)
-    PregenPiece.objects.filter(pk=row.pk, status=PregenStatus.ENCODING).update(
-        status=PregenStatus.FAILED, error=message[:4000]
-    )
-    row.refresh_from_db()
-    return row
-
-
-def requeue_stalled(now: datetime | None = None) -> int:
-    """Put back to pending the encoding rows whose worker died: no file of theirs (temp or final,
-    the latter for the instant between rename and update) was written to lately."""
-    cutoff = ((now or timezone.now()) - STALE_ENCODE).timestamp()
-    stalled = []
-    for row in PregenPiece.objects.filter(status=PregenStatus.ENCODING):
-        final = file_path(row)
-        written = [
-            mtime for path in final.parent.glob(f"{final.name}*") if (mtime := _mtime(path)) is not None
-        ]
-        if not written or max(written) < cutoff:
-            stalled.append(row.pk)
-    return PregenPiece.objects.filter(pk__in=stalled, status=PregenStatus.ENCODING).update(
-        status=PregenStatus.PENDING
-    )
-
-
 # --- Eviction --------------------------------------------------------------------------------------
 
 
@@ -714,37 +379,6 @@ def evict(max_bytes: int | None = None, now: datetime | None = None) -> dict:
     }
 
 
-def sweep_orphans(now: datetime | None = None) -> int:
-    """Remove files no row owns: temp files of dead encodes and pieces whose row is gone."""
-    root = pregen_store()
-    if not root.is_dir():
-        return 0
-    cutoff = (now or timezone.now()).timestamp() - STALE_ENCODE.total_seconds() * 4
-    removed = 0
-    for profile_dir in root.iterdir():
-        if not (profile_dir.is_dir() and profile_dir.name.isdigit()):
-            continue
-        known = set(
-            PregenPiece.objects.filter(profile_id=int(profile_dir.name)).values_list("path", flat=True)
-        )
-        for path in profile_dir.glob("*/*"):
-            mtime = _mtime(path)
-            if mtime is None or mtime >= cutoff:
-                continue  # a fresh temp file, or a file renamed just before its row was updated
-            relative = path.relative_to(root).as_posix()
-            if path.suffix == ".tmp" or relative not in known:
-                path.unlink(missing_ok=True)
-                removed += 1
-    return removed
-
-
-def _mtime(path: Path) -> float | None:
-    try:
-        return path.stat().st_mtime
-    except FileNotFoundError:  # gone since it was listed
-        return None
-
-
 # --- Coverage --------------------------------------------------------------------------------------
 
 
@@ -785,3 +419,38 @@ def speed(pregen_piece: PregenPiece) -> float | None:
     if not pregen_piece.encode_seconds or not pregen_piece.duration_ms:
         return None
     return float(Fraction(pregen_piece.duration_ms, 1000) / Fraction(str(pregen_piece.encode_seconds)))
+
+
+__all__ = [
+    "ENCODER_INTERRUPTED",
+    "EVICTION_GUARD",
+    "GB",
+    "RETRYABLE_ERRORS",
+    "SLATE",
+    "SOURCE_UNAVAILABLE",
+    "STALE_ENCODE",
+    "TEST_PATTERN",
+    "CutKey",
+    "SourceUnavailable",
+    "_with_tracks",
+    "bug_key",
+    "channel_bug",
+    "coverage",
+    "coverage_by_channel",
+    "encode",
+    "encoder_preset",
+    "evict",
+    "file_path",
+    "mark_aired",
+    "max_enqueued",
+    "max_store_bytes",
+    "piece_for",
+    "plan_horizon",
+    "plan_hours",
+    "pregen_store",
+    "ready_file",
+    "relative_path",
+    "requeue_stalled",
+    "speed",
+    "sweep_orphans",
+]

@@ -2,7 +2,8 @@
 
 python -m retrovue run            # embedded default: migrate, then web + workers + beat
 python -m retrovue web            # production pieces, one per container
-python -m retrovue worker --queues sync,pregen,default
+python -m retrovue worker --queues sync,default
+python -m retrovue worker --queues pregen   # pre-generation's own worker (threads pool)
 python -m retrovue beat
 python -m retrovue listen         # live updates: Plex notification sockets → item syncs
 python -m retrovue generate-key   # a new RETROVUE_ENCRYPTION_KEYS value
@@ -102,9 +103,13 @@ def main(argv: list[str] | None = None) -> int:
     web = commands.add_parser("web", help="the web server (gunicorn)")
     web.add_argument("--bind", default=os.environ.get("RETROVUE_BIND", "0.0.0.0:8000"))
     worker = commands.add_parser("worker", help="a Celery worker")
-    worker.add_argument("--queues", default="sync,pregen,default")
+    worker.add_argument("--queues", default="sync,default")
     worker.add_argument("--name", default="worker")
-    worker.add_argument("--concurrency", default=os.environ.get("RETROVUE_WORKER_CONCURRENCY", "2"))
+    worker.add_argument(
+        "--concurrency",
+        default=None,
+        help="default: RETROVUE_PREGEN_CONCURRENCY for the pregen queue, else RETROVUE_WORKER_CONCURRENCY",
+    )
     commands.add_parser("beat", help="the Celery beat scheduler")
     playout = commands.add_parser("playout", help="the playout supervisor: one ffmpeg per on-air channel")
     playout.add_argument("--max-channels", type=int, default=None, help="channels this worker may hold")
@@ -137,7 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "web":
         return command_exec(launcher.web_argv(args.bind))
     if args.command == "worker":
-        return command_exec(launcher.worker_argv(args.queues, args.name, args.concurrency))
+        if args.queues == "pregen":  # pre-generation's own worker, whatever --name says
+            return command_exec(launcher.pregen_worker_argv(args.concurrency))
+        concurrency = args.concurrency or os.environ.get("RETROVUE_WORKER_CONCURRENCY", "2")
+        return command_exec(launcher.worker_argv(args.queues, args.name, concurrency))
     if args.command == "playout":
         extra = ["--channels", args.channels] if args.channels else []
         extra += ["--max-channels", str(args.max_channels)] if args.max_channels is not None else []

@@ -1,7 +1,7 @@
 """Runs RetroVue's processes together: the embedded default's one-command start.
 
 `python -m retrovue run` prepares the database and starts the web server, the workers (one for
-sync/pregen/default, one for playout), the live-update listener and beat, as children it watches. If any child dies the
+sync/default, one for pre-generation), the live-update listener and beat, as children it watches. If any child dies the
 others are stopped and the launcher exits non-zero, so a service manager (or the person at the
 terminal) sees the failure instead of a half-running station.
 """
@@ -101,7 +101,7 @@ def web_argv(bind: str) -> list[str]:
     ]
 
 
-def worker_argv(queues: str, name: str, concurrency: str) -> list[str]:
+def worker_argv(queues: str, name: str, concurrency: str, pool: str | None = None) -> list[str]:
     return [
         PYTHON,
         "-m",
@@ -115,9 +115,17 @@ def worker_argv(queues: str, name: str, concurrency: str) -> list[str]:
         f"{name}@%h",
         "--concurrency",
         concurrency,
+        *(["--pool", pool] if pool else []),
         "--loglevel",
         "INFO",
     ]
+
+
+def pregen_worker_argv(concurrency: str | None = None) -> list[str]:
+    """The pre-generation worker: its own queue, and a threads pool so the shutdown signal reaches
+    the process whose threads run the encoders (see playout.tasks)."""
+    concurrency = concurrency or os.environ.get("RETROVUE_PREGEN_CONCURRENCY", "2")
+    return worker_argv("pregen", "pregen", concurrency, pool="threads")
 
 
 def beat_argv(schedule_dir: Path) -> list[str]:
@@ -152,8 +160,9 @@ def embedded_services(bind: str, data_dir: Path) -> list[ServiceSpec]:
         ServiceSpec("web", web_argv(bind)),
         ServiceSpec(
             "worker",
-            worker_argv("sync,pregen,default", "worker", os.environ.get("RETROVUE_WORKER_CONCURRENCY", "2")),
+            worker_argv("sync,default", "worker", os.environ.get("RETROVUE_WORKER_CONCURRENCY", "2")),
         ),
+        ServiceSpec("pregen", pregen_worker_argv()),
         ServiceSpec("playout", playout_argv()),
         ServiceSpec("listen", listen_argv()),
         ServiceSpec("beat", beat_argv(data_dir)),

@@ -135,9 +135,6 @@ DATABASES = {
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# SQLite can't enforce "one slate row" (unique with NULLs not distinct); pregen picks the oldest
-# of duplicates there, so the embedded default lives without that constraint.
-SQLITE_ONLY_SILENCED = ["models.W047"] if DATABASES["default"]["ENGINE"].endswith("sqlite3") else []
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -207,7 +204,7 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("RETROVUE_HSTS_INCLUDE_SUBDOMAINS", Fa
 SECURE_HSTS_PRELOAD = env_bool("RETROVUE_HSTS_PRELOAD", False)
 # Subdomain-wide HSTS and preloading bind the operator's whole domain, which a TV box on one host
 # name must not decide on its own; both stay opt-in, so their deploy warnings are silenced.
-SILENCED_SYSTEM_CHECKS = SQLITE_ONLY_SILENCED + [
+SILENCED_SYSTEM_CHECKS = [
     check
     for check, enabled in (
         ("security.W005", SECURE_HSTS_INCLUDE_SUBDOMAINS),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.contrib import admin
 from django.urls import reverse
 from django.utils import timezone
@@ -13,10 +11,10 @@ from django.utils.timezone import localtime
 
 from catalog.choices import SourceKind
 from catalog.models import ListenerStatus, MediaSource, NotificationListenerState
+from catalog.models.live import STALE_AFTER
 from retrovue.core.admin import ReadOnlyAdminMixin
 
 # The listener writes its row at least every rescan interval (15 s); much older means it is not running.
-STALE_AFTER = timedelta(minutes=2)
 
 
 def _when(moment) -> str:

@@ -18,7 +18,16 @@ from django.utils.html import format_html, format_html_join
 
 from catalog.choices import MatchStatus, MatchVerdict
 from catalog.matching.service import keep_work_apart, resolve
-from catalog.models import MatchCandidate, MatchDecision, MatchedItem, MediaFile, Movie, Work, WorkMember
+from catalog.models import (
+    MatchCandidate,
+    MatchDecision,
+    MatchedItem,
+    MatchingTurn,
+    MediaFile,
+    Movie,
+    Work,
+    WorkMember,
+)
 from retrovue.core.admin import ReadOnlyAdminMixin
 
 PAIR_RELATED = ("left_movie", "right_movie", "left_show", "right_show", "left_source", "right_source")
@@ -307,3 +316,11 @@ class MatchedItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("movie__title", "show__title")
     readonly_fields = [field.name for field in MatchedItem._meta.fields]
     show_full_result_count = False
+
+
+@admin.register(MatchingTurn)
+class MatchingTurnAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The lock matching runs and staff decisions take turns on; its generation counts their writes."""
+
+    list_display = ("name", "generation")
+    readonly_fields = ("name", "generation")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -34,6 +34,8 @@ from catalog.matching.scoring import (
     normalize_title,
     score_pair,
 )
+from catalog.matching.turns import generation, take_turn
+from catalog.matching.works import ITEM_FIELD, WorkState
 from catalog.models import (
     ExternalId,
     MatchCandidate,
@@ -43,20 +45,13 @@ from catalog.models import (
     Movie,
     Show,
     Work,
-    WorkMember,
 )
 
 logger = logging.getLogger("catalog.matching")
 
-ITEM_FIELD = {WorkKind.MOVIE: "movie", WorkKind.SHOW: "show"}
-# Matching after two syncs that finish together, or a run while staff resolve a conflict, would
-# each build works from what the other has not committed yet: one at a time (a transaction lock).
-ADVISORY_LOCK_KEY = 0x5256_4D41
-
-
-def _one_at_a_time() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
+# Judging without the lock is retried this many times when another writer took a turn meanwhile;
+# the last attempt judges inside the lock, so a busy queue of decisions cannot starve a run.
+OPTIMISTIC_ATTEMPTS = 2
 
 
 def thresholds() -> Thresholds:
@@ -261,14 +256,51 @@ def match_source(source: MediaSource | int | None = None, *, full: bool = False)
     source_id = source.pk if isinstance(source, MediaSource) else source
     report = MatchReport()
     for kind in (WorkKind.MOVIE, WorkKind.SHOW):
-        with transaction.atomic():
-            _match_kind(kind, source_id, full, report)
+        _match_kind(kind, source_id, full, report)
     logger.info("Matching %s: %s", f"source {source_id}" if source_id else "all sources", report.as_dict())
     return report.as_dict()
 
 
+@dataclass
+class _Plan:
+    """What one run of one kind judged: the rows it saw, the changed ones and each pair's outcome."""
+
+    rows: dict[int, Row]
+    changed: list[Row]
+    seen: dict[int, str]
+    outcomes: dict[tuple[int, int], Outcome] | None  # None: one source only, nothing to pair
+
+
 def _match_kind(kind: str, source_id: int | None, full: bool, report: MatchReport) -> None:
-    _one_at_a_time()
+    """Judge outside any transaction, then write in one short turn.
+
+    Judging (loading every row, scoring the shortlists) is the long part; doing it without a lock
+    keeps the database open to syncs and the web (on SQLite a transaction holds the only write
+    lock). A row a sync changes meanwhile is judged again by the run that sync queues, as its
+    digest no longer matches the one remembered here.
+    """
+    for attempt in range(OPTIMISTIC_ATTEMPTS + 1):
+        optimistic = attempt < OPTIMISTIC_ATTEMPTS
+        seen_generation = generation()
+        plan = _plan(kind, source_id, full) if optimistic else None
+        if optimistic and plan is None:
+            return
+        with transaction.atomic():
+            if take_turn() != seen_generation and optimistic:
+                continue  # another run or a staff decision wrote since: these verdicts may be stale
+            if not optimistic:
+                plan = _plan(kind, source_id, full)
+                if plan is None:
+                    return
+            report.considered += len(plan.changed)
+            if plan.outcomes is not None:
+                _apply(kind, plan, report)
+            _remember(kind, plan.changed, plan.seen)
+            return
+
+
+def _plan(kind: str, source_id: int | None, full: bool) -> _Plan | None:
+    """Read and judge (no writes); None when no row of the source changed since matching last saw it."""
     rows = load_rows(kind)
     item_field = ITEM_FIELD[kind]
     mine = [row for row in rows.values() if source_id is None or row.source_id == source_id]
@@ -279,14 +311,13 @@ def _match_kind(kind: str, source_id: int | None, full: bool, report: MatchRepor
     )
     changed = [row for row in mine if full or seen.get(row.pk) != row.digest()]
     if not changed:
-        return
-    report.considered += len(changed)
-    if len({row.source_id for row in rows.values()}) > 1:
-        _decide(kind, rows, changed, report)
-    _remember(kind, changed, seen)
+        return None
+    several_sources = len({row.source_id for row in rows.values()}) > 1
+    outcomes = _judge_all(kind, rows, changed) if several_sources else None
+    return _Plan(rows, changed, seen, outcomes)
 
 
-def _decide(kind: str, rows: dict[int, Row], changed: list[Row], report: MatchReport) -> None:
+def _judge_all(kind: str, rows: dict[int, Row], changed: list[Row]) -> dict[tuple[int, int], Outcome]:
     limits = thresholds()
     index = _Index(rows)
     decisions = _Decisions(kind)
@@ -302,7 +333,13 @@ def _decide(kind: str, rows: dict[int, Row], changed: list[Row], report: MatchRe
                 continue
             outcomes[(left.pk, right.pk)] = _judge(left, right, decisions, limits)
     _demote_ambiguous(outcomes)
-    state = _WorkState(kind, set(rows))
+    return outcomes
+
+
+def _apply(kind: str, plan: _Plan, report: MatchReport) -> None:
+    """Write what was judged: links, unlinks, refreshed decisions and the conflict queue."""
+    outcomes, changed = plan.outcomes, plan.changed
+    state = WorkState(kind, set(plan.rows))
     changed_pks = {row.pk for row in changed}
     _drop_stale_links(state, changed, outcomes, report)
     for outcome in outcomes.values():
@@ -348,138 +385,7 @@ def _demote_ambiguous(outcomes: dict[tuple[int, int], Outcome]) -> None:
                 outcome.verdict.reason = f"{outcome.verdict.reason}; one of several candidates"
 
 
-class _WorkState:
-    """The works of one kind, loaded once and changed in memory; new works and members are
-    written in bulk by `flush` (ids below zero stand for works not written yet)."""
-
-    def __init__(self, kind: str, active: set[int] | None = None):
-        self.kind = kind
-        self.item_field = ITEM_FIELD[kind]
-        self.active = active  # rows still in their source; None: treat every row as active
-        self.members: dict[int, WorkMember] = {}
-        for member in WorkMember.objects.filter(**{f"{self.item_field}__isnull": False}):
-            member.item_id = getattr(member, f"{self.item_field}_id")
-            self.members[member.item_id] = member
-        self.by_work: dict[int, dict[int, WorkMember]] = defaultdict(dict)
-        for member in self.members.values():
-            self.by_work[member.work_id][member.source_id] = member
-        self.new_works: dict[int, Work] = {}
-
-    def work_of(self, row: Row) -> int | None:
-        member = self.members.get(row.pk)
-        return member.work_id if member else None
-
-    def link(self, left: Row, right: Row, method: str, confidence: float) -> str:
-        """Put both rows in one work: "linked", "already" (nothing to do) or "refused".
-
-        An automatic link is refused when it would give a work two rows of one source; staff's
-        link evicts the automatic one in the way instead.
-        """
-        left_work, right_work = self.work_of(left), self.work_of(right)
-        if left_work is not None and left_work == right_work:
-            self._stamp(left_work, left, right, method, confidence)
-            return "already"
-        staff = method == LinkMethod.STAFF
-        for row, work in ((right, left_work), (left, right_work)):
-            holder = self.by_work.get(work, {}).get(row.source_id) if work is not None else None
-            if holder is not None and holder.item_id != row.pk:
-                holder_active = self.active is None or holder.item_id in self.active
-                if not staff and holder_active:
-                    return "refused"
-                # Staff's link wins over an automatic one; a removed row yields to its replacement.
-                self._remove(holder)
-        left_work, right_work = self.work_of(left), self.work_of(right)
-        if left_work is not None and right_work is not None:
-            if set(self.by_work[left_work]) & set(self.by_work[right_work]):
-                if not staff:
-                    return "refused"
-                self._remove(self.members[right.pk])
-                right_work = self.work_of(right)
-            else:
-                self.flush()  # merging works: both must exist in the database
-                left_work, right_work = self.work_of(left), self.work_of(right)
-                WorkMember.objects.filter(work_id=right_work).update(work_id=left_work)
-                for member in self.by_work.pop(right_work).values():
-                    member.work_id = left_work
-                    self.by_work[left_work][member.source_id] = member
-                Work.objects.filter(pk=right_work).delete()
-                self._stamp(left_work, left, right, method, confidence)
-                return "linked"
-        work_id = left_work if left_work is not None else right_work
-        if work_id is None:
-            work_id = -(len(self.new_works) + 1)
-            self.new_works[work_id] = Work(kind=self.kind, title=left.title, year=left.year)
-        for row in (left, right):
-            if self.work_of(row) is None:
-                self._add(work_id, row, method, confidence)
-        self._stamp(work_id, left, right, method, confidence)
-        return "linked"
-
-    def _stamp(self, work_id, left, right, method, confidence) -> None:
-        if method != LinkMethod.STAFF:
-            return
-        for member in self.by_work.get(work_id, {}).values():
-            if member.item_id in (left.pk, right.pk):
-                member.method, member.confidence = method, confidence
-                if member.pk is not None:
-                    WorkMember.objects.filter(pk=member.pk).update(method=method, confidence=confidence)
-
-    def _add(self, work_id: int, row: Row, method: str, confidence: float) -> None:
-        member = WorkMember(
-            work_id=work_id, source_id=row.source_id, method=method, confidence=confidence,
-            **{f"{self.item_field}_id": row.pk},
-        )  # fmt: skip
-        member.item_id = row.pk
-        self.members[row.pk] = member
-        self.by_work[work_id][row.source_id] = member
-
-    def _remove(self, member: WorkMember) -> None:
-        if member.pk is not None:
-            WorkMember.objects.filter(pk=member.pk).delete()
-        self.members.pop(member.item_id, None)
-        rest = self.by_work.get(member.work_id, {})
-        rest.pop(member.source_id, None)
-        if len(rest) < 2:
-            # A work of one row is no link at all.
-            for other in list(rest.values()):
-                self.members.pop(other.item_id, None)
-            if member.work_id < 0:
-                self.new_works.pop(member.work_id, None)
-            else:
-                Work.objects.filter(pk=member.work_id).delete()
-            self.by_work.pop(member.work_id, None)
-
-    def flush(self) -> None:
-        """Write the new works, then every member not written yet."""
-        placeholders = [work_id for work_id in self.new_works if work_id in self.by_work]
-        created = Work.objects.bulk_create([self.new_works[work_id] for work_id in placeholders])
-        for placeholder, work in zip(placeholders, created, strict=True):
-            members = self.by_work.pop(placeholder)
-            for member in members.values():
-                member.work_id = work.pk
-            self.by_work[work.pk] = members
-        self.new_works.clear()
-        pending = [
-            member for members in self.by_work.values() for member in members.values() if member.pk is None
-        ]
-        WorkMember.objects.bulk_create(pending)
-
-    def unlink(self, left: Row, right: Row) -> bool:
-        work = self.work_of(left)
-        if work is None or work != self.work_of(right):
-            return False
-        self._remove(self.members[right.pk])
-        return True
-
-    def remove_row(self, row: Row) -> bool:
-        member = self.members.get(row.pk)
-        if member is None:
-            return False
-        self._remove(member)
-        return True
-
-
-def _drop_stale_links(state: _WorkState, changed: list[Row], outcomes, report: MatchReport) -> None:
+def _drop_stale_links(state: WorkState, changed: list[Row], outcomes, report: MatchReport) -> None:
     """An automatic link whose evidence is gone (ids now disagree, title changed) is undone."""
     linked_pairs = {frozenset(key) for key, outcome in outcomes.items() if outcome.result == "link"}
     for row in changed:
@@ -614,7 +520,7 @@ def resolve(candidate: MatchCandidate, verdict: str, user=None) -> MatchDecision
 
 def decide(left: Row, right: Row, verdict: str, user=None) -> MatchDecision:
     """Record staff's verdict on a pair (or change an earlier one) and apply it; call inside a transaction."""
-    _one_at_a_time()
+    take_turn()
     left, right = ordered(left, right)
     decision = _Decisions(left.kind).for_pair(left, right)
     values = {
@@ -633,7 +539,7 @@ def decide(left: Row, right: Row, verdict: str, user=None) -> MatchDecision:
         for name, value in values.items():
             setattr(decision, name, value)
         decision.save()
-    state = _WorkState(left.kind)
+    state = WorkState(left.kind)
     if verdict == MatchVerdict.LINK:
         state.link(left, right, LinkMethod.STAFF, 1.0)
     else:

@@ -4,7 +4,14 @@ from catalog.models.artwork import ARTWORK_WIDTHS, POSTER_WIDTH, THUMB_WIDTH, Ha
 from catalog.models.collections import Collection, CollectionMember, MemberKind
 from catalog.models.items import Episode, Movie, Playable, Season, ShortFormItem, Show, sort_title_for
 from catalog.models.live import ListenerStatus, NotificationListenerState
-from catalog.models.matching import MatchCandidate, MatchDecision, MatchedItem, Work, WorkMember
+from catalog.models.matching import (
+    MatchCandidate,
+    MatchDecision,
+    MatchedItem,
+    MatchingTurn,
+    Work,
+    WorkMember,
+)
 from catalog.models.media import ChapterMark, ExternalId, MediaFile, PlexMarker, primary_external_id
 from catalog.models.plex_signin import PlexDevice, PlexSignIn
 from catalog.models.sources import Library, MediaSource, PathMapping
@@ -30,6 +37,7 @@ __all__ = [
     "MatchCandidate",
     "MatchDecision",
     "MatchedItem",
+    "MatchingTurn",
     "MediaFile",
     "MediaSource",
     "MediaStream",

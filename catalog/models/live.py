@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db import models
 from django.utils import timezone
 
 from catalog.models.sources import MediaSource
 from catalog.models.sync import SyncRun
+
+# The listener writes its row every few seconds while it runs; a row older than this means it stopped.
+STALE_AFTER = timedelta(minutes=2)
 
 
 class ListenerStatus(models.TextChoices):

@@ -176,3 +176,18 @@ class MatchedItem(models.Model):
 
     def __str__(self) -> str:
         return f"matched {self.movie_id or self.show_id}"
+
+
+class MatchingTurn(models.Model):
+    """The one row that matching runs and staff decisions lock in turn, on any database.
+
+    A run judges its pairs without holding anything (so syncs keep writing meanwhile), then locks
+    this row for its short write; `generation` counts those writes, so a run whose judging overlapped
+    another's write knows its verdicts are stale and judges again.
+    """
+
+    name = models.CharField(max_length=20, primary_key=True)
+    generation = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name} (generation {self.generation})"

@@ -53,10 +53,17 @@ class PregenPiece(models.Model):
 
     class Meta:
         constraints = [
+            # One row per cut, slates (no item) included: two planners must find the same row. Two
+            # partial constraints rather than NULLS NOT DISTINCT, which SQLite cannot enforce.
             models.UniqueConstraint(
                 fields=["playable", "special", "profile", "bug_key", "in_ms", "out_ms"],
+                condition=models.Q(playable__isnull=False),
                 name="pregen_piece_unique_cut",
-                nulls_distinct=False,  # slates have no item: two planners must still find one row
+            ),
+            models.UniqueConstraint(
+                fields=["special", "profile", "bug_key", "in_ms", "out_ms"],
+                condition=models.Q(playable__isnull=True),
+                name="pregen_piece_unique_special_cut",
             ),
             models.CheckConstraint(
                 name="pregen_piece_out_after_in", condition=models.Q(out_ms__gt=models.F("in_ms"))

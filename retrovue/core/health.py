@@ -1,4 +1,5 @@
-"""What `/healthz` checks: the database, the broker, a live worker per queue, and every channel.
+"""What `/healthz` checks: the database, the broker, a live worker per queue, the beat scheduler,
+and what the apps register (playout: every channel; catalog: the Plex live-update listener).
 
 Each check gives `ok`, a short `detail` and how long it took. Details come from a fixed vocabulary
 plus numbers and exception class names, never from exception messages or URLs: the report is
@@ -9,8 +10,8 @@ Worker liveness comes from the WorkerHeartbeat rows workers write (see `worker_h
 is one query instead of a broadcast `inspect ping` that waits out its whole timeout, and it works
 over the embedded filesystem broker, which has no remote control. The `playout` queue has no
 Celery task today: channels run in the playout supervisor, a process of its own, so that queue
-counts as served while the supervisor beats (its heartbeat file, or a live channel lease when the
-supervisor runs on another host).
+counts as served while the supervisor beats (playout registers that check). The beat scheduler
+beats in the same table under the role `beat`.
 
 A report is cached for `CACHE_SECONDS` per process, so a monitoring system, a load balancer and
 a curious browser polling together cost one round of checks, and a stopped broker (one connect
@@ -22,32 +23,42 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q
 from django.utils import timezone
 
 CACHE_SECONDS = 3.0
 BROKER_TIMEOUT_SECONDS = 1.0
-# The supervisor touches its heartbeat file every 5 s (LEASE_RENEW_SECONDS).
-SUPERVISOR_STALE_SECONDS = 60
-# ffmpeg writes a segment every target duration (a few seconds); three missed ones is a stall.
-SEGMENT_STALE_SECONDS = 30
-# A channel may take this long between claiming its lease and its first segment.
-STARTING_GRACE_SECONDS = 60
-
-GROUPS = ("database", "broker", "queues", "channels")
 
 
 @dataclass
 class Check:
+    """One line of the report. `ok` False is failing (the station, or this part of it, is down);
+    `degraded` is ok-but-not-right (airing the slate, a dead beat, a silent listener): the report
+    stays 200 so a load balancer keeps the machine, while monitoring sees the status.
+    `machine` names the worker or supervisor concerned; only users allowed to read the metrics
+    see it (hostnames are not for the public)."""
+
     name: str
     ok: bool
     detail: str
     latency_ms: float = 0.0
+    degraded: bool = False
+    machine: str = ""
+
+    @property
+    def status(self) -> str:
+        return "failing" if not self.ok else "degraded" if self.degraded else "ok"
+
+    def as_dict(self, *, with_machines: bool = False) -> dict:
+        fields = {"name": self.name, "ok": self.ok, "status": self.status, "detail": self.detail}
+        fields["latency_ms"] = self.latency_ms
+        if with_machines and self.machine:
+            fields["machine"] = self.machine
+        return fields
 
 
 @dataclass
@@ -56,12 +67,40 @@ class Report:
     checked_at: datetime
     checks: list[Check]
 
-    def as_dict(self) -> dict:
+    @property
+    def status(self) -> str:
+        statuses = {check.status for check in self.checks}
+        return "failing" if "failing" in statuses else "degraded" if "degraded" in statuses else "ok"
+
+    def as_dict(self, *, with_machines: bool = False) -> dict:
         return {
             "ok": self.ok,
+            "status": self.status,
             "checked_at": self.checked_at.isoformat(),
-            "checks": [asdict(check) for check in self.checks],
+            "checks": [check.as_dict(with_machines=with_machines) for check in self.checks],
         }
+
+
+# --- What the apps add ---------------------------------------------------------------------------
+# Core knows no app: an app that has something to report registers a group of checks (playout its
+# channels, catalog its live-update listener) from its AppConfig.ready(), and may stand in for a
+# queue that no Celery worker consumes (playout's supervisor serves the `playout` queue).
+
+_app_groups: dict[str, Callable[[datetime], list[Check]]] = {}
+_queue_servers: dict[str, Callable[[datetime], Check]] = {}
+
+
+def register_group(name: str, run: Callable[[datetime], list[Check]]) -> None:
+    _app_groups[name] = run
+
+
+def register_queue_server(queue: str, check: Callable[[datetime], Check]) -> None:
+    """`check(now)` reports the queue when no Celery worker consumes it."""
+    _queue_servers[queue] = check
+
+
+def groups() -> tuple[str, ...]:
+    return ("database", "broker", "queues", "beat", *_app_groups)
 
 
 def _failure(error: Exception) -> str:
@@ -98,20 +137,6 @@ def check_broker(url: str | None = None, transport_options: dict | None = None) 
     return [Check("broker", True, f"{scheme} reachable")]
 
 
-def supervisor_alive(now: datetime) -> bool:
-    """The playout supervisor's heartbeat file is fresh, or some supervisor holds a live lease."""
-    from playout.models import ChannelRuntime
-    from playout.supervisor import heartbeat_path
-
-    try:
-        touched = heartbeat_path().stat().st_mtime
-    except OSError:
-        touched = None
-    if touched is not None and time.time() - touched <= SUPERVISOR_STALE_SECONDS:
-        return True
-    return ChannelRuntime.objects.exclude(lease_owner="").filter(lease_expires_at__gt=now).exists()
-
-
 def check_queues(now: datetime, queues: Iterable[str] | None = None) -> list[Check]:
     from retrovue.core.worker_heartbeat import live_queues
 
@@ -124,59 +149,30 @@ def check_queues(now: datetime, queues: Iterable[str] | None = None) -> list[Che
         workers = len(served.get(queue, []))
         if workers:
             checks.append(Check(f"queue:{queue}", True, f"{workers} live worker{'s' if workers > 1 else ''}"))
-        elif queue == "playout" and supervisor_alive(now):
-            checks.append(Check("queue:playout", True, "the playout supervisor is alive"))
-        elif queue == "playout":
-            checks.append(Check("queue:playout", False, "no playout supervisor heartbeat"))
+        elif queue in _queue_servers:
+            checks.append(_queue_servers[queue](now))
         else:
             checks.append(Check(f"queue:{queue}", False, "no live worker consumes it"))
     return checks
 
 
-def channel_check(channel, runtime, now: datetime, wanted: bool) -> Check:
-    from playout.models import RuntimeState
+def check_beat(now: datetime) -> list[Check]:
+    """The Celery beat scheduler rolls the program and break logs forward and plans pre-generation:
+    without it the station airs on for a while, then runs dry, so a missing beat is `degraded`."""
+    from retrovue.core.worker_heartbeat import BEAT_ROLE, live_queues
 
-    name = f"channel:{channel.number}"
-    if not wanted:
-        return Check(name, True, "off the air (on demand, no recent viewer)")
-    if runtime is None:
-        return Check(name, False, "not claimed by a playout supervisor")
-    segment_age = (now - runtime.last_segment_at).total_seconds() if runtime.last_segment_at else None
-    if runtime.state == RuntimeState.ON_AIR:
-        if segment_age is not None and segment_age <= SEGMENT_STALE_SECONDS:
-            return Check(name, True, f"on air, last segment {segment_age:.0f} s ago")
-        age = "no segment yet" if segment_age is None else f"last segment {segment_age:.0f} s ago"
-        return Check(name, False, f"on air but stalled, {age}")
-    if runtime.state == RuntimeState.STARTING:
-        leased = runtime.lease_expires_at is not None and runtime.lease_expires_at > now
-        started = runtime.started_at
-        if leased and (started is None or now - started <= timedelta(seconds=STARTING_GRACE_SECONDS)):
-            return Check(name, True, "starting")
-        return Check(
-            name, False, "starting for too long" if leased else "starting, but no supervisor holds it"
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return [Check("beat", True, "tasks run eagerly in the calling process")]
+    if live_queues(now).get(BEAT_ROLE):
+        return [Check("beat", True, "the scheduler is alive")]
+    return [
+        Check(
+            "beat",
+            True,
+            "no beat heartbeat: schedules stop rolling forward and channels run dry",
+            degraded=True,
         )
-    return Check(name, False, RuntimeState(runtime.state).label.lower())
-
-
-def check_channels(now: datetime) -> list[Check]:
-    from playout.models import ChannelRuntime
-    from playout.supervisor import on_demand_idle
-    from scheduling.models import Channel
-
-    recently = Q(runtime__last_requested_at__gte=now - on_demand_idle())
-    channels = list(Channel.objects.filter(enabled=True).select_related("runtime"))
-    wanted = set(
-        Channel.objects.filter(Q(always_on=True) | recently, enabled=True).values_list("pk", flat=True)
-    )
-    channels.sort(key=lambda channel: channel.sort_key)
-    checks = []
-    for channel in channels:
-        try:
-            runtime = channel.runtime
-        except ChannelRuntime.DoesNotExist:
-            runtime = None
-        checks.append(channel_check(channel, runtime, now, channel.pk in wanted))
-    return checks
+    ]
 
 
 # --- The report ------------------------------------------------------------------------------------
@@ -191,18 +187,19 @@ def _timed(run: Callable[[], list[Check]]) -> list[Check]:
     return checks
 
 
-def build_report(groups: Iterable[str] = GROUPS) -> Report:
-    groups = set(groups)
+def build_report(asked: Iterable[str] | None = None) -> Report:
+    asked = set(asked or groups())
     now = timezone.now()
     runs: list[tuple[str, Callable[[], list[Check]]]] = [
         ("database", check_database),
         ("broker", check_broker),
         ("queues", lambda: check_queues(now)),
-        ("channels", lambda: check_channels(now)),
+        ("beat", lambda: check_beat(now)),
+        *((name, lambda run=run: run(now)) for name, run in _app_groups.items()),
     ]
     checks: list[Check] = []
     for group, run in runs:
-        if group not in groups:
+        if group not in asked:
             continue
         try:
             checks.extend(_timed(run))
@@ -221,8 +218,8 @@ class ReportCache:
         self._lock = threading.Lock()
         self._reports: dict[tuple[str, ...], tuple[float, Report]] = {}
 
-    def get(self, groups: Iterable[str] = GROUPS) -> Report:
-        key = tuple(sorted(set(groups)))
+    def get(self, asked: Iterable[str] | None = None) -> Report:
+        key = tuple(sorted(set(asked or groups())))
         with self._lock:
             cached = self._reports.get(key)
             if cached is not None and self.clock() - cached[0] < self.max_age:

@@ -2,26 +2,37 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from retrovue.core.health import GROUPS, report_cache
+from retrovue.core.health import groups, report_cache
 
 
 @never_cache
 @require_GET
 def healthz(request):
-    """Readiness of the whole station, anonymous: 200 when every check passes, else 503.
+    """Readiness of the whole station, anonymous: 200 while nothing is failing (`status` says "ok"
+    or "degraded"), 503 when something is.
 
-    `?check=database` (or any comma-separated subset of database, broker, queues, channels) runs
-    only those groups; the web container's own healthcheck asks for the database alone, so a
-    stopped worker does not mark the web server unhealthy.
+    `?check=database` (or any comma-separated subset of database, broker, queues, beat, channels,
+    listener) runs only those groups; the web container's own healthcheck asks for the database
+    alone, so a stopped worker does not mark the web server unhealthy. Which machine each check
+    concerns is shown only to a user allowed to read the metrics.
     """
     asked = [name.strip() for name in request.GET.get("check", "").split(",") if name.strip()]
-    unknown = [name for name in asked if name not in GROUPS]
+    known = groups()
+    unknown = [name for name in asked if name not in known]
     if unknown:
         return JsonResponse(
-            {"ok": False, "error": f"unknown check group; choose from {', '.join(GROUPS)}"}, status=400
+            {"ok": False, "error": f"unknown check group; choose from {', '.join(known)}"}, status=400
         )
-    report = report_cache.get(asked or GROUPS)
-    return JsonResponse(report.as_dict(), status=200 if report.ok else 503)
+    report = report_cache.get(asked or known)
+    user = _metrics_user(request)
+    with_machines = user is not None and user.has_perm(_metrics_permission())
+    return JsonResponse(report.as_dict(with_machines=with_machines), status=200 if report.ok else 503)
+
+
+def _metrics_permission() -> str:
+    from retrovue.core.models import METRICS_PERMISSION
+
+    return METRICS_PERMISSION
 
 
 def _metrics_user(request):

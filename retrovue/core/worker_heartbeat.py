@@ -1,4 +1,5 @@
-"""Each Celery worker writes a WorkerHeartbeat row every few seconds (a thread of its main process).
+"""Each Celery worker writes a WorkerHeartbeat row every few seconds (a thread of its main process);
+so does the beat scheduler, under the role `beat`.
 
 The thread starts when the worker is ready to consume and stops, deleting the row, on a clean
 shutdown; a worker killed outright leaves a row that simply goes stale. The main process keeps
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 from datetime import timedelta
 
@@ -22,6 +24,8 @@ logger = logging.getLogger(__name__)
 BEAT_SECONDS = 10
 # A row older than this belongs to a dead (or wedged) worker; three missed beats and a margin.
 STALE_SECONDS = 35
+# The beat scheduler beats in the same table, under this role in place of queues.
+BEAT_ROLE = "beat"
 # Rows of workers that vanished without a clean shutdown are dropped after this long.
 FORGET_AFTER = timedelta(days=1)
 
@@ -109,3 +113,17 @@ def stop_heartbeat(sender=None, **_):
     if _thread is not None:
         _thread.stop()
         _thread = None
+
+
+_beat_thread: HeartbeatThread | None = None
+
+
+@signals.beat_init.connect
+@signals.beat_embedded_init.connect
+def start_beat_heartbeat(sender=None, **_):
+    """The beat process (or a worker running beat embedded) says it is alive; beat has no shutdown
+    signal, so its row simply goes stale when it stops, and `/healthz` reports it."""
+    global _beat_thread
+    if _beat_thread is None:
+        _beat_thread = HeartbeatThread(f"beat@{socket.gethostname()}", [BEAT_ROLE])
+        _beat_thread.start()

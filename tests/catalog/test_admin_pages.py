@@ -28,6 +28,7 @@ from catalog.models import (
     MatchCandidate,
     MatchDecision,
     MatchedItem,
+    MatchingTurn,
     MediaFile,
     MediaSource,
     MediaStream,
@@ -81,6 +82,7 @@ WRITTEN_BY_THE_SYSTEM |= {
     MatchCandidate,
     MatchDecision,
     MatchedItem,
+    MatchingTurn,
 }  # cross-source matching
 WRITTEN_BY_THE_SYSTEM |= {Collection, CollectionMember}
 WRITTEN_BY_THE_SYSTEM |= {MediaStream}
@@ -212,12 +214,14 @@ def _matching_rows(plex, show) -> dict:
         right_keys=["key:2"],
     )
     matched = MatchedItem.objects.create(show=show, digest="0" * 32)
+    turn = MatchingTurn.objects.create(name="matching", generation=3)
     return {
         Work: work,
         WorkMember: member,
         MatchCandidate: conflict,
         MatchDecision: decision,
         MatchedItem: matched,
+        MatchingTurn: turn,
     }
 
 

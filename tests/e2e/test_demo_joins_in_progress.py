@@ -8,8 +8,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.e2e.test_embedded_run import station  # noqa: F401 (the fixture)
-
 DEMO_CHANNELS = ("3", "5", "7")
 
 
@@ -19,7 +17,7 @@ def _utc(text: str) -> datetime:
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("station", [True], indirect=True)
-def test_every_demo_channel_airs_a_scheduled_program_joined_in_progress_within_a_minute(station):  # noqa: F811
+def test_every_demo_channel_airs_a_scheduled_program_joined_in_progress_within_a_minute(station):
     database = station["data"] / "retrovue.sqlite3"
     started = time.monotonic()
     first_aired: dict[str, tuple] = {}

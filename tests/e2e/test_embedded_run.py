@@ -3,79 +3,18 @@
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
+from tests.e2e.embedded_station import PROJECT_ROOT, embedded_env
 from tests.integration.celery_worker import wait_for
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _embedded_env(data_dir: Path, demo: bool = False) -> dict:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("RETROVUE_", "DATABASE_URL", "CELERY_", "DJANGO_"))
-    }
-    env.update(
-        {
-            "RETROVUE_DATA_DIR": str(data_dir),
-            "RETROVUE_ADMIN_PASSWORD": "first-sign-in-pw",
-            "RETROVUE_DEMO": "1" if demo else "0",
-        }
-    )
-    return env
-
-
-@pytest.fixture
-def station(request, tmp_path):
-    demo = getattr(request, "param", False)
-    port = _free_port()
-    log_path = tmp_path / "station.log"
-    log = log_path.open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "retrovue", "run", "--bind", f"127.0.0.1:{port}"],
-        cwd=PROJECT_ROOT,
-        env=_embedded_env(tmp_path / "data", demo=demo),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-
-    def healthy():
-        if process.poll() is not None:
-            raise AssertionError(f"launcher exited early:\n{log_path.read_text()[-3000:]}")
-        try:
-            return requests.get(f"{base}/healthz?check=database", timeout=2).status_code == 200
-        except requests.RequestException:
-            return False
-
-    try:
-        wait_for(healthy, timeout=240 if demo else 90, describe="the web server")
-        yield {"base": base, "process": process, "data": tmp_path / "data", "log": log_path}
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-        log.close()
 
 
 @pytest.mark.parametrize("station", [True], indirect=True)
@@ -114,7 +53,7 @@ def test_run_command_sets_up_the_demo_station_and_serves_admin_and_guide(station
             "from retrovue.core.tasks import purge_old_task_runs; print(purge_old_task_runs.delay(days=30).id)",
         ],
         cwd=PROJECT_ROOT,
-        env=_embedded_env(station["data"]),
+        env=embedded_env(station["data"]),
         capture_output=True,
         text=True,
         timeout=60,

@@ -31,6 +31,8 @@ def redis_is_up() -> bool:
 def database_url_for_subprocesses() -> str:
     """The URL of the database pytest-django created, so the worker sees the test's rows."""
     settings = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{settings['NAME']}"  # the test database is a file (settings_test), not memory
     password = f":{settings['PASSWORD']}" if settings["PASSWORD"] else ""
     host = settings["HOST"] or "127.0.0.1"
     port = settings["PORT"] or "5432"

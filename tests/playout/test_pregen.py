@@ -17,7 +17,7 @@ from django.core.files.base import ContentFile
 
 from catalog.models import MediaFile
 from playout import ffmpeg_commands as commands
-from playout import pregen
+from playout import pregen, pregen_encode
 from playout.models import PregenPiece, PregenStatus
 from retrovue.celery import app
 from retrovue.subprocesses import run_command
@@ -383,7 +383,7 @@ def test_only_one_caller_encodes_a_piece(profile, sources, monkeypatch):
         inner.append(pregen.encode(row.pk))  # a second worker with the same message, mid-encode
         return run_command(argv, **kwargs)
 
-    monkeypatch.setattr(pregen, "run_command", run_while_another_worker_tries)
+    monkeypatch.setattr(pregen_encode, "run_encoder", run_while_another_worker_tries)
     outer = pregen.encode(row)
 
     assert len(runs) == 1
@@ -509,7 +509,7 @@ def ready_piece(profile, item, in_ms: int, size: int, length_ms: int = 1000, **f
         playable=item, profile=profile, in_ms=in_ms, out_ms=in_ms + length_ms, status=PregenStatus.READY,
         size_bytes=size, **fields,
     )  # fmt: skip
-    row.path = pregen._relative_path(row)
+    row.path = pregen.relative_path(row)
     row.save(update_fields=["path"])
     path = pregen.file_path(row)
     path.parent.mkdir(parents=True, exist_ok=True)

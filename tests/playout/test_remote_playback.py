@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from catalog.models import MediaFile
 from playout import ffmpeg_commands as commands
-from playout import pregen
+from playout import pregen, pregen_encode
 from playout.feed import ChannelFeed, Planner, slate_file
 from playout.models import AsRunEntry, PregenStatus
 from playout.plex_relay import relay
@@ -188,7 +188,7 @@ class ProcessWatcher:
 def ffmpeg_output(monkeypatch) -> list[str]:
     """What every ffmpeg of the encode printed, run at debug level (which logs its HTTP requests)."""
     printed: list[str] = []
-    real = pregen.run_command
+    real = pregen_encode.run_encoder
 
     def run_loudly(argv, **options):
         argv = list(argv)
@@ -198,7 +198,7 @@ def ffmpeg_output(monkeypatch) -> list[str]:
         printed.append(result.stderr.decode("utf-8", "replace"))
         return result
 
-    monkeypatch.setattr(pregen, "run_command", run_loudly)
+    monkeypatch.setattr(pregen_encode, "run_encoder", run_loudly)
     return printed
 
 

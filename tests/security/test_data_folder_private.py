@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from retrovue.core.private_data import make_private, published_modes, published_umask
-from tests.e2e.test_embedded_run import PROJECT_ROOT, _embedded_env, _free_port
+from tests.e2e.embedded_station import PROJECT_ROOT, embedded_env, free_port
 from tests.integration.celery_worker import wait_for
 
 OPEN_FOLDER, OPEN_FILE = 0o755, 0o644
@@ -51,13 +51,13 @@ def _left_open_by_an_older_version(data: Path) -> None:
 def test_run_makes_the_data_folder_private_and_creates_everything_private(tmp_path):
     data = tmp_path / "data"
     _left_open_by_an_older_version(data)
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path / "run.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "retrovue", "run", "--bind", f"127.0.0.1:{port}"],
             cwd=PROJECT_ROOT,
-            env=_embedded_env(data),
+            env=embedded_env(data),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

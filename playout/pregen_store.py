@@ -1,0 +1,201 @@
+"""The pre-generation store: its settings, where each piece's file lives, the channel bugs it keeps.
+
+Files live under `pregen_store()` as `<profile id>/<row id // 1000>/<row id>.ts`; rows store the
+path relative to the store, so the store can move. Bugs are copied in under `bugs/` so an encode
+needs no channel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import uuid
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+from django.utils import timezone
+
+from playout import ffmpeg_commands as commands
+from playout.inputs import InputUnavailable
+from playout.models import PregenPiece
+from retrovue.env import env_float, env_int, env_str
+from scheduling.models import Channel
+
+logger = logging.getLogger(__name__)
+
+# What a row without an item encodes (PregenPiece.special).
+SLATE = "slate"
+TEST_PATTERN = "test_pattern"
+# An encoding row whose temp file has not grown for this long lost its worker.
+STALE_ENCODE = timedelta(minutes=15)
+GB = 1_000_000_000
+
+# The item's file can't be read here or from its server; the message says why, for staff.
+SourceUnavailable = InputUnavailable
+
+
+# --- Settings --------------------------------------------------------------------------------------
+
+
+def pregen_store() -> Path:
+    """Where encoded pieces live (RETROVUE_PREGEN_ROOT, default DATA_DIR/pregen)."""
+    root = getattr(settings, "RETROVUE_PREGEN_ROOT", None) or env_str("RETROVUE_PREGEN_ROOT", None)
+    return Path(root) if root else Path(settings.DATA_DIR) / "pregen"
+
+
+def max_store_bytes() -> int:
+    """The store's size cap (RETROVUE_PREGEN_MAX_GB, default 20 GB)."""
+    gigabytes = getattr(settings, "RETROVUE_PREGEN_MAX_GB", None)
+    if gigabytes is None:
+        gigabytes = env_float("RETROVUE_PREGEN_MAX_GB", 20.0, minimum=0.0)
+    return int(float(gigabytes) * GB)
+
+
+def plan_hours() -> float:
+    hours = getattr(settings, "RETROVUE_PREGEN_HOURS", None)
+    return float(hours) if hours is not None else env_float("RETROVUE_PREGEN_HOURS", 6.0, minimum=0.0)
+
+
+def encoder_preset() -> str:
+    return getattr(settings, "RETROVUE_PREGEN_PRESET", None) or env_str(
+        "RETROVUE_PREGEN_PRESET", commands.DEFAULT_PRESET
+    )
+
+
+def max_enqueued() -> int:
+    limit = getattr(settings, "RETROVUE_PREGEN_MAX_ENQUEUED", None)
+    return int(limit) if limit is not None else env_int("RETROVUE_PREGEN_MAX_ENQUEUED", 200, minimum=1)
+
+
+def file_path(pregen_piece: PregenPiece) -> Path:
+    """The absolute path of a row's file (whether or not it exists yet)."""
+    return pregen_store() / (pregen_piece.path or relative_path(pregen_piece))
+
+
+def relative_path(pregen_piece: PregenPiece) -> str:
+    return f"{pregen_piece.profile_id}/{pregen_piece.pk // 1000:04d}/{pregen_piece.pk}.ts"
+
+
+# --- Channel bugs ----------------------------------------------------------------------------------
+
+
+def bug_key(channel: Channel) -> str:
+    """A digest of the channel's bug (image bytes, corner, opacity); blank for no bug.
+
+    A bug image that can't be read counts as no bug: airing without the bug beats airing slates.
+    """
+    image = _bug_bytes(channel)
+    if image is None:
+        return ""
+    digest = hashlib.sha256(image)
+    digest.update(f"|{channel.bug_corner}|{Decimal(str(channel.bug_opacity)):.2f}".encode())
+    return digest.hexdigest()[:32]
+
+
+def _bug_bytes(channel: Channel) -> bytes | None:
+    if not channel.bug_image:
+        return None
+    try:
+        with channel.bug_image.open("rb") as image:
+            return image.read() or None
+    except (OSError, ValueError) as error:
+        logger.warning(
+            "Channel %s: bug image %s unreadable (%s); encoding without it",
+            channel,
+            channel.bug_image.name,
+            error,
+        )
+        return None
+
+
+def remember_bug(channel: Channel) -> str:
+    """The channel's bug key, with the bug copied into the store so encodes need no channel."""
+    key = bug_key(channel)
+    if not key:
+        return ""
+    spec = _bug_spec(key)
+    if not spec.exists():
+        spec.parent.mkdir(parents=True, exist_ok=True)
+        # ffmpeg tells image formats by their extension: keep the upload's.
+        image = spec.with_suffix(Path(channel.bug_image.name).suffix.lower() or ".png")
+        _write_atomically(image, _bug_bytes(channel) or b"")
+        description = {
+            "image": image.name,
+            "corner": channel.bug_corner,
+            "opacity": float(channel.bug_opacity),
+        }
+        _write_atomically(spec, json.dumps(description).encode())
+    return key
+
+
+def channel_bug(channel: Channel) -> commands.Bug | None:
+    """The channel's bug as `pregen_argv` takes it (a copy in the store), or None: for live
+    transcodes that should look like the pre-generated pieces around them."""
+    key = remember_bug(channel)
+    return stored_bug(key) if key else None
+
+
+def _bug_spec(key: str) -> Path:
+    """The store's copy of a bug: `<key>.json` (corner, opacity, image name) beside the image."""
+    return pregen_store() / "bugs" / f"{key}.json"
+
+
+def stored_bug(key: str) -> commands.Bug:
+    spec = _bug_spec(key)
+    if not spec.exists():
+        for channel in Channel.objects.exclude(bug_image=""):
+            if bug_key(channel) == key:
+                remember_bug(channel)
+                break
+    try:
+        description = json.loads(spec.read_text())
+    except (OSError, ValueError):
+        raise SourceUnavailable(
+            "the channel bug it was planned with is no longer used by any channel"
+        ) from None
+    return commands.Bug(
+        path=str(spec.with_name(description["image"])),
+        corner=description["corner"],
+        opacity=description["opacity"],
+    )
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f"{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+
+
+def sweep_orphans(now: datetime | None = None) -> int:
+    """Remove files no row owns: temp files of dead encodes and pieces whose row is gone."""
+    root = pregen_store()
+    if not root.is_dir():
+        return 0
+    cutoff = (now or timezone.now()).timestamp() - STALE_ENCODE.total_seconds() * 4
+    removed = 0
+    for profile_dir in root.iterdir():
+        if not (profile_dir.is_dir() and profile_dir.name.isdigit()):
+            continue
+        known = set(
+            PregenPiece.objects.filter(profile_id=int(profile_dir.name)).values_list("path", flat=True)
+        )
+        for path in profile_dir.glob("*/*"):
+            mtime = modified_time(path)
+            if mtime is None or mtime >= cutoff:
+                continue  # a fresh temp file, or a file renamed just before its row was updated
+            relative = path.relative_to(root).as_posix()
+            if path.suffix == ".tmp" or relative not in known:
+                path.unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
+def modified_time(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:  # gone since it was listed
+        return None
