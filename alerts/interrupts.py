@@ -174,12 +174,13 @@ class AlertInterrupts:
 
     def aired(self, channel_id: int, key: str, started: datetime, ended: datetime | None) -> None:
         alert_id = _alert_id(key)
-        if alert_id is None or key.endswith(":waiting"):
+        if alert_id is None:
             return
         kind = EventKind.ON_AIR if ended is None else EventKind.OFF_AIR
         at = started if ended is None else ended
+        what = "stand-by card" if key.endswith(":waiting") else "slate"
         if Alert.objects.filter(pk=alert_id).exists():
-            AlertEvent.objects.create(alert_id=alert_id, channel_id=channel_id, kind=kind, at=at)
+            AlertEvent.objects.create(alert_id=alert_id, channel_id=channel_id, kind=kind, at=at, detail=what)
 
 
 def _alert_id(key: str) -> int | None:

@@ -97,9 +97,17 @@ def test_on_and_off_air_are_recorded_per_channel(source, channel):
     alert = issue_alert(AlertDraft(headline="Flood"))
     started = timezone.now()
 
-    source.aired(channel.pk, f"alert:{alert.pk}", started, None)
-    source.aired(channel.pk, f"alert:{alert.pk}:waiting", started, None)  # never aired: not recorded
-    source.aired(channel.pk, f"alert:{alert.pk}", started, started + timedelta(seconds=30))
+    ready_at, ended = started + timedelta(seconds=4), started + timedelta(seconds=30)
+    source.aired(channel.pk, f"alert:{alert.pk}:waiting", started, None)
+    source.aired(channel.pk, f"alert:{alert.pk}:waiting", started, ready_at)
+    source.aired(channel.pk, f"alert:{alert.pk}", ready_at, None)
+    source.aired(channel.pk, f"alert:{alert.pk}", ready_at, ended)
+    source.aired(channel.pk, "something:else", started, None)  # not an alert: not recorded
 
-    rows = list(AlertEvent.objects.filter(alert=alert, channel=channel).values_list("kind", "at"))
-    assert rows == [(EventKind.ON_AIR, started), (EventKind.OFF_AIR, started + timedelta(seconds=30))]
+    rows = list(AlertEvent.objects.filter(alert=alert, channel=channel).values_list("kind", "at", "detail"))
+    assert rows == [
+        (EventKind.ON_AIR, started, "stand-by card"),
+        (EventKind.OFF_AIR, ready_at, "stand-by card"),
+        (EventKind.ON_AIR, ready_at, "slate"),
+        (EventKind.OFF_AIR, ended, "slate"),
+    ]
