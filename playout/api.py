@@ -8,6 +8,7 @@ from ninja import Field, Router, Schema
 
 from playout.models import ChannelRuntime, RuntimeState
 from retrovue.core.api_permissions import requires
+from retrovue.core.public_url import public_base_url
 from scheduling.m3u import stream_url
 from scheduling.models import Channel
 
@@ -51,7 +52,7 @@ def _runtime_out(channel: Channel, runtime: ChannelRuntime | None, request: Http
         "last_segment_at": runtime.last_segment_at,
         "last_error": runtime.last_error,
         "viewers": runtime.viewers,
-        "playlist_url": stream_url(channel, request.build_absolute_uri("/").rstrip("/")),
+        "playlist_url": stream_url(channel, public_base_url(request)),  # not the client's Host header
     }
 
 

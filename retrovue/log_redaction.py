@@ -17,6 +17,8 @@ _SECRET_PATTERNS = [
     re.compile(r"(?i)(://[^:/@\s]+:)[^@/\s]+(@)"),
     # Tuner URLs carry a stream token as a path segment (/hdhr/<token>/lineup.json).
     re.compile(r"(/hdhr/)[^/?\s\"']+"),
+    # Plex webhook URLs carry the source's secret as a path segment (/hooks/plex/<secret>/).
+    re.compile(r"(/hooks/plex/)[^/?\s\"']+"),
 ]
 
 REDACTED = "[redacted]"

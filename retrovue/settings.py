@@ -219,6 +219,10 @@ if BEHIND_PROXY:
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_QUEUES = ("sync", "pregen", "playout", "default")
+# The longest any task may run (then the worker kills it, and the run row says so), and how long the
+# broker waits for an acknowledgement before handing a task to another worker: an hour more.
+CELERY_TASK_TIME_LIMIT = env_int("RETROVUE_TASK_TIME_LIMIT_SECONDS", 5 * 3600, minimum=60)
+BROKER_VISIBILITY_SECONDS = CELERY_TASK_TIME_LIMIT + 3600
 _broker_url = env_str("CELERY_BROKER_URL", None)
 if PRODUCTION and not _broker_url:
     env_str("CELERY_BROKER_URL")
@@ -229,6 +233,10 @@ if _broker_url:
     global_keyprefix = env_str("RETROVUE_BROKER_KEY_PREFIX", None)
     if global_keyprefix:
         CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = global_keyprefix
+    # With late acks, Redis hands a task that is still unacknowledged after the visibility timeout
+    # to another worker: it must outlast the longest task (a deep sync of a big library), or two
+    # machines would run it at once. Every task is bounded by CELERY_TASK_TIME_LIMIT below it.
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = BROKER_VISIBILITY_SECONDS
 else:
     # kombu's filesystem transport: a broker that is just a folder. Polling at 0.1 s keeps task
     # latency near 0.1 s (1 s at kombu's default). It has no fanout exchange, hence no remote control.

@@ -30,3 +30,10 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"].setdefault("TEST", {})["NAME"] = f"test_{DATABASES['default']['NAME']}_{RUN_ID}"
 else:
     DATABASES["default"].setdefault("TEST", {})["NAME"] = str(DATA_DIR / f"test_retrovue_{RUN_ID}.sqlite3")
+
+# Tests write their media under the system's temporary folder (pytest's tmp_path); the data
+# folder stays out of the media roots as everywhere, except its demo media (the demo station).
+RETROVUE_LIBRARY_ROOTS = [tempfile.gettempdir(), DATA_DIR / "demo-media", DATA_DIR / "library"]
+# The Plex emulator and fixture servers listen on loopback: the suite lists it (the security
+# tests put the shipped defaults back where they check them).
+RETROVUE_PLEX_HOSTS = ["*", "127.0.0.1", "localhost", "::1", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]

@@ -17,6 +17,7 @@ from ninja.pagination import paginate
 from catalog.models import Movie, Show
 from retrovue.core.api_paging import PageNumberPagination
 from retrovue.core.api_permissions import requires
+from retrovue.core.public_url import public_base_url
 from scheduling.m3u import stream_url
 from scheduling.models import Channel, Piece, ProgramEntry, ScheduleTemplate, ScheduleWarning, TimeSlot
 from scheduling.xmltv import logo_url, onscreen
@@ -27,7 +28,8 @@ DEFAULT_WINDOW = timedelta(hours=24)
 
 
 def _base_url(request: HttpRequest) -> str:
-    return request.build_absolute_uri("/").rstrip("/")
+    # The configured public URL, never a Host header the client made up (as the M3U and HDHR do).
+    return public_base_url(request)
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -120,7 +122,10 @@ class ProgramOut(Schema):
     content_rating: str
     season_number: int | None
     episode_number: int | None
-    episode: str | None = Field(None, description='As guides print it: "S01E02".')
+    last_episode_number: int | None = None
+    episode: str | None = Field(
+        None, description='As guides print it: "S01E02", or "S01E01-E02" for a double episode.'
+    )
     is_rerun: bool
     content_ms: int
     duration_ms: int
@@ -129,7 +134,7 @@ class ProgramOut(Schema):
 
     @staticmethod
     def resolve_episode(program: ProgramEntry) -> str | None:
-        return onscreen(program.season_number, program.episode_number)
+        return onscreen(program.season_number, program.episode_number, program.last_episode_number)
 
 
 class PieceOut(Schema):

@@ -129,9 +129,11 @@ def load_history(channel: Channel, before: datetime, snapshot: CatalogSnapshot) 
     )
     for slot_id, playable_id, start in airings:
         item = snapshot.items.get(playable_id)
-        history.aired_at_by_slot[slot_id][playable_id] = start
+        # An airing of an episode now folded into a multi-episode program counts for that program.
+        aired_id = item.id if item is not None else playable_id
+        history.aired_at_by_slot[slot_id][aired_id] = start
         if item is not None and item.show_id is not None:
-            history.last_episode_by_slot_show[(slot_id, item.show_id)] = playable_id
+            history.last_episode_by_slot_show[(slot_id, item.show_id)] = aired_id
             history.last_show_by_slot[slot_id] = item.show_id
     return history
 
@@ -341,6 +343,7 @@ def program_rows(channel: Channel, planned: list[PlannedProgram]) -> list[Progra
                 description=program.description or item.summary, category=program.category,
                 content_rating=item.content_rating[:40],
                 season_number=item.season if series else None, episode_number=item.episode if series else None,
+                last_episode_number=item.episode_last if series else None,
                 is_rerun=not program.special, content_ms=content, **extra,
             )
         )  # fmt: skip

@@ -14,11 +14,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import Coalesce
 
 from catalog.choices import ContentKind, FileState, ItemState, SourceKind
 from catalog.models import ChapterMark, Episode, MediaFile, Movie, ShortFormItem, WorkMember
+from scheduling.multi_episode import fold_shared_files, shared_file_groups
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,10 @@ class Item:
     summary: str = ""
     promotes_show_id: int | None = None
     rating_rank: int | None = None  # stored at sync (catalog.ratings); None = no rating = unrated
+    # A file holding several episodes (scheduling.multi_episode): the last episode's number, and
+    # every episode the one program stands for (the first is `id`).
+    episode_last: int | None = None
+    member_ids: tuple[int, ...] = ()
 
 
 @dataclass
@@ -140,6 +145,7 @@ def load_snapshot() -> CatalogSnapshot:
         )  # fmt: skip
         snapshot.episodes_by_show[show_id].append(item)
         snapshot.items[pk] = item
+    _fold_multi_episode_files(snapshot)
     local_movies = set()
     movies = (
         Movie.objects.filter(**airable)
@@ -207,6 +213,39 @@ def load_snapshot() -> CatalogSnapshot:
         snapshot.items[pk] = item
     _load_works(snapshot, local_movies)
     return snapshot
+
+
+def _fold_multi_episode_files(snapshot: CatalogSnapshot) -> None:
+    """Episodes that share a file become one program (scheduling.multi_episode)."""
+    if not snapshot.episodes_by_show:
+        return
+    episode_files = MediaFile.objects.filter(playable__episode__isnull=False)
+    # Only files that more than one episode points at matter; the database finds those.
+    shared_paths = (
+        episode_files.exclude(local_path="")
+        .values("local_path")
+        .annotate(episodes=Count("playable_id", distinct=True))
+        .filter(episodes__gt=1)
+        .values("local_path")
+    )
+    shared_parts = (
+        episode_files.filter(local_path="")
+        .exclude(part_key="")
+        .values("part_key")
+        .annotate(episodes=Count("playable_id", distinct=True))
+        .filter(episodes__gt=1)
+        .values("part_key")
+    )
+    file_of = shared_file_groups(
+        episode_files.filter(
+            Q(local_path__in=shared_paths) | Q(local_path="", part_key__in=shared_parts)
+        ).values_list("playable_id", "local_path", "part_key")
+    )
+    for show_id, episodes in snapshot.episodes_by_show.items():
+        folded, stands_for = fold_shared_files(episodes, file_of)
+        if stands_for:
+            snapshot.episodes_by_show[show_id] = folded
+            snapshot.items.update(stands_for)
 
 
 def _load_works(snapshot: CatalogSnapshot, local_movies: set[int]) -> None:

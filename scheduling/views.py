@@ -215,7 +215,10 @@ def build_rows(
                     ends_after=program.stop > window_end,
                     program=program,
                     times=span(program.start, program.stop, zone),
-                    episode=onscreen(program.season_number, program.episode_number) or "",
+                    episode=onscreen(
+                        program.season_number, program.episode_number, program.last_episode_number
+                    )
+                    or "",
                     on_now=program.start <= now < program.stop,
                     poster=artwork_url(getattr(program, "icon_hash", ""), THUMB_WIDTH),
                     poster_large=artwork_url(getattr(program, "icon_hash", ""), POSTER_WIDTH),
@@ -261,6 +264,7 @@ def guide(request):
             "content_rating",
             "season_number",
             "episode_number",
+            "last_episode_number",
             "is_rerun",
         )
         .annotate(icon_hash=ICON_HASH)

@@ -42,6 +42,7 @@ PROGRAMME_FIELDS = (
     "content_rating",
     "season_number",
     "episode_number",
+    "last_episode_number",
     "is_rerun",
     "icon_hash",
     "special",
@@ -84,11 +85,12 @@ def xmltv_ns(season: int | None, episode: int | None) -> str | None:
     return f"{season_part}.{episode_part}."
 
 
-def onscreen(season: int | None, episode: int | None) -> str | None:
-    """`S01E02` as guides print it; specials stay `S00E05`."""
+def onscreen(season: int | None, episode: int | None, last_episode: int | None = None) -> str | None:
+    """`S01E02` as guides print it; specials stay `S00E05`; a file of several episodes `S01E01-E02`."""
     if season is None or episode is None:
         return None
-    return f"S{season:02d}E{episode:02d}"
+    code = f"S{season:02d}E{episode:02d}"
+    return f"{code}-E{last_episode:02d}" if last_episode and last_episode > episode else code
 
 
 def rating_system(rating: str) -> str | None:
@@ -172,6 +174,7 @@ def programme_element(
     is_rerun: bool | None = None,
     icon: str | None = None,
     special: bool = False,
+    last_episode: int | None = None,
 ) -> str:
     """One `<programme>`; `channel_id`, `start` and `stop` are already escaped/formatted, `icon` is an
     absolute URL."""
@@ -191,7 +194,7 @@ def programme_element(
     ns = xmltv_ns(season, episode)
     if ns:
         out.append(f'    <episode-num system="xmltv_ns">{ns}</episode-num>\n')
-    shown = onscreen(season, episode)
+    shown = onscreen(season, episode, last_episode)
     if shown:
         out.append(f'    <episode-num system="onscreen">{shown}</episode-num>\n')
     if special:
@@ -242,6 +245,7 @@ def programmes_by_channel(
         rating,
         season,
         episode,
+        last_episode,
         rerun,
         icon_hash,
         special,
@@ -274,6 +278,7 @@ def programmes_by_channel(
                 rerun,
                 icons[icon_hash] if icon_hash else None,
                 special,
+                last_episode,
             )
         )
         reached[channel_pk] = ends

@@ -6,6 +6,8 @@ from django import forms
 
 from catalog.choices import AuthState, Daypart, Demographic, SeasonalPreference
 from catalog.models import MediaSource
+from retrovue.core.media_roots import OutsideMediaRoots, require_inside_media_roots
+from retrovue.core.outbound import PLEX_SERVERS, URLRefused
 
 UNCHANGED = "__unchanged__"
 
@@ -47,6 +49,24 @@ class MediaSourceForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         # Never hand the decrypted secret to the template, not even as an initial value.
         self.initial.pop("token", None)
+
+    def clean_path(self):
+        path = (self.cleaned_data.get("path") or "").strip()
+        if path:
+            try:
+                require_inside_media_roots(path, "The folder")
+            except OutsideMediaRoots as refusal:
+                raise forms.ValidationError(str(refusal)) from None
+        return path
+
+    def clean_base_url(self):
+        url = (self.cleaned_data.get("base_url") or "").strip()
+        if url:
+            try:
+                PLEX_SERVERS.check(url)
+            except URLRefused as refusal:
+                raise forms.ValidationError(str(refusal)) from None
+        return url
 
     def save(self, commit=True):
         source = super().save(commit=False)

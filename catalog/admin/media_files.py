@@ -14,7 +14,12 @@ class MediaFileInline(admin.TabularInline):
     model = MediaFile
     extra = 0
     fields = ("position", "local_path", "state", "playable_ok", "container", "video_codec", "audio_codec")
+    # Paths come from a sync under the operator's media roots, never from a form (issue 14).
+    readonly_fields = ("local_path",)
     show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 class MediaStreamInline(admin.TabularInline):
@@ -51,9 +56,14 @@ class MediaFileAdmin(NarrowRowsMixin, admin.ModelAdmin):
     list_select_related = ("playable",)
     list_defer = ("probe_error", "playable__summary", "playable__notes")
     autocomplete_fields = ("playable",)
-    readonly_fields = ("probed_at",)
+    # The paths are what the chapter editor serves and ffmpeg reads: they come from a sync under the
+    # operator's media roots, never from a form, so no staff account can point them at a key file.
+    readonly_fields = ("local_path", "plex_path", "probed_at")
     show_full_result_count = False
     inlines = (MediaStreamInline,)
+
+    def has_add_permission(self, request):
+        return False  # a file enters the catalog by a sync, with its path checked there
 
     # "item", not the field's name: the "playable" column is the ffprobe verdict (playable_ok).
     @admin.display(description="item", ordering="playable__title")

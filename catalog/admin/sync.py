@@ -195,6 +195,7 @@ class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "section_key",
         "item_title",
         "outcome",
+        "calls",
         "remote_address",
         "detail",
     )

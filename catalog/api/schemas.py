@@ -71,6 +71,7 @@ class ShowOut(Schema):
     rating_rank: int | None  # minimum age on one scale across rating systems (99: unrated)
     studio: str
     genres: list
+    tags: list[str] = Field([], description="Free tags from the source (a .nfo's <tag>).")
     network: str = Field("", description="Network (or studio) name, from the shared networks table.")
     primary_guid: str
     updated_at_plex: datetime | None
@@ -118,6 +119,7 @@ class PlayableOut(Schema):
     commercial_company: str
     expires_on: date | None
     target_demographic: str
+    tags: list[str] = Field([], description="Free tags from the source (a .nfo's <tag>).")
 
 
 class EpisodeOut(PlayableOut):

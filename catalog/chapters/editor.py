@@ -49,6 +49,7 @@ from catalog.chapters.player import direct_content_type, requested_start, serve_
 from catalog.choices import ChapterOrigin, ContentKind
 from catalog.models import ChapterMark, Episode, MediaFile, Movie, Playable, ShortFormItem
 from retrovue.core.formatting import format_bytes, format_duration_ms
+from retrovue.core.media_roots import OutsideMediaRoots, require_inside_media_roots
 from retrovue.core.models import TaskRun, TaskRunState
 
 TEMPLATE = "admin/catalog/chapter_editor.html"
@@ -300,9 +301,20 @@ def item_media(request, pk: int, admin_site=admin.site):
         return HttpResponseNotFound(str(error), content_type="text/plain; charset=utf-8")
     except FileNotLocal as error:
         return HttpResponse(str(error), status=409, content_type="text/plain; charset=utf-8")
+    try:
+        # A path outside the operator's media roots (a Plex path mapped onto the data folder, a
+        # symbolic link planted in a library) is never read, directly or through ffmpeg; the
+        # resolved path is what gets opened, so a link swapped in afterwards changes nothing.
+        real_path = require_inside_media_roots(media_file.local_path, "This file")
+    except OutsideMediaRoots:
+        return HttpResponse(
+            "This file is outside the media roots the operator set (RETROVUE_LIBRARY_ROOTS).",
+            status=403,
+            content_type="text/plain; charset=utf-8",
+        )
     content_type = direct_content_type(media_file)
     if content_type and request.GET.get("transcode") != "1":
-        return serve_file(request, media_file.local_path, content_type)
+        return serve_file(request, real_path, content_type)
     return serve_transcode(request, media_file, requested_start(request.GET.get("start"), media_file))
 
 

@@ -60,19 +60,28 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     match = _SINGLE_RANGE.match((header or "").strip())
     if not match or match.groups() == ("", ""):
         return None
-    first, last = match.groups()
-    if not first:  # the last N bytes
-        wanted = int(last)
+    first, last = (_bounded(part) if part else None for part in match.groups())
+    if first is None:  # the last N bytes
+        wanted = last
         if wanted == 0 or size == 0:
             raise RangeNotSatisfiable
         return max(0, size - wanted), size - 1
-    start = int(first)
-    end = int(last) if last else size - 1
+    start = first
+    end = last if last is not None else size - 1
     if start >= size:
         raise RangeNotSatisfiable
     if end < start:
         return None
     return start, min(end, size - 1)
+
+
+# Past any file's size; a longer number would also be past Python's int() digit limit (a 500).
+_BEYOND_ANY_FILE = 10**18
+
+
+def _bounded(digits: str) -> int:
+    """A byte position from a Range header: 5,000 digits mean "past the end", not a crash."""
+    return int(digits) if len(digits) < 18 else _BEYOND_ANY_FILE
 
 
 class FileSlice:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from catalog.artwork import local as local_artwork
 from catalog.choices import ContentKind
+from catalog.folders.discs import DISC_NFO_NAMES, DiscTitle, disc_kind
 from catalog.folders.names import (
     MOVIE_NFO,
     SEASON_NFO,
@@ -26,6 +27,7 @@ from catalog.folders.names import (
 )
 from catalog.folders.nfo import NfoItem
 from catalog.media import probe as probing
+from retrovue.core.media_roots import inside_media_roots, require_inside_media_roots
 
 
 @dataclass
@@ -37,6 +39,7 @@ class _VideoUnit:
     nfo_path: str | None = None
     short_form_kind: str | None = None
     unknown_folder: bool = False
+    disc: str | None = None  # a VIDEO_TS or BDMV folder (catalog.folders.discs): `path` is the folder
 
 
 @dataclass
@@ -48,6 +51,9 @@ class _Prepared:
     probe: probing.ProbeResult | None = None
     items: list[NfoItem] = field(default_factory=list)
     nfo_error: str = ""
+    disc_title: DiscTitle | None = None  # probed this scan (None for an unchanged disc)
+    disc_fingerprint: str = ""
+    disc_error: str = ""
 
 
 @dataclass
@@ -56,6 +62,9 @@ class _Listing:
 
     videos: dict[str, list[str]] = field(default_factory=dict)
     nfos: dict[str, dict[str, str]] = field(default_factory=dict)
+    discs: dict[str, tuple[str, dict[str, str]]] = field(
+        default_factory=dict
+    )  # folder → kind, its .nfo files
     complete: bool = True
 
 
@@ -63,6 +72,9 @@ class TreeListing:
     """The walk and the plan of a `_FolderScan`."""
 
     def _scopes(self) -> list[str] | None:
+        # The folder must lie inside the operator's media roots (never /proc, /etc, the data
+        # folder), and so must everything the walk reaches through symbolic links.
+        self._real_root = require_inside_media_roots(self.root, "The source folder")
         if self.requested_paths is None:
             return None
         scopes = []
@@ -70,7 +82,7 @@ class TreeListing:
             candidate = os.path.normpath(os.path.join(self.root, os.path.expanduser(str(raw))))
             if not _is_within(candidate, self.root):
                 raise ValueError(f"{raw} is not inside the source folder {self.root}")
-            scopes.append(candidate)
+            scopes.append(self._disc_around(candidate))
         # A folder inside another chosen folder adds nothing.
         return sorted(
             {
@@ -79,6 +91,15 @@ class TreeListing:
                 if not any(other != scope and _is_within(scope, other) for other in scopes)
             }
         )
+
+    def _disc_around(self, path: str) -> str:
+        """A path inside a disc folder stands for the whole disc (one item)."""
+        directory = path
+        while directory != self.root and _is_within(directory, self.root):
+            if disc_kind(os.path.basename(directory)) is not None:
+                return directory
+            directory = os.path.dirname(directory)
+        return path
 
     def _list(self, scopes: list[str] | None) -> _Listing:
         listing = _Listing()
@@ -107,11 +128,32 @@ class TreeListing:
                 dirnames[:] = []
                 continue
             visited.add((status.st_dev, status.st_ino))
+            kind = disc_kind(os.path.basename(directory))
+            if kind is not None and directory != self.root:
+                # One item: its files are the disc's, not videos of their own.
+                dirnames[:] = []
+                nfos = {name.lower(): name for name in filenames if name.lower().endswith(".nfo")}
+                listing.discs[directory] = (kind, nfos)
+                continue
             dirnames[:] = (
-                sorted(name for name in dirnames if not _ignored_folder(name)) if self.recursive else []
+                sorted(
+                    name
+                    for name in dirnames
+                    if not _ignored_folder(name) and self._stays_inside(os.path.join(directory, name))
+                )
+                if self.recursive
+                else []
             )
+            filenames = [name for name in filenames if self._stays_inside(os.path.join(directory, name))]
             self._record_files(listing, directory, filenames)
             self._images[directory] = local_artwork.image_names(filenames)
+
+    def _stays_inside(self, path: str) -> bool:
+        """Whether `path`, symbolic links resolved, is still inside the source folder (a link out
+        of it, to /etc or the data folder, is skipped as if it were not there); a link into another
+        media root is followed."""
+        real = os.path.realpath(path)
+        return _is_within(real, self._real_root) or inside_media_roots(real)
 
     def _list_single_file(self, listing: _Listing, path: str) -> None:
         directory, name = os.path.split(path)
@@ -123,7 +165,10 @@ class TreeListing:
             self._problem(directory, f"cannot list this folder ({error.strerror or error})")
             return
         wanted = {name.lower(), f"{stem}.nfo", MOVIE_NFO, SHOW_NFO}
-        self._record_files(listing, directory, [other for other in names if other.lower() in wanted])
+        names = [other for other in names if other.lower() in wanted]
+        self._record_files(
+            listing, directory, [n for n in names if self._stays_inside(os.path.join(directory, n))]
+        )
 
     def _record_files(self, listing: _Listing, directory: str, filenames: Iterable[str]) -> None:
         videos, nfos = [], {}
@@ -142,6 +187,28 @@ class TreeListing:
         units: list[_VideoUnit] = []
         orphan_nfos: list[str] = []
         show_dirs: set[str] = set()
+        claimed: dict[str, set[str]] = {}  # .nfo files beside a disc folder that describe it
+        for disc_dir, (kind, disc_nfos) in sorted(listing.discs.items()):
+            unit = _VideoUnit(path=disc_dir, relative=self._relative(disc_dir), disc=kind)
+            # A disc in a short-form folder (or any disc in a plain folder source) is one clip.
+            unit.short_form_kind = short_form_kind_for(
+                self._relative(os.path.dirname(disc_dir)), self.root_name
+            )
+            if unit.short_form_kind is None and not self.read_nfo_items:
+                unit.short_form_kind = ContentKind.FILLER
+                unit.unknown_folder = True
+            inside = disc_nfos.get(DISC_NFO_NAMES[kind])
+            if inside is not None:
+                unit.nfo_path = os.path.join(disc_dir, inside)
+            else:
+                parent = os.path.dirname(disc_dir)
+                beside = listing.nfos.get(parent, {})
+                for lower in (MOVIE_NFO, f"{os.path.basename(parent).lower()}.nfo", DISC_NFO_NAMES[kind]):
+                    if lower in beside:
+                        unit.nfo_path = os.path.join(parent, beside[lower])
+                        claimed.setdefault(parent, set()).add(lower)
+                        break
+            units.append(unit)
         for directory in sorted(listing.videos):
             videos = listing.videos[directory]
             nfos = listing.nfos.get(directory, {})
@@ -149,7 +216,7 @@ class TreeListing:
             kind = short_form_kind_for(relative_dir, self.root_name)
             if self.read_nfo_items and kind is None and SHOW_NFO in nfos:
                 show_dirs.add(directory)
-            used = {SHOW_NFO, SEASON_NFO}
+            used = {SHOW_NFO, SEASON_NFO, *claimed.get(directory, ())}
             features = [name for name in videos if not _is_extra("", os.path.splitext(name)[0])]
             for name in videos:
                 stem = os.path.splitext(name)[0]

@@ -5,6 +5,7 @@ file's identity (`rating_key_for`: its path relative to the source folder)."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import re
 from pathlib import PurePath
@@ -72,10 +73,19 @@ EXTRAS_SUFFIXES = ("-trailer", "-sample", "-featurette", "-behindthescenes", "-d
 SHOW_NFO = "tvshow.nfo"
 SEASON_NFO = "season.nfo"
 MOVIE_NFO = "movie.nfo"
+# File names that say nothing about what they hold; such an item is named after its folder.
+GENERIC_STEMS = frozenset({"movie", "video_ts", "index", "bdmv", "disc", "main"})
 
 RATING_KEY_LENGTH = 200
+MAX_EPISODES_IN_ONE_FILE = 20
 
 _EPISODE_IN_NAME = re.compile(r"[Ss](\d{1,3})[ ._-]?[Ee](\d{1,4})|\b(\d{1,2})x(\d{2,3})\b")
+# A file of several episodes: S01E01-E02, S01E01E02, S01E01-02, 1x01-02, 1x01x02.
+_EPISODE_RANGE_IN_NAME = re.compile(
+    r"[Ss](\d{1,3})[ ._-]?[Ee](\d{1,4})((?:-?[Ee]\d{1,4}|-\d{1,4})*)(?![\dp])"
+    r"|\b(\d{1,2})x(\d{2,3})((?:-\d{2,3}|x\d{2,3})*)\b"
+)
+_RANGE_PART = re.compile(r"\d{1,4}")
 _YEAR_IN_NAME = re.compile(r"[\(\[]((?:19|20)\d{2})[\)\]]")
 _BRACKETED = re.compile(r"\[[^\]]*\]|\{[^}]*\}")
 
@@ -129,6 +139,24 @@ def _episode_numbers_in(name: str) -> tuple[int, int] | None:
     if match.group(1):
         return int(match.group(1)), int(match.group(2))
     return int(match.group(3)), int(match.group(4))
+
+
+def episode_range_in(name: str) -> tuple[int, list[int]] | None:
+    """The season and every episode a file name names: "S01E01-E03" → (1, [1, 2, 3]),
+    "S01E01E02" → (1, [1, 2]); None when the name has no episode code."""
+    match = _EPISODE_RANGE_IN_NAME.search(name)
+    if not match:
+        return None
+    if match.group(1):
+        season, first, tail = int(match.group(1)), int(match.group(2)), match.group(3)
+    else:
+        season, first, tail = int(match.group(4)), int(match.group(5)), match.group(6)
+    numbers = [first, *(int(part) for part in _RANGE_PART.findall(tail or ""))]
+    if any(later <= earlier for earlier, later in itertools.pairwise(numbers)):
+        return season, [first]  # not a rising run of episodes: trust only the first
+    if "-" in (tail or "") and numbers[-1] - first <= MAX_EPISODES_IN_ONE_FILE:
+        return season, list(range(first, numbers[-1] + 1))  # a range names every episode in it
+    return season, numbers
 
 
 def _episode_code(season: int | None, episode: int | None) -> str:

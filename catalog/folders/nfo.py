@@ -1,10 +1,16 @@
 """Reading Kodi / TinyMediaManager .nfo files.
 
-An .nfo is XML with a `<movie>`, `<tvshow>` or `<episodedetails>` root; a file that holds several
-episodes (one video, two episodes) simply has several `<episodedetails>` roots one after another,
-which is not well-formed XML, so the text is parsed inside a wrapper element. Kodi also accepts
-an .nfo that is XML followed by a scraper URL line, or only a URL: text outside the elements is
-kept aside and mined for ids, and a file with no metadata element is an `NfoError`.
+An .nfo is XML with a `<movie>`, `<tvshow>`, `<episodedetails>` or `<season>` root; a file that
+holds several episodes (one video, two episodes) simply has several `<episodedetails>` roots one
+after another, which is not well-formed XML, so the text is parsed inside a wrapper element (some
+tools put one more root around them, which is looked through). Kodi also accepts an .nfo that is
+XML followed by a scraper URL line, or only URLs: text outside the elements is kept aside and mined
+for ids, and a URL-only file is an item with just those ids (`url_only`), named by the scan from
+its file or folder. A file with neither is an `NfoError`.
+
+Files as people really have them are read where the meaning is clear, with a warning where
+something was skipped: a BOM, HTML entities (`&eacute;`), CDATA, tags in any letter case, text or
+junk after the closing root, ratings with a decimal comma. Ids are read by `nfo_ids`.
 
 RetroVue's own scheduling fields may sit in a `<retrovue>` block or as top-level tags:
 
@@ -21,6 +27,7 @@ Values are checked against the catalog's choices; a bad one is dropped and repor
 
 from __future__ import annotations
 
+import html.entities
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -28,23 +35,22 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
-from catalog.choices import PROVIDER_PRIORITY, Daypart, Demographic, ExternalIdProvider, SeasonalPreference
-from catalog.identity import parse_guid, primary_guid
+from catalog.choices import PROVIDER_PRIORITY, Daypart, Demographic, SeasonalPreference
+from catalog.folders.nfo_ids import attribute, ids_from_urls, read_ids
+from catalog.identity import primary_guid
 
-KINDS = ("movie", "tvshow", "episodedetails")
+KINDS = ("movie", "tvshow", "episodedetails", "season")
 MAX_NFO_BYTES = 4 * 1024 * 1024
+MAX_ROOT_RETRIES = 8  # closing root tags tried as the end of the XML when junk follows
 
 _XML_DECLARATION = re.compile(r"<\?xml[^>]*\?>", re.IGNORECASE)
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
 _BARE_AMPERSAND = re.compile(r"&(?!#\d+;|#x[0-9a-fA-F]+;|(?:amp|lt|gt|quot|apos);)")
+_NAMED_ENTITY = re.compile(r"&([A-Za-z][A-Za-z0-9]{1,31});")
+_CDATA = re.compile(r"(<!\[CDATA\[.*?\]\]>)", re.DOTALL)
+_XML_ENTITIES = frozenset({"amp", "lt", "gt", "quot", "apos"})
+_CLOSING_ROOT = re.compile(r"</\s*(movie|tvshow|episodedetails|season)\s*>", re.IGNORECASE)
 _WRAPPER = "retrovue-nfo"
-
-# Where scraper URLs keep their ids.
-_URL_ID_PATTERNS = [
-    (re.compile(r"imdb\.com/title/(tt\d+)", re.IGNORECASE), ExternalIdProvider.IMDB),
-    (re.compile(r"themoviedb\.org/(?:movie|tv)/(\d+)", re.IGNORECASE), ExternalIdProvider.TMDB),
-    (re.compile(r"thetvdb\.com/.*?[?&](?:id|seriesid)=(\d+)", re.IGNORECASE), ExternalIdProvider.TVDB),
-]
 
 _SCHEDULING_TAGS = {
     "daypart": "daypart",
@@ -81,6 +87,23 @@ class NfoError(ValueError):
     """An .nfo that cannot be read as metadata; the message says why, for a per-file report."""
 
 
+@dataclass(frozen=True)
+class NfoSet:
+    """A movie set (`<set>`): a collection, known by its TMDB collection id when it has one."""
+
+    name: str
+    overview: str = ""
+    tmdb_collection_id: str = ""
+
+    @property
+    def key(self) -> str:
+        return (
+            f"set:tmdb:{self.tmdb_collection_id}"
+            if self.tmdb_collection_id
+            else f"set:{self.name.casefold()}"
+        )
+
+
 @dataclass
 class NfoItem:
     """One metadata record from an .nfo: a movie, a show, or one episode."""
@@ -104,11 +127,17 @@ class NfoItem:
     episode: int | None = None
     ids: list[tuple[str, str]] = field(default_factory=list)
     default_id: tuple[str, str] | None = None
+    tags: list[str] = field(default_factory=list)
+    collection: NfoSet | None = None
     scheduling: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    url_only: bool = False  # a file of scraper URLs: the ids they carry, nothing else
 
     @property
     def primary_guid(self) -> str:
+        """The `<uniqueid default="true">` when there is one, else the best id by provider."""
+        if self.default_id is not None:
+            return f"{self.default_id[0]}://{self.default_id[1]}"
         return primary_guid(self.ids)
 
     @property
@@ -145,21 +174,53 @@ def parse_nfo(path: str | Path) -> NfoDocument:
 
 def parse_nfo_text(text: str) -> tuple[list[NfoItem], list[str]]:
     """Parse .nfo text into its items and any scraper URLs found outside the XML."""
-    wrapper = _parse_xml(text)
-    urls = _URL.findall(" ".join(_loose_text(wrapper)))
+    notes: list[str] = []
+    wrapper = _parse_xml(text, notes)
+    loose = _loose_text(wrapper)
+    urls = _URL.findall(" ".join(loose))
+    leftover = " ".join(_URL.sub(" ", part).strip() for part in loose).split()
+    if leftover:
+        notes.append(f"text outside the XML was skipped ({_shorten(' '.join(leftover))})")
     elements = [element for element in wrapper if isinstance(element.tag, str)]
-    known = [element for element in elements if element.tag.lower() in KINDS]
+    known = _known_elements(elements, notes)
     if not known:
         if urls and not elements:
-            raise NfoError(f"only a scraper URL ({urls[0]}), no metadata")
+            ids = ids_from_urls(urls)
+            if not ids:
+                raise NfoError(f"only a URL ({_shorten(urls[0])}) that names no IMDb, TMDB or TheTVDB id")
+            ranked = sorted(ids.items(), key=lambda pair: PROVIDER_PRIORITY[pair[0]])
+            item = NfoItem(kind="", ids=ranked, url_only=True, warnings=notes)
+            return [item], urls
         if not elements:
             raise NfoError("empty file" if not text.strip() else "no XML metadata in it")
         names = ", ".join(sorted({f"<{element.tag}>" for element in elements}))
         raise NfoError(f"root element {names} is not <movie>, <tvshow> or <episodedetails>")
     # A scraper URL names the movie or show; an episode file's URL is usually its show's.
-    url_ids = _ids_from_urls(urls) if len(known) == 1 and known[0].tag.lower() != "episodedetails" else {}
+    url_ids = ids_from_urls(urls) if len(known) == 1 and known[0].tag.lower() != "episodedetails" else {}
     items = [_read_item(element, url_ids) for element in known]
+    items[0].warnings[:0] = notes
     return items, urls
+
+
+def _known_elements(elements: list[ET.Element], notes: list[str]) -> list[ET.Element]:
+    """The metadata elements, looking through one root some tools put around several episodes."""
+    known = []
+    for element in elements:
+        if element.tag.lower() in KINDS:
+            known.append(element)
+            continue
+        inner = [child for child in element if isinstance(child.tag, str) and child.tag.lower() in KINDS]
+        if inner:
+            known.extend(inner)
+        else:
+            notes.append(f"<{element.tag}> is not <movie>, <tvshow> or <episodedetails>; skipped")
+    if not known:
+        notes.clear()
+    return known
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _decode(data: bytes) -> str:
@@ -179,17 +240,29 @@ def _decode(data: bytes) -> str:
     return data.decode("latin-1")
 
 
-def _parse_xml(text: str) -> ET.Element:
+def _parse_xml(text: str, notes: list[str]) -> ET.Element:
     # Entity declarations are the way into billion-laughs and external-entity attacks; .nfo files
     # never need them, so a file with a DTD is refused before the parser sees it.
     if re.search(r"<!(DOCTYPE|ENTITY)", text, re.IGNORECASE):
         raise NfoError("DOCTYPE or entity declarations, which RetroVue does not read")
-    body = _XML_DECLARATION.sub("", text)
-    # A bare "&" (a title like "Tom & Jerry", a scraper URL's query string) is a common slip.
-    body = _BARE_AMPERSAND.sub("&amp;", body)
+    body = _XML_DECLARATION.sub("", text).replace("\ufeff", "").replace("\x00", "")
+    body = "".join(
+        part if part.startswith("<![CDATA[") else _repair_entities(part) for part in _CDATA.split(body)
+    )
     try:
         return ET.fromstring(f"<{_WRAPPER}>{body}</{_WRAPPER}>")  # noqa: S314 - no DTD, checked above
     except ET.ParseError as error:
+        # Junk after the last closing root (a truncated copy, an editor's leftovers) is dropped.
+        for closing in reversed(list(_CLOSING_ROOT.finditer(body))[-MAX_ROOT_RETRIES:]):
+            if not body[closing.end() :].strip():
+                continue
+            try:
+                wrapper = ET.fromstring(f"<{_WRAPPER}>{body[: closing.end()]}</{_WRAPPER}>")  # noqa: S314
+            except ET.ParseError:
+                continue
+            skipped = _shorten(" ".join(body[closing.end() :].split()))
+            notes.append(f"text after </{closing.group(1)}> is not XML and was skipped ({skipped})")
+            return wrapper
         line, column = error.position
         if line == 1:
             column -= len(_WRAPPER) + 2
@@ -197,20 +270,26 @@ def _parse_xml(text: str) -> ET.Element:
         raise NfoError(f"not well-formed XML ({reason} at line {line}, column {column})") from None
 
 
+def _repair_entities(text: str) -> str:
+    """Entities as people write them, outside CDATA sections (whose text is taken as it is)."""
+    # HTML's named entities (&eacute;, &nbsp;) are not XML's; written out, they read as meant.
+    text = _NAMED_ENTITY.sub(_html_entity, text)
+    # A bare "&" (a title like "Tom & Jerry", a scraper URL's query string) is a common slip.
+    return _BARE_AMPERSAND.sub("&amp;", text)
+
+
+def _html_entity(match: re.Match) -> str:
+    name = match.group(1)
+    if name in _XML_ENTITIES or name not in html.entities.name2codepoint:
+        return match.group(0)
+    character = chr(html.entities.name2codepoint[name])
+    return {"&": "&amp;", "<": "&lt;", ">": "&gt;"}.get(character, character)
+
+
 def _loose_text(wrapper: ET.Element) -> list[str]:
     texts = [wrapper.text or ""]
     texts.extend(child.tail or "" for child in wrapper)
     return [text.strip() for text in texts if text and text.strip()]
-
-
-def _ids_from_urls(urls: list[str]) -> dict[str, str]:
-    ids: dict[str, str] = {}
-    for url in urls:
-        for pattern, provider in _URL_ID_PATTERNS:
-            match = pattern.search(url)
-            if match:
-                ids.setdefault(str(provider), match.group(1))
-    return ids
 
 
 def _read_item(element: ET.Element, url_ids: dict[str, str]) -> NfoItem:
@@ -248,12 +327,32 @@ def _read_item(element: ET.Element, url_ids: dict[str, str]) -> NfoItem:
     if kind == "episodedetails":
         item.season = _int_field(item, "season", text("season"), minimum=0)
         item.episode = _int_field(item, "episode", text("episode"), minimum=0)
+    elif kind == "season":
+        item.season = _int_field(item, "seasonnumber", text("seasonnumber") or text("season"), minimum=0)
     item.rating = _rating(element, children, item)
-    item.ids, item.default_id = _ids(kind, element, children, url_ids)
+    item.ids, item.default_id = read_ids(kind, children, url_ids, item.warnings)
+    item.tags = _split_many(children.get("tag", []))
+    if kind == "movie":
+        item.collection = _movie_set(children.get("set", []))
 
     block = next((child for child in element if str(child.tag).lower() == "retrovue"), None)
     item.scheduling = _scheduling(element, block, item.warnings)
     return item
+
+
+def _movie_set(elements: list[ET.Element]) -> NfoSet | None:
+    """`<set>Name</set>` (older Kodi) or `<set tmdbcolid="…"><name>…</name><overview>…</overview></set>`."""
+    for element in elements:
+        fields = _first_text_getter(_children_by_tag(element))
+        name = fields("name") or (element.text or "").strip()
+        if name:
+            collection_id = attribute(element, "tmdbcolid").strip()
+            return NfoSet(
+                name=name[:300],
+                overview=fields("overview"),
+                tmdb_collection_id=collection_id if collection_id.isdigit() else "",
+            )
+    return None
 
 
 def _children_by_tag(element: ET.Element) -> dict[str, list[ET.Element]]:
@@ -363,10 +462,12 @@ def _rating(element: ET.Element, children: dict[str, list[ET.Element]], item: Nf
                 continue
             value_element = next((child for child in rating if str(child.tag).lower() == "value"), None)
             raw = (value_element.text if value_element is not None else rating.text) or ""
-            default = rating.get("default", "").lower() == "true"
-            candidates.append((not default, raw.strip(), rating.get("max", "10")))
-    for rating in children.get("rating", []):
-        candidates.append((True, (rating.text or "").strip(), rating.get("max", "10")))
+            default = attribute(rating, "default").lower() == "true"
+            candidates.append((not default, raw.strip(), attribute(rating, "max") or "10"))
+    # A bare <rating>, then Emby/Jellyfin's <communityrating>, both on a 0–10 scale.
+    for tag in ("rating", "communityrating"):
+        for rating in children.get(tag, []):
+            candidates.append((True, (rating.text or "").strip(), attribute(rating, "max") or "10"))
     for _, raw, maximum in sorted(candidates, key=lambda candidate: candidate[0]):
         if not raw:
             continue
@@ -381,58 +482,6 @@ def _rating(element: ET.Element, children: dict[str, list[ET.Element]], item: Nf
             continue
         return (value * 10 / scale).quantize(Decimal("0.1"), ROUND_HALF_UP)
     return None
-
-
-def _ids(
-    kind: str, element: ET.Element, children: dict[str, list[ET.Element]], url_ids: dict[str, str]
-) -> tuple[list[tuple[str, str]], tuple[str, str] | None]:
-    """External ids, one per provider: `<uniqueid>` wins over the legacy tags, which win over URLs."""
-    found: dict[str, str] = {}
-    default: tuple[str, str] | None = None
-    for unique in children.get("uniqueid", []):
-        value = (unique.text or "").strip()
-        provider = _provider(unique.get("type", ""), value)
-        if provider and value:
-            found.setdefault(provider, value)
-            if unique.get("default", "").lower() == "true" and default is None:
-                default = (provider, value)
-    legacy = {
-        "tvdbid": ExternalIdProvider.TVDB,
-        "tmdbid": ExternalIdProvider.TMDB,
-        "imdbid": ExternalIdProvider.IMDB,
-        "imdb": ExternalIdProvider.IMDB,
-    }
-    for tag, provider in legacy.items():
-        for child in children.get(tag, []):
-            value = (child.text or "").strip()
-            if value:
-                found.setdefault(str(provider), value)
-    for child in children.get("id", []):
-        value = (child.text or "").strip()
-        if not value:
-            continue
-        if re.fullmatch(r"tt\d+", value):
-            found.setdefault(str(ExternalIdProvider.IMDB), value)
-        elif value.isdigit():
-            # Kodi's scrapers put TheTVDB's id in a show's <id>, TMDB's in a movie's.
-            provider = ExternalIdProvider.TMDB if kind == "movie" else ExternalIdProvider.TVDB
-            found.setdefault(str(provider), value)
-        else:
-            pair = parse_guid(value)
-            if pair:
-                found.setdefault(pair[0], pair[1])
-    for provider, value in url_ids.items():
-        found.setdefault(provider, value)
-    ids = sorted(found.items(), key=lambda pair: PROVIDER_PRIORITY[pair[0]])
-    return ids, default
-
-
-def _provider(type_name: str, value: str) -> str | None:
-    name = type_name.strip().lower()
-    if not name:
-        return str(ExternalIdProvider.IMDB) if re.fullmatch(r"tt\d+", value) else None
-    pair = parse_guid(f"{name}://{value}") if value else None
-    return pair[0] if pair else None
 
 
 def _scheduling(element: ET.Element, block: ET.Element | None, warnings: list[str]) -> dict:

@@ -9,6 +9,7 @@ are in catalog.folders.writes.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 from django.db import transaction
 from django.utils import timezone
@@ -18,11 +19,13 @@ from catalog.choices import ContentKind, FileState, ItemState, LibraryKind
 from catalog.folders.listing import _Prepared
 from catalog.folders.names import (
     _YEAR_IN_NAME,
+    GENERIC_STEMS,
+    SEASON_NFO,
     SHOW_NFO,
-    _episode_numbers_in,
     _listdir,
     _stem,
     clean_title,
+    episode_range_in,
     rating_key_for,
 )
 from catalog.folders.nfo import NfoError, NfoItem, parse_nfo
@@ -58,7 +61,7 @@ class NfoRows:
         except NfoError as error:
             self._problem(path, f"{error}; the show is named after its folder")
             return None
-        item = next((item for item in document.items if item.kind == "tvshow"), None)
+        item = next((item for item in document.items if item.kind == "tvshow" or item.url_only), None)
         if item is None:
             self._problem(path, "holds no <tvshow>; the show is named after its folder")
             return None
@@ -80,6 +83,7 @@ class NfoRows:
             "genres": item.genres if item else [],
             "network_id": self.tag_writer.studio_pk(item.studio) if item else None,
             "primary_guid": item.primary_guid if item else "",
+            "tags": item.tags if item else [],
         }
         desired = {
             "library_id": self._library(LibraryKind.SHOW).id,
@@ -109,13 +113,16 @@ class NfoRows:
 
     def _save_nfo_items(self, prepared: _Prepared) -> None:
         unit = prepared.unit
-        items = [item for item in prepared.items if item.kind in ("movie", "episodedetails")]
+        items = [self._url_only_item(unit, item) if item.url_only else item for item in prepared.items]
+        items = [item for item in items if item.kind in ("movie", "episodedetails")]
         if not items:
             raise _ItemProblem("holds a <tvshow>, not a <movie> or <episodedetails>", unit.nfo_path)
         if len({item.kind for item in items}) > 1:
             raise _ItemProblem("mixes <movie> and <episodedetails>", unit.nfo_path)
         for warning in dict.fromkeys(warning for item in items for warning in item.warnings):
             self._problem(unit.nfo_path, warning)
+        if items[0].kind == "episodedetails":
+            items = self._episodes_the_name_gives(unit, items)
         for index, item in enumerate(items):
             # Several episodes in one file (a double episode) share the video: #2, #3 tell them apart.
             key = rating_key_for(unit.relative if index == 0 else f"{unit.relative}#{index + 1}")
@@ -124,8 +131,76 @@ class NfoRows:
             else:
                 self._save_episode(prepared, key, item, index)
 
+    def _url_only_item(self, unit, item: NfoItem) -> NfoItem:
+        """A file of scraper URLs: a movie, or an episode inside a show, named from its file or folder."""
+        stem = _name_stem(unit)
+        year_in_name = _YEAR_IN_NAME.search(stem)
+        if self._show_dir_above(os.path.dirname(unit.path)) is not None:
+            show = self.show_items.get(self._show_dir_above(os.path.dirname(unit.path)))
+            # An episode's URL is most often its show's page: that id is the show's, not the episode's.
+            show_ids = set(show.ids) if show else set()
+            ids = [pair for pair in item.ids if pair not in show_ids]
+            return replace(item, kind="episodedetails", title=clean_title(stem), ids=ids)
+        year = int(year_in_name.group(1)) if year_in_name else None
+        return replace(item, kind="movie", title=clean_title(stem), year=year)
+
+    def _episodes_the_name_gives(self, unit, items: list[NfoItem]) -> list[NfoItem]:
+        """Numbers the .nfo left out come from the file name, in order; a name that covers more
+        episodes than the .nfo describes (S01E01-E02 with one <episodedetails>) gets the rest as
+        untitled episodes, so the file's every episode is in the catalog."""
+        named = episode_range_in(os.path.basename(unit.path))
+        if named is None:
+            return items
+        season, numbers = named
+        items = [
+            replace(
+                item,
+                season=season if item.season is None else item.season,
+                episode=numbers[index] if item.episode is None and index < len(numbers) else item.episode,
+            )
+            for index, item in enumerate(items)
+        ]
+        described = {(item.season, item.episode) for item in items}
+        if not described <= {(season, number) for number in numbers}:
+            return items  # the .nfo numbers its episodes otherwise: it knows better than the name
+        for number in numbers:
+            if (season, number) not in described:
+                items.append(
+                    NfoItem(kind="episodedetails", title=f"Episode {number}", season=season, episode=number)
+                )
+        return items
+
+    def _season_nfo(self, season: Season, directory: str, show_dir: str | None) -> None:
+        """A season folder's season.nfo: the season's title, summary and ids."""
+        if directory == show_dir or (season.pk, directory) in self._season_nfos_done:
+            return
+        self._season_nfos_done.add((season.pk, directory))
+        name = next((name for name in _listdir(directory) if name.lower() == SEASON_NFO), None)
+        if name is None:
+            return
+        path = os.path.join(directory, name)
+        try:
+            item = next((item for item in parse_nfo(path).items if item.kind == "season"), None)
+        except NfoError as error:
+            self._problem(path, f"{error}; the season keeps its own title")
+            return
+        if item is None:
+            self._problem(path, "holds no <season>; skipped")
+            return
+        if item.season is not None and item.season != season.season_number:
+            return  # it describes another season than this folder's episodes are in
+        for warning in item.warnings:
+            self._problem(path, warning)
+        desired = {"title": (item.title or season.title)[:300], "summary": item.plot or season.summary}
+        changed = [field for field, value in desired.items() if getattr(season, field) != value]
+        if changed:
+            for field in changed:
+                setattr(season, field, desired[field])
+            season.save(update_fields=changed)
+        self._replace_ids(season, item.ids, path)
+
     def _save_movie(self, prepared: _Prepared, key: str, item: NfoItem) -> None:
-        title = (item.title or clean_title(_stem(prepared.unit.path)))[:300]
+        title = (item.title or clean_title(_name_stem(prepared.unit)))[:300]
         desired = {
             "title": title,
             "sort_title": (item.sort_title or sort_title_for(title))[:300],
@@ -138,6 +213,7 @@ class NfoRows:
             "audience_rating": item.rating,
             "originally_released": item.premiered,
             "primary_guid": item.primary_guid,
+            "tags": item.tags,
             "library_id": self._library(LibraryKind.MOVIE).id,
             "artwork_ref": self._artwork_ref(
                 os.path.dirname(prepared.unit.path), local_artwork.movie_candidates(_stem(prepared.unit.path))
@@ -146,6 +222,7 @@ class NfoRows:
             **item.scheduling,
         }
         self._save_item(prepared, Movie, key, desired, ids=item.ids, tags=_tags_of(item))
+        self.movie_sets[self.items[key].pk] = item.collection
 
     def _save_episode(self, prepared: _Prepared, key: str, item: NfoItem, index: int) -> None:
         unit = prepared.unit
@@ -159,18 +236,14 @@ class NfoRows:
             )
             raise _ItemProblem(f"an episode, but {reason}", unit.nfo_path)
         season_number, episode_number = item.season, item.episode
-        if index == 0 and (season_number is None or episode_number is None):
-            guessed = _episode_numbers_in(os.path.basename(unit.path))
-            if guessed is not None:
-                season_number = guessed[0] if season_number is None else season_number
-                episode_number = guessed[1] if episode_number is None else episode_number
         if season_number is None:
             self._problem(unit.nfo_path, "no <season>; filed under specials (season 0)")
             season_number = 0
         season = self._season(show, season_number)
         self._season_artwork(season, show_dir)
+        self._season_nfo(season, os.path.dirname(unit.path), show_dir)
         show_item = self.show_items.get(show_dir)
-        title = (item.title or clean_title(_stem(unit.path)))[:300]
+        title = (item.title or clean_title(_name_stem(unit)))[:300]
         desired = {
             "title": title,
             "summary": item.plot,
@@ -182,6 +255,7 @@ class NfoRows:
             "audience_rating": item.rating,
             "originally_aired": item.premiered,
             "primary_guid": item.primary_guid,
+            "tags": item.tags,
             "library_id": self._library(LibraryKind.SHOW).id,
             "artwork_ref": self._artwork_ref(
                 os.path.dirname(unit.path), local_artwork.episode_candidates(_stem(unit.path))
@@ -195,7 +269,7 @@ class NfoRows:
 
     def _save_short_form(self, prepared: _Prepared) -> None:
         unit = prepared.unit
-        stem = _stem(unit.path)
+        stem = _name_stem(unit)
         folder = os.path.dirname(unit.path)
         if unit.unknown_folder and folder not in self._reported_folders:
             self._reported_folders.add(folder)
@@ -211,7 +285,9 @@ class NfoRows:
         desired = {"library_id": self._library(LibraryKind.OTHER).id, **self._duration(prepared, None)}
         if sidecar is not None:
             # An .nfo is the clip's metadata; without one, what staff typed in the admin stands.
-            desired.update(title=title, year=year, summary=sidecar.plot, **sidecar.scheduling)
+            desired.update(
+                title=title, year=year, summary=sidecar.plot, tags=sidecar.tags, **sidecar.scheduling
+            )
             if sidecar.content_rating:
                 desired["content_rating"] = sidecar.content_rating
         create = {"kind": unit.short_form_kind, "title": title, "year": year}
@@ -294,6 +370,15 @@ class NfoRows:
                 media_file.save(update_fields=["state"])
                 self._count("updated")
         self._flush()
+
+
+def _name_stem(unit) -> str:
+    """The name that says what a file is: its own, or its folder's for a disc folder or a file
+    named only "movie" (the movie.nfo layout)."""
+    stem = _stem(unit.path)
+    if unit.disc is not None or stem.lower() in GENERIC_STEMS:
+        return os.path.basename(os.path.dirname(unit.path))
+    return stem
 
 
 def _tags_of(item: NfoItem) -> RemoteTags:

@@ -19,9 +19,10 @@ some `paths` marks nothing outside what it fully saw. Each file's problem is rep
 the scan goes on.
 
 This module drives one scan (`_FolderScan`); its steps live beside it, one concern each: the walk
-and the plan (`listing`), what .nfo files say as rows (`nfo_rows`, reading them is `nfo`), the
-writes, progress and problem report (`writes`), and marking what is gone (`removal`). What file
-and folder names mean is in `names`.
+and the plan (`listing`), what .nfo files say as rows (`nfo_rows`; reading them is `nfo`, their ids
+`nfo_ids`), movie sets as collections (`sets`), DVD and Blu-ray folders (`disc_items`; what a
+disc's main title is, `discs`), the writes, progress and problem report (`writes`), and marking
+what is gone (`removal`). What file and folder names mean is in `names`.
 """
 
 from __future__ import annotations
@@ -33,11 +34,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.choices import ContentKind, LibraryKind, SourceKind, SyncKind
+from catalog.folders.disc_items import DiscItems
 from catalog.folders.listing import TreeListing, _Prepared, _VideoUnit
 from catalog.folders.names import _episode_code, clean_title, rating_key_for
-from catalog.folders.nfo import NfoError, NfoItem, parse_nfo
-from catalog.folders.nfo_rows import NfoRows
+from catalog.folders.nfo import NfoError, NfoItem, NfoSet, parse_nfo
+from catalog.folders.nfo_rows import NfoRows, _name_stem
 from catalog.folders.removal import Removals
+from catalog.folders.sets import MovieSets
 from catalog.folders.writes import Writes, _Cancelled
 from catalog.media import probe as probing
 from catalog.models import (
@@ -90,7 +93,7 @@ def scan_folder_source(
     return _FolderScan(source, sync_run=sync_run, paths=paths, read_nfo_items=False).run()
 
 
-class _FolderScan(TreeListing, NfoRows, Writes, Removals):
+class _FolderScan(TreeListing, NfoRows, MovieSets, DiscItems, Writes, Removals):
     """One scan of one folder source. Steps: list → load catalog → plan → import → mark removed."""
 
     def __init__(self, source: MediaSource, *, sync_run, paths, read_nfo_items: bool):
@@ -123,6 +126,8 @@ class _FolderScan(TreeListing, NfoRows, Writes, Removals):
         self._undo: list[tuple[dict, object, object]] = []
         self.tag_writer = TagWriter()
         self._images: dict[str, dict[str, str]] = {}  # folder → its image files, by lower-case name
+        self._season_nfos_done: set[tuple[int, str]] = set()
+        self.movie_sets: dict[int, NfoSet | None] = {}  # movie → the <set> its .nfo names
 
     def run(self) -> dict:
         if not self.source.path or not os.path.isdir(self.root):
@@ -146,7 +151,13 @@ class _FolderScan(TreeListing, NfoRows, Writes, Removals):
         except _Cancelled:
             cancelled = True
         complete = listing.complete and not cancelled
-        if complete and scopes is None and not any(listing.videos.values()) and self._has_active_items():
+        if (
+            complete
+            and scopes is None
+            and not any(listing.videos.values())
+            and not listing.discs
+            and self._has_active_items()
+        ):
             # An empty mount point looks exactly like a library whose every file was deleted.
             complete = False
             self._problem(
@@ -154,6 +165,7 @@ class _FolderScan(TreeListing, NfoRows, Writes, Removals):
                 "no video files at all, though the catalog has some; nothing was marked removed "
                 "(is the disk mounted?)",
             )
+        self._save_movie_sets(complete=complete and scopes is None)
         if complete:
             self._mark_removed(scopes)
         self.progress_label = "Cancelled" if cancelled else ("Done" if complete else "Done (incomplete)")
@@ -182,15 +194,27 @@ class _FolderScan(TreeListing, NfoRows, Writes, Removals):
         self.files: dict[int, MediaFile] = {}
         self.files_by_path: dict[str, list[MediaFile]] = {}
         self.folder_listings: dict[str, list[str]] = {}  # for sidecar subtitles: one listdir a folder
-        for media_file in MediaFile.objects.filter(playable__source=source, position=0):
+        self.parts_by_item: dict[int, list[MediaFile]] = {}  # every file, in play order (disc items)
+        for media_file in MediaFile.objects.filter(playable__source=source).order_by(
+            "playable_id", "position"
+        ):
+            self.parts_by_item.setdefault(media_file.playable_id, []).append(media_file)
+            if media_file.position != 0:
+                continue
             self.files[media_file.playable_id] = media_file
             if media_file.local_path:
                 self.files_by_path.setdefault(media_file.local_path, []).append(media_file)
         self.external_ids: dict[tuple[str, int], set[tuple[str, str]]] = {}
         for row in ExternalId.objects.filter(source=source).values(
-            "show_id", "playable_id", "provider", "value"
+            "show_id", "season_id", "playable_id", "provider", "value"
         ):
-            owner = ("show", row["show_id"]) if row["show_id"] else ("playable", row["playable_id"])
+            owner = (
+                ("show", row["show_id"])
+                if row["show_id"]
+                else ("season", row["season_id"])
+                if row["season_id"]
+                else ("playable", row["playable_id"])
+            )
             self.external_ids.setdefault(owner, set()).add((row["provider"], row["value"]))
 
     def _library(self, kind: str) -> Library:
@@ -231,6 +255,10 @@ class _FolderScan(TreeListing, NfoRows, Writes, Removals):
                 prepared.nfo_error = str(error)
         for kind in self._library_kinds(prepared):
             self._library(kind)
+        if unit.disc is not None:
+            self._prepare_disc(prepared)
+            self._step(self._label(prepared))
+            return prepared
         try:
             status = os.stat(unit.path)
         except OSError as error:
@@ -257,7 +285,7 @@ class _FolderScan(TreeListing, NfoRows, Writes, Removals):
 
     def _label(self, prepared: _Prepared) -> str:
         unit = prepared.unit
-        stem = os.path.splitext(os.path.basename(unit.path))[0]
+        stem = _name_stem(unit)
         if unit.short_form_kind is not None:
             return f"{ContentKind(unit.short_form_kind).label}: {clean_title(stem)}"
         item = prepared.items[0] if prepared.items else None
@@ -291,6 +319,10 @@ class _FolderScan(TreeListing, NfoRows, Writes, Removals):
             return
         if unit.short_form_kind is None and prepared.nfo_error:
             self._failed(unit.nfo_path, prepared.nfo_error)
+            self._keep(unit.path)
+            return
+        if prepared.disc_error:
+            self._failed(unit.path, f"{prepared.disc_error}; not imported")
             self._keep(unit.path)
             return
         save = self._save_short_form if unit.short_form_kind is not None else self._save_nfo_items

@@ -17,12 +17,12 @@ from django.utils import timezone
 
 from catalog.choices import ChapterOrigin, FileState, ItemState, SyncStatus
 from catalog.folders.listing import _Prepared
-from catalog.folders.names import _is_within
+from catalog.folders.names import _is_within, rating_key_for
 from catalog.folders.nfo import NfoItem
 from catalog.identity import owner_fields, replace_external_ids
 from catalog.media import probe as probing
 from catalog.media.streams import store_probed_tracks
-from catalog.models import ChapterMark, MediaFile, Movie, Playable, Show, SyncRun
+from catalog.models import ChapterMark, MediaFile, Movie, Playable, Season, Show, SyncRun
 from catalog.sync.tags import TagWriter
 
 logger = logging.getLogger(__name__)
@@ -105,6 +105,8 @@ class Writes:
                 f"was imported as a {existing.get_kind_display().lower()} before; delete that row to re-import it"
             )
         desired["state"] = ItemState.ACTIVE
+        if unit.disc is not None:
+            desired["source_fingerprint"] = prepared.disc_fingerprint
         item, outcome = _upsert(
             model, existing, desired, create={"source": self.source, "rating_key": key, **(create or {})}
         )
@@ -122,6 +124,12 @@ class Writes:
 
     def _duration(self, prepared: _Prepared, item: NfoItem | None) -> dict:
         """Length from the probe, else from the last probe, else the .nfo's runtime."""
+        if prepared.unit.disc is not None:
+            return self._disc_duration(prepared, None) or (
+                {"duration_ms": item.runtime_minutes * 60_000}
+                if item is not None and item.runtime_minutes
+                else {}
+            )
         if prepared.probe is not None and prepared.probe.duration_ms:
             return {"duration_ms": prepared.probe.duration_ms}
         known = self.files_by_path.get(prepared.unit.path)
@@ -133,6 +141,8 @@ class Writes:
 
     def _save_media_file(self, item: Playable, prepared: _Prepared) -> bool:
         unit = prepared.unit
+        if unit.disc is not None:
+            return self._save_disc_files(item, prepared)
         desired = {"local_path": unit.path, "plex_path": "", "part_key": ""}
         if prepared.probe is not None:
             probed = MediaFile()
@@ -142,6 +152,8 @@ class Writes:
         else:
             # Unchanged since its last probe (which may have been for another item of the same file).
             probed = self.files_by_path[unit.path][0]
+            if not probed.playable_ok and probed.probe_error:
+                self._problem(unit.path, probed.probe_error)  # still unreadable: every run says so
         desired.update({name: getattr(probed, name) for name in _MEDIA_FILE_PROBE_FIELDS})
         if prepared.probe is None:
             desired["state"] = FileState.NORMAL if probed.playable_ok else FileState.UNAVAILABLE
@@ -181,7 +193,13 @@ class Writes:
         )
 
     def _replace_ids(self, owner, ids: list[tuple[str, str]], path: str | None) -> bool:
-        owner_key = ("show", owner.pk) if isinstance(owner, Show) else ("playable", owner.pk)
+        owner_key = (
+            ("show", owner.pk)
+            if isinstance(owner, Show)
+            else ("season", owner.pk)
+            if isinstance(owner, Season)
+            else ("playable", owner.pk)
+        )
         if self.external_ids.get(owner_key, set()) == set(ids):
             return False
         skipped = replace_external_ids(owner, self.source.id, ids)
@@ -201,6 +219,9 @@ class Writes:
         if not path:
             return
         self.kept_paths.add(path)
+        key = rating_key_for(self._relative(path)) if _is_within(path, self.root) else None
+        if key in self.items:  # a disc folder: its item's files are inside it
+            self.seen_keys.add(key)
         for media_file in self.files_by_path.get(path, []):
             key = self.keys_by_pk.get(media_file.playable_id)
             if key is not None:

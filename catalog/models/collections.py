@@ -1,4 +1,4 @@
-"""Plex collections and their members, in Plex's order."""
+"""Collections (Plex collections, .nfo movie sets) and their members, in order."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from catalog.models.sources import Library, MediaSource
 
 class Collection(models.Model):
     """A Plex collection of one library section: hand-picked, or smart (a saved filter that Plex
-    resolves itself). Identity is the ratingKey; a collection gone from Plex is marked removed, so
-    schedule slots that draw from it stay valid and simply find nothing to air."""
+    resolves itself); or a movie set a folder source's .nfo files name (`<set>`, rating key
+    `set:tmdb:<id>` or `set:<name>`; see catalog.folders.sets). Identity is the rating key; a
+    collection gone from its source is marked removed, so schedule slots that draw from it stay
+    valid and simply find nothing to air."""
 
     source = models.ForeignKey(MediaSource, on_delete=models.CASCADE, related_name="collections")
     library = models.ForeignKey(

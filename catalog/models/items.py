@@ -48,6 +48,7 @@ class Show(HasArtwork):
     )
     studio = models.CharField(max_length=200, blank=True, help_text="Studio or original network.")
     genres = models.JSONField(default=list, blank=True)
+    tags = models.JSONField(default=list, blank=True, help_text="Free tags from the source (.nfo <tag>).")
     network = models.ForeignKey(
         "catalog.Studio",
         on_delete=models.SET_NULL,
@@ -174,6 +175,7 @@ class Playable(HasArtwork):
     )
     content_warnings = models.CharField(max_length=300, blank=True)
     notes = models.TextField(blank=True)
+    tags = models.JSONField(default=list, blank=True, help_text="Free tags from the source (.nfo <tag>).")
     genre_tags = models.ManyToManyField(
         "catalog.Genre", through="catalog.PlayableGenre", blank=True, related_name="playables"
     )

@@ -133,6 +133,11 @@ class WebhookEvent(models.Model):
     outcome = models.CharField(max_length=16, choices=WebhookOutcome.choices)
     detail = models.CharField(max_length=300, blank=True)
     sync_run = models.ForeignKey(SyncRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # Refused calls from strangers (a wrong secret) and floods are counted on one row per source,
+    # outcome and window instead of a row each, so nobody can grow the table by calling.
+    calls = models.PositiveIntegerField(
+        default=1, help_text="Calls this row stands for (repeats are counted here)."
+    )
 
     class Meta:
         ordering = ["-received_at"]

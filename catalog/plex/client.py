@@ -31,6 +31,7 @@ from catalog.plex.errors import (
     PlexMalformedResponse,
     PlexUnreachable,
 )
+from retrovue.core.outbound import PLEX_SERVERS, URLRefused
 
 logger = logging.getLogger(__name__)
 
@@ -81,15 +82,30 @@ class PlexClient:
 
     # --- transport ---------------------------------------------------------------------------
 
+    def _check_address(self) -> None:
+        """Once per client: the server address passes the operator's Plex host list and resolves
+        to no loopback, link-local or unlisted private address (retrovue.core.outbound)."""
+        if getattr(self, "_address_checked", False):
+            return
+        try:
+            PLEX_SERVERS.check(self.base_url)
+        except URLRefused as refusal:
+            raise PlexUnreachable(
+                f"{self.base_url} is not a Plex address this station may open: {refusal}"
+            ) from None
+        self._address_checked = True
+
     def get(self, path: str, params: dict | None = None, headers: dict | None = None) -> ElementTree.Element:
         """GET an XML document, retrying transient failures; returns the root MediaContainer."""
         query = f"?{urlencode(params, safe='<>=,')}" if params else ""
         url = f"{self.base_url}{path}{query}"
+        self._check_address()
         last_problem = ""
         for attempt in range(1, self.retry.max_attempts + 1):
             self.api_calls += 1
             try:
-                response = self.session.get(url, headers=headers, timeout=self.timeout)
+                # No redirects: a hop elsewhere would skip the address check (and carry the token).
+                response = self.session.get(url, headers=headers, timeout=self.timeout, allow_redirects=False)
             # ChunkedEncodingError: the connection dropped mid-body (a truncated reply), also transient.
             except (
                 requests.ConnectionError,
@@ -102,7 +118,7 @@ class PlexClient:
                     raise PlexAuthError(f"{self.base_url} refused the token (401): sign in to Plex again.")
                 if response.status_code in TRANSIENT_STATUS:
                     last_problem = f"{self.base_url}{path} answered {response.status_code}"
-                elif response.status_code >= 400:
+                elif response.status_code >= 300:
                     raise PlexHttpError(
                         f"{self.base_url}{path} answered {response.status_code}", response.status_code
                     )

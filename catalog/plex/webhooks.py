@@ -3,8 +3,14 @@
 Plex can't sign its webhooks or send a CSRF token, so the URL itself is the credential: each source
 has a random secret, and whoever knows the URL can ask for a sync (nothing more). A `library.new`
 event queues an incremental sync of just the library it names; every other event is logged and
-ignored. Every call, accepted or not, writes exactly one `WebhookEvent` row, the audit log staff see
-in the admin.
+ignored. Every call is audited in `WebhookEvent` rows, the log staff see in the admin: one row per
+call from a secret holder, but calls anyone can make without the secret (a wrong secret, a wrong
+method) and a flood beyond the per-minute cap are counted on one row per source, outcome and
+`AGGREGATE_WINDOW` (its `calls`), so strangers cannot grow the table by calling.
+
+The body is read defensively: at most `MAX_BODY_BYTES`, a JSON payload of at most
+`MAX_PAYLOAD_CHARS`, nested no deeper than Python's parser can take (a deeper one is a 400, not a
+500); Plex sends a multipart form whose `payload` field is the JSON, tools may send bare JSON.
 
 Plex sends one `library.new` per item it adds, so a season landing is a burst of calls. Three
 things keep a burst to one sync: a per-library interval (at most one *triggering* call per library
@@ -12,7 +18,9 @@ every `RETROVUE_WEBHOOK_MIN_INTERVAL_SECONDS`), a per-source cap on calls per mi
 `request_sync`, which joins a sync already queued or running instead of starting another.
 
 The secret never appears in a response, an audit row or a log line written here; Django's own
-"Not Found: <path>" warning is suppressed for these responses because the path carries it.
+"Not Found: <path>" warning is suppressed for these responses because the path carries it, and the
+log redaction (retrovue.log_redaction) blanks `/hooks/plex/<secret>` in every other line (a 500's
+"Internal Server Error: <path>", the development server's access log, gunicorn's).
 """
 
 from __future__ import annotations
@@ -27,6 +35,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import transaction
+from django.db.models import F
 from django.http import HttpRequest, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.urls import reverse
@@ -36,11 +46,17 @@ from django.views.decorators.csrf import csrf_exempt
 from catalog.choices import SourceKind, SyncKind
 from catalog.models import Library, MediaSource, SyncRun, WebhookEvent, WebhookOutcome
 from catalog.sync.triggers import request_sync
+from retrovue.core.public_url import public_base_url
 
 logger = logging.getLogger(__name__)
 
 # Plex attaches a JPEG thumbnail to media.* events; payload plus thumbnail is far below this.
 MAX_BODY_BYTES = 2 * 1024 * 1024
+# Plex's JSON payload is a few kilobytes; the thumbnail travels in its own part.
+MAX_PAYLOAD_CHARS = 256 * 1024
+# Calls nobody needed the secret for, and floods, share one audit row per source and outcome
+# within this window.
+AGGREGATE_WINDOW = timedelta(minutes=10)
 # Only these events mean "the catalog changed"; playback, on-deck and admin events do not.
 TRIGGERING_EVENTS = frozenset({"library.new"})
 
@@ -64,8 +80,9 @@ def max_calls_per_minute() -> int:
 
 
 def webhook_url(request: HttpRequest, source: MediaSource) -> str:
-    """The absolute URL staff paste into Plex (Settings → Webhooks) for this source."""
-    return request.build_absolute_uri(reverse("hooks:plex", kwargs={"secret": source.webhook_secret}))
+    """The absolute URL staff paste into Plex (Settings → Webhooks) for this source: on the
+    configured public URL, so a forged Host header cannot send Plex (and the secret) elsewhere."""
+    return public_base_url(request) + reverse("hooks:plex", kwargs={"secret": source.webhook_secret})
 
 
 def source_for_secret(secret: str) -> MediaSource | None:
@@ -253,8 +270,14 @@ def handle(request: HttpRequest, secret: str, now: datetime) -> tuple[Call, Outc
         return call, Outcome(WebhookOutcome.REJECTED, f"Unreadable body: {type(error).__name__}.", 400)
     if not text:
         return call, Outcome(WebhookOutcome.REJECTED, "No payload: Plex sends a `payload` form field.", 400)
+    if len(text) > MAX_PAYLOAD_CHARS:
+        return call, Outcome(
+            WebhookOutcome.REJECTED, f"The payload is over the {MAX_PAYLOAD_CHARS} character limit.", 413
+        )
     try:
         payload = json.loads(text)
+    except RecursionError:
+        return call, Outcome(WebhookOutcome.REJECTED, "The payload is nested too deeply.", 400)
     except ValueError:
         return call, Outcome(WebhookOutcome.REJECTED, "The payload is not valid JSON.", 400)
     if not isinstance(payload, dict):
@@ -289,10 +312,36 @@ def _respond(outcome: Outcome) -> JsonResponse:
     return response
 
 
+def _counted_on_an_earlier_row(call: Call, outcome: Outcome, now: datetime) -> bool:
+    """Add this call to the window's row for repeats (a stranger's call or a flood), if there is one."""
+    if call.source is not None and outcome.status != 429:
+        return False  # a secret holder's call within the cap: one row each, as before
+    with transaction.atomic():
+        row = (
+            WebhookEvent.objects.select_for_update()
+            .filter(
+                source=call.source,
+                outcome=outcome.outcome,
+                detail=outcome.detail[:_DETAIL_LEN],
+                received_at__gte=now - AGGREGATE_WINDOW,
+            )
+            .order_by("-received_at")
+            .first()
+        )
+        if row is None:
+            return False
+        WebhookEvent.objects.filter(pk=row.pk).update(
+            calls=F("calls") + 1, remote_address=call.remote_address
+        )
+    return True
+
+
 @csrf_exempt
 def plex_webhook(request: HttpRequest, secret: str) -> JsonResponse:
     now = timezone.now()
     call, outcome = handle(request, secret, now)
+    if _counted_on_an_earlier_row(call, outcome, now):
+        return _respond(outcome)  # the first call of the window was logged; the row counts the rest
     WebhookEvent.objects.create(
         source=call.source,
         received_at=now,

@@ -30,6 +30,11 @@ class ProgramEntry(models.Model):
     content_rating = models.CharField(max_length=40, blank=True)
     season_number = models.PositiveIntegerField(null=True, blank=True)
     episode_number = models.PositiveIntegerField(null=True, blank=True)
+    last_episode_number = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="A file holding several episodes: the last one's number (S01E01-E02).",
+    )
     is_rerun = models.BooleanField(default=True)
     content_ms = models.PositiveIntegerField(
         default=0, help_text="Length of the program itself, without breaks (less when it is cut at a break)."

@@ -74,7 +74,7 @@ PLEX_TOKEN = "plex-token-Zq93xK"
 # Rows only the system writes (or, for all items, edits in bulk): the admin offers no add page.
 WRITTEN_BY_THE_SYSTEM = {
     NotificationListenerState, Playable, SyncRun, TaskRun, WebhookEvent, PlexDevice, PlexSignIn,
-    SyncItemError, WorkerHeartbeat, StaffNotice,
+    SyncItemError, WorkerHeartbeat, StaffNotice, MediaFile,
 }  # fmt: skip
 WRITTEN_BY_THE_SYSTEM |= {
     Work,

@@ -515,7 +515,12 @@ def test_db_path_runs_discover_and_sync_all_on_a_sqlite_file(emulator, tmp_path)
     database = tmp_path / "catalog.sqlite3"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RETROVUE_", "DATABASE_URL", "DJANGO_"))}
     env.update(
-        {"RETROVUE_DATA_DIR": str(tmp_path / "data"), "PLEX_BASE_URL": emulator.url, "PLEX_TOKEN": TOKEN}
+        {
+            "RETROVUE_DATA_DIR": str(tmp_path / "data"),
+            "PLEX_BASE_URL": emulator.url,
+            "PLEX_TOKEN": TOKEN,
+            "RETROVUE_PLEX_HOSTS": "127.0.0.1",
+        }  # the emulator is on loopback: the operator lists it
     )
 
     def cli(*argv):

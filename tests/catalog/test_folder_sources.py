@@ -204,7 +204,7 @@ def test_tmm_scan_imports_a_movie_with_ids_rating_and_scheduling_metadata(tmp_pa
     assert movie.originally_released == date(1985, 7, 3)
     assert movie.audience_rating == Decimal("8.5")
     assert movie.genres == ["Adventure"]
-    assert movie.primary_guid == "tmdb://105"  # TMDB outranks the .nfo's default IMDb id
+    assert movie.primary_guid == "imdb://tt0088763"  # the .nfo's default uniqueid
     assert set(ExternalId.objects.filter(playable=movie).values_list("provider", "value")) == {
         ("tmdb", "105"),
         ("imdb", "tt0088763"),
@@ -263,7 +263,7 @@ def test_malformed_nfo_is_reported_by_path_and_the_scan_goes_on(tmp_path, media)
     put(root / "Broken" / "Broken.mp4", media.clip)
     put(root / "Broken" / "Broken.nfo", "<movie><title>Broken</movie>")
     put(root / "UrlOnly" / "UrlOnly.mp4", media.clip)
-    put(root / "UrlOnly" / "UrlOnly.nfo", "https://www.imdb.com/title/tt0078748/\n")
+    put(root / "UrlOnly" / "UrlOnly.nfo", "https://www.imdb.com/title/tt0090605/\n")
     put(root / "WithUrl" / "WithUrl.mp4", media.clip)
     put(
         root / "WithUrl" / "WithUrl.nfo",
@@ -274,14 +274,14 @@ def test_malformed_nfo_is_reported_by_path_and_the_scan_goes_on(tmp_path, media)
 
     summary = scan_tmm_source(source, sync_run=run)
 
-    assert set(Movie.objects.values_list("title", flat=True)) == {"Good", "With URL"}
-    assert summary["failed"] == 2
+    # A URL-only .nfo is an item named from its file, with the URL's id (issue 13).
+    assert set(Movie.objects.values_list("title", flat=True)) == {"Good", "UrlOnly", "With URL"}
+    assert summary["failed"] == 1
     assert any(line.startswith("Broken/Broken.nfo: not well-formed XML") for line in summary["errors"])
-    assert any(line.startswith("UrlOnly/UrlOnly.nfo: only a scraper URL") for line in summary["errors"])
     run.refresh_from_db()
-    assert run.failed == 2
+    assert run.failed == 1
     assert "Broken/Broken.nfo: not well-formed XML" in run.error
-    assert run.error.splitlines()[0].startswith("2 problem(s)")
+    assert run.error.splitlines()[0].startswith("1 problem(s)")
 
 
 @pytest.mark.django_db

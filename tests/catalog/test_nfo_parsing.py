@@ -129,17 +129,17 @@ def test_several_episodedetails_in_one_file_are_several_episodes():
         (
             '<uniqueid type="imdb" default="true">tt1</uniqueid><uniqueid type="tmdb">2</uniqueid>'
             '<uniqueid type="tvdb">3</uniqueid>',
-            "tvdb://3",
+            "imdb://tt1",
         ),
-        ('<uniqueid type="imdb" default="true">tt1</uniqueid><uniqueid type="tmdb">2</uniqueid>', "tmdb://2"),
+        ('<uniqueid type="imdb">tt1</uniqueid><uniqueid type="tmdb">2</uniqueid>', "tmdb://2"),
         ('<uniqueid type="imdb">tt1</uniqueid><uniqueid type="trakt">99</uniqueid>', "imdb://tt1"),
         ("<id>tt0088763</id>", "imdb://tt0088763"),
         ("<tmdbid>105</tmdbid><imdbid>tt0088763</imdbid>", "tmdb://105"),
-        ("<id>105</id>", "tmdb://105"),
+        ("<id>105</id>", ""),  # a bare number names no provider: never guessed
         ("", ""),
     ],
 )
-def test_primary_guid_follows_tvdb_then_tmdb_then_imdb(ids_xml, expected):
+def test_primary_guid_is_the_default_uniqueid_else_tvdb_then_tmdb_then_imdb(ids_xml, expected):
     [movie], _ = parse_nfo_text(f"<movie><title>X</title>{ids_xml}</movie>")
 
     assert movie.primary_guid == expected
@@ -251,9 +251,9 @@ def test_scraper_url_with_a_query_string_is_not_an_xml_error():
     assert show.ids == [("tvdb", "78020")]
 
 
-def test_url_only_nfo_is_a_clear_error():
-    with pytest.raises(NfoError, match="only a scraper URL"):
-        parse_nfo_text("https://www.themoviedb.org/movie/105\n")
+def test_a_url_with_no_id_in_it_is_a_clear_error():
+    with pytest.raises(NfoError, match="names no IMDb, TMDB or TheTVDB id"):
+        parse_nfo_text("https://www.example.com/movies/105\n")
 
 
 @pytest.mark.parametrize(

@@ -65,8 +65,9 @@ def test_folder_syncs_queue_matching_through_the_folder_broker_and_staff_resolve
     shots = Path(os.environ.get("RETROVUE_SHOTS", tmp_path))
     shots.mkdir(parents=True, exist_ok=True)
     clip = make_media_samples(tmp_path).clip
-    films_a = write_films(tmp_path / "films-a", FILMS_A, clip)
-    films_b = write_films(tmp_path / "films-b", FILMS_B, clip)
+    # The embedded default's media roots are the data folder's demo-media and library folders.
+    films_a = write_films(station["data"] / "library" / "films-a", FILMS_A, clip)
+    films_b = write_films(station["data"] / "library" / "films-b", FILMS_B, clip)
     database = station["data"] / "retrovue.sqlite3"
 
     subprocess.run(

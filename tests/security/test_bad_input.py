@@ -37,9 +37,13 @@ def _slot_form_post(client: Client, template: ScheduleTemplate, start: str, end:
     return client.post(f"/admin/scheduling/scheduletemplate/{template.pk}/change/", data)
 
 
-@pytest.mark.parametrize(("start", "end"), [("", "09:00"), ("25:99", "09:00"), ("08:00", "24:00"), ("08:00", "")])
+@pytest.mark.parametrize(
+    ("start", "end"), [("", "09:00"), ("25:99", "09:00"), ("08:00", "24:00"), ("08:00", "")]
+)
 def test_unreadable_slot_time_is_a_form_error_not_a_500(superuser, start, end):
-    template = ScheduleTemplate.objects.create(channel=Channel.objects.create(number="7", name="Seven"), name="Week")
+    template = ScheduleTemplate.objects.create(
+        channel=Channel.objects.create(number="7", name="Seven"), name="Week"
+    )
     client = Client(raise_request_exception=False)
     client.force_login(superuser.user)
 
@@ -83,3 +87,15 @@ def test_a_filter_beyond_64_bits_finds_nothing_or_is_refused(superuser):
     assert response.status_code in (200, 400)
     if response.status_code == 200:
         assert response.json()["items"] == []
+
+
+@pytest.mark.parametrize("start", ["", "2026-01-05T25:99:00Z", "2026-01-05T24:00:00Z", "9" * 5000])
+def test_unreadable_desk_times_are_a_4xx_through_the_api(superuser, start):
+    # Template slots are read-only in the API; the desk's entries are where the API takes times.
+    channel = Channel.objects.create(number="7", name="Seven")
+    show = ShowFactory()
+    response = superuser.api(
+        "post", "/api/scheduling/desk/entries", content_type="application/json",
+        data={"channel_ids": [channel.pk], "start": start, "show_id": show.pk},
+    )  # fmt: skip
+    assert 400 <= response.status_code < 500, response.content[:300]

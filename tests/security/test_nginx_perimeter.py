@@ -182,10 +182,16 @@ def test_traversal_and_symlinks_through_nginx_serve_nothing_outside_the_roots(dj
 
 
 @pytest.mark.parametrize("path", TRAVERSALS)
-def test_traversal_and_symlinks_straight_to_django_serve_nothing_outside_the_roots(served, settings, db, path):
+def test_traversal_and_symlinks_straight_to_django_serve_nothing_outside_the_roots(
+    served, settings, db, path
+):
     # Django's own views (the embedded default has no nginx): the test client goes through the
     # project's URLs, where the live server would add a media handler of its own.
-    settings.HLS_ROOT, settings.ARTWORK_ROOT, settings.MEDIA_ROOT = served["hls"], served["artwork"], served["media"]
+    settings.HLS_ROOT, settings.ARTWORK_ROOT, settings.MEDIA_ROOT = (
+        served["hls"],
+        served["artwork"],
+        served["media"],
+    )
     Channel.objects.create(number="7", name="Seven", time_zone="UTC")
     Channel.objects.create(number="10", name="Linked", time_zone="UTC")
 
@@ -232,3 +238,46 @@ def test_tokenised_playlists_carry_the_cors_headers_segments_have(django_site, t
     assert status == 200 and headers["access-control-allow-origin"] == "*"
     assert fetch(token_front.port, "/hls/7/run-000000.ts?token=st_wrong")[0] == 403
 
+
+@pytest.fixture(scope="module")
+def front_without_django(tmp_path_factory, served):
+    """The shipped config with its upstream down: every proxied request becomes an nginx error."""
+    binary = nginx_runner.nginx_binary()
+    if binary is None:
+        pytest.skip("nginx is not installed (bin/test installs it)")
+    prefix = tmp_path_factory.mktemp("no-upstream")
+    port = nginx_runner.free_port()
+    conf = nginx_runner.render(
+        prefix, port=port, upstream_port=nginx_runner.free_port(), hls_root=served["hls"],
+        artwork_root=served["artwork"], media_root=served["media"], stream_auth_rules="~^/hls/ on;",
+    )  # fmt: skip
+    running = nginx_runner.start(binary, prefix, conf, port)
+    yield running
+    running.stop()
+
+
+@pytest.mark.e2e
+def test_stream_tokens_never_reach_the_error_log(front, front_without_django):
+    # nginx's error log quotes the request line ("request: \"GET /…?token=… HTTP/1.1\"") for a
+    # failed upstream, a missing file or a refused symlink: none of those lines may be written.
+    token = "st_" + "SecretTokenValue0123456789abcdef"
+    paths = [
+        f"/hls/7/index.m3u8?token={token}",  # authorisation upstream down
+        f"/iptv/channel/7.ts?token={token}",
+        f"/iptv/channels.m3u?token={token}",
+        f"/hdhr/{token}/lineup.json",
+        f"/hls/7/run-999999.ts?token={token}",  # no such file
+        f"/hls/10/index.m3u8?token={token}",  # a symbolic link
+        f"/artwork/ab/../../x.jpg?token={token}",
+        f"/media/logos/missing.png?token={token}",
+    ]
+    for running in (front, front_without_django):
+        for path in paths:
+            fetch(running.port, path)
+        logs = "\n".join(
+            (running.prefix / name).read_text()
+            for name in ("stderr.log", "error.log")
+            if (running.prefix / name).exists()
+        )
+        assert token not in logs, logs[-2000:]
+        assert "SecretTokenValue" not in logs

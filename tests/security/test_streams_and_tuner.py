@@ -78,7 +78,9 @@ def test_lineup_hands_tuners_tokenised_urls_without_a_query_string(station):
     lineup = Client().get(discover["LineupURL"].removeprefix("http://testserver")).json()
 
     assert discover["BaseURL"] == f"http://testserver/hdhr/{token}"
-    assert lineup == [{"GuideNumber": "7", "GuideName": "Seven", "URL": f"http://testserver/hdhr/{token}/iptv/channel/7.ts"}]
+    assert lineup == [
+        {"GuideNumber": "7", "GuideName": "Seven", "URL": f"http://testserver/hdhr/{token}/iptv/channel/7.ts"}
+    ]
     assert Client().get(f"/lineup.json?token={token}").json() == lineup
     tuned = Client().get(lineup[0]["URL"].removeprefix("http://testserver"))
     assert tuned.status_code == 200
@@ -106,10 +108,16 @@ def test_a_forged_host_never_becomes_the_base_url(settings, path):
 def test_a_configured_public_url_wins_and_listed_hosts_are_trusted(settings):
     Channel.objects.create(number="7", name="Seven", time_zone="UTC")
     settings.ALLOWED_HOSTS = ["tv.example.com"]
-    assert Client().get("/discover.json", HTTP_HOST="tv.example.com").json()["BaseURL"] == "http://tv.example.com"
+    assert (
+        Client().get("/discover.json", HTTP_HOST="tv.example.com").json()["BaseURL"]
+        == "http://tv.example.com"
+    )
     assert Client().get("/discover.json", HTTP_HOST="evil.example").status_code == 400
     settings.RETROVUE_PUBLIC_URL = "https://tv.example.net"
-    assert Client().get("/discover.json", HTTP_HOST="tv.example.com").json()["BaseURL"] == "https://tv.example.net"
+    assert (
+        Client().get("/discover.json", HTTP_HOST="tv.example.com").json()["BaseURL"]
+        == "https://tv.example.net"
+    )
 
 
 @pytest.mark.parametrize("number", ["٣", "３", "7.٣", "7\n", " 7"])
@@ -135,3 +143,25 @@ def test_production_refuses_a_short_secret_key(tmp_path):
 
     assert result.returncode != 0
     assert "RETROVUE_SECRET_KEY is too weak" in result.stderr
+
+
+def test_api_and_admin_urls_never_take_a_forged_host(superuser):
+    # Finding 7 leftover: the scheduling and playout APIs and the Plex webhook URL staff copy into
+    # Plex were built from the Host header; a forged one would send players (or Plex, with the
+    # webhook secret) to the attacker.
+    from tests.factories import PlexSourceFactory
+
+    channel = Channel.objects.create(number="7", name="Seven", time_zone="UTC", logo="logos/seven.png")
+    source = PlexSourceFactory()
+    for path in (
+        "/api/scheduling/channels",
+        f"/api/scheduling/channels/{channel.pk}",
+        "/api/playout/channels/7",
+    ):
+        response = superuser.api("get", path, HTTP_HOST="evil.example")
+        assert response.status_code == 200, (path, response.content[:200])
+        assert "evil.example" not in response.content.decode(), path
+    page = superuser.client.get(f"/admin/catalog/mediasource/{source.pk}/change/", HTTP_HOST="evil.example")
+    assert page.status_code == 200
+    assert source.webhook_secret in page.content.decode()  # the URL is shown to staff ...
+    assert "evil.example" not in page.content.decode()  # ... on the station's own address
