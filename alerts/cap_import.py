@@ -21,6 +21,7 @@ from alerts.cap import CapAlert, CapError, CapInfo, parse_cap
 from alerts.choices import EventKind, Mode, Origin, Targeting
 from alerts.models import Alert, AlertEvent, CapDocument, CapFeed, CapPriorityRule
 from alerts.models.settings import AREA_CODE
+from alerts.services import prepare_standby_cards
 
 Outcome = CapDocument.Outcome
 SEVERITY_BASE = {"Extreme": 90, "Severe": 70, "Moderate": 50, "Minor": 30, "Unknown": 20}
@@ -156,6 +157,7 @@ def _issue(cap: CapAlert, info: CapInfo, feed: CapFeed | None, now: datetime) ->
         detail=f"CAP {cap.msg_type} from {feed.name if feed else 'POST'}: {info.event}"[:300],
     )  # fmt: skip
     transaction.on_commit(lambda: _encode_slates_soon(alert.pk))
+    prepare_standby_cards()
     return alert
 
 

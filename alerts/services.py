@@ -73,11 +73,11 @@ def issue_alert(draft: AlertDraft, user=None) -> Alert:
         alert=alert, kind=EventKind.ISSUED, user=alert.created_by, detail=_summary(alert)
     )
     transaction.on_commit(lambda: _encode_slates_soon(alert.pk))
-    _prepare_standby_cards()
+    prepare_standby_cards()
     return alert
 
 
-def _prepare_standby_cards() -> None:
+def prepare_standby_cards() -> None:
     """Make sure each profile's stand-by card exists (encoded once ever, about a second each), so a
     feed never has to make one at the moment it breaks in."""
     from alerts.slate import ensure_standby
