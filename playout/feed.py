@@ -47,7 +47,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
-from playout import as_run
+from playout import as_run, interruptions
 from playout.mpegts import (
     HEAD_SIZE,
     LIVE_HEAD_SIZE,
@@ -254,6 +254,10 @@ class ChannelFeed:
             # waits for its time, and an interrupt cuts the entry just before it.
             if self._wait_until(due, interruptible=progress.sent):
                 return timedelta(seconds=offset)
+            if progress.sent and interruptions.should_cut(
+                entry, self.channel_id, self.planner.profile.pk, entry.airs_at + timedelta(seconds=offset)
+            ):
+                return timedelta(seconds=offset)  # an alert starts, ends or is pre-empted: cut here
             data = gop.data
             if end is not None and offset + 1.5 * self.segment.total_seconds() > end:
                 data = trim_gop(data, first, end)  # the last GOP: cut it where the entry ends

@@ -70,6 +70,7 @@ class Entry:
     note: str = ""
     remote: RemoteParts | None = None  # a live transcode's remote parts, retired when it ends
     gops: Callable[[], Iterator[Gop]] | None = None  # a live event's GOPs (playout.live_events)
+    interrupt_key: str | None = None  # what interrupts the channel, for entries that air an interruption
 
     def release(self) -> None:
         if self.remote is not None:
@@ -106,8 +107,11 @@ class Planner:
         return self._bug
 
     def plan(self, cursor: datetime) -> Entry:
-        from playout import live_events  # it builds on playout.feed, which builds on this module
+        from playout import interruptions, live_events  # they build on this module
 
+        interrupting = interruptions.entry_for(self, cursor)  # an emergency alert goes first
+        if interrupting is not None:
+            return interrupting
         live = live_events.plan(self, cursor)
         if live is not None:
             return live

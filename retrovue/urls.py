@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from alerts.console import alert_console_urls
 from catalog.admin.sync_dashboard import sync_dashboard_urls
 from catalog.chapters.editor import chapter_editor_urls
 from playout.monitor import monitor_urls
@@ -22,6 +23,7 @@ urlpatterns = [
             + monitor_urls(admin.site)
             + sync_dashboard_urls(admin.site)
             + desk_urls(admin.site)
+            + alert_console_urls(admin.site)
             + admin.site.get_urls(),
             "admin",
             admin.site.name,

@@ -56,6 +56,8 @@ ADMIN_CUSTOM_VIEWS = {
     "admin:catalog_syncrun_progress_json": "catalog.view_syncrun",
     "admin:catalog_matchcandidate_resolve": "catalog.change_matchcandidate",
     "admin:catalog_matchcandidate_rerun": "catalog.change_matchcandidate",
+    "admin:alerts_console": "alerts.view_alert",
+    "admin:alerts_clear_all": "alerts.change_alert",
 }
 # The AdminSite's own pages (staff only; what they list is filtered by permission).
 ADMIN_SITE_VIEWS = {

@@ -1,0 +1,122 @@
+"""The alert console, one admin page: compose, preview, send, clear, and a big "Clear all".
+
+Seeing it needs `alerts.view_alert`; sending `alerts.add_alert`; clearing `alerts.change_alert`.
+"Clear all" has its own URL and does one UPDATE (see `services.clear_all`), so it answers even when
+workers, queues and encoders are saturated.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+
+from alerts.attention import attention_signal_for
+from alerts.choices import AttentionSignal
+from alerts.forms import ComposeForm
+from alerts.models import Alert, StationAlertSettings
+from alerts.services import build_alert, clear_alert, clear_all, issue_alert
+from alerts.targeting import targeted_channel_ids
+from scheduling.models import Channel
+
+LIST_LIMIT = 50
+
+
+def _require(request, permission: str) -> None:
+    if not request.user.has_perm(permission):
+        raise PermissionDenied
+
+
+def _preview(form: ComposeForm, request) -> dict | None:
+    """What the slate will show and where, for an unsaved draft; None with the form's errors set."""
+    draft = form.draft()
+    try:
+        alert = build_alert(draft, request.user)
+    except ValidationError as error:
+        for field, errors in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+        return None
+    every_channel = list(Channel.objects.filter(enabled=True).values_list("pk", flat=True))
+    if draft.targeting == "channels":  # the unsaved alert has no channel rows yet
+        reached = set(draft.channel_ids) & set(every_channel)
+    else:
+        reached = targeted_channel_ids(alert, every_channel)
+    signal = attention_signal_for(alert, StationAlertSettings.current())
+    return {
+        "alert": alert,
+        "channels": Channel.objects.filter(pk__in=reached),
+        "signal": AttentionSignal(signal).label,
+        "eas": signal == AttentionSignal.EAS,
+    }
+
+
+def console(request, admin_site):
+    _require(request, "alerts.view_alert")
+    form = ComposeForm(request.POST or None)
+    preview = None
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        if action == "clear":
+            _require(request, "alerts.change_alert")
+            alert = get_object_or_404(Alert, pk=_int(request.POST.get("alert_id")))
+            if clear_alert(alert, request.user):
+                messages.success(request, f"Cleared: {alert.headline}")
+            return redirect(reverse("admin:alerts_console"))
+        _require(request, "alerts.add_alert")
+        if form.is_valid():
+            preview = _preview(form, request)
+            if preview is not None and action == "send":
+                alert = issue_alert(form.draft(), request.user)
+                messages.success(request, f"Sent: {alert.headline}")
+                return redirect(reverse("admin:alerts_console"))
+    now = timezone.now()
+    context = {
+        **admin_site.each_context(request),
+        "title": "Emergency alerts",
+        "form": form,
+        "preview": preview,
+        "current": Alert.objects.not_finished(now).by_precedence().prefetch_related("channels")[:LIST_LIMIT],
+        "recent": Alert.objects.exclude(pk__in=Alert.objects.not_finished(now).values("pk"))[:10],
+        "can_send": request.user.has_perm("alerts.add_alert"),
+        "can_clear": request.user.has_perm("alerts.change_alert"),
+        "now": now,
+    }
+    return TemplateResponse(request, "alerts/console.html", context)
+
+
+def console_clear_all(request, admin_site):
+    _require(request, "alerts.change_alert")
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    count = clear_all(request.user)
+    messages.success(request, f"Cleared {count} alert{'s' if count != 1 else ''}.")
+    return redirect(reverse("admin:alerts_console"))
+
+
+def _int(value) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return 0
+    return number if 0 < number < 2**63 else 0
+
+
+def alert_console_urls(admin_site) -> list:
+    return [
+        path(
+            "alerts/console/",
+            admin_site.admin_view(console),
+            {"admin_site": admin_site},
+            name="alerts_console",
+        ),
+        path(
+            "alerts/console/clear-all/",
+            admin_site.admin_view(console_clear_all),
+            {"admin_site": admin_site},
+            name="alerts_clear_all",
+        ),
+    ]

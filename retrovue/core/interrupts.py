@@ -1,0 +1,73 @@
+"""Interruptions of a channel's programme (emergency alerts), asked for by playout at each boundary.
+
+Why a registry here: alerts sit beside playout, and neither should drive the other. Playout must not
+import alerts (the station plays out with or without them), and alerts must never drive ffmpeg. So
+playout asks this module "does anything interrupt channel C at time T?" at every segment boundary,
+and the alerts app, when it loads, registers the one source that answers. Core imports no app.
+
+A source answers with an `Interruption`: a key that names what should be on air (it changes when
+another alert pre-empts, and is None when nothing interrupts), and, when ready, a file encoded to the
+channel's stream profile that playout stream-copies in place of the programme. It is also told when
+an interruption went on and off the air on a channel, so the alert's history records it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Interruption:
+    key: str  # stable while the same thing interrupts this channel ("alert:12")
+    label: str  # for the as-run log and the monitor
+    path: Path | None = None  # a ready MPEG-TS in the channel's profile, looped while it lasts
+    duration_ms: int = 0
+
+
+class InterruptSource(Protocol):
+    def interruption(self, channel_id: int, profile_id: int, moment: datetime) -> Interruption | None:
+        """What interrupts the channel at `moment`, with its file if it is ready (may query)."""
+
+    def current_key(self, channel_id: int, profile_id: int, moment: datetime) -> str | None:
+        """Only the key; asked once per segment per channel, so it must be cheap (cached). It
+        changes when the file becomes ready, so a channel waiting for it switches then."""
+
+    def aired(self, channel_id: int, key: str, started: datetime, ended: datetime | None) -> None:
+        """The interruption went on the air (ended None) or came off it on this channel."""
+
+
+_sources: list[InterruptSource] = []
+
+
+def register(source: InterruptSource) -> None:
+    if source not in _sources:
+        _sources.append(source)
+
+
+def unregister(source: InterruptSource) -> None:
+    if source in _sources:
+        _sources.remove(source)
+
+
+def interruption(channel_id: int, profile_id: int, moment: datetime) -> Interruption | None:
+    for source in _sources:
+        found = source.interruption(channel_id, profile_id, moment)
+        if found is not None:
+            return found
+    return None
+
+
+def current_key(channel_id: int, profile_id: int, moment: datetime) -> str | None:
+    for source in _sources:
+        key = source.current_key(channel_id, profile_id, moment)
+        if key is not None:
+            return key
+    return None
+
+
+def aired(channel_id: int, key: str, started: datetime, ended: datetime | None = None) -> None:
+    for source in _sources:
+        source.aired(channel_id, key, started, ended)
