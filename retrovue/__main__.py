@@ -7,7 +7,7 @@ python -m retrovue worker --queues pregen   # pre-generation's own worker (threa
 python -m retrovue beat
 python -m retrovue listen         # live updates: Plex notification sockets → item syncs
 python -m retrovue generate-key   # a new RETROVUE_ENCRYPTION_KEYS value
-python -m retrovue discover --title "Battlestar Galactica"   # the catalog: see retrovue/cli_catalog.py
+python -m retrovue discover --title "Battlestar Galactica"   # the catalog: see retrovue/cli_catalog/
 python -m retrovue sync --title "Battlestar Galactica" --year 1978 [--dry-run]
 python -m retrovue sync-all [--page-size 200] [--dry-run]
 """
@@ -18,7 +18,8 @@ import argparse
 import os
 import sys
 
-from retrovue import cli_catalog
+from retrovue.cli_catalog import commands as catalog_commands
+from retrovue.cli_catalog import options as catalog_options
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "retrovue.settings")
 
@@ -117,11 +118,11 @@ def main(argv: list[str] | None = None) -> int:
     playout.add_argument("--worker-id", default=None)
     commands.add_parser("listen", help="the live-update listener: Plex notifications → item syncs")
     commands.add_parser("generate-key", help="print a new encryption key")
-    cli_catalog.add_commands(parser, commands)
+    catalog_options.add_commands(parser, commands)
     args = parser.parse_args(argv)
-    if args.command in cli_catalog.COMMANDS:
-        return cli_catalog.main(args)
-    cli_catalog.reject_catalog_options(parser, args)
+    if args.command in catalog_options.COMMANDS:
+        return catalog_commands.main(args)
+    catalog_options.reject_catalog_options(parser, args)
 
     from retrovue import launcher
 

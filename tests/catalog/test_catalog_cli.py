@@ -18,8 +18,8 @@ from catalog.models import Episode, Library, MediaSource, Movie, Season, Show, S
 from catalog.plex.client import RetryPolicy
 from catalog.sync.show_sync import sync_plex_show
 from plex_emulator import EmulatorConfig, PlexEmulator
-from retrovue import cli_catalog
 from retrovue.__main__ import main
+from retrovue.cli_catalog.progress import ProgressReporter, render_bar
 from tests.catalog.plex_helpers import fast_client, snapshot, source_for, sync
 
 pytestmark = pytest.mark.django_db
@@ -491,8 +491,8 @@ def test_progress_bar_is_drawn_in_a_terminal_and_plain_lines_elsewhere():
     run = SyncRun(progress_done=45, progress_total=100, progress_label="TV Shows (2/2) · Listing episodes")
     terminal, pipe = FakeTerminal(), io.StringIO()
 
-    cli_catalog.ProgressReporter(run, terminal).draw()
-    cli_catalog.ProgressReporter(run, pipe).draw()
+    ProgressReporter(run, terminal).draw()
+    ProgressReporter(run, pipe).draw()
 
     assert terminal.getvalue() == (
         "\r\x1b[K[###########-------------]  45%  45/100  TV Shows (2/2) · Listing episodes"
@@ -501,7 +501,7 @@ def test_progress_bar_is_drawn_in_a_terminal_and_plain_lines_elsewhere():
 
 
 def test_progress_bar_fits_the_terminal_width():
-    line = cli_catalog.render_bar(1, 3, "x" * 200, columns=60)
+    line = render_bar(1, 3, "x" * 200, columns=60)
 
     assert len(line) == 59
     assert line.endswith("…")

@@ -16,7 +16,7 @@ from tests.integration.celery_worker import wait_for
 @pytest.fixture(scope="session")
 def made_demo_media(tmp_path_factory):
     """The demo library, generated once per run (about 100 s of ffmpeg on this box)."""
-    from scheduling.demo import make_demo_media
+    from scheduling.demo.media import make_demo_media
 
     return make_demo_media(tmp_path_factory.mktemp("demo-media-once") / "demo-media")
 

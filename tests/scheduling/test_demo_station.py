@@ -35,8 +35,9 @@ from catalog.models import (
     Show,
 )
 from retrovue.subprocesses import run_command
-from scheduling import demo
 from scheduling.choices import PieceKind
+from scheduling.demo import contents, media
+from scheduling.demo.station import build_demo_station
 from scheduling.models import (
     BreakRule,
     Channel,
@@ -74,7 +75,7 @@ ROW_MODELS = (
 def demo_media() -> Path:
     if shutil.which(settings.RETROVUE_FFMPEG) is None:
         pytest.skip("ffmpeg is not installed")
-    return demo.make_demo_media(Path(settings.DATA_DIR) / "demo-media")
+    return media.make_demo_media(Path(settings.DATA_DIR) / "demo-media")
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +83,7 @@ def station_once(django_db_setup, django_db_blocker, demo_media):
     """The station, built once for this module inside a transaction rolled back at its end
     (scanning and scheduling take seconds); each test runs in a savepoint inside it."""
     with django_db_blocker.unblock(), transaction.atomic():
-        yield demo.build_demo_station(demo_media, now=NOW)
+        yield build_demo_station(demo_media, now=NOW)
         transaction.set_rollback(True)
 
 
@@ -99,38 +100,38 @@ def row_counts() -> dict[str, int]:
 
 
 def test_demo_plan_has_tv_lengths_chapters_and_enough_clips():
-    plan = demo.plan_media(Path("/demo"), font="/fonts/x.ttf")
-    episodes = [episode for show in demo.SHOWS for episode in show.episodes]
-    assert len(demo.SHOWS) >= 3 and all(3 <= len(show.episodes) <= 6 for show in demo.SHOWS)
+    plan = media.plan_media(Path("/demo"), font="/fonts/x.ttf")
+    episodes = [episode for show in contents.SHOWS for episode in show.episodes]
+    assert len(contents.SHOWS) >= 3 and all(3 <= len(show.episodes) <= 6 for show in contents.SHOWS)
     assert all(21 * 60 <= episode.seconds <= 23 * 60 for episode in episodes)  # a 22-minute sitcom
-    assert all(80 * 60 <= movie.seconds <= 100 * 60 for movie in demo.MOVIES)
+    assert all(80 * 60 <= movie.seconds <= 100 * 60 for movie in contents.MOVIES)
     assert any(episode.chapters for episode in episodes) and any(not episode.chapters for episode in episodes)
-    commercials = [clip for clip in demo.CLIPS if clip.folder == "commercials"]
+    commercials = [clip for clip in contents.CLIPS if clip.folder == "commercials"]
     assert len(commercials) >= 12 and {clip.seconds for clip in commercials} == {15, 30}
     assert len({clip.company for clip in commercials}) >= 6
-    fillers = sorted(clip.seconds for clip in demo.CLIPS if clip.folder in ("filler", "interstitials"))
+    fillers = sorted(clip.seconds for clip in contents.CLIPS if clip.folder in ("filler", "interstitials"))
     assert fillers[0] <= 5 and fillers[-1] >= 120
     for folder in ("bumpers", "promos", "station_ids", "interstitials", "filler"):
-        assert any(clip.folder == folder for clip in demo.CLIPS), folder
-    assert len(plan.jobs) == len(episodes) + len(demo.MOVIES) + len(demo.CLIPS)
+        assert any(clip.folder == folder for clip in contents.CLIPS), folder
+    assert len(plan.jobs) == len(episodes) + len(contents.MOVIES) + len(contents.CLIPS)
     assert all(job.path.is_relative_to("/demo") and job.nfo for job in plan.jobs)
     # Same inputs, same digest; another font is another set.
-    assert demo.plan_digest(plan) == demo.plan_digest(demo.plan_media(Path("/demo"), font="/fonts/x.ttf"))
-    assert demo.plan_digest(plan) != demo.plan_digest(demo.plan_media(Path("/demo"), font=None))
+    assert media.plan_digest(plan) == media.plan_digest(media.plan_media(Path("/demo"), font="/fonts/x.ttf"))
+    assert media.plan_digest(plan) != media.plan_digest(media.plan_media(Path("/demo"), font=None))
 
 
 def test_captions_with_quotes_colons_and_commas_render(tmp_path):
-    caption = demo.Caption("We'll be: right back, [50%]; \\ok", size=14, y="10", x="max(0,w-t*300)")
+    caption = media.Caption("We'll be: right back, [50%]; \\ok", size=14, y="10", x="max(0,w-t*300)")
     assert caption.changes
     output = tmp_path / "frame.png"
-    font = demo.text_font()
+    font = media.text_font()
     if font is None:
         pytest.skip("this ffmpeg cannot draw text")
     run_command(
         [
             settings.RETROVUE_FFMPEG, "-v", "error", "-y",
-            "-f", "lavfi", "-i", demo.video_input(demo._color("000000"), 1, [caption], font),
-            "-vf", demo.video_filters([caption], font), "-frames:v", "1", str(output),
+            "-f", "lavfi", "-i", media.video_input(contents._color("000000"), 1, [caption], font),
+            "-vf", media.video_filters([caption], font), "-frames:v", "1", str(output),
         ],
         timeout=30,
     )  # fmt: skip
@@ -138,10 +139,10 @@ def test_captions_with_quotes_colons_and_commas_render(tmp_path):
 
 
 def test_demo_media_is_small_probes_with_chapters_and_is_made_once(demo_media):
-    manifest = json.loads((demo_media / demo.MANIFEST_NAME).read_text())
+    manifest = json.loads((demo_media / media.MANIFEST_NAME).read_text())
     files = manifest["files"]
     videos = [name for name in files if name.endswith((".mkv", ".mp4"))]
-    assert len(videos) == len(demo.plan_media(demo_media).jobs)
+    assert len(videos) == len(media.plan_media(demo_media).jobs)
     assert sum(files.values()) < 70_000_000
     assert all((demo_media / name).with_suffix(".nfo").exists() for name in videos)
     assert (demo_media / "library/TV Shows/Maple Street (1987)/tvshow.nfo").exists()
@@ -151,7 +152,7 @@ def test_demo_media_is_small_probes_with_chapters_and_is_made_once(demo_media):
     )
     pilot = probe_media_file(str(pilot_path))
     assert pilot.playable and pilot.video_codec == "h264" and pilot.audio_codec == "aac"
-    assert (pilot.width, pilot.height) == (demo.WIDTH, demo.HEIGHT)
+    assert (pilot.width, pilot.height) == (media.WIDTH, media.HEIGHT)
     assert abs(pilot.duration_ms - 1330_000) < 1000
     assert [start for _, start in pilot.chapters] == [0, 190_000, 700_000, 1_130_000]
     keyframes = run_command(
@@ -178,7 +179,7 @@ def test_demo_media_is_small_probes_with_chapters_and_is_made_once(demo_media):
 
     began = time.monotonic()
     before = {name: (demo_media / name).stat().st_mtime_ns for name in files}
-    assert demo.make_demo_media(demo_media) == demo_media
+    assert media.make_demo_media(demo_media) == demo_media
     assert time.monotonic() - began < 5
     assert {name: (demo_media / name).stat().st_mtime_ns for name in files} == before
 
@@ -187,15 +188,17 @@ def test_demo_media_is_small_probes_with_chapters_and_is_made_once(demo_media):
 
 
 def test_demo_station_imports_the_catalog_with_metadata_and_chapters(station):
-    library = MediaSource.objects.get(name=demo.LIBRARY_SOURCE_NAME, kind=SourceKind.TMM)
-    clips = MediaSource.objects.get(name=demo.CLIPS_SOURCE_NAME, kind=SourceKind.FOLDER)
+    library = MediaSource.objects.get(name=contents.LIBRARY_SOURCE_NAME, kind=SourceKind.TMM)
+    clips = MediaSource.objects.get(name=contents.CLIPS_SOURCE_NAME, kind=SourceKind.FOLDER)
     assert station["sources"][library.name]["failed"] == 0 and station["sources"][clips.name]["failed"] == 0
 
     shows = {show.title: show for show in Show.objects.filter(source=library)}
-    assert set(shows) == {show.title for show in demo.SHOWS}
+    assert set(shows) == {show.title for show in contents.SHOWS}
     maple = shows["Maple Street"]
     assert (maple.year, maple.content_rating, maple.primary_guid) == (1987, "TV-PG", "tvdb://9900101")
-    assert Episode.objects.filter(source=library).count() == sum(len(show.episodes) for show in demo.SHOWS)
+    assert Episode.objects.filter(source=library).count() == sum(
+        len(show.episodes) for show in contents.SHOWS
+    )
     pilot = Episode.objects.get(show=maple, season_number=1, episode_number=1)
     assert pilot.title == "Pilot" and pilot.category == "sitcom" and pilot.audience_rating is not None
     assert list(
@@ -252,7 +255,7 @@ def test_demo_station_has_three_channels_with_slots_blocks_rules_and_a_holiday_t
     assert christmas.priority > 0 and christmas.slots.get().movies.get().title == "A Snowy Christmas Eve"
     for channel in (classic, movies, kids):
         assert BreakRule.objects.filter(channel=channel, daypart="").exists()
-        assert channel.fallback_items.count() == len(demo.FALLBACK_TITLES)
+        assert channel.fallback_items.count() == len(contents.FALLBACK_TITLES)
         for slot in TimeSlot.objects.filter(template__channel=channel):
             slot.full_clean()
 
@@ -290,7 +293,7 @@ def test_demo_station_schedules_a_week_of_programs_and_two_days_of_breaks(statio
 def test_running_the_demo_setup_again_changes_nothing(station, demo_media):
     counts = row_counts()
     stamps = dict(Playable.objects.values_list("pk", "updated_at"))
-    again = demo.build_demo_station(demo_media, now=NOW)
+    again = build_demo_station(demo_media, now=NOW)
     assert row_counts() == counts
     assert dict(Playable.objects.values_list("pk", "updated_at")) == stamps
     assert set(again["created"].values()) == {0}

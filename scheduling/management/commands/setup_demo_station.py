@@ -9,7 +9,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from retrovue.subprocesses import CommandError as SubprocessError
-from scheduling.demo import DemoSetupError, build_demo_station, make_demo_media
+from scheduling.demo.media import make_demo_media
+from scheduling.demo.station import DemoSetupError, build_demo_station
 
 
 class Command(BaseCommand):
