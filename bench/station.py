@@ -393,6 +393,18 @@ def read_processes() -> dict[tuple[int, int], dict]:
     return found
 
 
+def proportional_bytes(pid: int) -> int | None:
+    """Proportional set size: shared pages (PostgreSQL's shared buffers, ffmpeg's libraries)
+    divided among the processes that map them, so a sum over processes doesn't count them N times."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
 def classify(process: dict, by_pid: dict[int, dict], roots: dict[int, str]) -> str | None:
     """Which part of the station a process is (None: not the station's, e.g. another user's)."""
     if process["pid"] == os.getpid():
@@ -433,9 +445,10 @@ def usage(before: dict, after: dict, seconds: float, roots: dict[int, str]) -> d
         ticks = row["ticks"] - (earlier["ticks"] if earlier else 0)
         if row["pid"] in roots:  # children that exited inside the window
             ticks += row["reaped"] - (earlier["reaped"] if earlier else 0)
-        entry = parts.setdefault(part, {"cores": 0.0, "rss_mb": 0.0, "processes": 0})
+        entry = parts.setdefault(part, {"cores": 0.0, "rss_mb": 0.0, "pss_mb": 0.0, "processes": 0})
         entry["cores"] += ticks / TICK / seconds
         entry["rss_mb"] += row["rss"] / 1e6
+        entry["pss_mb"] += (proportional_bytes(row["pid"]) or row["rss"]) / 1e6
         entry["processes"] += 1
     return parts
 
@@ -611,6 +624,7 @@ def on_air_step(station: Station, bench, web, base: str, count: int, args) -> di
             "per_channel_cores": ours / count,
             "shared_servers_cores": sum(v["cores"] for k, v in station_parts.items() if "shared" in k),
             "station_rss_mb": sum(v["rss_mb"] for k, v in station_parts.items() if "shared" not in k),
+            "station_pss_mb": sum(v["pss_mb"] for k, v in station_parts.items() if "shared" not in k),
             "machine_busy_cores": (busy1[0] - busy0[0]) / (busy1[1] - busy0[1]) * os.cpu_count(),
             "startup_playlist_max_s": max(playlists) if playlists else None,
         }
@@ -635,7 +649,7 @@ def on_air_phase(args, encode_rows: list[dict]) -> dict:
     try:
         wait_for_web(base)
         print(f"{'channels':>8} {'held':>5} {'max lag':>8} {'stall':>6} {'cores/ch':>9} {'station':>8} "
-              f"{'shared db+redis':>15} {'loadgen':>8} {'machine':>8} {'RSS MB':>7} {'store MB':>9}")  # fmt: skip
+              f"{'shared db+redis':>15} {'loadgen':>8} {'machine':>8} {'PSS MB':>7} {'store MB':>9}")  # fmt: skip
         plan = list(steps)
         while plan:
             count = plan.pop(0)
@@ -647,7 +661,7 @@ def on_air_phase(args, encode_rows: list[dict]) -> dict:
             print(f"{count:>8} {'yes' if step['held'] else 'NO':>5} {step['max_lag_s']:>8} "
                   f"{step['longest_stall_s']:>6} {step['per_channel_cores']:>9.4f} {step['station_cores']:>8.3f} "
                   f"{step['shared_servers_cores']:>15.3f} {loadgen:>8.3f} {step['machine_busy_cores']:>8.2f} "
-                  f"{step['station_rss_mb']:>7.0f} {step['store_bytes'] / 1e6:>9.0f}")  # fmt: skip
+                  f"{step['station_pss_mb']:>7.0f} {step['store_bytes'] / 1e6:>9.0f}")  # fmt: skip
             if not step["held"]:
                 print(
                     f"   behind: {step['behind'][:10]}; not pre-generated as-run rows: {step['not_pregen_as_run']}"
@@ -685,7 +699,7 @@ def on_air_markdown(result: dict, args) -> str:
         f"through the web server; {args.window:g} s window per step. Cores per part of the station:",
         "",
         "| channels | held | max lag s | longest stall s | supervisor | channel ffmpegs | web | db (ours) "
-        "| db server + redis (shared) | load generator (apart) | per channel | station RSS MB | store MB (files) |",
+        "| db server + redis (shared) | load generator (apart) | per channel | station PSS MB (RSS) | store MB (files) |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for step in result["steps"]:
@@ -700,7 +714,8 @@ def on_air_markdown(result: dict, args) -> str:
             f"{step['longest_stall_s']} | {cores('supervisor (Python: feed, planner)')} | {cores('channel ffmpegs')} | "
             f"{cores('web (gunicorn)')} | {cores('database: this station' + chr(39) + 's backends')} | {shared:.3f} | "
             f"{cores('load generator (this script, apart)')} | {step['per_channel_cores']:.4f} | "
-            f"{step['station_rss_mb']:.0f} | {step['store_bytes'] / 1e6:.0f} ({step['store_files']}) |"
+            f"{step['station_pss_mb']:.0f} ({step['station_rss_mb']:.0f}) | "
+            f"{step['store_bytes'] / 1e6:.0f} ({step['store_files']}) |"
         )
     held = [step for step in result["steps"] if step["held"]]
     if held:
@@ -731,7 +746,7 @@ def main() -> None:
     parser.add_argument(
         "--source-seconds", type=int, default=None, help="length of each source (60; full 120)"
     )
-    parser.add_argument("--cut", type=float, default=None, help="seconds of content per encode (12; full 60)")
+    parser.add_argument("--cut", type=float, default=None, help="seconds of content per encode (8; full 60)")
     parser.add_argument(
         "--reps", type=int, default=None, help="encodes per row, median reported (3; quick 1)"
     )
@@ -757,12 +772,12 @@ def main() -> None:
     args = parser.parse_args()
     quick = args.quick
     args.source_seconds = args.source_seconds or (60 if quick else 120)
-    args.cut = args.cut or (12.0 if quick else 60.0)
+    args.cut = args.cut or (8.0 if quick else 60.0)
     args.reps = args.reps or (1 if quick else 3)
     args.steps = args.steps or ("10,25" if quick else "10,25,50,100")
     args.extra_steps = args.extra_steps if args.extra_steps is not None else (0 if quick else 3)
-    args.window = args.window or (30.0 if quick else 60.0)
-    args.settle = args.settle if args.settle is not None else (5.0 if quick else 10.0)
+    args.window = args.window or (20.0 if quick else 60.0)
+    args.settle = args.settle if args.settle is not None else (3.0 if quick else 10.0)
     args.unique_cuts = min(24, args.unique_cuts or (3 if quick else 6))
     phases = set(args.phases.split(","))
     unknown = phases - {"encode", "on-air"}
