@@ -361,6 +361,57 @@ class Station:
         return sum(path.stat().st_size for path in files), len(files)
 
 
+class PrivatePostgres:
+    """A PostgreSQL server of the benchmark's own, so the database's CPU is all the station's and its
+    connections (the supervisor holds about two per channel) never crowd a shared server."""
+
+    def __init__(self, port: int, max_connections: int):
+        binaries = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
+        if not binaries:
+            raise RuntimeError("no PostgreSQL server binaries under /usr/lib/postgresql")
+        self.bin = binaries[-1]
+        self.port = port
+        self.folder = Path(f"/tmp/retrovue-bench-station-pg-{port}")
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir()
+        shutil.chown(self.folder, "postgres", "postgres")
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+        subprocess.run([*as_postgres, str(self.bin / "initdb"), "-D", str(self.folder / "data"), "-A", "trust",
+                        "-U", "postgres", "--no-sync"], check=True, capture_output=True, timeout=120)  # fmt: skip
+        self.log = (WORK / "postgres.log").open("ab")
+        self.process = subprocess.Popen(
+            [*as_postgres, str(self.bin / "postgres"), "-D", str(self.folder / "data"), "-p", str(port),
+             "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.folder}",
+             "-c", f"max_connections={max_connections}"],
+            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        self.url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        import psycopg
+
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                psycopg.connect(self.url).close()
+                return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise RuntimeError(f"the private PostgreSQL did not start; see {self.log.name}") from None
+                time.sleep(0.5)
+
+    def stop(self) -> None:
+        from django.db import connections
+
+        connections.close_all()
+        subprocess.run(["runuser", "-u", "postgres", "--", str(self.bin / "pg_ctl"), "-D",
+                        str(self.folder / "data"), "stop", "-m", "fast"], capture_output=True, timeout=120)  # fmt: skip
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.log.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
 # --- /proc accounting --------------------------------------------------------------------------------
 
 
@@ -549,7 +600,7 @@ def wait_for_web(base: str, timeout: float = 60) -> None:
     raise RuntimeError("the web server did not answer; see web.log")
 
 
-def on_air_step(station: Station, bench, web, base: str, count: int, args) -> dict:
+def on_air_step(station: Station, bench, web, base: str, count: int, args, database=None) -> dict:
     """`count` channels on air in one supervisor, viewers on, for `args.window` s."""
     from playout.models import AsRunEntry, ChannelRuntime
 
@@ -564,6 +615,8 @@ def on_air_step(station: Station, bench, web, base: str, count: int, args) -> di
         time.sleep(min(5.0, args.settle))  # let the viewers' first fetches land before measuring
         window_start = datetime.now(UTC)
         roots = {supervisor.pid: "supervisor", web.pid: "web (gunicorn)"}
+        if database is not None:
+            roots[database.process.pid] = "database: this station's private server (every process)"
         before, busy0, started = read_processes(), bench.machine_ticks(), time.monotonic()
         first = {number: bench.read_newest(number) for number in numbers}
         last, lags, stalls = (
@@ -632,7 +685,7 @@ def on_air_step(station: Station, bench, web, base: str, count: int, args) -> di
         supervisor.stop()
 
 
-def on_air_phase(args, encode_rows: list[dict]) -> dict:
+def on_air_phase(args, encode_rows: list[dict], database=None) -> dict:
     bench = playout_bench()
     source = make_source("720p29.97", args.source_seconds)
     steps = [int(step) for step in args.steps.split(",")]
@@ -654,7 +707,7 @@ def on_air_phase(args, encode_rows: list[dict]) -> dict:
         while plan:
             count = plan.pop(0)
             station.grow(count)
-            step = on_air_step(station, bench, web, base, count, args)
+            step = on_air_step(station, bench, web, base, count, args, database)
             step["store_bytes"], step["store_files"] = station.store_bytes()
             results.append(step)
             loadgen = step["parts"].get("load generator (this script, apart)", {}).get("cores", 0.0)
@@ -692,6 +745,10 @@ def on_air_phase(args, encode_rows: list[dict]) -> dict:
     }
 
 
+def ours_db(parts: dict) -> float:
+    return sum(v["cores"] for k, v in parts.items() if k.startswith("database: this station"))
+
+
 def on_air_markdown(result: dict, args) -> str:
     lines = [
         f"On air: one supervisor, the SD profile, {UNIQUE_SHARE:.0%} of air time unique per channel, "
@@ -712,7 +769,7 @@ def on_air_markdown(result: dict, args) -> str:
         lines.append(
             f"| {step['channels']} | {'yes' if step['held'] else '**no**'} | {step['max_lag_s']} | "
             f"{step['longest_stall_s']} | {cores('supervisor (Python: feed, planner)')} | {cores('channel ffmpegs')} | "
-            f"{cores('web (gunicorn)')} | {cores('database: this station' + chr(39) + 's backends')} | {shared:.3f} | "
+            f"{cores('web (gunicorn)')} | {float(ours_db(parts)):.3f} | {shared:.3f} | "
             f"{cores('load generator (this script, apart)')} | {step['per_channel_cores']:.4f} | "
             f"{step['station_pss_mb']:.0f} ({step['station_rss_mb']:.0f}) | "
             f"{step['store_bytes'] / 1e6:.0f} ({step['store_files']}) |"
@@ -768,6 +825,15 @@ def main() -> None:
     parser.add_argument(
         "--database-server",
         default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+        help="with --shared-postgres: the server to use",
+    )
+    parser.add_argument(
+        "--shared-postgres", action="store_true",
+        help="use --database-server instead of a private server (≈2 connections per channel!)",
+    )  # fmt: skip
+    parser.add_argument("--postgres-port", type=int, default=5499, help="port of the private server")
+    parser.add_argument(
+        "--max-connections", type=int, default=1000, help="the private server's max_connections"
     )
     args = parser.parse_args()
     quick = args.quick
@@ -779,13 +845,20 @@ def main() -> None:
     args.window = args.window or (20.0 if quick else 60.0)
     args.settle = args.settle if args.settle is not None else (3.0 if quick else 10.0)
     args.unique_cuts = min(24, args.unique_cuts or (3 if quick else 6))
+    # SIGTERM unwinds like Ctrl-C, so the supervisor, web and private PostgreSQL are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     phases = set(args.phases.split(","))
     unknown = phases - {"encode", "on-air"}
     if unknown:
         parser.error(f"unknown phase: {', '.join(sorted(unknown))}")
+    database = None
     if "on-air" in phases:
         from benchdb import create_and_set_up
 
+        WORK.mkdir(parents=True, exist_ok=True)
+        if not args.shared_postgres:
+            database = PrivatePostgres(args.postgres_port, args.max_connections)
+            args.database_server = database.url
         shutil.rmtree(WORK / "data", ignore_errors=True)
         os.environ["RETROVUE_DATA_DIR"] = str(WORK / "data")
         os.environ["RETROVUE_HLS_ROOT"] = str(WORK / "data" / "hls")
@@ -806,13 +879,15 @@ def main() -> None:
             result["encode"] = encode_phase(args)
             markdown.append(encode_markdown(result["encode"], args))
         if "on-air" in phases:
-            result["on_air"] = on_air_phase(args, result.get("encode", []))
+            result["on_air"] = on_air_phase(args, result.get("encode", []), database)
             markdown.append(on_air_markdown(result["on_air"], args))
     finally:
         if "on-air" in phases:
             from benchdb import drop
 
             drop(args.database_server, BENCH_DB)
+        if database is not None:
+            database.stop()
     result["load_after"] = os.getloadavg()
     print(f"load average after: {' '.join(f'{v:.2f}' for v in result['load_after'])}")
     out = ROOT / "bench" / "results"
