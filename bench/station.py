@@ -721,7 +721,8 @@ def on_air_phase(args, encode_rows: list[dict], database=None) -> dict:
                     f"   behind: {step['behind'][:10]}; not pre-generated as-run rows: {step['not_pregen_as_run']}"
                 )
                 break
-            if not plan and len(results) < len(steps) + args.extra_steps:
+            (WORK / "on-air-steps.json").write_text(json.dumps(results, indent=2, default=str))  # if stopped
+            if not plan and step["held"] and len(results) < len(steps) + args.extra_steps:
                 plan.append(count * 2)  # every step held: keep going until one doesn't
     finally:
         web.send_signal(signal.SIGTERM)
@@ -818,6 +819,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--settle", type=float, default=None, help="seconds on air before the viewers (5; full 10)"
+    )
+    parser.add_argument(
+        "--keep-going", action="store_true", help="run the listed steps after one falls behind"
     )
     parser.add_argument("--ts-readers", type=int, default=3, help="MPEG-TS readers (on the first channels)")
     parser.add_argument(
