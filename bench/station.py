@@ -758,8 +758,8 @@ def on_air_markdown(result: dict, args) -> str:
         f"through the web server; {args.window:g} s window per step. Cores per part of the station:",
         "",
         "| channels | held | max lag s | longest stall s | supervisor | channel ffmpegs | web | db (ours) "
-        "| db server + redis (shared) | load generator (apart) | per channel | station PSS MB (RSS) | store MB (files) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| db server + redis (shared) | load generator (apart) | per channel | station PSS MB (RSS) | store MB (files) | machine busy (of N cores) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for step in result["steps"]:
         parts = step["parts"]
@@ -774,7 +774,7 @@ def on_air_markdown(result: dict, args) -> str:
             f"{cores('web (gunicorn)')} | {float(ours_db(parts)):.3f} | {shared:.3f} | "
             f"{cores('load generator (this script, apart)')} | {step['per_channel_cores']:.4f} | "
             f"{step['station_pss_mb']:.0f} ({step['station_rss_mb']:.0f}) | "
-            f"{step['store_bytes'] / 1e6:.0f} ({step['store_files']}) |"
+            f"{step['store_bytes'] / 1e6:.0f} ({step['store_files']}) | {step['machine_busy_cores']:.2f} |"
         )
     held = [step for step in result["steps"] if step["held"]]
     if held:
