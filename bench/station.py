@@ -363,8 +363,9 @@ class Station:
 
 class PrivatePostgres:
     """A PostgreSQL server of the benchmark's own, so the database's CPU is all the station's and its
-    connections never crowd a shared server: each gunicorn thread serving viewers keeps one (up to
-    2 workers × 32 threads by default), so a run with viewers held 60 at 25 channels."""
+    connections never crowd a shared server: the supervisor keeps about one per channel and each
+    gunicorn thread serving viewers one (up to 2 workers × 32 threads): 173 server processes at 100
+    channels."""
 
     def __init__(self, port: int, max_connections: int):
         binaries = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
@@ -834,7 +835,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--shared-postgres", action="store_true",
-        help="use --database-server instead of a private server (60+ connections with viewers)",
+        help="use --database-server instead of a private server (~1 connection per channel + the web's)",
     )  # fmt: skip
     parser.add_argument("--postgres-port", type=int, default=5499, help="port of the private server")
     parser.add_argument(
