@@ -23,7 +23,14 @@ reaches the schedule time of that GOP minus a lead of `LEAD_SEGMENTS` segments. 
 - a new or restarted channel gets `LEAD_SEGMENTS` segments at once (the first segment is out in
   a fraction of a second), then one per segment length;
 - a piece can be cut short at any GOP boundary (`ChannelFeed.interrupt`), which is how an alert
-  will take over a channel without waiting for the end of a 22-minute act.
+  takes over a channel without waiting for the end of a 22-minute act. While a GOP waits for its
+  time the feed keeps asking `playout.interruptions` whether an alert starts or ends, and cuts
+  before that GOP as soon as the answer changes: the first GOP it had not yet handed ffmpeg, so the
+  alert's schedule time is at most the lead plus a segment after the request. The first two GOPs of
+  what cuts in then go out at once, so ffmpeg lists the alert's first segment within a second or
+  so instead of when its second GOP is due, and the lead comes back to normal over a few segments
+  (`CATCH_UP_RECOVERY`). A player at the live edge shows the alert at its schedule time, so the
+  lead bounds what a viewer waits; `RETROVUE_PLAYOUT_LEAD_SEGMENTS` shortens it.
 
 What airs at each boundary is decided by `playout.planner` (pre-generated file, live transcode
 or slate); the MPEG-TS parsing that cuts and paces those bytes is `playout.mpegts`.
@@ -76,7 +83,7 @@ logger = logging.getLogger(__name__)
 # channel a playable playlist at once and lets a restarted ffmpeg publish its first segment in well
 # under a second; and since players hold back three target durations from the live edge, a player
 # then shows each frame at about the wall-clock time the log gives it. It is also how early "what
-# plays next" is asked, and so roughly how soon an interrupt (an alert) reaches the stream.
+# plays next" is asked, and so roughly how long after it is issued an alert reaches the screen.
 LEAD_SEGMENTS = 3
 # While a GOP waits for its time, the feed asks this often whether an alert starts or ends (the
 # answer comes from the interrupt source's cached snapshot, so asking is cheap).

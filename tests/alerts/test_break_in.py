@@ -45,7 +45,10 @@ from tests.playout.test_channel_process import (  # noqa: F401  (fixtures)
     ready,
 )
 
-CHANNELS = ["7", "8", "9"]
+# Three channels by default: on a shared 2-core box the supervisor, the web app, the worker and the
+# checkers then leave enough CPU for timing that holds. The issue's 20 (or any count) can be run
+# on a quieter machine with RETROVUE_TEST_ALERT_CHANNELS=20.
+CHANNELS = [str(7 + index) for index in range(int(os.environ.get("RETROVUE_TEST_ALERT_CHANNELS", "3")))]
 WIDTH, HEIGHT = 320, 240  # the channel-process tests' profile
 STANDBY_RGB = (0x14, 0x28, 0x4B)  # playout's slate colour, which the stand-by card uses
 BANNER_YELLOW = (0xFF, 0xD0, 0x00)
@@ -257,11 +260,11 @@ def test_an_alert_breaks_into_every_channel_within_two_segments_and_each_returns
                 )
                 assert back, f"channel {channel.number} did not go back to its programme: {aired}"
                 # The show went on underneath: the very next thing on air is the piece scheduled at
-                # that moment, from its keyframe nearest the moment (no slate in between).
+                # that moment, from that moment on the schedule (no slate in between, no overlap).
                 assert back.origin == "pregen", aired
                 assert back.piece.start <= off.at < back.piece.stop, aired
                 gaps[channel.number] = (back.actual_start - off.at).total_seconds()
-                assert abs(gaps[channel.number]) <= SEGMENT / 2 + 0.001, aired
+                assert gaps[channel.number] == 0, aired
                 assert off.at > issued_at
 
             print(f"seconds from off-air to the programme's first frame on the schedule: {gaps}")

@@ -56,7 +56,8 @@ class AlertStandIn:
     def interruption(self, channel_id, profile_id, moment):
         if not self._on(moment):
             return None
-        return Interruption(key="alert:1", label="alert 1", path=self.path, duration_ms=20_000)
+        # 3.5 s of a 1 s-GOP file per entry: the alert loops off the programme's keyframe grid.
+        return Interruption(key="alert:1", label="alert 1", path=self.path, duration_ms=3500)
 
     def aired(self, channel_id, key, started, ended):
         self.events.append(("off" if ended else "on", started if ended is None else ended))
@@ -104,12 +105,11 @@ def test_an_alert_cuts_in_before_the_first_unsent_gop_and_the_programme_resumes_
             clock=clock,
         )
         sends: list[tuple[int, datetime]] = []
-        for index in range(3):
+        cursors = []
+        for index in range(4):  # the programme, the alert twice, the programme again
             feed.serve(index, lambda data, index=index: sends.append((index, clock.now)))
-            if index == 0:
-                programme_until = feed.cursor
-            elif index == 1:
-                alert_until = feed.cursor
+            cursors.append(feed.cursor)
+        programme_until, alert_until = cursors[0], cursors[2]
     finally:
         interrupts.unregister(source)
 
@@ -117,7 +117,7 @@ def test_an_alert_cuts_in_before_the_first_unsent_gop_and_the_programme_resumes_
     # T0 + 4 s was due at T0 + 2 s and went out; the one at T0 + 5 s, due at T0 + 3 s, did not), as
     # soon as the alert was known, not when that GOP was due.
     assert programme_until == T0 + timedelta(seconds=5)
-    alert_sends = [at for index, at in sends if index == 1]
+    alert_sends = [at for index, at in sends if index in (1, 2)]
     assert alert_sends[0] - ISSUED < timedelta(milliseconds=100)
     # Its first two GOPs went out at once; the next ones early by less each time, never more than
     # 1.5 segments after the one before, until the lead is back to normal.
@@ -127,9 +127,13 @@ def test_an_alert_cuts_in_before_the_first_unsent_gop_and_the_programme_resumes_
     on_air = [at for kind, at in source.events if kind == "on"]
     assert on_air == [programme_until]
 
-    # On clear (wall T0 + 7.3 s) the alert is cut before its next unsent GOP, and the piece scheduled
-    # then comes back from its keyframe at that moment: no slate, no repeat.
+    # On clear (wall T0 + 7.3 s) the alert is cut before its next unsent GOP (T0 + 10.5 s, between
+    # two keyframes of the piece), and the piece scheduled then comes back at that moment on the
+    # schedule, from its keyframe just before (half a second late, cut as much short): no slate, no
+    # overlap in the as-run log, and the next entry would start at the piece's end.
+    assert alert_until == T0 + timedelta(seconds=10.5)
     assert CLEARED + LEAD * SEGMENT < alert_until <= CLEARED + (LEAD + 2) * SEGMENT
+    assert cursors[3] == piece.stop
     assert [kind for kind, _ in source.events] == ["on", "off"]
     rows = list(
         AsRunEntry.objects.filter(channel=channel)
