@@ -86,6 +86,10 @@ PDT_SLACK = timedelta(milliseconds=100)
 # What a break-in may take beyond 2 × the segment: the API call, the source's snapshot, ffmpeg
 # closing the segment and the supervisor listing it (it polls every 0.25 s), on a loaded 2-core box.
 BREAK_IN_TOLERANCE = 1.0
+# How long the feeds may take to notice the alert (the API call, the interrupt source's snapshot,
+# the feed's 0.1 s poll), on top of the lead and the segment that bound its schedule time: 0.5–0.7 s
+# measured with 3 channels, 1.2 s with 20 on a loaded 2-core box.
+NOTICE_TOLERANCE = 2.0
 
 
 def _segment_from(base: str, number: str, after) -> object | None:
@@ -193,7 +197,7 @@ def test_an_alert_breaks_into_every_channel_within_two_segments_and_each_returns
             }
             print(f"break-in, request to the alert's schedule time (s): {scheduled}")
             assert all(s.program_date_time >= issued_at for s in switched_to.values()), scheduled
-            assert max(scheduled.values()) <= (LEAD_SEGMENTS + 1) * SEGMENT + BREAK_IN_TOLERANCE, scheduled
+            assert max(scheduled.values()) <= (LEAD_SEGMENTS + 1) * SEGMENT + NOTICE_TOLERANCE, scheduled
             assert max(delays.values()) <= 2 * SEGMENT + BREAK_IN_TOLERANCE, delays
 
             # The worker encodes the slate once; every channel then switches to it.
