@@ -9,9 +9,15 @@
            queue runs it. Per profile (and source, and with or without a channel bug): CPU-seconds
            per second of content (RUSAGE_CHILDREN delta of the encoder; median of `--reps`) and
            the encoder's wall speed (× real time).
-  on-air   see `on_air_phase` (N channels over a prepared store, viewers, CPU of every process).
+  on-air   A private PostgreSQL, channels whose break log repeats a 50 s cycle (40 % their own
+           pieces, 60 % pieces shared by every channel), a store prepared before air, then for each
+           step N the real supervisor and web server with an HLS viewer per channel and a few TS
+           readers: CPU (utime+stime from /proc) and PSS of every process by part, the store's
+           size, and whether any channel falls behind (newest segment late by > 1.5 target
+           durations, or no new segment for that long). Steps double after the list until one
+           fails (`--extra-steps`). bench/README.md describes both phases and their limits.
 
-    .venv/bin/python bench/station.py --quick              # under 5 minutes
+    .venv/bin/python bench/station.py --quick              # aimed at under 5 minutes
     .venv/bin/python bench/station.py                      # longer sources and cuts, every step
     .venv/bin/python bench/station.py --phases encode      # one phase only
 
