@@ -255,6 +255,36 @@ def slate_argv(
     )
 
 
+def station_card_argv(
+    duration_ms: int,
+    profile,
+    card: str | os.PathLike,
+    output: str | os.PathLike = "-",
+    *,
+    ffmpeg: str | None = None,
+    preset: str = DEFAULT_PRESET,
+) -> list[str]:
+    """A station ID card (a still image, see scheduling.graphics) over silence, fitted into the
+    profile's frame and encoded like every other piece. The image is laid over a black field with
+    eof_action=repeat, as the bug is, so the piece lasts exactly `duration_ms`."""
+    timing = piece_timing(duration_ms, profile)
+    width, height = profile.width, profile.height
+    video = (
+        f"[2:v:0]format=rgba,{_fit(width, height)}[card];"
+        f"[0:v][card]overlay=x=0:y=0:eof_action=repeat,format=yuv420p,trim=end_frame={timing.frames}[vout]"
+    )
+    audio = f"[1:a]aformat=sample_fmts=fltp:channel_layouts=stereo,{_audio_finish(timing)}[aout]"
+    return [
+        *_head(ffmpeg),
+        "-f", "lavfi", "-i", f"color=c=black:s={width}x{height}:r={_rate(timing.fps)}",
+        "-f", "lavfi", "-i", f"anullsrc=r={AUDIO_RATE}:cl=stereo",
+        "-i", _file_url(card),
+        "-filter_complex", f"{video};{audio}",
+        "-map", "[vout]", "-map", "[aout]",
+        *_output_args(profile, preset, output),
+    ]  # fmt: skip
+
+
 def test_pattern_argv(
     duration_ms: int,
     profile,

@@ -49,9 +49,11 @@ from playout.pregen_store import (
     GB,
     SLATE,
     STALE_ENCODE,
+    STATION_CARD,
     TEST_PATTERN,
     SourceUnavailable,
     bug_key,
+    card_key,
     channel_bug,
     encoder_preset,
     file_path,
@@ -61,6 +63,7 @@ from playout.pregen_store import (
     pregen_store,
     relative_path,
     remember_bug,
+    remember_card,
     sweep_orphans,
 )
 from scheduling.choices import PieceKind
@@ -100,15 +103,18 @@ class CutKey:
 # --- From the fine log to rows ---------------------------------------------------------------------
 
 
-def _cut_key(kind, playable_id, in_ms, out_ms, start, stop, profile_id, bug) -> CutKey | None:
+def _cut_key(kind, playable_id, in_ms, out_ms, start, stop, profile_id, bug, card="") -> CutKey | None:
     special = SPECIALS.get(kind)
     if special is None and playable_id is None:
-        special = SLATE  # nothing to play: the slate is what airs
+        # A station ID without a clip is the channel's card; anything else with nothing to play
+        # airs the slate.
+        special = STATION_CARD if kind == PieceKind.STATION_ID and card else SLATE
     if special:
         length = out_ms - in_ms if out_ms > in_ms else int((stop - start).total_seconds() * 1000)
         if length <= 0:
             return None
-        return CutKey(None, special, profile_id, "", 0, length)
+        # A card is the channel's own (its key says which card, in the row's bug_key column).
+        return CutKey(None, special, profile_id, card if special == STATION_CARD else "", 0, length)
     if out_ms <= in_ms:
         return None
     return CutKey(playable_id, "", profile_id, bug, in_ms, out_ms)
@@ -123,10 +129,10 @@ def _channel_ids(channel_ids: Iterable[int] | None = None) -> list[int]:
     return list(_enabled_channels(channel_ids).values_list("pk", flat=True))
 
 
-def _channel_keys(channel_ids: Iterable[int] | None = None) -> dict[int, tuple[int, str]]:
-    """(profile id, bug key) per enabled channel."""
+def _channel_keys(channel_ids: Iterable[int] | None = None) -> dict[int, tuple[int, str, str]]:
+    """(profile id, bug key, station ID card key) per enabled channel."""
     return {
-        channel.pk: (channel.stream_profile_id, remember_bug(channel))
+        channel.pk: (channel.stream_profile_id, remember_bug(channel), remember_card(channel))
         for channel in _enabled_channels(channel_ids)
     }
 
@@ -143,8 +149,13 @@ def _upcoming(now: datetime, until: datetime | None, channel_ids: Iterable[int] 
         "channel_id", "kind", "playable_id", "in_ms", "out_ms", "start", "stop"
     )
     for channel, kind, playable_id, in_ms, out_ms, start, stop in rows.iterator(chunk_size=5000):
-        profile_id, bug = channels[channel]
-        yield channel, start, stop, _cut_key(kind, playable_id, in_ms, out_ms, start, stop, profile_id, bug)
+        profile_id, bug, card = channels[channel]
+        yield (
+            channel,
+            start,
+            stop,
+            _cut_key(kind, playable_id, in_ms, out_ms, start, stop, profile_id, bug, card),
+        )
 
 
 def _row_key(row: PregenPiece) -> CutKey:
@@ -189,7 +200,8 @@ def piece_for(piece: Piece) -> PregenPiece:
     """The pre-generated piece a fine-log row plays from (created, pending, if new).
 
     Content and short-form pieces map to their item and in/out points with the channel's bug;
-    slates, test patterns and pieces without an item to a bug-less special of the same length.
+    slates, test patterns and pieces without an item to a bug-less special of the same length (a
+    station ID without a clip to the channel's card).
     """
     channel = piece.channel
     key = _cut_key(
@@ -201,6 +213,7 @@ def piece_for(piece: Piece) -> PregenPiece:
         piece.stop,
         channel.stream_profile_id,
         remember_bug(channel),
+        remember_card(channel) if _is_card(piece) else "",
     )
     if key is None:
         raise ValueError(f"piece {piece.pk} has no length to encode")
@@ -212,6 +225,10 @@ def piece_for(piece: Piece) -> PregenPiece:
             return PregenPiece.objects.create(**key.fields())
     except IntegrityError:  # another planner made it meanwhile
         return _existing([key])[key]
+
+
+def _is_card(piece: Piece) -> bool:
+    return piece.kind == PieceKind.STATION_ID and piece.playable_id is None
 
 
 def ready_file(piece: Piece) -> Path | None:
@@ -226,6 +243,7 @@ def ready_file(piece: Piece) -> Path | None:
         piece.stop,
         channel.stream_profile_id,
         bug_key(channel),
+        card_key(channel) if _is_card(piece) else "",
     )
     row = _existing([key], status=PregenStatus.READY).get(key) if key else None
     if row is None:

@@ -31,6 +31,7 @@ from playout.inputs import RemoteParts, readable_here
 from playout.models import PregenPiece, PregenStatus
 from playout.pregen_store import (
     STALE_ENCODE,
+    STATION_CARD,
     TEST_PATTERN,
     SourceUnavailable,
     encoder_preset,
@@ -39,6 +40,7 @@ from playout.pregen_store import (
     pregen_store,
     relative_path,
     stored_bug,
+    stored_card,
 )
 from retrovue.subprocesses import CommandError
 
@@ -150,6 +152,9 @@ def _commands(row: PregenPiece, output: Path, remote: RemoteParts) -> list[list[
     length = row.out_ms - row.in_ms
     if row.special == TEST_PATTERN:
         return [commands.test_pattern_argv(length, row.profile, output, preset=preset)]
+    if row.special == STATION_CARD:
+        card = stored_card(row.bug_key)
+        return [commands.station_card_argv(length, row.profile, card, output, preset=preset)]
     if row.special:
         return [
             commands.slate_argv(length, row.profile, output, preset=preset),

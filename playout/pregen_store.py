@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 # What a row without an item encodes (PregenPiece.special).
 SLATE = "slate"
 TEST_PATTERN = "test_pattern"
+# A station ID piece without a clip: the channel's card (scheduling.graphics), keyed by `card_key`.
+STATION_CARD = "station_card"
 # An encoding row whose temp file has not grown for this long lost its worker.
 STALE_ENCODE = timedelta(minutes=15)
 GB = 1_000_000_000
@@ -162,6 +164,57 @@ def stored_bug(key: str) -> commands.Bug:
         corner=description["corner"],
         opacity=description["opacity"],
     )
+
+
+# --- Station ID cards ------------------------------------------------------------------------------
+
+
+def _card_inputs(channel: Channel) -> tuple[str, str, str, bytes | None]:
+    logo = None
+    if channel.logo:
+        try:
+            with channel.logo.open("rb") as image:
+                logo = image.read() or None
+        except (OSError, ValueError):
+            logo = None  # the card draws the channel's own tile instead
+    return channel.number, channel.call_sign, channel.name, logo
+
+
+def card_key(channel: Channel) -> str:
+    """A digest of what the channel's station ID card shows (number, call sign, name, logo)."""
+    number, call_sign, name, logo = _card_inputs(channel)
+    digest = hashlib.sha256(json.dumps([number, call_sign, name]).encode())
+    digest.update(logo or b"")
+    return digest.hexdigest()[:32]
+
+
+def remember_card(channel: Channel) -> str:
+    """The channel's card key, with the card drawn into the store so encodes need no channel."""
+    from scheduling.graphics import station_id_card_png
+
+    key = card_key(channel)
+    path = _card_path(key)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomically(path, station_id_card_png(*_card_inputs(channel)))
+    return key
+
+
+def _card_path(key: str) -> Path:
+    return pregen_store() / "cards" / f"{key}.png"
+
+
+def stored_card(key: str) -> Path:
+    """The drawn card for `key` (drawn again from the channel it belongs to when the store lost it)."""
+    path = _card_path(key)
+    if not path.exists():
+        for channel in Channel.objects.all():
+            if card_key(channel) == key:
+                remember_card(channel)
+                break
+    if not path.exists():
+        raise SourceUnavailable("the station ID card it was planned with no longer belongs to any channel")
+    return path
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

@@ -1,4 +1,5 @@
-"""Channel graphics drawn from the channel itself, for channels nobody has dressed yet.
+"""Channel graphics drawn from the channel itself: for channels nobody has dressed yet, and the
+station ID card that airs where a channel has no station ID clip.
 
 `channel_logo_png` and `channel_bug_png` draw a logo (the tile IPTV players show beside the channel,
 published as `tvg-logo`) and a bug (the corner mark burned into every pre-generated piece) from the
@@ -18,6 +19,7 @@ import os
 import shutil
 from functools import cache
 
+from django.core.exceptions import ValidationError
 from PIL import Image, ImageDraw, ImageFont
 
 from retrovue.core.images import reencoded_png, stored_name
@@ -26,6 +28,7 @@ from retrovue.subprocesses import CommandError, run_command
 LOGO_SIZE = 256
 # Wider than tall, like most station bugs; playout scales it to at most a fifth of the frame.
 BUG_SIZE = (160, 96)
+CARD_SIZE = (960, 720)
 # Saturated, dark enough for white lettering, far enough apart to tell channels apart at a glance.
 PALETTE = ("#1d4e9e", "#b8322a", "#2a7d3f", "#7a3d9a", "#c46a12", "#137a7f", "#8a2452", "#4b5563")
 WHITE = (255, 255, 255, 255)
@@ -70,6 +73,35 @@ def channel_bug_png(number: str, call_sign: str = "") -> bytes:
         _centred(draw, call_sign.upper(), box=(12, 62, width - 12, height - 8), fill=color)
     else:
         _centred(draw, number, box=(8, 8, width - 8, height - 8), fill=color)
+    return _png(image)
+
+
+def station_id_card_png(number: str, call_sign: str = "", name: str = "", logo: bytes | None = None) -> bytes:
+    """A station ID card (CARD_SIZE, 4:3): the channel's logo (or a drawn one) over its colour, its
+    name and "Channel N" beneath. A logo that does not decode is replaced by the drawn one: the
+    card airs either way."""
+    width, height = CARD_SIZE
+    image = Image.new("RGB", CARD_SIZE, channel_color(number))
+    tile = None
+    if logo:
+        try:
+            with Image.open(io.BytesIO(reencoded_png(logo))) as decoded:
+                tile = decoded.convert("RGBA")
+        except ValidationError:
+            tile = None
+    if tile is None:
+        tile = Image.open(io.BytesIO(channel_logo_png(number, call_sign, name))).convert("RGBA")
+    tile.thumbnail((width // 2, height // 2))
+    image.paste(tile, ((width - tile.width) // 2, height // 2 - tile.height + 40), tile)
+    draw = ImageDraw.Draw(image)
+    _centred(
+        draw,
+        name or call_sign or f"Channel {number}",
+        box=(60, height // 2 + 70, width - 60, height // 2 + 150),
+        fill=WHITE,
+    )
+    caption = " · ".join(part for part in (f"Channel {number}", call_sign.upper()) if part)
+    _centred(draw, caption, box=(160, height // 2 + 170, width - 160, height // 2 + 220), fill=WHITE)
     return _png(image)
 
 
