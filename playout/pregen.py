@@ -59,15 +59,18 @@ from playout.pregen_store import (
     file_path,
     max_enqueued,
     max_store_bytes,
+    overlay_key,
     plan_hours,
     pregen_store,
     relative_path,
     remember_bug,
     remember_card,
+    remember_overlay,
     sweep_orphans,
 )
+from playout.up_next import UpNext, next_titles, up_next
 from scheduling.choices import PieceKind
-from scheduling.models import Channel, Piece
+from scheduling.models import Channel, Piece, ProgramEntry
 
 logger = logging.getLogger(__name__)
 
@@ -129,12 +132,20 @@ def _channel_ids(channel_ids: Iterable[int] | None = None) -> list[int]:
     return list(_enabled_channels(channel_ids).values_list("pk", flat=True))
 
 
-def _channel_keys(channel_ids: Iterable[int] | None = None) -> dict[int, tuple[int, str, str]]:
-    """(profile id, bug key, station ID card key) per enabled channel."""
+def _channel_keys(channel_ids: Iterable[int] | None = None) -> dict[int, tuple[int, str, str, str]]:
+    """(profile id, bug key, station ID card key, number) per enabled channel."""
     return {
-        channel.pk: (channel.stream_profile_id, remember_bug(channel), remember_card(channel))
+        channel.pk: (channel.stream_profile_id, remember_bug(channel), remember_card(channel), channel.number)
         for channel in _enabled_channels(channel_ids)
     }
+
+
+def _overlays(bug: str, lower_third: UpNext | None, number: str, *, remember: bool) -> str:
+    """The key of what is burned over a piece: its channel's bug, plus an "Up next" lower third."""
+    if lower_third is None:
+        return bug
+    make = remember_overlay if remember else overlay_key
+    return make(bug, lower_third.title, lower_third.from_ms, number)
 
 
 def _upcoming(now: datetime, until: datetime | None, channel_ids: Iterable[int] | None = None):
@@ -145,11 +156,17 @@ def _upcoming(now: datetime, until: datetime | None, channel_ids: Iterable[int] 
     pieces = Piece.objects.filter(channel_id__in=list(channels), stop__gt=now).exclude(kind=PieceKind.LIVE)
     if until is not None:
         pieces = pieces.filter(start__lt=until)
+    programs = ProgramEntry.objects.filter(channel_id__in=list(channels), stop__gt=now)
+    if until is not None:
+        programs = programs.filter(start__lt=until)
+    following = next_titles(programs.values_list("pk", flat=True))
     rows = pieces.order_by("start").values_list(
-        "channel_id", "kind", "playable_id", "in_ms", "out_ms", "start", "stop"
+        "channel_id", "kind", "playable_id", "in_ms", "out_ms", "start", "stop", "program_id"
     )
-    for channel, kind, playable_id, in_ms, out_ms, start, stop in rows.iterator(chunk_size=5000):
-        profile_id, bug, card = channels[channel]
+    for channel, kind, playable_id, in_ms, out_ms, start, stop, program in rows.iterator(chunk_size=5000):
+        profile_id, bug, card, number = channels[channel]
+        lower_third = up_next(kind, playable_id, start, stop, following.get(program))
+        bug = _overlays(bug, lower_third, number, remember=True)
         yield (
             channel,
             start,
@@ -212,7 +229,7 @@ def piece_for(piece: Piece) -> PregenPiece:
         piece.start,
         piece.stop,
         channel.stream_profile_id,
-        remember_bug(channel),
+        _overlays(remember_bug(channel), _up_next(piece), channel.number, remember=True),
         remember_card(channel) if _is_card(piece) else "",
     )
     if key is None:
@@ -225,6 +242,11 @@ def piece_for(piece: Piece) -> PregenPiece:
             return PregenPiece.objects.create(**key.fields())
     except IntegrityError:  # another planner made it meanwhile
         return _existing([key])[key]
+
+
+def _up_next(piece: Piece) -> UpNext | None:
+    following = next_titles([piece.program_id]).get(piece.program_id) if piece.program_id else None
+    return up_next(piece.kind, piece.playable_id, piece.start, piece.stop, following)
 
 
 def _is_card(piece: Piece) -> bool:
@@ -242,7 +264,7 @@ def ready_file(piece: Piece) -> Path | None:
         piece.start,
         piece.stop,
         channel.stream_profile_id,
-        bug_key(channel),
+        _overlays(bug_key(channel), _up_next(piece), channel.number, remember=False),
         card_key(channel) if _is_card(piece) else "",
     )
     row = _existing([key], status=PregenStatus.READY).get(key) if key else None

@@ -39,8 +39,8 @@ from playout.pregen_store import (
     modified_time,
     pregen_store,
     relative_path,
-    stored_bug,
     stored_card,
+    stored_overlays,
 )
 from retrovue.subprocesses import CommandError
 
@@ -160,11 +160,15 @@ def _commands(row: PregenPiece, output: Path, remote: RemoteParts) -> list[list[
             commands.slate_argv(length, row.profile, output, preset=preset),
             commands.slate_argv(length, row.profile, output, message="", preset=preset),
         ]
-    bug = stored_bug(row.bug_key) if row.bug_key else None
+    bug, lower_third = stored_overlays(row.bug_key) if row.bug_key else (None, None)
     parts = _with_tracks(
         _source_parts(row.playable_id, row.out_ms, remote, row.profile), row.playable_id, row.profile
     )
-    return [commands.pregen_argv(parts, row.in_ms, row.out_ms, row.profile, bug, output, preset=preset)]
+    return [
+        commands.pregen_argv(
+            parts, row.in_ms, row.out_ms, row.profile, bug, output, preset=preset, lower_third=lower_third
+        )
+    ]
 
 
 def _with_tracks(parts: list[commands.SourcePart], playable_id: int, profile) -> list[commands.SourcePart]:

@@ -141,6 +141,53 @@ def channel_bug(channel: Channel) -> commands.Bug | None:
     return stored_bug(key) if key else None
 
 
+def overlay_key(bug: str, up_next: str, from_ms: int, number: str) -> str:
+    """The key of what a piece airing in the last minute before a program has burned in: the bug
+    (its key, maybe blank) and the "Up next" lower third (title, when it appears, whose colours).
+    It takes the bug key's place, so a piece with a lower third is a piece of its own."""
+    digest = hashlib.sha256(json.dumps(["up next", bug, up_next, from_ms, number]).encode())
+    return digest.hexdigest()[:32]
+
+
+def remember_overlay(bug: str, up_next: str, from_ms: int, number: str) -> str:
+    """`overlay_key`, with the lower third drawn and its description (and the bug's) in the store."""
+    from scheduling.graphics import lower_third_png
+
+    key = overlay_key(bug, up_next, from_ms, number)
+    spec = _bug_spec(key)
+    if not spec.exists():
+        spec.parent.mkdir(parents=True, exist_ok=True)
+        description = json.loads(_bug_spec(bug).read_text()) if bug else {}
+        image = spec.with_name(f"{key}-next.png")
+        _write_atomically(image, lower_third_png(up_next, number))
+        description["lower_third"] = {"image": image.name, "from_ms": from_ms}
+        _write_atomically(spec, json.dumps(description).encode())
+    return key
+
+
+def stored_overlays(key: str) -> tuple[commands.Bug | None, commands.LowerThird | None]:
+    """The bug and lower third a row's key stands for (either may be None)."""
+    spec = _bug_spec(key)
+    try:
+        description = json.loads(spec.read_text())
+    except (OSError, ValueError):
+        return stored_bug(key), None  # a plain bug is drawn again from its channel
+    bug = None
+    if "image" in description:
+        bug = commands.Bug(
+            path=str(spec.with_name(description["image"])),
+            corner=description["corner"],
+            opacity=description["opacity"],
+        )
+    lower = description.get("lower_third")
+    lower_third = (
+        commands.LowerThird(path=str(spec.with_name(lower["image"])), from_ms=int(lower["from_ms"]))
+        if lower
+        else None
+    )
+    return bug, lower_third
+
+
 def _bug_spec(key: str) -> Path:
     """The store's copy of a bug: `<key>.json` (corner, opacity, image name) beside the image."""
     return pregen_store() / "bugs" / f"{key}.json"

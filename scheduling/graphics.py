@@ -29,6 +29,7 @@ LOGO_SIZE = 256
 # Wider than tall, like most station bugs; playout scales it to at most a fifth of the frame.
 BUG_SIZE = (160, 96)
 CARD_SIZE = (960, 720)
+LOWER_THIRD_SIZE = (1200, 110)
 # Saturated, dark enough for white lettering, far enough apart to tell channels apart at a glance.
 PALETTE = ("#1d4e9e", "#b8322a", "#2a7d3f", "#7a3d9a", "#c46a12", "#137a7f", "#8a2452", "#4b5563")
 WHITE = (255, 255, 255, 255)
@@ -102,6 +103,19 @@ def station_id_card_png(number: str, call_sign: str = "", name: str = "", logo: 
     )
     caption = " · ".join(part for part in (f"Channel {number}", call_sign.upper()) if part)
     _centred(draw, caption, box=(160, height // 2 + 170, width - 160, height // 2 + 220), fill=WHITE)
+    return _png(image)
+
+
+def lower_third_png(title: str, number: str, label: str = "UP NEXT") -> bytes:
+    """An "Up next" band (LOWER_THIRD_SIZE, transparent around it): the label on the channel's
+    colour, the title in white on a dark translucent bar. Playout scales it to the frame's width."""
+    width, height = LOWER_THIRD_SIZE
+    image = Image.new("RGBA", LOWER_THIRD_SIZE, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((0, 0, width - 1, height - 1), radius=14, fill=(10, 10, 20, 200))
+    draw.rounded_rectangle((0, 0, 250, height - 1), radius=14, fill=channel_color(number))
+    _centred(draw, label, box=(16, 22, 234, height - 22), fill=WHITE)
+    _centred(draw, title, box=(280, 18, width - 24, height - 18), fill=WHITE)
     return _png(image)
 
 
