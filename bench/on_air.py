@@ -4,11 +4,11 @@ Starts `./bin/run` (the embedded default: SQLite, the folder broker, the demo st
 data folder) on a free port with a throwaway data folder, waits for channel 3's playlist, then runs
 the clients of the playout issue against it, at the same time:
 
-  hls        `../shared/tools/hls_live_check.py <playlist> <--live-seconds>`: RFC 8216 rules over time
+  hls        `tests/tools/hls_live_check.py <playlist> <--live-seconds>`: RFC 8216 rules over time
   ffmpeg     `ffmpeg -v error -xerror -t 60 -i <playlist> -f null -`, started when the break log
              has at least two piece changes (program → bumper → commercial …) in the next 60 s, so
              the decode crosses source changes; the pieces crossed are reported
-  ts         `../shared/tools/tscheck.py /iptv/channel/3.ts 30` (status, MIME, first byte, 188-byte sync)
+  ts         `tests/tools/tscheck.py /iptv/channel/3.ts 30` (status, MIME, first byte, 188-byte sync)
   browser    `bench/watch_playback.py /watch/3 --seconds 60` in headless Chromium, with a screenshot
   pdt        every segment's EXT-X-PROGRAM-DATE-TIME against the as-run log and the break log: the
              piece airing at a segment's PDT must be the one the break log has there, within one
@@ -39,7 +39,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TOOLS = ROOT.parent / "shared" / "tools"
+TOOLS = ROOT / "tests" / "tools"  # the team's checkers, copied into the repo byte for byte
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 DATA = Path("/tmp/retrovue-bench-onair")
 CHANNEL = "3"  # waited for at start-up; the clients then watch the channel with breaks soonest

@@ -40,6 +40,8 @@ def breaks_by_program(program_ids: list[int], start: datetime, stop: datetime) -
     The runs are found in the database (gaps and islands: a piece that doesn't start where the
     program's previous break piece stopped opens a run; runs are numbered by a running count of
     those), so only the runs come back, not every promo and bumper."""
+    if not program_ids:
+        return {}  # `__in=[]` has no SQL to wrap (Django raises EmptyResultSet)
     pieces = (
         Piece.objects.filter(program_id__in=program_ids, start__lt=stop, stop__gt=start)
         .exclude(kind=PieceKind.CONTENT)

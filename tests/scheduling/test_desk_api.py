@@ -112,6 +112,15 @@ def test_the_timeline_shows_each_programs_breaks_as_runs_of_adjacent_break_piece
     assert all(program["breaks"] == [] for program in without["programs"])
 
 
+def test_an_empty_stretch_of_the_timeline_answers_with_no_programs(staff_client, db):
+    start = timezone.now().astimezone(UTC).replace(microsecond=0) + timedelta(days=30)
+    body = staff_client.get(
+        f"{API}/timeline", {"start": start.isoformat(), "stop": (start + timedelta(hours=2)).isoformat()}
+    )
+    assert body.status_code == 200
+    assert body.json()["programs"] == []
+
+
 def test_a_movie_placed_at_eight_replaces_what_it_overlaps_and_the_guide_follows(
     staff_client, station, tmp_path
 ):
@@ -259,7 +268,9 @@ def test_a_staff_token_without_desk_permissions_can_read_nothing_and_edit_nothin
     assert placed.status_code == 200, placed.content
 
 
-def test_a_live_event_on_the_air_can_be_ended_early_and_the_template_takes_over_in_progress(staff_client, station, settings):
+def test_a_live_event_on_the_air_can_be_ended_early_and_the_template_takes_over_in_progress(
+    staff_client, station, settings
+):
     settings.RETROVUE_LIVE_SOURCE_HOSTS = ["encoder.example"]
     three = station["three"]
     now = timezone.now()
@@ -267,12 +278,19 @@ def test_a_live_event_on_the_air_can_be_ended_early_and_the_template_takes_over_
     entry = DeskEntry.objects.create(channel=three, kind="live", start=began, stop=began + timedelta(hours=2),
                                      title="Election night", live_url="srt://encoder.example:9000")  # fmt: skip
     # The log airs it already (built from its start, as the desk had it placed an hour ago).
-    build_channel(three, began, ProgramEntry.objects.order_by("-stop").first().stop, fine_until=now + timedelta(hours=40))
+    build_channel(
+        three,
+        began,
+        ProgramEntry.objects.order_by("-stop").first().stop,
+        fine_until=now + timedelta(hours=40),
+    )
     on_air = ProgramEntry.objects.get(channel=three, start__lte=now, stop__gt=now)
     assert on_air.desk_entry_id == entry.pk and on_air.category == "Live"
 
     end = (now + timedelta(minutes=10)).replace(second=0, microsecond=0)
-    ended = staff_client.patch(f"{API}/entries/{entry.pk}", {"stop": end.isoformat()}, content_type="application/json")
+    ended = staff_client.patch(
+        f"{API}/entries/{entry.pk}", {"stop": end.isoformat()}, content_type="application/json"
+    )
     assert ended.status_code == 200, ended.content
     live = ProgramEntry.objects.get(channel=three, desk_entry=entry)
     assert live.start == began and live.stop == end
