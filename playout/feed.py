@@ -23,7 +23,14 @@ reaches the schedule time of that GOP minus a lead of `LEAD_SEGMENTS` segments. 
 - a new or restarted channel gets `LEAD_SEGMENTS` segments at once (the first segment is out in
   a fraction of a second), then one per segment length;
 - a piece can be cut short at any GOP boundary (`ChannelFeed.interrupt`), which is how an alert
-  will take over a channel without waiting for the end of a 22-minute act.
+  takes over a channel without waiting for the end of a 22-minute act. While a GOP waits for its
+  time the feed keeps asking `playout.interruptions` whether an alert starts or ends, and cuts
+  before that GOP as soon as the answer changes: the first GOP it had not yet handed ffmpeg, so the
+  alert's schedule time is at most the lead plus a segment after the request. The first two GOPs of
+  what cuts in then go out at once, so ffmpeg lists the alert's first segment within a second or
+  so instead of when its second GOP is due, and the lead comes back to normal over a few segments
+  (`CATCH_UP_RECOVERY`). A player at the live edge shows the alert at its schedule time, so the
+  lead bounds what a viewer waits; `RETROVUE_PLAYOUT_LEAD_SEGMENTS` shortens it.
 
 What airs at each boundary is decided by `playout.planner` (pre-generated file, live transcode
 or slate); the MPEG-TS parsing that cuts and paces those bytes is `playout.mpegts`.
@@ -76,8 +83,19 @@ logger = logging.getLogger(__name__)
 # channel a playable playlist at once and lets a restarted ffmpeg publish its first segment in well
 # under a second; and since players hold back three target durations from the live edge, a player
 # then shows each frame at about the wall-clock time the log gives it. It is also how early "what
-# plays next" is asked, and so roughly how soon an interrupt (an alert) reaches the stream.
+# plays next" is asked, and so roughly how long after it is issued an alert reaches the screen.
 LEAD_SEGMENTS = 3
+# While a GOP waits for its time, the feed asks this often whether an alert starts or ends (the
+# answer comes from the interrupt source's cached snapshot, so asking is cheap).
+INTERRUPT_POLL_SECONDS = 0.1
+# After such a cut, this many GOPs of what cuts in go out without waiting (see `_paced`): two, so
+# ffmpeg closes the first segment of what cut in at once instead of when its second GOP is due.
+CATCH_UP_GOPS = 2
+# Sending GOPs early puts the live edge that much further ahead; the GOPs after them then go out
+# early too, by this fraction of a segment less each time, so the playlist never waits more than
+# 1.5 target durations for its next segment (a hole as long as the burst would) and the lead comes
+# back to LEAD_SEGMENTS within a few segments.
+CATCH_UP_RECOVERY = 0.25
 
 
 # --- One channel's feed ----------------------------------------------------------------------------
@@ -116,6 +134,8 @@ class ChannelFeed:
         self.anchor: datetime | None = None  # schedule time of the run's first frame
         self.status = FeedStatus()
         self._interrupt = threading.Event()
+        self._catch_up = 0  # GOPs still to send at once after a cut for an interruption
+        self._ahead = timedelta(0)  # how much earlier than the lead GOPs go out after a catch-up
         self._closed = threading.Event()
         self._lock = threading.Lock()
 
@@ -249,15 +269,24 @@ class ChannelFeed:
             offset = ts_delta(gop.pts, first) / PTS_HZ
             if end is not None and offset >= end - 0.001:
                 return None
-            due = entry.airs_at + timedelta(seconds=offset) - self.lead
+            moment = entry.airs_at + timedelta(seconds=offset)
+            if self._catch_up:
+                # What cuts in after an interruption changed: its first GOP goes out at once and its
+                # second too, so ffmpeg closes the first segment of the alert (or of the programme it
+                # returns to) now, not when that second GOP is due.
+                now = self.clock()
+                self._ahead = min(max(self._ahead, moment - self.lead - now), 2 * self.segment)
+                self._catch_up -= 1
+            else:
+                self._ahead = max(timedelta(0), self._ahead - self.segment * CATCH_UP_RECOVERY)
+            due = moment - self.lead - self._ahead
             # The first GOP always goes out (an empty entry would end ffmpeg's input); a later one
-            # waits for its time, and an interrupt cuts the entry just before it.
-            if self._wait_until(due, interruptible=progress.sent):
-                return timedelta(seconds=offset)
-            if progress.sent and interruptions.should_cut(
-                entry, self.channel_id, self.planner.profile.pk, entry.airs_at + timedelta(seconds=offset)
+            # waits for its time, and an interrupt (or an alert starting, ending or pre-empting,
+            # noticed while waiting) cuts the entry just before it.
+            if self._wait_until(
+                due, interruptible=progress.sent, cut=self._cut_check(entry, moment, progress)
             ):
-                return timedelta(seconds=offset)  # an alert starts, ends or is pre-empted: cut here
+                return timedelta(seconds=offset)
             data = gop.data
             if end is not None and offset + 1.5 * self.segment.total_seconds() > end:
                 data = trim_gop(data, first, end)  # the last GOP: cut it where the entry ends
@@ -270,15 +299,36 @@ class ChannelFeed:
             self.status.released_until = entry.airs_at + timedelta(seconds=offset)
         return None
 
-    def _wait_until(self, due: datetime, *, interruptible: bool) -> bool:
-        """Sleep until `due`; True if interrupted (or closed) first."""
+    def _cut_check(self, entry: Entry, moment: datetime, progress: _Progress) -> Callable[[], bool] | None:
+        """Whether what interrupts the channel at `moment` (the schedule time of the GOP waiting to go
+        out) is no longer what this entry airs; None before the entry's first GOP went out."""
+        if not progress.sent:
+            return None
+
+        def changed() -> bool:
+            if interruptions.should_cut(entry, self.channel_id, self.planner.profile.pk, moment):
+                self._catch_up = CATCH_UP_GOPS
+                return True
+            return False
+
+        return changed
+
+    def _wait_until(
+        self, due: datetime, *, interruptible: bool, cut: Callable[[], bool] | None = None
+    ) -> bool:
+        """Sleep until `due`; True if interrupted (or closed) first, or if `cut` says so. `cut` is
+        asked at once and then every `INTERRUPT_POLL_SECONDS` while waiting: an alert issued in
+        another process is noticed within that (plus its source's cache), not at the next GOP."""
         while True:
             if self._closed.is_set() or (interruptible and self._interrupt.is_set()):
+                return True
+            if cut is not None and cut():
                 return True
             remaining = (due - self.clock()).total_seconds()
             if remaining <= 0:
                 return False
-            (self._interrupt if interruptible else self._closed).wait(min(remaining, 0.5))
+            wait = min(remaining, INTERRUPT_POLL_SECONDS if cut is not None else 0.5)
+            (self._interrupt if interruptible else self._closed).wait(wait)
 
 
 def _with_last(gops: Iterator[Gop]) -> Iterator[tuple[Gop, bool]]:

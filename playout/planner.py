@@ -109,6 +109,7 @@ class Planner:
     def plan(self, cursor: datetime) -> Entry:
         from playout import interruptions, live_events  # they build on this module
 
+        returning = getattr(self, "interruption_on_air", None) is not None
         interrupting = interruptions.entry_for(self, cursor)  # an emergency alert goes first
         if interrupting is not None:
             return interrupting
@@ -132,13 +133,17 @@ class Planner:
                 )
                 until = min(upcoming, cursor + SLATE_CHUNK) if upcoming else cursor + SLATE_CHUNK
                 return self.slate_entry(cursor, until, note="nothing scheduled")
-            entry = self._entry_for(piece, cursor)
+            entry = self._entry_for(piece, cursor, on_the_cursor=returning)
             if entry is not None:
                 return entry
             cursor = piece.stop
         return self.slate_entry(cursor, cursor + SLATE_CHUNK, note="only slivers scheduled")
 
-    def _entry_for(self, piece: Piece, cursor: datetime) -> Entry | None:
+    def _entry_for(self, piece: Piece, cursor: datetime, *, on_the_cursor: bool = False) -> Entry | None:
+        """The piece from `cursor` on. With `on_the_cursor` (the stream is already at `cursor`, as
+        when an alert ends mid-piece), a pre-generated piece airs from its keyframe at or before
+        the cursor, late by less than a segment, and is cut that much short at its end, so the
+        stream, the schedule and the as-run log stay on the same clock."""
         offset = max(timedelta(0), cursor - piece.start)
         if offset <= START_TOLERANCE:
             offset = timedelta(0)
@@ -152,6 +157,21 @@ class Planner:
         if path is not None and path not in self.unplayable:
             try:
                 byte_offset = 0
+                if offset and on_the_cursor:
+                    # The keyframe nearest a little under half a segment back is the one at or
+                    # before the cursor (a keyframe right on the cursor wins).
+                    back = int(float(self.profile.segment_seconds) * 450)
+                    cut = find_cut(path, max(0, _ms(offset) - back))
+                    if timedelta(milliseconds=cut.offset_ms) <= offset:
+                        return Entry(
+                            origin=AsRunEntry.Origin.PREGEN,
+                            airs_at=cursor,
+                            duration=length - offset,
+                            piece=piece,
+                            path=path,
+                            byte_offset=cut.byte_offset,
+                            trim=True,
+                        )
                 if offset:
                     cut = find_cut(path, _ms(offset))
                     offset, byte_offset = timedelta(milliseconds=cut.offset_ms), cut.byte_offset

@@ -45,7 +45,10 @@ from tests.playout.test_channel_process import (  # noqa: F401  (fixtures)
     ready,
 )
 
-CHANNELS = ["7", "8", "9"]
+# Three channels by default: on a shared 2-core box the supervisor, the web app, the worker and the
+# checkers then leave enough CPU for timing that holds. The issue's 20 (or any count) can be run
+# on a quieter machine with RETROVUE_TEST_ALERT_CHANNELS=20.
+CHANNELS = [str(7 + index) for index in range(int(os.environ.get("RETROVUE_TEST_ALERT_CHANNELS", "3")))]
 WIDTH, HEIGHT = 320, 240  # the channel-process tests' profile
 STANDBY_RGB = (0x14, 0x28, 0x4B)  # playout's slate colour, which the stand-by card uses
 BANNER_YELLOW = (0xFF, 0xD0, 0x00)
@@ -77,12 +80,24 @@ def _token_client() -> Client:
     return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
 
 
+# A segment's program date-time comes from ffmpeg's stream clock (90 kHz, frame-rounded), the cut
+# from the schedule: they may differ by a frame or so, far less than this.
+PDT_SLACK = timedelta(milliseconds=100)
+# What a break-in may take beyond 2 × the segment: the API call, the source's snapshot, ffmpeg
+# closing the segment and the supervisor listing it (it polls every 0.25 s), on a loaded 2-core box.
+BREAK_IN_TOLERANCE = 1.0
+# How long the feeds may take to notice the alert (the API call, the interrupt source's snapshot,
+# the feed's 0.1 s poll), on top of the lead and the segment that bound its schedule time: 0.5–0.7 s
+# measured with 3 channels, 1.2 s with 20 on a loaded 2-core box.
+NOTICE_TOLERANCE = 2.0
+
+
 def _segment_from(base: str, number: str, after) -> object | None:
-    """The first listed segment of the channel whose schedule time is at or after `after`."""
+    """The first listed segment of the channel whose schedule time is at (or a frame short of) `after`."""
     playlist = _playlist(f"{base}/hls/{number}/index.m3u8")
     if playlist is None:
         return None
-    return next((s for s in playlist.segments if s.program_date_time >= after), None)
+    return next((s for s in playlist.segments if s.program_date_time >= after - PDT_SLACK), None)
 
 
 @pytest.mark.e2e
@@ -147,7 +162,8 @@ def test_an_alert_breaks_into_every_channel_within_two_segments_and_each_returns
             assert response.status_code == 201, response.content
             alert = Alert.objects.get(pk=response.json()["id"])
 
-            # Every channel lists an alert segment (the stand-by card first) within 2 × the segment.
+            # Every channel lists an alert segment (the stand-by card first) within 2 × the segment:
+            # the first segment whose schedule time is where the feed cut to the alert.
             delays, switched_to = {}, {}
             deadline = time.monotonic() + 6 * SEGMENT
             while len(delays) < len(channels) and time.monotonic() < deadline:
@@ -170,12 +186,19 @@ def test_an_alert_breaks_into_every_channel_within_two_segments_and_each_returns
                 colour = _frame_rgb(f"{base}/hls/{number}/{segment.uri}", 8, 120)
                 banner = _frame_rgb(f"{base}/hls/{number}/{segment.uri}", 160, 4)
                 assert _near(colour, STANDBY_RGB) or _near(banner, BANNER_YELLOW), (number, colour, banner)
-            print(f"\nbreak-in delays (s): { {k: round(v, 2) for k, v in delays.items()} }")
-            # The feed runs LEAD_SEGMENTS ahead of air, and what it has handed ffmpeg stays handed: the
-            # cut lands at the first GOP not yet released, so a playlist shows the alert after the lead
-            # plus up to two segments (one to reach the boundary, one for ffmpeg to close the segment).
-            # The issue asks for 2 × the segment; that needs a shorter lead (see the branch note).
-            assert max(delays.values()) <= (LEAD_SEGMENTS + 2) * SEGMENT + 1
+            print(
+                f"\nbreak-in delays, request to alert segment listed (s): { {k: round(v, 2) for k, v in delays.items()} }"
+            )
+            # Its schedule time is where the feed cut: the first GOP it had not yet handed ffmpeg, so
+            # at most the lead plus a segment after the request (a player at the live edge shows it
+            # then; a shorter lead, RETROVUE_PLAYOUT_LEAD_SEGMENTS, brings that closer).
+            scheduled = {
+                k: round((s.program_date_time - issued_at).total_seconds(), 2) for k, s in switched_to.items()
+            }
+            print(f"break-in, request to the alert's schedule time (s): {scheduled}")
+            assert all(s.program_date_time >= issued_at for s in switched_to.values()), scheduled
+            assert max(scheduled.values()) <= (LEAD_SEGMENTS + 1) * SEGMENT + NOTICE_TOLERANCE, scheduled
+            assert max(delays.values()) <= 2 * SEGMENT + BREAK_IN_TOLERANCE, delays
 
             # The worker encodes the slate once; every channel then switches to it.
             slate = _wait(
@@ -198,41 +221,57 @@ def test_an_alert_breaks_into_every_channel_within_two_segments_and_each_returns
             time.sleep(2)
             assert client.delete(f"/api/alerts/{alert.pk}").status_code == 200
 
+            # The stand-by card leaving for the slate is an off-air event too (at a schedule time,
+            # which runs ahead of the wall clock): the return is the off-air after the last on-air.
             gaps = {}
             for channel in channels:
+                last_on = AlertEvent.objects.filter(
+                    alert=alert, channel=channel, kind=EventKind.ON_AIR
+                ).last()
                 off = _wait(
-                    lambda channel=channel: AlertEvent.objects.filter(
-                        alert=alert, channel=channel, kind=EventKind.OFF_AIR
-                    ).first(),
+                    lambda channel=channel, last_on=last_on: (
+                        AlertEvent.objects.filter(
+                            alert=alert, channel=channel, kind=EventKind.OFF_AIR, at__gte=last_on.at
+                        )
+                        .exclude(pk__lt=last_on.pk)
+                        .first()
+                    ),
                     timeout=4 * SEGMENT,
                     interval=0.05,
                 )
                 assert off, f"channel {channel.number} did not return"
                 back = _wait(
                     lambda channel=channel, off=off: (
-                        AsRunEntry.objects.filter(channel=channel, origin="pregen", actual_start__gte=off.at)
+                        AsRunEntry.objects.filter(
+                            channel=channel, actual_start__gte=off.at - timedelta(seconds=SEGMENT)
+                        )
+                        .exclude(origin="slate", piece__isnull=True)  # the alert's own rows
                         .order_by("actual_start")
                         .first()
                     ),
                     timeout=4 * SEGMENT,
                 )
-                assert back, f"channel {channel.number} did not go back to its programme"
-                # The show went on underneath: it rejoins the piece scheduled at that moment.
-                aired = list(
-                    AsRunEntry.objects.filter(
-                        channel=channel, actual_start__gte=off.at - timedelta(seconds=1)
+                aired = (
+                    "; ".join(
+                        f"{origin} {start:%H:%M:%S.%f}-{stop and f'{stop:%H:%M:%S.%f}'} piece {piece} {note}"
+                        for origin, start, stop, piece, note in AsRunEntry.objects.filter(
+                            channel=channel, actual_start__gte=off.at - timedelta(seconds=SEGMENT)
+                        )
+                        .order_by("actual_start")
+                        .values_list("origin", "actual_start", "actual_stop", "piece_id", "error")[:4]
                     )
-                    .order_by("actual_start")
-                    .values_list("origin", "actual_start", "piece_id")[:4]
+                    + f" (off air at {off.at:%H:%M:%S.%f})"
                 )
-                assert back.piece.start <= back.actual_start < back.piece.stop, aired
+                assert back, f"channel {channel.number} did not go back to its programme: {aired}"
+                # The show went on underneath: the very next thing on air is the piece scheduled at
+                # that moment, from that moment on the schedule (no slate in between, no overlap).
+                assert back.origin == "pregen", aired
+                assert back.piece.start <= off.at < back.piece.stop, aired
                 gaps[channel.number] = (back.actual_start - off.at).total_seconds()
-                # Known gap (see the branch note): a few seconds of slate may air between the alert
-                # and the programme; the programme itself resumes at its wall-clock position.
-                assert gaps[channel.number] <= 4 * SEGMENT, aired
+                assert gaps[channel.number] == 0, aired
                 assert off.at > issued_at
 
-            print(f"seconds from off-air to the programme: {gaps}")
+            print(f"seconds from off-air to the programme's first frame on the schedule: {gaps}")
         output, _ = checker.communicate(timeout=60)
         print(output.decode().strip())
         assert checker.returncode == 0, output.decode()
