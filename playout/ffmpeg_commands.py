@@ -89,6 +89,15 @@ class Bug:
 
 
 @dataclass(frozen=True)
+class LowerThird:
+    """A lower third to burn in ("Up next: …"): an image (PNG with alpha) laid across the bottom of
+    the frame from `from_ms` into the piece to its end."""
+
+    path: str
+    from_ms: int = 0
+
+
+@dataclass(frozen=True)
 class PieceTiming:
     """The exact length of an encoded piece: whole frames, and the audio samples that go with them."""
 
@@ -142,6 +151,7 @@ def pregen_argv(
     *,
     ffmpeg: str | None = None,
     preset: str = DEFAULT_PRESET,
+    lower_third: LowerThird | None = None,
 ) -> list[str]:
     """Cut an item at [in_ms, out_ms) of its timeline and encode it to `profile` (see module doc).
 
@@ -213,6 +223,11 @@ def pregen_argv(
         inputs += ["-i", _file_url(bug.path)]
         filters.append(_bug_filter(input_count, bug, width, height, video))
         video = "[vbug]"
+        input_count += 1
+    if lower_third is not None:
+        inputs += ["-i", _file_url(lower_third.path)]
+        filters.append(_lower_third_filter(input_count, lower_third, width, height, video, bug))
+        video = "[vnext]"
     filters.append(f"{audio}{LOUDNORM},{_audio_finish(timing)}[aout]")
     return [
         *_head(ffmpeg),
@@ -253,6 +268,36 @@ def slate_argv(
         ffmpeg=ffmpeg,
         preset=preset,
     )
+
+
+def station_card_argv(
+    duration_ms: int,
+    profile,
+    card: str | os.PathLike,
+    output: str | os.PathLike = "-",
+    *,
+    ffmpeg: str | None = None,
+    preset: str = DEFAULT_PRESET,
+) -> list[str]:
+    """A station ID card (a still image, see scheduling.graphics) over silence, fitted into the
+    profile's frame and encoded like every other piece. The image is laid over a black field with
+    eof_action=repeat, as the bug is, so the piece lasts exactly `duration_ms`."""
+    timing = piece_timing(duration_ms, profile)
+    width, height = profile.width, profile.height
+    video = (
+        f"[2:v:0]format=rgba,{_fit(width, height)}[card];"
+        f"[0:v][card]overlay=x=0:y=0:eof_action=repeat,format=yuv420p,trim=end_frame={timing.frames}[vout]"
+    )
+    audio = f"[1:a]aformat=sample_fmts=fltp:channel_layouts=stereo,{_audio_finish(timing)}[aout]"
+    return [
+        *_head(ffmpeg),
+        "-f", "lavfi", "-i", f"color=c=black:s={width}x{height}:r={_rate(timing.fps)}",
+        "-f", "lavfi", "-i", f"anullsrc=r={AUDIO_RATE}:cl=stereo",
+        "-i", _file_url(card),
+        "-filter_complex", f"{video};{audio}",
+        "-map", "[vout]", "-map", "[aout]",
+        *_output_args(profile, preset, output),
+    ]  # fmt: skip
 
 
 def test_pattern_argv(
@@ -418,6 +463,26 @@ def _bug_filter(index: int, bug: Bug, width: int, height: int, video: str) -> st
         f"scale=w='min(iw,{max_w})':h='min(ih,{max_h})':force_original_aspect_ratio=decrease,"
         f"colorchannelmixer=aa={opacity:.2f}[bugimage];"
         f"{video}[bugimage]overlay=x={x}:y={y}:eof_action=repeat,format=yuv420p[vbug]"
+    )
+
+
+def _lower_third_filter(
+    index: int, lower_third: LowerThird, width: int, height: int, video: str, bug: Bug | None
+) -> str:
+    """The lower third across the bottom inside the action-safe margin, beside a bug in a bottom
+    corner rather than over it, shown from its time on (t is the piece's own clock)."""
+    margin_x, margin_y = round(width * BUG_MARGIN_FRACTION), round(height * BUG_MARGIN_FRACTION)
+    band_width, x = width - 2 * margin_x, margin_x
+    corner = (bug.corner or "bottom_right") if bug is not None else ""
+    if corner.startswith("bottom"):
+        beside = round(width * BUG_MAX_FRACTION) + margin_x // 2
+        band_width -= beside
+        x += beside if corner.endswith("left") else 0
+    start = lower_third.from_ms / 1000
+    return (
+        f"[{index}:v:0]format=rgba,scale=w={band_width}:h=-2[lowerthird];"
+        f"{video}[lowerthird]overlay=x={x}:y=H-h-{margin_y}:eof_action=repeat"
+        f":enable='gte(t,{start:.3f})',format=yuv420p[vnext]"
     )
 
 

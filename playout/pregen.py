@@ -49,22 +49,28 @@ from playout.pregen_store import (
     GB,
     SLATE,
     STALE_ENCODE,
+    STATION_CARD,
     TEST_PATTERN,
     SourceUnavailable,
     bug_key,
+    card_key,
     channel_bug,
     encoder_preset,
     file_path,
     max_enqueued,
     max_store_bytes,
+    overlay_key,
     plan_hours,
     pregen_store,
     relative_path,
     remember_bug,
+    remember_card,
+    remember_overlay,
     sweep_orphans,
 )
+from playout.up_next import UpNext, next_titles, up_next
 from scheduling.choices import PieceKind
-from scheduling.models import Channel, Piece
+from scheduling.models import Channel, Piece, ProgramEntry
 
 logger = logging.getLogger(__name__)
 
@@ -100,15 +106,18 @@ class CutKey:
 # --- From the fine log to rows ---------------------------------------------------------------------
 
 
-def _cut_key(kind, playable_id, in_ms, out_ms, start, stop, profile_id, bug) -> CutKey | None:
+def _cut_key(kind, playable_id, in_ms, out_ms, start, stop, profile_id, bug, card="") -> CutKey | None:
     special = SPECIALS.get(kind)
     if special is None and playable_id is None:
-        special = SLATE  # nothing to play: the slate is what airs
+        # A station ID without a clip is the channel's card; anything else with nothing to play
+        # airs the slate.
+        special = STATION_CARD if kind == PieceKind.STATION_ID and card else SLATE
     if special:
         length = out_ms - in_ms if out_ms > in_ms else int((stop - start).total_seconds() * 1000)
         if length <= 0:
             return None
-        return CutKey(None, special, profile_id, "", 0, length)
+        # A card is the channel's own (its key says which card, in the row's bug_key column).
+        return CutKey(None, special, profile_id, card if special == STATION_CARD else "", 0, length)
     if out_ms <= in_ms:
         return None
     return CutKey(playable_id, "", profile_id, bug, in_ms, out_ms)
@@ -123,12 +132,20 @@ def _channel_ids(channel_ids: Iterable[int] | None = None) -> list[int]:
     return list(_enabled_channels(channel_ids).values_list("pk", flat=True))
 
 
-def _channel_keys(channel_ids: Iterable[int] | None = None) -> dict[int, tuple[int, str]]:
-    """(profile id, bug key) per enabled channel."""
+def _channel_keys(channel_ids: Iterable[int] | None = None) -> dict[int, tuple[int, str, str, str]]:
+    """(profile id, bug key, station ID card key, number) per enabled channel."""
     return {
-        channel.pk: (channel.stream_profile_id, remember_bug(channel))
+        channel.pk: (channel.stream_profile_id, remember_bug(channel), remember_card(channel), channel.number)
         for channel in _enabled_channels(channel_ids)
     }
+
+
+def _overlays(bug: str, lower_third: UpNext | None, number: str, *, remember: bool) -> str:
+    """The key of what is burned over a piece: its channel's bug, plus an "Up next" lower third."""
+    if lower_third is None:
+        return bug
+    make = remember_overlay if remember else overlay_key
+    return make(bug, lower_third.title, lower_third.from_ms, number)
 
 
 def _upcoming(now: datetime, until: datetime | None, channel_ids: Iterable[int] | None = None):
@@ -139,12 +156,23 @@ def _upcoming(now: datetime, until: datetime | None, channel_ids: Iterable[int] 
     pieces = Piece.objects.filter(channel_id__in=list(channels), stop__gt=now).exclude(kind=PieceKind.LIVE)
     if until is not None:
         pieces = pieces.filter(start__lt=until)
+    programs = ProgramEntry.objects.filter(channel_id__in=list(channels), stop__gt=now)
+    if until is not None:
+        programs = programs.filter(start__lt=until)
+    following = next_titles(programs.values_list("pk", flat=True))
     rows = pieces.order_by("start").values_list(
-        "channel_id", "kind", "playable_id", "in_ms", "out_ms", "start", "stop"
+        "channel_id", "kind", "playable_id", "in_ms", "out_ms", "start", "stop", "program_id"
     )
-    for channel, kind, playable_id, in_ms, out_ms, start, stop in rows.iterator(chunk_size=5000):
-        profile_id, bug = channels[channel]
-        yield channel, start, stop, _cut_key(kind, playable_id, in_ms, out_ms, start, stop, profile_id, bug)
+    for channel, kind, playable_id, in_ms, out_ms, start, stop, program in rows.iterator(chunk_size=5000):
+        profile_id, bug, card, number = channels[channel]
+        lower_third = up_next(kind, playable_id, start, stop, following.get(program))
+        bug = _overlays(bug, lower_third, number, remember=True)
+        yield (
+            channel,
+            start,
+            stop,
+            _cut_key(kind, playable_id, in_ms, out_ms, start, stop, profile_id, bug, card),
+        )
 
 
 def _row_key(row: PregenPiece) -> CutKey:
@@ -189,7 +217,8 @@ def piece_for(piece: Piece) -> PregenPiece:
     """The pre-generated piece a fine-log row plays from (created, pending, if new).
 
     Content and short-form pieces map to their item and in/out points with the channel's bug;
-    slates, test patterns and pieces without an item to a bug-less special of the same length.
+    slates, test patterns and pieces without an item to a bug-less special of the same length (a
+    station ID without a clip to the channel's card).
     """
     channel = piece.channel
     key = _cut_key(
@@ -200,7 +229,8 @@ def piece_for(piece: Piece) -> PregenPiece:
         piece.start,
         piece.stop,
         channel.stream_profile_id,
-        remember_bug(channel),
+        _overlays(remember_bug(channel), _up_next(piece), channel.number, remember=True),
+        remember_card(channel) if _is_card(piece) else "",
     )
     if key is None:
         raise ValueError(f"piece {piece.pk} has no length to encode")
@@ -214,6 +244,15 @@ def piece_for(piece: Piece) -> PregenPiece:
         return _existing([key])[key]
 
 
+def _up_next(piece: Piece) -> UpNext | None:
+    following = next_titles([piece.program_id]).get(piece.program_id) if piece.program_id else None
+    return up_next(piece.kind, piece.playable_id, piece.start, piece.stop, following)
+
+
+def _is_card(piece: Piece) -> bool:
+    return piece.kind == PieceKind.STATION_ID and piece.playable_id is None
+
+
 def ready_file(piece: Piece) -> Path | None:
     """The encoded file for a fine-log row if it is ready (for the channel process), else None."""
     channel = piece.channel
@@ -225,7 +264,8 @@ def ready_file(piece: Piece) -> Path | None:
         piece.start,
         piece.stop,
         channel.stream_profile_id,
-        bug_key(channel),
+        _overlays(bug_key(channel), _up_next(piece), channel.number, remember=False),
+        card_key(channel) if _is_card(piece) else "",
     )
     row = _existing([key], status=PregenStatus.READY).get(key) if key else None
     if row is None:

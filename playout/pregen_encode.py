@@ -31,6 +31,7 @@ from playout.inputs import RemoteParts, readable_here
 from playout.models import PregenPiece, PregenStatus
 from playout.pregen_store import (
     STALE_ENCODE,
+    STATION_CARD,
     TEST_PATTERN,
     SourceUnavailable,
     encoder_preset,
@@ -38,7 +39,8 @@ from playout.pregen_store import (
     modified_time,
     pregen_store,
     relative_path,
-    stored_bug,
+    stored_card,
+    stored_overlays,
 )
 from retrovue.subprocesses import CommandError
 
@@ -150,16 +152,23 @@ def _commands(row: PregenPiece, output: Path, remote: RemoteParts) -> list[list[
     length = row.out_ms - row.in_ms
     if row.special == TEST_PATTERN:
         return [commands.test_pattern_argv(length, row.profile, output, preset=preset)]
+    if row.special == STATION_CARD:
+        card = stored_card(row.bug_key)
+        return [commands.station_card_argv(length, row.profile, card, output, preset=preset)]
     if row.special:
         return [
             commands.slate_argv(length, row.profile, output, preset=preset),
             commands.slate_argv(length, row.profile, output, message="", preset=preset),
         ]
-    bug = stored_bug(row.bug_key) if row.bug_key else None
+    bug, lower_third = stored_overlays(row.bug_key) if row.bug_key else (None, None)
     parts = _with_tracks(
         _source_parts(row.playable_id, row.out_ms, remote, row.profile), row.playable_id, row.profile
     )
-    return [commands.pregen_argv(parts, row.in_ms, row.out_ms, row.profile, bug, output, preset=preset)]
+    return [
+        commands.pregen_argv(
+            parts, row.in_ms, row.out_ms, row.profile, bug, output, preset=preset, lower_third=lower_third
+        )
+    ]
 
 
 def _with_tracks(parts: list[commands.SourcePart], playable_id: int, profile) -> list[commands.SourcePart]:

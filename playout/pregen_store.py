@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 # What a row without an item encodes (PregenPiece.special).
 SLATE = "slate"
 TEST_PATTERN = "test_pattern"
+# A station ID piece without a clip: the channel's card (scheduling.graphics), keyed by `card_key`.
+STATION_CARD = "station_card"
 # An encoding row whose temp file has not grown for this long lost its worker.
 STALE_ENCODE = timedelta(minutes=15)
 GB = 1_000_000_000
@@ -139,6 +141,53 @@ def channel_bug(channel: Channel) -> commands.Bug | None:
     return stored_bug(key) if key else None
 
 
+def overlay_key(bug: str, up_next: str, from_ms: int, number: str) -> str:
+    """The key of what a piece airing in the last minute before a program has burned in: the bug
+    (its key, maybe blank) and the "Up next" lower third (title, when it appears, whose colours).
+    It takes the bug key's place, so a piece with a lower third is a piece of its own."""
+    digest = hashlib.sha256(json.dumps(["up next", bug, up_next, from_ms, number]).encode())
+    return digest.hexdigest()[:32]
+
+
+def remember_overlay(bug: str, up_next: str, from_ms: int, number: str) -> str:
+    """`overlay_key`, with the lower third drawn and its description (and the bug's) in the store."""
+    from scheduling.graphics import lower_third_png
+
+    key = overlay_key(bug, up_next, from_ms, number)
+    spec = _bug_spec(key)
+    if not spec.exists():
+        spec.parent.mkdir(parents=True, exist_ok=True)
+        description = json.loads(_bug_spec(bug).read_text()) if bug else {}
+        image = spec.with_name(f"{key}-next.png")
+        _write_atomically(image, lower_third_png(up_next, number))
+        description["lower_third"] = {"image": image.name, "from_ms": from_ms}
+        _write_atomically(spec, json.dumps(description).encode())
+    return key
+
+
+def stored_overlays(key: str) -> tuple[commands.Bug | None, commands.LowerThird | None]:
+    """The bug and lower third a row's key stands for (either may be None)."""
+    spec = _bug_spec(key)
+    try:
+        description = json.loads(spec.read_text())
+    except (OSError, ValueError):
+        return stored_bug(key), None  # a plain bug is drawn again from its channel
+    bug = None
+    if "image" in description:
+        bug = commands.Bug(
+            path=str(spec.with_name(description["image"])),
+            corner=description["corner"],
+            opacity=description["opacity"],
+        )
+    lower = description.get("lower_third")
+    lower_third = (
+        commands.LowerThird(path=str(spec.with_name(lower["image"])), from_ms=int(lower["from_ms"]))
+        if lower
+        else None
+    )
+    return bug, lower_third
+
+
 def _bug_spec(key: str) -> Path:
     """The store's copy of a bug: `<key>.json` (corner, opacity, image name) beside the image."""
     return pregen_store() / "bugs" / f"{key}.json"
@@ -162,6 +211,57 @@ def stored_bug(key: str) -> commands.Bug:
         corner=description["corner"],
         opacity=description["opacity"],
     )
+
+
+# --- Station ID cards ------------------------------------------------------------------------------
+
+
+def _card_inputs(channel: Channel) -> tuple[str, str, str, bytes | None]:
+    logo = None
+    if channel.logo:
+        try:
+            with channel.logo.open("rb") as image:
+                logo = image.read() or None
+        except (OSError, ValueError):
+            logo = None  # the card draws the channel's own tile instead
+    return channel.number, channel.call_sign, channel.name, logo
+
+
+def card_key(channel: Channel) -> str:
+    """A digest of what the channel's station ID card shows (number, call sign, name, logo)."""
+    number, call_sign, name, logo = _card_inputs(channel)
+    digest = hashlib.sha256(json.dumps([number, call_sign, name]).encode())
+    digest.update(logo or b"")
+    return digest.hexdigest()[:32]
+
+
+def remember_card(channel: Channel) -> str:
+    """The channel's card key, with the card drawn into the store so encodes need no channel."""
+    from scheduling.graphics import station_id_card_png
+
+    key = card_key(channel)
+    path = _card_path(key)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomically(path, station_id_card_png(*_card_inputs(channel)))
+    return key
+
+
+def _card_path(key: str) -> Path:
+    return pregen_store() / "cards" / f"{key}.png"
+
+
+def stored_card(key: str) -> Path:
+    """The drawn card for `key` (drawn again from the channel it belongs to when the store lost it)."""
+    path = _card_path(key)
+    if not path.exists():
+        for channel in Channel.objects.all():
+            if card_key(channel) == key:
+                remember_card(channel)
+                break
+    if not path.exists():
+        raise SourceUnavailable("the station ID card it was planned with no longer belongs to any channel")
+    return path
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

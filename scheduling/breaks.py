@@ -6,12 +6,14 @@ kept away from the start and end; an item without marks gets evenly spaced break
 bumper ("we'll be right back") → commercials → bumper ("now back to"); commercials fit the
 daypart, season and audience, haven't expired, never share a company within one break, and rotate
 so a spot doesn't repeat within the hour when there are enough spots. What is left at the end of
-the program becomes promos for upcoming shows, a commercial pod, a station ID and interstitials,
+the program becomes promos for upcoming shows, a commercial pod, a station ID (a piece without a
+clip when the channel has no station ID at all: playout airs its drawn card) and interstitials,
 with the last clip trimmed so the program ends exactly on its boundary.
 """
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ ROTATION_WINDOW = timedelta(hours=1)
 SPECIAL_PROMO_LEAD = timedelta(days=3)  # a special's own promos air in the days before it
 CHANNEL_NAMED = re.compile(r"channel\s*(\d+(?:\.\d+)?)")  # a station ID's category: "channel 3"
 MIN_POD_MS = 45_000
+STATION_ID_CARD_MS = 5_000  # a drawn station ID card, where the channel has no station ID clip
 # Bumpers say which side of a break they belong on in their category or title; "out" words are
 # checked first because "We'll be right back" also contains "back".
 BUMPER_OUT_WORDS = ("break out", "right back", "stay tuned", "after these", "out")
@@ -162,6 +165,11 @@ class BreakPlanner:
             return named is None or named.group(1) == self.channel.number
         return True
 
+    @functools.cached_property
+    def has_station_ids(self) -> bool:
+        """Whether any station ID clip is this channel's or the network's, at any time of day."""
+        return any(self.belongs_here(item) for item in self.snapshot.short_form.get(PieceKind.STATION_ID, []))
+
     def rotation_order(self, items: list[Item], moment: datetime, rng: random.Random) -> list[Item]:
         """Least recently aired first; spots aired within the hour go last; ties broken by the seed."""
         shuffled = sorted(items, key=lambda item: item.id)
@@ -262,7 +270,11 @@ class BreakPlanner:
             pieces += self.commercial_break(
                 clock(), min(left() - 30_000, rule.max_break_seconds * 1000), rule, rng
             )
-        pieces += self.take(PieceKind.STATION_ID, clock(), left(), rng, limit=1)
+        station_id = self.take(PieceKind.STATION_ID, clock(), left(), rng, limit=1)
+        if not station_id and not self.has_station_ids and left() >= STATION_ID_CARD_MS:
+            # No clip says who we are: playout draws the channel's card (name and logo) instead.
+            station_id = [PlannedPiece(PieceKind.STATION_ID, None, 0, STATION_ID_CARD_MS)]
+        pieces += station_id
         for kind in (PieceKind.PROMO, PieceKind.INTERSTITIAL, PieceKind.FILLER):
             pieces += self.take(kind, clock(), left(), rng, limit=3 if kind == PieceKind.PROMO else 99)
         pieces += self.trimmed_to(clock(), left(), rng)

@@ -18,7 +18,9 @@ class PregenPiece(models.Model):
 
     Reused whenever the same cut airs again with the same profile and the same channel bug (the bug
     is burned in, so it is part of the identity: `bug_key` is a digest of image, corner and
-    opacity, blank for no bug). Pieces without an item (slates, test patterns) have no playable.
+    opacity, blank for no bug; in a channel's last minute before a program, of the bug and the
+    "Up next" band, see playout.up_next). Pieces without an item (slates, test patterns, station ID
+    cards, whose `bug_key` names the card) have no playable.
     """
 
     playable = models.ForeignKey(

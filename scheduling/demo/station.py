@@ -2,7 +2,8 @@
 
 It scans the set into a TMM source and a folder source and creates the channels, templates,
 slots, break rules and fallback items (get-or-create by stable names, so a second run changes
-nothing), then rolls the schedule forward.
+nothing), gives each channel nobody has dressed a drawn logo and bug (scheduling.graphics), then
+rolls the schedule forward.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from scheduling.demo.contents import (
     DemoChannel,
 )
 from scheduling.demo.media import Log, _quiet
+from scheduling.graphics import channel_bug_png, channel_logo_png, store_channel_image
 from scheduling.models import BreakRule, Channel, ScheduleTemplate, TimeSlot
 
 
@@ -45,7 +47,7 @@ def build_demo_station(
     Everything is found again by a stable name (source names, channel numbers, template names, slot
     titles and times), and only missing rows are created: a second run leaves every row as it was,
     including anything staff changed since (it only records its two scans as sync runs, as every
-    scan does). `now` is for tests. Returns what was scanned, created and scheduled.
+    scan does; a channel left with neither logo nor bug is given drawn ones again). `now` is for tests. Returns what was scanned, created and scheduled.
     """
     began = time.monotonic()
     folder = Path(media_folder).expanduser().resolve()
@@ -126,6 +128,7 @@ def _channel(spec: DemoChannel, library, clips, created: dict[str, int]):
         },
     )
     _count(created, "channels", made)
+    _count(created, "logos and bugs", _dress(channel))
     if made:
         channel.fallback_items.set(ShortFormItem.objects.filter(source=clips, title__in=spec.fallback))
 
@@ -204,6 +207,26 @@ def _channel(spec: DemoChannel, library, clips, created: dict[str, int]):
     BreakRule.objects.bulk_create(new_rules)
     created["break rules"] = created.get("break rules", 0) + len(new_rules)
     return channel
+
+
+def _dress(channel) -> bool:
+    """Give a channel nobody has dressed (no logo, no bug) a drawn logo and bug, so the M3U
+    carries a `tvg-logo` and every piece airs with the bug. A channel with either is left alone.
+
+    Written with a queryset update: saving the channel would queue a schedule rebuild
+    (scheduling.signals) for a change that does not touch the schedule.
+    """
+    if channel.logo or channel.bug_image:
+        return False
+    logo = store_channel_image(
+        Channel._meta.get_field("logo"), channel_logo_png(channel.number, channel.call_sign, channel.name)
+    )
+    bug = store_channel_image(
+        Channel._meta.get_field("bug_image"), channel_bug_png(channel.number, channel.call_sign)
+    )
+    Channel.objects.filter(pk=channel.pk, logo="", bug_image="").update(logo=logo, bug_image=bug)
+    channel.logo.name, channel.bug_image.name = logo, bug
+    return True
 
 
 def _roll_forward(channels, now: datetime | None, log: Log) -> dict | None:

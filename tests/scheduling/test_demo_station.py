@@ -18,6 +18,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.db import transaction
+from PIL import Image
 
 from catalog.choices import ChapterOrigin, ContentKind, FileState, SourceKind
 from catalog.media.probe import probe_media_file
@@ -34,6 +35,10 @@ from catalog.models import (
     ShortFormItem,
     Show,
 )
+from playout import pregen
+from playout.ffmpeg_commands import BUG_MARGIN_FRACTION
+from playout.models import PregenStatus
+from playout.pregen_store import stored_overlays
 from retrovue.subprocesses import run_command
 from scheduling.choices import PieceKind
 from scheduling.demo import contents, media
@@ -318,3 +323,64 @@ def test_setup_demo_station_command_reports_progress_and_reuses_what_exists(stat
     assert "created nothing new" in text
     assert "Demo station ready: 3 RetroVue Classic TV, 5 RetroVue Movies, 7 RetroVue Kids" in text
     assert row_counts() == counts
+
+
+# --- the station's look ---------------------------------------------------------------------------
+
+
+def test_demo_m3u_carries_a_served_png_logo_for_every_channel(station, client):
+    response = client.get("/iptv/channels.m3u")
+    assert response.status_code == 200
+    entries = [line for line in response.content.decode().splitlines() if line.startswith("#EXTINF")]
+    assert len(entries) == Channel.objects.filter(enabled=True).count() >= 3
+    logos = [line.split('tvg-logo="', 1)[1].split('"', 1)[0] for line in entries]
+    assert all(logo.startswith("http://testserver/media/logos/") for logo in logos), logos
+    assert len(set(logos)) == len(logos)  # one per channel
+    for logo in logos:
+        image = client.get(logo.removeprefix("http://testserver"))
+        assert image.status_code == 200 and image["Content-Type"] == "image/png"
+        with Image.open(io.BytesIO(b"".join(image.streaming_content))) as decoded:
+            assert decoded.format == "PNG" and decoded.size[0] >= 128
+    for channel in Channel.objects.filter(number__in=["3", "5", "7"]):
+        assert channel.bug_image.name.startswith("bugs/") and channel.bug_corner == "bottom_right"
+
+
+def test_a_pregenerated_demo_piece_carries_the_channel_bug(station, settings, tmp_path):
+    settings.RETROVUE_PREGEN_ROOT = str(tmp_path / "pregen")
+    settings.RETROVUE_PREGEN_PRESET = "ultrafast"
+    channel = Channel.objects.get(number="3")
+    piece = (
+        Piece.objects.filter(channel=channel, kind=PieceKind.STATION_ID, playable__isnull=False)
+        .order_by("out_ms", "start")
+        .first()
+    )
+    row = pregen.encode(pregen.piece_for(piece))
+    assert row.status == PregenStatus.READY, row.error
+    # A station ID closes a program, so it may also carry "Up next" (its key then covers both).
+    bug, _up_next = stored_overlays(row.bug_key)
+    assert bug is not None and bug.corner == channel.bug_corner and Path(bug.path).is_file()
+
+    # The bug sits in the bottom-right corner, 5% in from the edges: there the frame on air differs
+    # from the source's frame at the same instant; in the opposite corner it is the programme's own.
+    profile = channel.stream_profile
+    right = profile.width - round(profile.width * BUG_MARGIN_FRACTION)
+    bottom = profile.height - round(profile.height * BUG_MARGIN_FRACTION)
+    aired = Path(settings.RETROVUE_PREGEN_ROOT) / row.path
+    source = Path(piece.playable.files.get().local_path)
+    scale = f"scale={profile.width}:{profile.height}"
+
+    def difference(crop: str) -> float:
+        on_air = luma(aired, crop)
+        original = luma(source, f"{scale},{crop}", seek_ms=piece.in_ms)
+        assert len(on_air) == len(original) > 0
+        return sum(abs(a - b) for a, b in zip(on_air, original, strict=True)) / len(on_air)
+
+    assert difference(f"crop=90:50:{right - 100}:{bottom - 60}") > 40
+    assert difference("crop=90:50:10:10") < 8
+
+
+def luma(path: Path, filters: str, *, seek_ms: int = 0) -> bytes:
+    """The luma of one frame's region, one byte a pixel."""
+    argv = [settings.RETROVUE_FFMPEG, "-v", "error", "-ss", f"{seek_ms / 1000:.3f}", "-i", str(path),
+            "-vf", filters, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "-"]  # fmt: skip
+    return run_command(argv, timeout=30).stdout
