@@ -230,6 +230,9 @@ CYCLE = (
 )
 CYCLE_MS = sum(length for _, _, length in CYCLE)
 UNIQUE_SHARE = sum(length for role, _, length in CYCLE if role == "unique") / CYCLE_MS
+# Parts whose processes serve more than this station (the database and broker servers): reported
+# apart, not counted in the station's own CPU and memory.
+SERVER_OUTSIDE_STATION = " (whole server, reported apart)"
 SHARED_SPOTS = 4
 SHARED_RERUNS = 2
 FIRST_NUMBER = 201
@@ -482,13 +485,13 @@ def classify(process: dict, by_pid: dict[int, dict], roots: dict[int, str]) -> s
         pid, hops = by_pid[pid]["ppid"], hops + 1
     command = process["command"]
     if process["comm"] == "redis-server":
-        return "broker: redis-server (whole server, shared)"
+        return f"broker: redis-server{SERVER_OUTSIDE_STATION}"
     if process["comm"].startswith("postgres") or command.startswith("postgres"):
         if f" {BENCH_DB} " in command:
             return "database: this station's backends"
         if command.startswith("postgres: ") and len(command.split()) >= 4 and "launcher" not in command:
             return None  # another user's backend on the shared server
-        return "database: server processes (shared)"
+        return f"database: server processes{SERVER_OUTSIDE_STATION}"
     return None
 
 
@@ -666,7 +669,7 @@ def on_air_step(station: Station, bench, web, base: str, count: int, args, datab
             if max_lag > 1.5 * target or stalls[number] > 1.5 * target + 1.0:
                 behind.append(number)
         station_parts = {k: v for k, v in parts.items() if not k.startswith("load generator")}
-        ours = sum(v["cores"] for k, v in station_parts.items() if "shared" not in k)
+        ours = sum(v["cores"] for k, v in station_parts.items() if not k.endswith(SERVER_OUTSIDE_STATION))
         playlists = [s["first_playlist_s"] for s in startup.values() if s["first_playlist_s"] is not None]
         all_lags = [lag for values in lags.values() for lag in values]
         return {
@@ -683,9 +686,9 @@ def on_air_step(station: Station, bench, web, base: str, count: int, args, datab
             "parts": parts,
             "station_cores": ours,
             "per_channel_cores": ours / count,
-            "shared_servers_cores": sum(v["cores"] for k, v in station_parts.items() if "shared" in k),
-            "station_rss_mb": sum(v["rss_mb"] for k, v in station_parts.items() if "shared" not in k),
-            "station_pss_mb": sum(v["pss_mb"] for k, v in station_parts.items() if "shared" not in k),
+            "shared_servers_cores": sum(v["cores"] for k, v in station_parts.items() if k.endswith(SERVER_OUTSIDE_STATION)),
+            "station_rss_mb": sum(v["rss_mb"] for k, v in station_parts.items() if not k.endswith(SERVER_OUTSIDE_STATION)),
+            "station_pss_mb": sum(v["pss_mb"] for k, v in station_parts.items() if not k.endswith(SERVER_OUTSIDE_STATION)),
             "machine_busy_cores": (busy1[0] - busy0[0]) / (busy1[1] - busy0[1]) * os.cpu_count(),
             "startup_playlist_max_s": max(playlists) if playlists else None,
         }
