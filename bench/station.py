@@ -686,9 +686,15 @@ def on_air_step(station: Station, bench, web, base: str, count: int, args, datab
             "parts": parts,
             "station_cores": ours,
             "per_channel_cores": ours / count,
-            "shared_servers_cores": sum(v["cores"] for k, v in station_parts.items() if k.endswith(SERVER_OUTSIDE_STATION)),
-            "station_rss_mb": sum(v["rss_mb"] for k, v in station_parts.items() if not k.endswith(SERVER_OUTSIDE_STATION)),
-            "station_pss_mb": sum(v["pss_mb"] for k, v in station_parts.items() if not k.endswith(SERVER_OUTSIDE_STATION)),
+            "shared_servers_cores": sum(
+                v["cores"] for k, v in station_parts.items() if k.endswith(SERVER_OUTSIDE_STATION)
+            ),
+            "station_rss_mb": sum(
+                v["rss_mb"] for k, v in station_parts.items() if not k.endswith(SERVER_OUTSIDE_STATION)
+            ),
+            "station_pss_mb": sum(
+                v["pss_mb"] for k, v in station_parts.items() if not k.endswith(SERVER_OUTSIDE_STATION)
+            ),
             "machine_busy_cores": (busy1[0] - busy0[0]) / (busy1[1] - busy0[1]) * os.cpu_count(),
             "startup_playlist_max_s": max(playlists) if playlists else None,
         }
