@@ -1,17 +1,16 @@
-/* The programming desk: EventCalendar's resource timeline (channels as rows) over
+/* The programming desk: the timeline of every channel (timeline.js draws it) over
    /api/scheduling/desk/. Every drag has a keyboard path: select a block (Tab, Enter) and use the
-   panel's Move / Set end / Delete / ± grid, or choose "Place…" on a search result. Times are the
-   browser's, i.e. the staff member's time zone. */
+   panel's Move / Set end / Delete / ± grid (or Alt+arrows on the block), or choose "Place…" on a
+   search result. Times are the browser's, i.e. the staff member's time zone. */
 (function () {
   "use strict";
   const root = document.getElementById("rv-desk");
   const api = root.dataset.api;
   const can = { add: !!root.dataset.canAdd, change: !!root.dataset.canChange, del: !!root.dataset.canDelete };
   const $ = (id) => document.getElementById(id);
-  const ZOOMS = { day: { hours: 24, slot: 30 }, "6h": { hours: 6, slot: 10 }, "1h": { hours: 1, slot: 5 } };
-  const ROWS = Number(root.dataset.rows || 20);
-  const state = { channelIds: [], rowStart: 0, allChannels: [], day: startOfDay(new Date()), hour: 0, zoom: "day", versions: {}, channels: [], programs: {},
-                  entries: {}, selected: null, placing: null, loadedAt: 0, options: {} };  // prettier-ignore
+  const ZOOMS = { day: { hours: 24, slot: 30, labels: 120 }, "6h": { hours: 6, slot: 10, labels: 30 }, "1h": { hours: 1, slot: 5, labels: 10 } };
+  const state = { allChannels: [], day: startOfDay(new Date()), hour: 0, zoom: "day", versions: {}, channels: [], programs: {},
+                  entries: {}, selected: null, placing: null, loadedAt: 0 };  // prettier-ignore
 
   function startOfDay(date) { const d = new Date(date); d.setHours(0, 0, 0, 0); return d; }
   function pad(n) { return String(n).padStart(2, "0"); }
@@ -73,40 +72,22 @@
 
   // --- the calendar ------------------------------------------------------------------------------
 
-  const calendar = EventCalendar.create($("rv-calendar"), {
-    view: "resourceTimelineDay",
-    headerToolbar: { start: "", center: "", end: "" },
-    height: "auto",
-    resources: [],
-    events: [],
-    editable: can.change,
-    eventStartEditable: can.change,
-    eventDurationEditable: can.change,
-    snapDuration: "00:30",
-    slotDuration: "00:30",
-    slotWidth: 32,
-    nowIndicator: true,
-    scrollTime: "18:00",
-    slotLabelFormat: { hour: "2-digit", minute: "2-digit", hour12: false },
-    eventContent: (info) => ({ html: blockHtml(info.event) }),
-    eventClick: (info) => select(info.event.extendedProps.program),
-    eventDrop: (info) => {
-      const program = info.event.extendedProps.program;
-      const channel = info.newResource ? info.newResource.id : info.event.resourceIds[0];
-      edit("POST", `/programs/${program.id}/move`, { channel_id: Number(channel), start: info.event.start.toISOString() }, "Move")
-        .catch(() => info.revert());
+  function movable(program) {
+    return can.change && new Date(program.start).getTime() >= Date.now() + 60000 && ["template", "desk", "live"].includes(program.kind);
+  }
+
+  const timeline = RvTimeline.create($("rv-calendar"), {
+    snapMinutes: grid,
+    editable: (block) => movable(block.program),
+    blockHtml: (block) => blockHtml(block.program),
+    blockLabel: (block) => {
+      const program = block.program;
+      return `${program.title} ${program.subtitle || ""}, channel ${channelNumber(program.channel_id)}, ${clock(new Date(program.start))} to ${clock(new Date(program.stop))}`;
     },
-    eventResize: (info) => {
-      const program = info.event.extendedProps.program;
-      edit("POST", `/programs/${program.id}/resize`, { stop: info.event.end.toISOString() }, "Resize").catch(() => info.revert());
-    },
-    eventDidMount: (info) => {
-      const program = info.event.extendedProps.program;
-      if (!program) return;
-      info.el.dataset.programId = program.id;
-      info.el.setAttribute("aria-label", `${program.title} ${program.subtitle || ""}, channel ${channelNumber(program.channel_id)}, ${clock(new Date(program.start))} to ${clock(new Date(program.stop))}`);
-      if (state.selected && state.selected.id === program.id) info.el.classList.add("rv-selected");
-    },
+    onSelect: (block) => select(block.program),
+    onMove: (block, channelId, start) =>
+      edit("POST", `/programs/${block.program.id}/move`, { channel_id: Number(channelId), start: start.toISOString() }, "Move"),
+    onResize: (block, stop) => edit("POST", `/programs/${block.program.id}/resize`, { stop: stop.toISOString() }, "Resize"),
   });
 
   function channelNumber(id) {
@@ -114,9 +95,7 @@
     return channel ? channel.number : "?";
   }
 
-  function blockHtml(event) {
-    const program = event.extendedProps.program;
-    if (!program) return "";
+  function blockHtml(program) {
     const start = new Date(program.start).getTime();
     const length = new Date(program.stop).getTime() - start || 1;
     const bands = program.breaks.map(([a, b]) => {
@@ -128,35 +107,25 @@
     return `<div class="rv-block" title="${escapeHtml(program.title)} ${clock(new Date(program.start))}–${clock(new Date(program.stop))}">${bands}<span class="rv-block-title">${escapeHtml(program.title)}</span>${sub}</div>`;
   }
 
-  function toEvents(data) {
+  function toBlocks(data) {
     const now = Date.now();
-    const events = data.programs.map((program) => {
-      const past = new Date(program.start).getTime() < now + 60000;
-      const movable = can.change && !past && ["template", "desk", "live"].includes(program.kind);
+    const blocks = data.programs.map((program) => {
+      const start = new Date(program.start).getTime();
       const classes = ["rv-" + program.kind];
       if (program.special) classes.push("rv-special");
       if (program.joined_from) classes.push("rv-joined");
-      if (past) classes.push("rv-past");
-      return {
-        id: "p" + program.id, resourceIds: [String(program.channel_id)], start: program.start, end: program.stop,
-        title: program.title, classNames: classes, startEditable: movable, durationEditable: movable,
-        extendedProps: { program },
-      };
+      if (start < now + 60000) classes.push("rv-past");
+      if (state.selected && state.selected.id === program.id) classes.push("rv-selected");
+      return { id: program.id, rowId: program.channel_id, start, stop: new Date(program.stop).getTime(), classes, program };
     });
-    data.gaps.forEach((gap, index) => events.push({
-      id: "g" + index, resourceIds: [String(gap.channel_id)], start: gap.start, end: gap.stop,
-      display: "background", classNames: ["rv-gap"], title: gap.overlap ? "Overlap" : "No program",
-    }));
-    data.warnings.forEach((warning, index) => events.push({
-      id: "w" + index, resourceIds: [String(warning.channel_id)], start: warning.at,
-      end: new Date(new Date(warning.at).getTime() + 10 * 60000).toISOString(),
-      display: "background", classNames: ["rv-warning"], title: warning.message,
-    }));
-    data.entries.filter((entry) => entry.mode === "ripple" && entry.resume_at).forEach((entry) => events.push({
-      id: "r" + entry.id, resourceIds: [String(entry.channel_id)], start: entry.stop, end: entry.resume_at,
-      display: "background", classNames: ["rv-ripple"], title: "Pushed later (ripple)",
-    }));
-    return events;
+    const mark = (rowId, start, stop, kind, title) => ({ rowId, start: new Date(start).getTime(), stop: new Date(stop).getTime(), classes: [kind], title });
+    const backgrounds = [
+      ...data.gaps.map((gap) => mark(gap.channel_id, gap.start, gap.stop, "rv-gap", gap.overlap ? "Overlap" : "No program")),
+      ...data.warnings.map((warning) => mark(warning.channel_id, warning.at, new Date(warning.at).getTime() + 10 * 60000, "rv-warning", warning.message)),
+      ...data.entries.filter((entry) => entry.mode === "ripple" && entry.resume_at)
+        .map((entry) => mark(entry.channel_id, entry.stop, entry.resume_at, "rv-ripple", "Pushed later (ripple)")),
+    ];
+    return { blocks, backgrounds };
   }
 
   async function load() {
@@ -164,45 +133,32 @@
     const start = windowStart(), stop = windowEnd();
     // Breaks are drawn from the 6-hour zoom in; a whole day doesn't need (or show) them.
     const breaks = state.zoom === "day" ? "&breaks=false" : "";
-    // A page of channels at a time keeps the draw (EventCalendar lays out every block) well under a second.
-    const page = `&row_start=${state.rowStart}&rows=${ROWS}`;
-    const data = await call("GET", `/timeline?start=${encodeURIComponent(start.toISOString())}&stop=${encodeURIComponent(stop.toISOString())}${breaks}${page}`);
+    const data = await call("GET", `/timeline?start=${encodeURIComponent(start.toISOString())}&stop=${encodeURIComponent(stop.toISOString())}${breaks}`);
     const fetched = performance.now();
-    state.channels = data.channels;
-    state.allChannels = data.all_channels || data.channels;
-    state.channelIds = state.allChannels.map((c) => c.id);
-    const last = Math.min(state.rowStart + ROWS, state.channelIds.length);
-    $("rv-rows").textContent = `${state.rowStart + 1}–${last} of ${state.channelIds.length}`;
-    $("rv-rows-prev").disabled = state.rowStart === 0;
-    $("rv-rows-next").disabled = last >= state.channelIds.length;
-    state.versions = Object.fromEntries(data.channels.map((c) => [String(c.id), c.version]));
-    state.programs = Object.fromEntries(data.programs.map((p) => [p.id, p]));
-    state.entries = Object.fromEntries(data.entries.map((e) => [e.id, e]));
-    const zoom = ZOOMS[state.zoom];
-    const slots = (zoom.hours * 60) / zoom.slot;
-    const room = Math.max(600, $("rv-calendar").clientWidth - 140);
-    const options = {
-      date: start, slotMinTime: `${pad(state.hour)}:00`, slotMaxTime: `${pad(state.hour + zoom.hours)}:00`,
-      slotDuration: `00:${pad(zoom.slot)}`, slotWidth: Math.max(24, Math.floor(room / slots)),
-      slotLabelInterval: state.zoom === "day" ? "02:00" : state.zoom === "6h" ? "00:30" : "00:10",
-    };
-    for (const [name, value] of Object.entries(options)) {  // only what changed: each change redraws
-      const key = value instanceof Date ? value.getTime() : value;
-      if (state.options[name] !== key) { calendar.setOption(name, value); state.options[name] = key; }
-    }
-    const resources = data.channels.map((c) => ({ id: String(c.id), title: `${c.number} ${c.name}` }));
-    const resourceKey = resources.map((r) => r.id + r.title).join("|");
-    if (state.options.resources !== resourceKey) { calendar.setOption("resources", resources); state.options.resources = resourceKey; }
-    calendar.setOption("events", toEvents(data));
-    $("rv-day").value = localInput(state.day).slice(0, 10);
-    fillChannelSelects();
-    if (state.selected && state.programs[state.selected.id]) select(state.programs[state.selected.id]);
-    else if (state.selected) select(null);
+    show(data, start, stop);
     await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));  // drawn
     state.loadedAt = performance.now() - began;
     root.dataset.fetchMs = (fetched - began).toFixed(0);
     root.dataset.loadMs = state.loadedAt.toFixed(0);
     root.dataset.loaded = String(Date.now());
+  }
+
+  function show(data, start, stop) {
+    state.channels = data.channels;
+    state.allChannels = data.all_channels || data.channels;
+    state.versions = Object.fromEntries(data.channels.map((c) => [String(c.id), c.version]));
+    state.programs = Object.fromEntries(data.programs.map((p) => [p.id, p]));
+    state.entries = Object.fromEntries(data.entries.map((e) => [e.id, e]));
+    const zoom = ZOOMS[state.zoom];
+    timeline.draw({
+      start: start.getTime(), stop: stop.getTime(), slotMinutes: zoom.slot, labelEvery: zoom.labels,
+      rows: data.channels.map((c) => ({ id: String(c.id), title: `${c.number} ${c.name}` })),
+      ...toBlocks(data),
+    });
+    $("rv-day").value = localInput(state.day).slice(0, 10);
+    fillChannelSelects();
+    if (state.selected && state.programs[state.selected.id]) select(state.programs[state.selected.id]);
+    else if (state.selected) select(null);
   }
 
   function fillChannelSelects() {
@@ -303,10 +259,10 @@
     timelineElement.classList.remove("rv-dropping");
     let result;
     try { result = JSON.parse(event.dataTransfer.getData("text/plain")); } catch (error) { return; }
-    const point = calendar.dateFromPoint(event.clientX, event.clientY);
-    if (!point || !point.resource) { say("Drop onto a channel's row.", "error"); return; }
+    const point = timeline.dateFromPoint(event.clientX, event.clientY);
+    if (!point) { say("Drop onto a channel's row.", "error"); return; }
     const start = snap(point.date);
-    edit("POST", "/entries", { channel_ids: [Number(point.resource.id)], start: start.toISOString(), grid_minutes: grid(), ...placement(result) },
+    edit("POST", "/entries", { channel_ids: [Number(point.rowId)], start: start.toISOString(), grid_minutes: grid(), ...placement(result) },
          `Place ${result.title}`).catch(() => {});
   });
 
@@ -355,8 +311,6 @@
     state.hour = state.zoom === "day" ? 0 : moved.getHours();
     load();
   }
-  $("rv-rows-prev").onclick = () => { state.rowStart = Math.max(0, state.rowStart - ROWS); load(); };
-  $("rv-rows-next").onclick = () => { state.rowStart = Math.min(state.channelIds.length - 1, state.rowStart + ROWS); load(); };
   $("rv-prev").onclick = () => pan(-1);
   $("rv-next").onclick = () => pan(1);
   $("rv-today").onclick = () => { state.day = startOfDay(new Date()); state.hour = state.zoom === "day" ? 0 : new Date().getHours(); load(); };
@@ -368,7 +322,6 @@
     state.hour = hours === 24 ? 0 : Math.min(24 - hours, (startOfDay(now).getTime() === state.day.getTime() ? now.getHours() : 18));
     load();
   });
-  $("rv-grid").addEventListener("change", () => calendar.setOption("snapDuration", { minutes: grid() }));
   $("rv-undo").onclick = () => edit("POST", "/undo", undefined, "Undo").catch(() => {});
   $("rv-redo").onclick = () => edit("POST", "/redo", undefined, "Redo").catch(() => {});
   $("rv-undo").hidden = $("rv-redo").hidden = !can.change;
@@ -380,6 +333,6 @@
   $("rv-zone-name").textContent = Intl.DateTimeFormat().resolvedOptions().timeZone;
   $("rv-live-start").value = localInput(snap(new Date(Date.now() + 30 * 60000)));
 
-  window.rvDesk = { calendar, state, load, pan };
+  window.rvDesk = { timeline, state, load, pan };
   load().catch((error) => say(`Loading the timeline failed: ${error.message}`, "error"));
 })();
