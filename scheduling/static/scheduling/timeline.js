@@ -15,13 +15,14 @@
   "use strict";
   const LONG_PRESS_MS = 350;
   const DRAG_THRESHOLD_PX = 4;
+  const RESIZE_EDGE_PX = 6;  // a pointer this close to an editable block's end resizes it
 
   function escapeHtml(text) {
     return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
   }
   function percent(value) { return (value * 100).toFixed(4) + "%"; }
 
-  /* options: blockHtml(block) → inner HTML; blockLabel(block) → aria-label text; editable(block);
+  /* options: blockHtml(block) → inner HTML; blockLabel(block) → aria-label and tooltip; editable(block);
      snapMinutes() → grid step; onSelect(block); onMove(block, rowId, Date) and onResize(block, Date)
      → a promise (a rejected one puts the block back). A block is {id, rowId, start, stop (ms),
      classes: [], program}; a background is {rowId, start, stop, classes: [], title}. */
@@ -51,11 +52,12 @@
       if (overlapped) classes.push("rv-tl-overlapped");
       const editable = options.editable(block);
       if (editable) classes.push("rv-tl-editable");
+      const label = escapeHtml(options.blockLabel(block));
+      // One element per block at the day zoom (the desk's blockHtml is then plain text): the
+      // resize handle is drawn by CSS and found by position, not an element of its own.
       return `<div class="${classes.join(" ")}" data-program-id="${block.id}" tabindex="0" role="button"`
-        + ` aria-label="${escapeHtml(options.blockLabel(block))}" style="left:${percent(left)};width:${percent(right - left)}">`
-        + options.blockHtml(block)
-        + (editable ? '<span class="rv-tl-resize" aria-hidden="true"></span>' : "")
-        + "</div>";
+        + ` aria-label="${label}" title="${label}" style="left:${percent(left)};width:${percent(right - left)}">`
+        + options.blockHtml(block) + "</div>";
     }
 
     function draw(next) {
@@ -181,7 +183,8 @@
       if (!block || !options.editable(block)) return;
       drag = {
         block, el, started: false, touch: event.pointerType === "touch", x0: event.clientX, y0: event.clientY,
-        resizing: event.target.classList.contains("rv-tl-resize"), rowId: String(block.rowId),
+        resizing: event.clientX >= el.getBoundingClientRect().right - RESIZE_EDGE_PX && block.stop <= view.stop,
+        rowId: String(block.rowId),
         start: block.start, stop: block.stop, timer: null,
       };
       if (drag.touch) drag.timer = setTimeout(() => { if (drag && !drag.started) begin(); }, LONG_PRESS_MS);
