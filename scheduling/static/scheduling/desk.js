@@ -134,8 +134,9 @@
 
   /* Timeline answers by window: the one drawn and its neighbours, fetched ahead once it is drawn, so
      a pan draws at once from here (and is checked against a fresh answer right after). */
-  const windows = new Map();  // url → { text, data, at }
-  const FRESH_MS = 120000;
+  const windows = new Map();  // url → { at (when asked), answer: a promise of { text, data } }
+  const FRESH_MS = 120000;  // an answer fetched ahead is drawn if younger than this (then checked)
+  const RECHECK_MS = 2000;  // ... and checked against a fresh one if older than this
 
   function timelineUrl(start, stop) {
     // Breaks are drawn from the 6-hour zoom in; a whole day doesn't need (or show) them.
@@ -143,7 +144,7 @@
     return `/timeline?start=${encodeURIComponent(start.toISOString())}&stop=${encodeURIComponent(stop.toISOString())}${breaks}`;
   }
 
-  async function fetchWindow(url) {
+  async function ask(url) {
     const response = await fetch(api + url, { credentials: "same-origin" });
     const text = await response.text();
     if (!response.ok) {
@@ -151,35 +152,47 @@
       try { detail = JSON.parse(text).detail; } catch (error) { detail = ""; }
       throw new Error(detail || `${response.status} ${response.statusText}`);
     }
-    const answer = { text, data: JSON.parse(text), at: Date.now() };
-    windows.set(url, answer);
-    return answer;
+    return { text, data: JSON.parse(text) };
+  }
+
+  function fetchWindow(url) {
+    const known = { at: Date.now(), answer: ask(url) };
+    windows.set(url, known);
+    known.answer.catch(() => { if (windows.get(url) === known) windows.delete(url); });
+    return known;
   }
 
   function prefetchNeighbours() {
-    const hours = ZOOMS[state.zoom].hours * 3600000;
+    const span = ZOOMS[state.zoom].hours * 3600000;
     const here = windowStart().getTime();
+    const kept = new Set([timelineUrl(windowStart(), windowEnd())]);
     for (const direction of [1, -1]) {
-      const start = new Date(here + direction * hours);
-      const url = timelineUrl(start, new Date(start.getTime() + hours));
+      const start = new Date(here + direction * span);
+      const url = timelineUrl(start, new Date(start.getTime() + span));
+      kept.add(url);
       const known = windows.get(url);
-      if (!known || Date.now() - known.at > FRESH_MS) fetchWindow(url).catch(() => windows.delete(url));
+      if (!known || Date.now() - known.at > FRESH_MS) fetchWindow(url).answer.catch(() => {});
     }
+    for (const url of windows.keys()) if (!kept.has(url)) windows.delete(url);  // ~0.5 MB a day
+    const drawnAt = root.dataset.loaded;  // for the bench and tests: neighbours of this draw are in
+    Promise.allSettled([...windows.values()].map((known) => known.answer))
+      .then(() => { if (root.dataset.loaded === drawnAt) root.dataset.ahead = drawnAt; });
   }
 
   async function load({ reuse = false } = {}) {
     const began = performance.now();
     const start = windowStart(), stop = windowEnd();
     const url = timelineUrl(start, stop);
-    const known = windows.get(url);
-    const cached = reuse && known && Date.now() - known.at < FRESH_MS;
-    const answer = cached ? known : await fetchWindow(url);
+    let known = windows.get(url);
+    const reused = reuse && known && Date.now() - known.at < FRESH_MS;
+    if (!reused) known = fetchWindow(url);
+    const answer = await known.answer;
     const fetched = performance.now();
     if (url !== timelineUrl(windowStart(), windowEnd())) return;  // panned on meanwhile: that load draws
     show(answer.data, start, stop);
     await drawn(began, fetched);
-    if (cached) {  // drawn from what was fetched ahead: redraw if it has changed since
-      const fresh = await fetchWindow(url);
+    if (reused && Date.now() - known.at > RECHECK_MS) {  // drawn from an answer fetched ahead: still true?
+      const fresh = await fetchWindow(url).answer;
       if (fresh.text !== answer.text && url === timelineUrl(windowStart(), windowEnd())) {
         show(fresh.data, start, stop);
         await drawn(performance.now(), performance.now());
@@ -193,6 +206,7 @@
     state.loadedAt = performance.now() - began;
     root.dataset.fetchMs = (fetched - began).toFixed(0);
     root.dataset.loadMs = state.loadedAt.toFixed(0);
+    root.dataset.drawnAt = performance.now().toFixed(0);  // ms since the page's navigation began
     root.dataset.loaded = String(Date.now());
   }
 
