@@ -224,7 +224,13 @@
       const target = moves[event.key];
       if (!target || target[0] === undefined) return;
       event.preventDefault();
-      options.onMove(block, target[0], new Date(target[1])).catch(() => {});
+      // Keep the keyboard where it was: on the block at its new place once the timeline is redrawn.
+      const refocus = () => {
+        const moved = view.blocks.find((b) => String(b.rowId) === target[0] && b.start === target[1]);
+        const found = moved && element.querySelector(`[data-program-id="${moved.id}"]`);
+        (found || element.querySelector(`[data-program-id="${block.id}"]`))?.focus();
+      };
+      options.onMove(block, target[0], new Date(target[1])).then(refocus, refocus);
     });
 
     return { draw, dateFromPoint, laneOf, element };
