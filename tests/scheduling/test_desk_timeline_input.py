@@ -1,5 +1,5 @@
-"""The desk's timeline without a mouse, in headless Chromium: a block moves to the channel below with
-Alt+↓ and keeps the keyboard focus; on a touch screen a long press picks a block up and drags it,
+"""The desk's timeline without a mouse, in headless Chromium: the timeline is one Tab stop whose
+arrows walk the blocks, and a block moves to the channel below with Alt+↓ and keeps the focus; on a touch screen a long press picks a block up and drags it,
 while a plain swipe over the blocks moves nothing."""
 
 from datetime import time, timedelta
@@ -62,7 +62,7 @@ def two_channels(db):
 
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
-def test_alt_arrow_down_moves_the_focused_block_to_the_channel_below_and_keeps_focus(
+def test_arrows_walk_the_timeline_and_alt_arrow_down_moves_a_block_to_the_channel_below(
     live_server, two_channels, monkeypatch
 ):
     from playwright.sync_api import sync_playwright
@@ -75,13 +75,28 @@ def test_alt_arrow_down_moves_the_focused_block_to_the_channel_below_and_keeps_f
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page, errors = open_desk(browser, live_server, day)
+            assert page.evaluate("document.documentElement.scrollWidth") <= 1366  # the desk fits the screen
+            # One Tab stop for the whole timeline; the arrows walk it.
+            assert page.locator('#rv-calendar [data-program-id][tabindex="0"]').count() == 1
+            next_on_three = ProgramEntry.objects.get(
+                channel=three, start=day + timedelta(hours=19, minutes=30)
+            )
+            same_time_on_five = ProgramEntry.objects.get(channel=five, start=day + timedelta(hours=19))
+            focused = "document.activeElement.dataset.programId"
             page.focus(f'[data-program-id="{episode.pk}"]')
+            page.keyboard.press("ArrowRight")
+            assert page.evaluate(focused) == str(next_on_three.pk)
+            page.keyboard.press("ArrowLeft")
+            page.keyboard.press("ArrowDown")
+            assert page.evaluate(focused) == str(same_time_on_five.pk)
+            page.keyboard.press("ArrowUp")
+            assert page.evaluate(focused) == str(episode.pk)
+            assert page.get_attribute(f'[data-program-id="{episode.pk}"]', "tabindex") == "0"
             with_reload(page, lambda: page.keyboard.press("Alt+ArrowDown"))
             assert "done" in page.inner_text("#rv-status"), page.inner_text("#rv-status")
             moved = ProgramEntry.objects.get(channel=five, start=day + timedelta(hours=19))
             assert moved.playable_id == episode.playable_id
-            focused = page.evaluate("document.activeElement.dataset.programId")
-            assert focused == str(moved.pk)
+            assert page.evaluate(focused) == str(moved.pk)
             page.keyboard.press("Enter")  # selects it: the side panel's form is for this block
             assert page.input_value("#rv-move-channel") == str(five.pk)
             for channel in (three, five):

@@ -7,9 +7,10 @@
    axis, blocks placed by time, drag to move (also to another row), drag the end to resize, snap to
    the grid, a point → (row, time) lookup for drops from outside, a now line, background marks.
 
-   Access: every block is a focusable button (Tab, Enter/Space selects it); Alt+←/→ moves the
-   focused block one grid step, Alt+↑/↓ to the channel above/below (the desk's side form does the
-   rest). Touch: a long press (350 ms) picks a block up, so a plain swipe still scrolls the page.
+   Access: the timeline is one Tab stop (a roving tabindex: the block last focused, else the first
+   one on the air from now); ←/→ go to the previous/next block of the channel, ↑/↓ to the block at
+   that time on the channel above/below, Enter/Space selects it; Alt+←/→ moves the focused block one
+   grid step, Alt+↑/↓ to the channel above/below (the desk's side form does the rest). Touch: a long press (350 ms) picks a block up, so a plain swipe still scrolls the page.
    Pointer events cover mouse, pen and touch alike. */
 (function () {
   "use strict";
@@ -31,6 +32,7 @@
     let byId = new Map();
     let drag = null;
     let swallowClick = false;
+    let tabStop = null;  // the id of the block that takes the Tab stop
     element.classList.add("rv-tl");
 
     function span() { return view.stop - view.start; }
@@ -44,7 +46,7 @@
       return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
     }
 
-    function blockMarkup(block, overlapped) {
+    function blockMarkup(block, overlapped, tabbable) {
       const left = x(block.start), right = x(block.stop);
       const classes = ["rv-tl-block", ...block.classes];
       if (block.start < view.start) classes.push("rv-tl-from-before");
@@ -55,7 +57,7 @@
       const label = escapeHtml(options.blockLabel(block));
       // One element per block at the day zoom (the desk's blockHtml is then plain text): the
       // resize handle is drawn by CSS and found by position, not an element of its own.
-      return `<div class="${classes.join(" ")}" data-program-id="${block.id}" tabindex="0" role="button"`
+      return `<div class="${classes.join(" ")}" data-program-id="${block.id}" tabindex="${tabbable ? 0 : -1}" role="button"`
         + ` aria-label="${label}" title="${label}" style="left:${percent(left)};width:${percent(right - left)}">`
         + options.blockHtml(block) + "</div>";
     }
@@ -70,11 +72,16 @@
         const left = x(mark.start), right = x(mark.stop);
         lane.push(`<div class="rv-tl-mark ${mark.classes.join(" ")}" title="${escapeHtml(mark.title)}" style="left:${percent(left)};width:${percent(Math.max(right - left, 0.002))}"></div>`);
       }
+      const now = Date.now();
+      if (!byId.has(String(tabStop))) {
+        const first = view.blocks.find((block) => block.stop > now && lanes.has(String(block.rowId)));
+        tabStop = first ? String(first.id) : view.blocks.length ? String(view.blocks[0].id) : null;
+      }
       const reached = new Map();
       for (const block of view.blocks) {  // sorted by row, then start (the API's order)
         const key = String(block.rowId), lane = lanes.get(key);
         if (!lane) continue;
-        lane.push(blockMarkup(block, block.start < (reached.get(key) ?? -Infinity)));
+        lane.push(blockMarkup(block, block.start < (reached.get(key) ?? -Infinity), String(block.id) === tabStop));
         reached.set(key, Math.max(reached.get(key) ?? -Infinity, block.stop));
       }
       const labels = [];
@@ -83,18 +90,22 @@
       }
       const slots = span() / (view.slotMinutes * 60000);
       element.style.setProperty("--rv-tl-slot", percent(1 / slots));
-      const now = Date.now();
-      const nowLine = now >= view.start && now < view.stop
-        ? `<div class="rv-tl-now" style="--rv-tl-at:${x(now).toFixed(5)}" aria-hidden="true"></div>` : "";
       element.innerHTML = `<div class="rv-tl-head" aria-hidden="true"><div class="rv-tl-corner">Channel</div><div class="rv-tl-axis">${labels.join("")}</div></div>`
         + `<div class="rv-tl-body">${view.rows.map((row) => `<div class="rv-tl-row" data-row-id="${escapeHtml(row.id)}" role="group" aria-label="${escapeHtml(row.title)}">`
           + `<div class="rv-tl-label" title="${escapeHtml(row.title)}">${escapeHtml(row.title)}</div>`
-          + `<div class="rv-tl-lane">${lanes.get(String(row.id)).join("")}</div></div>`).join("")}${nowLine}</div>`;
+          + `<div class="rv-tl-lane">${lanes.get(String(row.id)).join("")}</div></div>`).join("")}`
+        + '<div class="rv-tl-now" aria-hidden="true"></div></div>';
+      placeNowLine();
     }
 
-    function laneOf(rowId) {
-      return element.querySelector(`.rv-tl-row[data-row-id="${CSS.escape(String(rowId))}"] .rv-tl-lane`);
+    function placeNowLine() {
+      const line = element.querySelector(".rv-tl-now");
+      if (!line) return;
+      const now = Date.now();
+      line.hidden = !(now >= view.start && now < view.stop);
+      line.style.setProperty("--rv-tl-at", x(now).toFixed(5));
     }
+    setInterval(placeNowLine, 30000);
 
     /* The row and time under a viewport point, or null outside the lanes. */
     function dateFromPoint(clientX, clientY) {
@@ -204,6 +215,36 @@
       if (!el || swallowClick) return;
       options.onSelect(byId.get(el.dataset.programId));
     });
+    element.addEventListener("focusin", (event) => {
+      const el = event.target.closest(".rv-tl-block");
+      if (!el || el.dataset.programId === tabStop) return;
+      const previous = tabStop && element.querySelector(`[data-program-id="${tabStop}"]`);
+      if (previous) previous.tabIndex = -1;
+      el.tabIndex = 0;
+      tabStop = el.dataset.programId;
+    });
+
+    /* Arrow keys between blocks: along the channel, or to the channel above/below at the same time. */
+    function walk(event, block) {
+      const key = String(block.rowId);
+      let next = null;
+      if (event.key === "ArrowLeft" || event.key === "ArrowRight") {
+        const row = view.blocks.filter((b) => String(b.rowId) === key);
+        next = row[row.indexOf(block) + (event.key === "ArrowRight" ? 1 : -1)];
+      } else if (event.key === "ArrowUp" || event.key === "ArrowDown") {
+        const rows = view.rows.map((row) => String(row.id));
+        const other = rows[rows.indexOf(key) + (event.key === "ArrowDown" ? 1 : -1)];
+        const at = Math.max(block.start, view.start);
+        next = view.blocks.find((b) => String(b.rowId) === other && b.start <= at && at < b.stop)
+          || view.blocks.find((b) => String(b.rowId) === other && b.start >= at);
+      } else {
+        return;
+      }
+      event.preventDefault();
+      const el = next && element.querySelector(`[data-program-id="${next.id}"]`);
+      if (el) { el.focus(); el.scrollIntoView({ block: "nearest" }); }
+    }
+
     element.addEventListener("keydown", (event) => {
       const el = event.target.closest(".rv-tl-block");
       if (!el) return;
@@ -213,7 +254,8 @@
         options.onSelect(block);
         return;
       }
-      if (!event.altKey || !options.editable(block)) return;
+      if (!event.altKey) { walk(event, block); return; }
+      if (!options.editable(block)) return;
       const step = options.snapMinutes() * 60000;
       const rows = view.rows.map((row) => String(row.id));
       const here = rows.indexOf(String(block.rowId));
@@ -233,7 +275,7 @@
       options.onMove(block, target[0], new Date(target[1])).then(refocus, refocus);
     });
 
-    return { draw, dateFromPoint, laneOf, element };
+    return { draw, dateFromPoint, element };
   }
 
   window.RvTimeline = { create };
