@@ -25,7 +25,7 @@ Medians over --runs repetitions; the machine's load average is printed beside th
 What it leaves out: network latency (loopback), a cold browser cache after the first open (the
 script and CSS are cached as they would be for staff), and concurrent editors.
 
-    .venv/bin/python bench/desk_timeline.py [--channels 50] [--runs 7] [--api-only]
+    .venv/bin/python bench/desk_timeline.py [--channels 50] [--runs 7] [--api-only] [--keep]
 
 Needs PostgreSQL (a database `retrovue_bench_desk` is created and dropped) and /usr/bin/chromium.
 """
@@ -88,6 +88,7 @@ def main() -> None:
     parser.add_argument(
         "--api-only", action="store_true", help="time the timeline API only (no browser, no edit)"
     )
+    parser.add_argument("--keep", action="store_true", help=f"keep the database {BENCH_DB} afterwards")
     parser.add_argument("--chromium", default=os.environ.get("RETROVUE_CHROMIUM", "/usr/bin/chromium"))
     parser.add_argument(
         "--database-server",
@@ -236,6 +237,7 @@ def main() -> None:
             cold_pans = []
             for _ in range(args.runs):
                 for button in ("#rv-next", "#rv-prev"):
+                    page.wait_for_function(settled, timeout=60_000)  # no fetch ahead still running
                     page.evaluate("window.rvDesk.windows.clear()")
                     cold_pans.append(drawn_after(lambda button=button: page.click(button), "cold_pans"))
             pan_blocks = page.locator("#rv-calendar [data-program-id]").count()
@@ -281,7 +283,8 @@ def main() -> None:
         out.mkdir(exist_ok=True)
         (out / "desk_timeline.json").write_text(json.dumps(result, indent=2))
     finally:
-        drop(args.database_server, BENCH_DB)
+        if not args.keep:
+            drop(args.database_server, BENCH_DB)
 
 
 if __name__ == "__main__":

@@ -144,8 +144,8 @@
     return `/timeline?start=${encodeURIComponent(start.toISOString())}&stop=${encodeURIComponent(stop.toISOString())}${breaks}`;
   }
 
-  async function ask(url) {
-    const response = await fetch(api + url, { credentials: "same-origin" });
+  async function ask(url, asked) {
+    const response = await (asked || fetch(api + url, { credentials: "same-origin" }));
     const text = await response.text();
     if (!response.ok) {
       let detail = "";
@@ -155,8 +155,8 @@
     return { text, data: JSON.parse(text) };
   }
 
-  function fetchWindow(url) {
-    const known = { at: Date.now(), answer: ask(url) };
+  function fetchWindow(url, { ahead = false, asked = null, at = Date.now() } = {}) {
+    const known = { at, ahead, answer: ask(url, asked) };
     windows.set(url, known);
     known.answer.catch(() => { if (windows.get(url) === known) windows.delete(url); });
     return known;
@@ -171,7 +171,7 @@
       const url = timelineUrl(start, new Date(start.getTime() + span));
       kept.add(url);
       const known = windows.get(url);
-      if (!known || Date.now() - known.at > FRESH_MS) fetchWindow(url).answer.catch(() => {});
+      if (!known || Date.now() - known.at > FRESH_MS) fetchWindow(url, { ahead: true }).answer.catch(() => {});
     }
     for (const url of windows.keys()) if (!kept.has(url)) windows.delete(url);  // ~0.5 MB a day
     const drawnAt = root.dataset.loaded;  // for the bench and tests: neighbours of this draw are in
@@ -191,7 +191,7 @@
     if (url !== timelineUrl(windowStart(), windowEnd())) return;  // panned on meanwhile: that load draws
     show(answer.data, start, stop);
     await drawn(began, fetched);
-    if (reused && Date.now() - known.at > RECHECK_MS) {  // drawn from an answer fetched ahead: still true?
+    if (reused && known.ahead && Date.now() - known.at > RECHECK_MS) {  // drawn from an answer fetched ahead: still true?
       const fresh = await fetchWindow(url).answer;
       if (fresh.text !== answer.text && url === timelineUrl(windowStart(), windowEnd())) {
         show(fresh.data, start, stop);
@@ -402,5 +402,7 @@
   $("rv-live-start").value = localInput(snap(new Date(Date.now() + 30 * 60000)));
 
   window.rvDesk = { timeline, state, load, pan, windows };
-  load().catch((error) => say(`Loading the timeline failed: ${error.message}`, "error"));
+  const first = window.rvDeskFirst;  // asked for by the page's head (templates/scheduling/desk.html)
+  if (first) fetchWindow(first.url, { asked: first.response, at: first.at }).answer.catch(() => {});
+  load({ reuse: true }).catch((error) => say(`Loading the timeline failed: ${error.message}`, "error"));
 })();
