@@ -16,16 +16,48 @@ import contextlib
 import http.client
 import socket
 import statistics
+import subprocess
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import m3u8
+from django.conf import settings
 
 TS_PACKET = 188
+WIDTH, HEIGHT = 320, 240  # the channel-process tests' profile
+STANDBY_RGB = (0x14, 0x28, 0x4B)  # playout's slate colour, which the stand-by card uses
+BANNER_YELLOW = (0xFF, 0xD0, 0x00)  # the alert slate's banner
+
+
+def get_bytes(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.read()
+
+
+def frame_rgb(url: str, x: int, y: int) -> tuple[int, int, int]:
+    """The colour of one pixel of the segment's first frame."""
+    decoded = subprocess.run(
+        [settings.RETROVUE_FFMPEG, "-v", "error", "-f", "mpegts", "-i", "pipe:0", "-frames:v", "1",
+         "-s", f"{WIDTH}x{HEIGHT}", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        input=get_bytes(url), capture_output=True, timeout=30,
+    )  # fmt: skip
+    assert decoded.returncode == 0 and len(decoded.stdout) >= WIDTH * HEIGHT * 3, (url, decoded.stderr[-500:])
+    at = (y * WIDTH + x) * 3
+    return tuple(decoded.stdout[at : at + 3])
+
+
+def near(colour, target, tolerance=40) -> bool:
+    return all(abs(a - b) <= tolerance for a, b in zip(colour, target, strict=True))
+
+
+def alert_frame(url: str) -> bool:
+    """Whether the segment opens on alert content: the stand-by card or the slate's banner."""
+    return near(frame_rgb(url, 8, 120), STANDBY_RGB) or near(frame_rgb(url, 160, 4), BANNER_YELLOW)
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,10 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.test import Client
@@ -32,7 +30,16 @@ from playout.feed import LEAD_SEGMENTS
 from playout.models import AsRunEntry, ChannelRuntime
 from playout.supervisor import Supervisor
 from retrovue.core.models import ApiToken
-from tests.alerts.channel_watch import PlaylistWatch, TsCapture, distribution
+from tests.alerts.channel_watch import (
+    BANNER_YELLOW,
+    PlaylistWatch,
+    TsCapture,
+    alert_frame,
+    distribution,
+    frame_rgb,
+    get_bytes,
+    near,
+)
 from tests.integration.celery_worker import running_worker
 from tests.playout.test_channel_process import (  # noqa: F401  (fixtures)
     SEGMENT,
@@ -52,27 +59,6 @@ from tests.playout.test_channel_process import (  # noqa: F401  (fixtures)
 # checkers then leave enough CPU for timing that holds. The issue's 20 (or any count) can be run
 # on a quieter machine with RETROVUE_TEST_ALERT_CHANNELS=20.
 CHANNELS = [str(7 + index) for index in range(int(os.environ.get("RETROVUE_TEST_ALERT_CHANNELS", "3")))]
-WIDTH, HEIGHT = 320, 240  # the channel-process tests' profile
-STANDBY_RGB = (0x14, 0x28, 0x4B)  # playout's slate colour, which the stand-by card uses
-BANNER_YELLOW = (0xFF, 0xD0, 0x00)
-
-
-def _frame_rgb(url: str, x: int, y: int) -> tuple[int, int, int]:
-    """The colour of one pixel of the segment's first frame."""
-    with urllib.request.urlopen(url, timeout=5) as response:
-        data = response.read()
-    decoded = subprocess.run(
-        [settings.RETROVUE_FFMPEG, "-v", "error", "-f", "mpegts", "-i", "pipe:0", "-frames:v", "1",
-         "-s", f"{WIDTH}x{HEIGHT}", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
-        input=data, capture_output=True, timeout=30,
-    )  # fmt: skip
-    assert decoded.returncode == 0 and len(decoded.stdout) >= WIDTH * HEIGHT * 3, (url, decoded.stderr[-500:])
-    at = (y * WIDTH + x) * 3
-    return tuple(decoded.stdout[at : at + 3])
-
-
-def _near(colour, target, tolerance=40) -> bool:
-    return all(abs(a - b) <= tolerance for a, b in zip(colour, target, strict=True))
 
 
 def _token_client() -> Client:
@@ -94,11 +80,6 @@ NOTICE_TOLERANCE = 2.0
 REPORT = os.environ.get("RETROVUE_BREAK_IN_REPORT", "")
 
 
-def _get_bytes(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return response.read()
-
-
 def _on_air_events(alert, channels) -> dict:
     """Channel number → schedule time of the alert's first on-air on it, for channels it reached."""
     found = {}
@@ -109,11 +90,6 @@ def _on_air_events(alert, channels) -> dict:
     ):
         found.setdefault(channel_number, at)
     return found
-
-
-def _alert_frame(url: str) -> bool:
-    """Whether the segment opens on alert content: the stand-by card or the slate's banner."""
-    return _near(_frame_rgb(url, 8, 120), STANDBY_RGB) or _near(_frame_rgb(url, 160, 4), BANNER_YELLOW)
 
 
 @pytest.mark.e2e
@@ -204,13 +180,13 @@ def test_an_alert_breaks_into_every_channel_within_two_segments_and_each_returns
                 assert first, (number, events[number], watches[number].segments()[-6:])
                 first, before = watches[number].first_from(events[number], PDT_SLACK)
                 url = f"{base}/hls/{number}/{first.uri}"
-                assert _alert_frame(url), f"channel {number}: {first.uri} is not the alert"
-                assert before and not _alert_frame(f"{base}/hls/{number}/{before.uri}"), (
+                assert alert_frame(url), f"channel {number}: {first.uri} is not the alert"
+                assert before and not alert_frame(f"{base}/hls/{number}/{before.uri}"), (
                     f"channel {number}: the alert was on before {first.uri}"
                 )
                 switched_to[number] = first
                 listed_after[number] = first.first_seen - requested
-                segment_bytes = _get_bytes(url)
+                segment_bytes = get_bytes(url)
                 arrived = _wait(
                     lambda n=number, d=segment_bytes: captures[n].arrival_of(d), timeout=6 * SEGMENT
                 )
@@ -251,7 +227,7 @@ def test_an_alert_breaks_into_every_channel_within_two_segments_and_each_returns
                     playlist = _playlist(f"{base}/hls/{channel.number}/index.m3u8")
                     newest = playlist and playlist.segments[-1]
                     url = newest and f"{base}/hls/{channel.number}/{newest.uri}"
-                    return url if url and _near(_frame_rgb(url, 160, 4), BANNER_YELLOW) else None
+                    return url if url and near(frame_rgb(url, 160, 4), BANNER_YELLOW) else None
 
                 assert _wait(on_slate, timeout=6 * SEGMENT, interval=0.2), (
                     f"{channel.number} never aired the slate"
@@ -320,8 +296,8 @@ def test_an_alert_breaks_into_every_channel_within_two_segments_and_each_returns
                 )
                 assert back, (number, off_at, watches[number].segments()[-6:])
                 url = f"{base}/hls/{number}/{back.uri}"
-                assert not _alert_frame(url), f"channel {number}: {back.uri} is still the alert"
-                programme = _get_bytes(url)
+                assert not alert_frame(url), f"channel {number}: {back.uri} is still the alert"
+                programme = get_bytes(url)
                 arrived = _wait(lambda n=number, d=programme: captures[n].arrival_of(d), timeout=6 * SEGMENT)
                 capture = captures[number]
                 assert arrived and not capture.ended and not capture.error, (
