@@ -82,12 +82,18 @@ class PlaylistWatch(threading.Thread):
         self._stop = threading.Event()
 
     def run(self) -> None:
+        changed = None
         while not self._stop.is_set():
+            # The playlist is replaced by a rename: a new inode (or time) means a new playlist, and
+            # only then is it read and parsed, so twenty watchers cost next to nothing.
             try:
-                text = self.path.read_text()
+                stat = self.path.stat()
+                version = (stat.st_ino, stat.st_mtime_ns)
+                text = self.path.read_text() if version != changed else ""
             except FileNotFoundError:
-                text = ""
+                version, text = None, ""
             now = time.monotonic()
+            changed = version
             if text:
                 for segment in m3u8.loads(text).segments:
                     if segment.uri in self._known:

@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -23,13 +22,12 @@ from django.test import Client
 from django.utils import timezone
 
 from alerts.choices import EventKind
-from alerts.interrupts import SOURCE
 from alerts.models import Alert, AlertEvent, AlertSlate, SlateState
 from alerts.tasks import encode_slates
 from playout.feed import LEAD_SEGMENTS
 from playout.models import AsRunEntry, ChannelRuntime
-from playout.supervisor import Supervisor
 from retrovue.core.models import ApiToken
+from retrovue.subprocesses import start_process, stop_processes
 from tests.alerts.channel_watch import (
     BANNER_YELLOW,
     PlaylistWatch,
@@ -40,7 +38,7 @@ from tests.alerts.channel_watch import (
     get_bytes,
     near,
 )
-from tests.integration.celery_worker import running_worker
+from tests.integration.celery_worker import PROJECT_ROOT, database_url_for_subprocesses, running_worker
 from tests.playout.test_channel_process import (  # noqa: F401  (fixtures)
     SEGMENT,
     TOOLS,
@@ -104,9 +102,7 @@ def test_an_alert_breaks_into_every_channel_within_two_segments_and_each_returns
     monkeypatch,
 ):
     monkeypatch.setenv("RETROVUE_DATA_DIR", str(settings.DATA_DIR))  # the worker writes slates there too
-    monkeypatch.setattr(SOURCE, "snapshot_seconds", 0.2)
     settings.RETROVUE_HDHR_TUNER_COUNT = len(CHANNELS) + 1  # a TS reader on every channel, and tscheck
-    SOURCE.forget()
     channels = [make_channel(number) for number in CHANNELS]
     items = {name: item_for(clips[name]) for name in ("red", "blue", "green")}
     cycle = [("green", 0, 9000), ("red", 0, 7000), ("blue", 1000, 6000)]
@@ -121,10 +117,25 @@ def test_an_alert_breaks_into_every_channel_within_two_segments_and_each_returns
                 pieces[channel.pk].append(air(channel, start, items[name], in_ms, out_ms))
                 start = pieces[channel.pk][-1].stop
 
-    supervisor = Supervisor(worker_id="alert-test", channel_numbers=CHANNELS, lease_seconds=30)
-    runner = threading.Thread(target=supervisor.run, kwargs={"install_signal_handlers": False}, daemon=True)
+    # The supervisor runs as it does in production, in its own process (`python -m playout`): in this
+    # one it would share the interpreter with the web app serving twenty TS streams, the watchers
+    # and the test, and measure their contention rather than its own.
+    playout_log = (tmp_path / "playout.log").open("wb")
+    supervisor = start_process(
+        [sys.executable, "-m", "playout", "--channels", ",".join(CHANNELS), "--worker-id", "alert-test"],
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "retrovue.settings_test",
+            "DATABASE_URL": database_url_for_subprocesses(),
+            "RETROVUE_DATA_DIR": str(settings.DATA_DIR),
+            "RETROVUE_HLS_ROOT": str(settings.HLS_ROOT),
+            "RETROVUE_PREGEN_ROOT": str(settings.RETROVUE_PREGEN_ROOT),
+        },
+        cwd=str(PROJECT_ROOT),
+        stdout=playout_log,
+        stderr=subprocess.STDOUT,
+    )
     base = live_server.url
-    runner.start()
     checker = reader = None
     watches = {number: PlaylistWatch(settings.HLS_ROOT / number / "index.m3u8") for number in CHANNELS}
     captures = {number: TsCapture(f"{base}/iptv/channel/{number}.ts") for number in CHANNELS}
@@ -325,6 +336,5 @@ def test_an_alert_breaks_into_every_channel_within_two_segments_and_each_returns
             if process is not None and process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-        supervisor.stopping.set()
-        runner.join(timeout=20)
-        SOURCE.forget()
+        stop_processes([supervisor], grace_seconds=15)
+        playout_log.close()
