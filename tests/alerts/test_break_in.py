@@ -1,7 +1,9 @@
-"""Break-in, end to end: channels on the air (real ffmpeg, the feed, HLS and MPEG-TS), an alert
-issued through the API, its slate encoded by a real Celery worker through Redis, every channel
-switching at its next segment boundary, and on clear each channel back at the schedule's wall-clock
-position. The shared HLS checker and a TS reader run across the break-in and the return."""
+"""Break-in, end to end: channels on the air (the playout supervisor in its own process, real
+ffmpeg, the feed, HLS and MPEG-TS), an alert issued through the API, its slate encoded by a real
+Celery worker through Redis, every channel's playlist and TS carrying the alert within 2 × the
+segment, and on clear each channel back at the schedule's wall-clock position. The shared HLS
+checker and a TS reader run across the break-in and the return; every channel's TS is read
+throughout."""
 
 # ruff: noqa: F811  (pytest fixtures imported from the channel-process tests are parameters here)
 from __future__ import annotations
@@ -53,9 +55,9 @@ from tests.playout.test_channel_process import (  # noqa: F401  (fixtures)
     ready,
 )
 
-# Three channels by default: on a shared 2-core box the supervisor, the web app, the worker and the
-# checkers then leave enough CPU for timing that holds. The issue's 20 (or any count) can be run
-# on a quieter machine with RETROVUE_TEST_ALERT_CHANNELS=20.
+# Three channels by default, to keep the suite's time down; the issue's 20 (or any count) with
+# RETROVUE_TEST_ALERT_CHANNELS=20, or `bench/alert_break_in.py`, which runs this test and prints the
+# distribution (20 channels held the same bound on a shared, loaded 2-core box).
 CHANNELS = [str(7 + index) for index in range(int(os.environ.get("RETROVUE_TEST_ALERT_CHANNELS", "3")))]
 
 
@@ -70,10 +72,11 @@ def _token_client() -> Client:
 # A segment's program date-time comes from ffmpeg's stream clock (90 kHz, frame-rounded), the cut
 # from the schedule: they may differ by a frame or so, far less than this.
 PDT_SLACK = timedelta(milliseconds=100)
-# How long the feeds may take to notice the alert (the API call, the interrupt source's snapshot,
-# the feed's 0.1 s poll), on top of the lead and the segment that bound its schedule time: 0.5–0.7 s
-# measured with 3 channels, 1.2 s with 20 on a loaded 2-core box.
-NOTICE_TOLERANCE = 2.0
+# How long the feeds may take to notice the alert (the API call, the interrupt source's 0.5 s
+# snapshot, the feed's 0.1 s poll), on top of the lead and the segment that bound its schedule time.
+# It was 2 s while the first alert encoded the stand-by card inside the API call; now the card is
+# made as channels go on the air: 6.55-7.45 s of the 9 s allowed with 20 channels, load 9-16.
+NOTICE_TOLERANCE = 1.0
 # Where the figures go when a benchmark asks (bench/alert_break_in.py).
 REPORT = os.environ.get("RETROVUE_BREAK_IN_REPORT", "")
 
