@@ -145,7 +145,8 @@ class AlertInterrupts:
         from alerts.slate import ensure_standby
 
         with self._standby_lock:
-            if profile_id not in self._standby or self._standby[profile_id] is None:
+            known = self._standby.get(profile_id)
+            if known is None or not known.is_file():  # never made, or its data folder was cleaned
                 self._standby[profile_id] = ensure_standby(profile_id)
             return self._standby[profile_id]
 
@@ -154,7 +155,8 @@ class AlertInterrupts:
         starts meanwhile). Without it the first alert would encode it, in the API call that issues it
         and in the feeds that break in, and every channel's break-in would wait for that."""
         with self._standby_lock:
-            if self._standby.get(profile_id) is not None or profile_id in self._preparing:
+            known = self._standby.get(profile_id)
+            if (known is not None and known.is_file()) or profile_id in self._preparing:
                 return
             self._preparing.add(profile_id)
 
