@@ -2,14 +2,15 @@
 
 Seeing it needs `alerts.view_alert`; sending `alerts.add_alert`; clearing `alerts.change_alert`.
 "Clear all" has its own URL and does one UPDATE (see `services.clear_all`), so it answers even when
-workers, queues and encoders are saturated.
+workers, queues and encoders are saturated. "Channels now" shows what the alerts put on each channel
+(see `alerts.on_air`); the page refreshes it every second from `console/on-air/` (JSON).
 """
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponseNotAllowed
+from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -19,6 +20,7 @@ from alerts.attention import attention_signal_for
 from alerts.choices import AttentionSignal
 from alerts.forms import ComposeForm
 from alerts.models import Alert, StationAlertSettings
+from alerts.on_air import channel_states
 from alerts.services import build_alert, clear_alert, clear_all, issue_alert
 from alerts.targeting import targeted_channel_ids
 from scheduling.models import Channel
@@ -84,6 +86,7 @@ def console(request, admin_site):
         "can_send": request.user.has_perm("alerts.add_alert"),
         "can_clear": request.user.has_perm("alerts.change_alert"),
         "now": now,
+        "channel_states": channel_states(now),
     }
     return TemplateResponse(request, "alerts/console.html", context)
 
@@ -95,6 +98,15 @@ def console_clear_all(request, admin_site):
     count = clear_all(request.user)
     messages.success(request, f"Cleared {count} alert{'s' if count != 1 else ''}.")
     return redirect(reverse("admin:alerts_console"))
+
+
+def console_on_air(request, admin_site):
+    """The "Channels now" panel's data: what the alerts show on each channel at this moment."""
+    _require(request, "alerts.view_alert")
+    now = timezone.now()
+    return JsonResponse(
+        {"now": now.isoformat(), "channels": [state.as_dict() for state in channel_states(now)]}
+    )
 
 
 def _int(value) -> int:
@@ -118,5 +130,11 @@ def alert_console_urls(admin_site) -> list:
             admin_site.admin_view(console_clear_all),
             {"admin_site": admin_site},
             name="alerts_clear_all",
+        ),
+        path(
+            "alerts/console/on-air/",
+            admin_site.admin_view(console_on_air),
+            {"admin_site": admin_site},
+            name="alerts_on_air",
         ),
     ]

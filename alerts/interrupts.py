@@ -99,6 +99,7 @@ class AlertInterrupts:
         self._loaded_at = 0.0
         self._standby: dict[int, Path | None] = {}
         self._standby_lock = threading.Lock()
+        self._preparing: set[int] = set()
 
     def snapshot(self) -> _Snapshot:
         with self._lock:
@@ -144,9 +145,32 @@ class AlertInterrupts:
         from alerts.slate import ensure_standby
 
         with self._standby_lock:
-            if profile_id not in self._standby or self._standby[profile_id] is None:
+            known = self._standby.get(profile_id)
+            if known is None or not known.is_file():  # never made, or its data folder was cleaned
                 self._standby[profile_id] = ensure_standby(profile_id)
             return self._standby[profile_id]
+
+    def prepare(self, profile_id: int) -> None:
+        """Make the profile's stand-by card as its channels go on the air (in a thread: the channel
+        starts meanwhile). Without it the first alert would encode it, in the API call that issues it
+        and in the feeds that break in, and every channel's break-in would wait for that."""
+        with self._standby_lock:
+            known = self._standby.get(profile_id)
+            if (known is not None and known.is_file()) or profile_id in self._preparing:
+                return
+            self._preparing.add(profile_id)
+
+        def make() -> None:
+            from django.db import connections
+
+            try:
+                self.standby(profile_id)
+            finally:
+                with self._standby_lock:
+                    self._preparing.discard(profile_id)
+                connections.close_all()  # this thread's own
+
+        threading.Thread(target=make, name=f"standby-card {profile_id}", daemon=True).start()
 
     def interruption(self, channel_id: int, profile_id: int, moment: datetime) -> Interruption | None:
         from alerts.slate import slate_root

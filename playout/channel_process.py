@@ -42,7 +42,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from playout import hls
+from playout import hls, interruptions
 from playout.feed import LEAD_SEGMENTS, ChannelFeed, FeedServer, Planner, slate_file
 from retrovue.core.private_data import published_modes, published_umask
 from retrovue.env import env_int
@@ -195,6 +195,9 @@ class ChannelProcess:
         for stale_list in self.work.glob("*.csv"):
             stale_list.unlink(missing_ok=True)
         profile = self.channel.stream_profile
+        # What would break in (an alert's stand-by card) is made now, in the background, rather than
+        # by the first alert: an encode there would hold up every channel's break-in.
+        interruptions.prepare(self.channel)
         planner = Planner(self.channel, slate_file(profile))
         segment = timedelta(seconds=self.segment_seconds)
         resume_at = self.playlist.segments[-1].ends_at if self.playlist.segments else None

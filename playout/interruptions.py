@@ -26,6 +26,14 @@ def current_key(channel_id: int, profile_id: int, moment: datetime) -> str | Non
         return None  # the programme goes on: an error here must never take a channel off the air
 
 
+def prepare(channel) -> None:
+    """Called as a channel goes on the air (see `retrovue.core.interrupts.prepare`)."""
+    try:
+        interrupts.prepare(channel.stream_profile_id)
+    except Exception:
+        logger.exception("Channel %s: preparing for interruptions failed", channel.number)
+
+
 def entry_for(planner, cursor: datetime):
     """The interruption's entry at `cursor`, or None for the programme. Records on/off air."""
     from playout.planner import Entry

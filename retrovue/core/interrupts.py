@@ -38,6 +38,10 @@ class InterruptSource(Protocol):
     def aired(self, channel_id: int, key: str, started: datetime, ended: datetime | None) -> None:
         """The interruption went on the air (ended None) or came off it on this channel."""
 
+    def prepare(self, profile_id: int) -> None:
+        """A channel of this profile is going on the air: make ready now, in the background, what
+        would break into it, so that the first interruption does not wait for it. Optional."""
+
 
 _sources: list[InterruptSource] = []
 
@@ -71,3 +75,10 @@ def current_key(channel_id: int, profile_id: int, moment: datetime) -> str | Non
 def aired(channel_id: int, key: str, started: datetime, ended: datetime | None = None) -> None:
     for source in _sources:
         source.aired(channel_id, key, started, ended)
+
+
+def prepare(profile_id: int) -> None:
+    for source in _sources:
+        prepare_source = getattr(source, "prepare", None)
+        if prepare_source is not None:
+            prepare_source(profile_id)
