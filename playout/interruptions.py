@@ -5,6 +5,10 @@ there), only how: the planner airs the interruption's file in place of the progr
 it lasts, and the feed cuts whatever is on air at its next GOP boundary as soon as the answer for
 the channel changes. The programme runs on underneath, so when the interruption ends the next
 boundary finds the schedule where the wall clock is: the channel rejoins the show in progress.
+
+A crawl interrupts differently: the programme goes on, re-encoded with the alert's text drawn over
+it (`playout.crawl`), and its entries carry the crawl's key so the feed cuts back to plain stream
+copy at the next GOP once the crawl ends.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from playout import crawl
 from playout.models import AsRunEntry
 from retrovue.core import interrupts
 
@@ -36,7 +41,8 @@ def entry_for(planner, cursor: datetime):
     except Exception:
         logger.exception("Channel %s: asking for interruptions failed", channel.number)
         found = None
-    airing = found.key if found is not None and found.path is not None else None
+    airs = found is not None and (found.path is not None or found.crawl_text is not None)
+    airing = found.key if airs else None
     previous = getattr(planner, "interruption_on_air", None)
     if previous != airing:
         if previous is not None:
@@ -46,6 +52,10 @@ def entry_for(planner, cursor: datetime):
         planner.interruption_on_air = airing
     if airing is None:
         return None
+    if found.crawl_text is not None:
+        crawling = _crawl_entry(planner, found, cursor)
+        if crawling is not None:
+            return crawling
     duration = timedelta(milliseconds=found.duration_ms or 10_000)
     return Entry(
         origin=AsRunEntry.Origin.SLATE,
@@ -54,6 +64,50 @@ def entry_for(planner, cursor: datetime):
         path=found.path,
         trim=True,
         note=found.label,
+        interrupt_key=found.key,
+    )
+
+
+def _crawl_entry(planner, found, cursor: datetime):
+    """The programme from `cursor` re-encoded with the crawl drawn on (`playout.crawl`); None where
+    it can't be (a live event, nothing to read): the interruption's slate airs there instead."""
+    from playout import pregen
+    from playout.planner import Entry
+
+    programme = planner.programme(cursor, on_the_cursor=True)
+    offset = crawl.clock_offset(found.crawl_since, programme.airs_at)
+    piece, profile = programme.piece, planner.profile
+    argv, remote = None, None
+    if programme.gops is None and programme.argv is None and programme.path is not None:
+        into = programme.airs_at - piece.start if programme.origin == AsRunEntry.Origin.PREGEN else timedelta(0)
+        argv = crawl.crawl_file_argv(
+            programme.path,
+            int(into.total_seconds() * 1000),
+            int(programme.duration.total_seconds() * 1000),
+            profile,
+            found.crawl_text,
+            clock_offset=offset,
+            preset=pregen.encoder_preset(),
+        )
+    elif programme.argv is not None and piece is not None:
+        programme.release()  # its transcode is made again, with the crawl
+        overlay = crawl.crawl_filter(found.crawl_text, profile.width, profile.height, clock_offset=offset)
+        live = planner._live_argv(piece, programme.airs_at - piece.start, overlay=overlay)
+        if live is not None:
+            argv, remote = live
+    else:
+        programme.release()
+    if argv is None:
+        return None
+    return Entry(
+        origin=AsRunEntry.Origin.LIVE,
+        airs_at=programme.airs_at,
+        duration=programme.duration,
+        piece=piece,
+        argv=argv,
+        remote=remote,
+        trim=True,
+        note=f"{found.label} (crawl over {programme.origin} {programme.note})".strip()[:500],
         interrupt_key=found.key,
     )
 

@@ -7,7 +7,8 @@ and the alerts app, when it loads, registers the one source that answers. Core i
 
 A source answers with an `Interruption`: a key that names what should be on air (it changes when
 another alert pre-empts, and is None when nothing interrupts), and, when ready, a file encoded to the
-channel's stream profile that playout stream-copies in place of the programme. It is also told when
+channel's stream profile that playout stream-copies in place of the programme, or a text file that
+playout scrolls over the programme (a crawl, which re-encodes the channel live). It is also told when
 an interruption went on and off the air on a channel, so the alert's history records it.
 """
 
@@ -25,6 +26,10 @@ class Interruption:
     label: str  # for the as-run log and the monitor
     path: Path | None = None  # a ready MPEG-TS in the channel's profile, looped while it lasts
     duration_ms: int = 0
+    # A crawl: this text (one line, in a file the source wrote) scrolls over the running programme;
+    # `path`, if set, is what airs where the programme can't be re-encoded (a live event).
+    crawl_text: Path | None = None
+    crawl_since: datetime | None = None  # when the crawl began, so it scrolls on across pieces
 
 
 class InterruptSource(Protocol):
