@@ -59,15 +59,16 @@ def crawl_file_argv(
     ffmpeg: str | None = None,
 ) -> list[str]:
     """Re-encode an MPEG-TS in the channel's profile (a pre-generated piece, the slate) from `seek_ms`
-    for `duration_ms`, with the crawl drawn on, to stdout. Seeking re-encodes, so it is frame-exact."""
+    for `duration_ms`, with the crawl drawn on, to stdout. Seeking re-encodes, so it is frame-exact;
+    a seek in a complex filtergraph keeps the source's timestamps, so both streams restart at 0."""
     timing = commands.piece_timing(max(1, duration_ms), profile)
     width, height = profile.width, profile.height
     video = (
-        f"[0:v:0]{crawl_filter(text_file, width, height, clock_offset=clock_offset)}"
+        f"[0:v:0]setpts=PTS-STARTPTS,{crawl_filter(text_file, width, height, clock_offset=clock_offset)}"
         f"format=yuv420p,trim=end_frame={timing.frames}[vout]"
     )
     audio = (
-        f"[0:a:0]aresample={commands.AUDIO_RATE}:async=1:first_pts=0,"
+        f"[0:a:0]asetpts=PTS-STARTPTS,aresample={commands.AUDIO_RATE}:async=1:first_pts=0,"
         f"aformat=sample_fmts=fltp:channel_layouts=stereo,{commands._audio_finish(timing)}[aout]"
     )
     return [

@@ -14,6 +14,7 @@ copy at the next GOP once the crawl ends.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from playout import crawl
@@ -56,6 +57,8 @@ def entry_for(planner, cursor: datetime):
         crawling = _crawl_entry(planner, found, cursor)
         if crawling is not None:
             return crawling
+        if found.path is None:  # no slate to fall back on yet: the programme, uncrawled, for now
+            return replace(planner.programme(cursor, on_the_cursor=True), interrupt_key=found.key)
     duration = timedelta(milliseconds=found.duration_ms or 10_000)
     return Entry(
         origin=AsRunEntry.Origin.SLATE,
@@ -79,7 +82,9 @@ def _crawl_entry(planner, found, cursor: datetime):
     piece, profile = programme.piece, planner.profile
     argv, remote = None, None
     if programme.gops is None and programme.argv is None and programme.path is not None:
-        into = programme.airs_at - piece.start if programme.origin == AsRunEntry.Origin.PREGEN else timedelta(0)
+        into = (
+            programme.airs_at - piece.start if programme.origin == AsRunEntry.Origin.PREGEN else timedelta(0)
+        )
         argv = crawl.crawl_file_argv(
             programme.path,
             int(into.total_seconds() * 1000),

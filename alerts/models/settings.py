@@ -65,9 +65,11 @@ class StationAlertSettings(models.Model):
         upload_to="logos/", blank=True, help_text="Shown on the alert slate (PNG, JPEG, GIF, WebP)."
     )
     crawl_capacity = models.PositiveSmallIntegerField(
-        default=2,
-        help_text="How many channels this box can crawl at once (a crawl re-encodes live, roughly 0.2–0.35 "
-        "core per SD channel); beyond it, channels get the slate.",
+        null=True,
+        blank=True,
+        help_text="How many channels this box can crawl at once (a crawl re-encodes each channel live, "
+        "about 0.2 core per SD channel); beyond it, channels get the slate. Blank: worked out from the "
+        "box's cores and the measured cost (RETROVUE_ALERT_CRAWL_CORE_COST, RETROVUE_ALERT_CRAWL_CPU_SHARE).",
     )
 
     class Meta:
