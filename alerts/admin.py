@@ -63,7 +63,8 @@ class StationAlertSettingsAdmin(admin.ModelAdmin):
 
 @admin.register(ChannelAlertSettings)
 class ChannelAlertSettingsAdmin(admin.ModelAdmin):
-    list_display = ("channel", "area_codes", "airs_test_messages")
+    list_display = ("channel", "area_codes", "airs_test_messages", "on_clear")
+    list_filter = ("on_clear", "airs_test_messages")
     list_select_related = ("channel",)
     search_fields = ("channel__number", "channel__name", "area_codes")
     autocomplete_fields = ("channel",)

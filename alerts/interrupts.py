@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from alerts import crawl
-from alerts.choices import EventKind, MessageStatus, Mode, Origin, Targeting
+from alerts.choices import EventKind, MessageStatus, Mode, OnClear, Origin, Targeting
 from alerts.models import (
     Alert,
     AlertEvent,
@@ -226,6 +226,20 @@ class AlertInterrupts:
         what = {"waiting": "stand-by card", "crawl": "crawl"}.get(key.rsplit(":", 1)[-1], "slate")
         if Alert.objects.filter(pk=alert_id).exists():
             AlertEvent.objects.create(alert_id=alert_id, channel_id=channel_id, kind=kind, at=at, detail=what)
+
+    def returned(self, channel_id: int, key: str, interrupted_at: datetime, returned_at: datetime) -> None:
+        """A channel set to resume the program an alert cut into does so from `returned_at` (a crawl
+        cut into nothing: the programme ran on under it)."""
+        alert_id = _alert_id(key)
+        if alert_id is None or key.endswith(":crawl"):
+            return
+        on_clear = ChannelAlertSettings.objects.filter(channel_id=channel_id).values_list(
+            "on_clear", flat=True
+        )
+        if on_clear.first() == OnClear.RESUME:
+            from alerts.services import resume_interrupted_program
+
+            resume_interrupted_program(channel_id, alert_id, interrupted_at, returned_at)
 
 
 def _alert_id(key: str) -> int | None:

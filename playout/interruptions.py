@@ -4,7 +4,9 @@ Playout does not know who interrupts (see `retrovue.core.interrupts`: the alerts
 there), only how: the planner airs the interruption's file in place of the programme, looped while
 it lasts, and the feed cuts whatever is on air at its next GOP boundary as soon as the answer for
 the channel changes. The programme runs on underneath, so when the interruption ends the next
-boundary finds the schedule where the wall clock is: the channel rejoins the show in progress.
+boundary finds the schedule where the wall clock is: the channel rejoins the show in progress,
+unless the source, told the channel is back (`returned`), rewrote the log so the interrupted
+programme resumes there.
 
 A crawl interrupts differently: the programme goes on, re-encoded with the alert's text drawn over
 it (`playout.crawl`), and its entries carry the crawl's key so the feed cuts back to plain stream
@@ -46,11 +48,15 @@ def entry_for(planner, cursor: datetime):
     airing = found.key if airs else None
     previous = getattr(planner, "interruption_on_air", None)
     if previous != airing:
+        if previous is None:
+            planner.interruption_began = cursor
         if previous is not None:
             interrupts.aired(channel.pk, previous, cursor, cursor)
         if airing is not None:
             interrupts.aired(channel.pk, airing, cursor, None)
         planner.interruption_on_air = airing
+        if previous is not None and airing is None:
+            _returned(channel, previous, getattr(planner, "interruption_began", None) or cursor, cursor)
     if airing is None:
         return None
     if found.crawl_text is not None:
@@ -69,6 +75,15 @@ def entry_for(planner, cursor: datetime):
         note=found.label,
         interrupt_key=found.key,
     )
+
+
+def _returned(channel, key: str, interrupted_at: datetime, cursor: datetime) -> None:
+    """Tell the source the channel is back (it may resume the interrupted program: the log is then
+    rewritten from `cursor`, which the planner reads next)."""
+    try:
+        interrupts.returned(channel.pk, key, interrupted_at, cursor)
+    except Exception:
+        logger.exception("Channel %s: the return from an interruption failed", channel.number)
 
 
 def _crawl_entry(planner, found, cursor: datetime):

@@ -8,7 +8,7 @@ import re
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from alerts.choices import AttentionSignal
+from alerts.choices import AttentionSignal, OnClear
 from retrovue.fields import RasterImageField
 
 # SAME/FIPS PSSCCC (6 digits) or NWS UGC SSFNNN (e.g. NYZ072, NYC061, NYZALL).
@@ -105,6 +105,13 @@ class ChannelAlertSettings(models.Model):
     )
     airs_test_messages = models.BooleanField(
         default=False, help_text="Air CAP alerts whose status is Test or Exercise (never with EAS tones)."
+    )
+    on_clear = models.CharField(
+        max_length=10,
+        choices=OnClear.choices,
+        default=OnClear.REJOIN,
+        help_text="After a full-screen alert: rejoin the schedule at the clock, or resume the program it "
+        "cut into, the rest of the day rippling later as a desk special does (the guide follows).",
     )
 
     class Meta:

@@ -43,6 +43,11 @@ class InterruptSource(Protocol):
     def aired(self, channel_id: int, key: str, started: datetime, ended: datetime | None) -> None:
         """The interruption went on the air (ended None) or came off it on this channel."""
 
+    def returned(self, channel_id: int, key: str, interrupted_at: datetime, returned_at: datetime) -> None:
+        """The channel goes back to its programme at `returned_at` (schedule time) after an
+        interruption that began at `interrupted_at` and ended with `key`. Called before playout asks
+        the log what airs there, so a source may rewrite the log from that instant (optional)."""
+
 
 _sources: list[InterruptSource] = []
 
@@ -76,3 +81,10 @@ def current_key(channel_id: int, profile_id: int, moment: datetime) -> str | Non
 def aired(channel_id: int, key: str, started: datetime, ended: datetime | None = None) -> None:
     for source in _sources:
         source.aired(channel_id, key, started, ended)
+
+
+def returned(channel_id: int, key: str, interrupted_at: datetime, returned_at: datetime) -> None:
+    for source in _sources:
+        hook = getattr(source, "returned", None)
+        if hook is not None:
+            hook(channel_id, key, interrupted_at, returned_at)
