@@ -1,0 +1,156 @@
+"""Per channel, "resume the interrupted program" on clear: the feed tells the interrupt source the
+channel is back, at the exact schedule time, before it asks the log what airs there; the alerts app
+then ripples the channel's day from the cut (scheduling.resume) and records it in the alert's
+history."""
+
+# ruff: noqa: F811  (the feed tests' `channel` fixture is a parameter here)
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+
+from alerts.choices import EventKind, OnClear
+from alerts.interrupts import AlertInterrupts
+from alerts.models import AlertEvent, ChannelAlertSettings
+from alerts.services import AlertDraft, issue_alert
+from playout import feed as feed_module
+from playout.feed import ChannelFeed, Planner, slate_file
+from playout.models import AsRunEntry
+from retrovue.core import interrupts
+from retrovue.core.interrupts import Interruption
+from scheduling.builder import build_channel
+from scheduling.models import Piece, ProgramEntry
+from tests.alerts.test_feed_cut import LEAD, SEGMENT, Clock, channel  # noqa: F401
+from tests.playout.test_channel_process import air, item_for, ready
+from tests.playout.test_frame_exact_joins import _ffmpeg
+from tests.scheduling.station import channel_with_slot, short_form_library, sitcom
+
+T0 = datetime(2026, 3, 2, 20, 0, tzinfo=UTC)
+ISSUED = T0 + timedelta(seconds=2.5)
+CLEARED = T0 + timedelta(seconds=7.3)
+
+
+class ResumingStandIn:
+    """Interrupts from ISSUED to CLEARED (wall clock); when told the channel is back, it rewrites the
+    log there as a resume would: a new piece starting at exactly that schedule time."""
+
+    def __init__(self, clock, path, rest_item, channel):
+        self.clock, self.path, self.rest_item, self.channel = clock, path, rest_item, channel
+        self.returns = []
+        self.rest_piece = None
+
+    def _on(self, moment):
+        return ISSUED <= self.clock.now < CLEARED and moment >= ISSUED
+
+    def current_key(self, channel_id, profile_id, moment):
+        return "alert:1" if self._on(moment) else None
+
+    def interruption(self, channel_id, profile_id, moment):
+        if not self._on(moment):
+            return None
+        return Interruption(key="alert:1", label="alert 1", path=self.path, duration_ms=3500)
+
+    def aired(self, channel_id, key, started, ended):
+        pass
+
+    def returned(self, channel_id, key, interrupted_at, returned_at):
+        self.returns.append((key, interrupted_at, returned_at))
+        ProgramEntry.objects.filter(channel_id=channel_id, stop__gt=returned_at).delete()
+        self.rest_piece = air(self.channel, returned_at, self.rest_item, 3000, 13_000)
+
+
+def test_the_feed_tells_the_source_the_channel_is_back_before_it_reads_the_log(
+    channel, tmp_path, monkeypatch
+):
+    piece_file = tmp_path / "piece.ts"
+    _ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=20",
+        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=20",
+        "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-keyint_min", "25", "-sc_threshold", "0",
+        "-c:a", "aac", "-f", "mpegts", str(piece_file),
+    )  # fmt: skip
+    item = item_for(piece_file, duration_ms=20_000)
+    ready(channel, item, 0, 20_000, source=piece_file)
+    air(channel, T0, item, 0, 20_000)
+    rest_item = item_for(piece_file, duration_ms=20_000)
+    alert_file = slate_file(channel.stream_profile, tmp_path / "slates")
+    clock = Clock(T0 - LEAD * SEGMENT)
+    source = ResumingStandIn(clock, alert_file, rest_item, channel)
+    interrupts.register(source)
+    monkeypatch.setattr(feed_module, "INTERRUPT_POLL_SECONDS", 0.001)
+    try:
+        feed = ChannelFeed(
+            channel, Planner(channel, slate=alert_file), segment=SEGMENT, resume_at=T0, lead_segments=LEAD,
+            clock=clock,
+        )  # fmt: skip
+        cursors = []
+        for index in range(4):  # the programme, the alert twice, the rest of the programme
+            feed.serve(index, lambda data: None)
+            cursors.append(feed.cursor)
+    finally:
+        interrupts.unregister(source)
+
+    assert source.returns == [("alert:1", cursors[0], cursors[2])]
+    back = AsRunEntry.objects.filter(channel=channel).order_by("pk").last()
+    # The rewritten log airs from the very instant the channel came back, from its first frame.
+    assert (back.piece_id, back.actual_start) == (source.rest_piece.pk, cursors[2])
+    assert back.origin == "live"  # the new piece isn't pre-generated yet: transcoded live meanwhile
+
+
+@pytest.fixture
+def evening(db, monkeypatch):
+    monkeypatch.setattr("alerts.services._encode_slates_soon", lambda alert_id: None)
+    monkeypatch.setattr("alerts.services.prepare_standby_cards", lambda: None)
+    show, _ = sitcom(episodes=10)
+    short_form_library()
+    channel, _, _ = channel_with_slot(shows=[show], start=time(18), end=time(23))
+    day = datetime(2026, 11, 28, tzinfo=UTC)
+    build_channel(channel, day, day + timedelta(days=2), fine_until=day + timedelta(days=2))
+    return channel, day
+
+
+def test_a_channel_set_to_resume_ripples_its_day_and_the_alert_history_says_so(evening):
+    channel, day = evening
+    ChannelAlertSettings.objects.create(channel=channel, on_clear=OnClear.RESUME)
+    alert = issue_alert(AlertDraft(headline="Tornado warning", message="Take shelter."))
+    cut_into = ProgramEntry.objects.get(channel=channel, start=day + timedelta(hours=18, minutes=30))
+    interrupted = cut_into.start + timedelta(minutes=9, seconds=4)
+    returned = interrupted + timedelta(minutes=2)
+
+    AlertInterrupts().returned(channel.pk, f"alert:{alert.pk}", interrupted, returned)
+
+    rest = ProgramEntry.objects.get(channel=channel, start=returned)
+    assert rest.playable_id == cut_into.playable_id and rest.joined_from == cut_into.start + timedelta(
+        minutes=2
+    )
+    assert (
+        ProgramEntry.objects.get(channel=channel, start=interrupted).title
+        == "Emergency alert: Tornado warning"
+    )
+    event = AlertEvent.objects.get(alert=alert, channel=channel, kind=EventKind.RESUMED)
+    assert event.at == returned
+    assert event.detail == "Cheers resumed 9:04 in; the rest of the day airs 2:00 later until 00:00"
+
+
+@pytest.mark.parametrize(
+    ("on_clear", "key"), [(OnClear.REJOIN, "alert:{pk}"), (OnClear.RESUME, "alert:{pk}:crawl")]
+)
+def test_rejoining_channels_and_crawls_leave_the_schedule_alone(evening, on_clear, key):
+    channel, day = evening
+    ChannelAlertSettings.objects.create(channel=channel, on_clear=on_clear)
+    alert = issue_alert(AlertDraft(headline="Tornado warning"))
+    before = list(ProgramEntry.objects.filter(channel=channel).values_list("start", "stop", "playable_id"))
+    pieces = Piece.objects.filter(channel=channel).count()
+    interrupted = day + timedelta(hours=18, minutes=39)
+
+    AlertInterrupts().returned(
+        channel.pk, key.format(pk=alert.pk), interrupted, interrupted + timedelta(minutes=2)
+    )
+
+    assert (
+        list(ProgramEntry.objects.filter(channel=channel).values_list("start", "stop", "playable_id"))
+        == before
+    )
+    assert Piece.objects.filter(channel=channel).count() == pieces
+    assert not AlertEvent.objects.filter(kind=EventKind.RESUMED).exists()
