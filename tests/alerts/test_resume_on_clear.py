@@ -6,9 +6,16 @@ history."""
 # ruff: noqa: F811  (the feed tests' `channel` fixture is a parameter here)
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time as wall
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from django.utils.timezone import now as timezone_now
 
 from alerts.choices import EventKind, OnClear
 from alerts.interrupts import AlertInterrupts
@@ -154,3 +161,102 @@ def test_rejoining_channels_and_crawls_leave_the_schedule_alone(evening, on_clea
     )
     assert Piece.objects.filter(channel=channel).count() == pieces
     assert not AlertEvent.objects.filter(kind=EventKind.RESUMED).exists()
+
+
+# --- On the air ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.e2e
+def test_on_clear_a_resuming_channel_airs_the_rest_of_the_program_from_the_cut(
+    transactional_db, live_server, settings, tmp_path, monkeypatch
+):
+    from alerts.interrupts import SOURCE
+    from alerts.services import clear_alert
+    from playout.supervisor import Supervisor
+    from scheduling.models import DeskEntry
+    from tests.playout.test_channel_process import TOOLS, _playlist, _wait, make_channel
+
+    settings.HLS_ROOT = tmp_path / "hls"
+    settings.DATA_DIR = tmp_path / "data"
+    settings.RETROVUE_PREGEN_ROOT = str(tmp_path / "pregen")
+    monkeypatch.setattr(SOURCE, "snapshot_seconds", 0.2)
+    monkeypatch.setattr(
+        "alerts.services._encode_slates_soon", lambda alert_id: None
+    )  # the stand-by card airs
+    SOURCE.forget()
+    clip = tmp_path / "episode.mp4"
+    _ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30:duration=50",
+        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=50",
+        "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(clip),
+    )  # fmt: skip
+    channel = make_channel("7")
+    ChannelAlertSettings.objects.create(channel=channel, on_clear=OnClear.RESUME)
+    episode = item_for(clip, duration_ms=50_000)
+    began = timezone_now().replace(microsecond=0) - timedelta(seconds=4)
+    DeskEntry.objects.create(channel=channel, start=began, stop=began + timedelta(minutes=1), item_ids=[episode.pk],
+                             grid_minutes=1)  # fmt: skip
+    build_channel(channel, began, began + timedelta(hours=2), fine_until=began + timedelta(hours=2))
+    assert ProgramEntry.objects.filter(channel=channel, start=began, playable=episode).exists()
+
+    supervisor = Supervisor(worker_id="resume-test", channel_numbers=["7"], lease_seconds=30)
+    runner = threading.Thread(target=supervisor.run, kwargs={"install_signal_handlers": False}, daemon=True)
+    base = live_server.url
+    runner.start()
+    checker = None
+    try:
+        assert _wait(lambda: _playlist(f"{base}/hls/7/index.m3u8"), timeout=30)
+        checker = subprocess.Popen(
+            [sys.executable, str(TOOLS / "hls_live_check.py"), f"{base}/hls/7/index.m3u8", "36"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        wall.sleep(4)
+        alert = issue_alert(AlertDraft(headline="Tornado warning", message="Take shelter."))
+        SOURCE.forget()
+        on = _wait(
+            lambda: AlertEvent.objects.filter(alert=alert, channel=channel, kind=EventKind.ON_AIR).first(),
+            timeout=10,
+        )
+        assert on is not None
+        wall.sleep(6)
+        assert clear_alert(alert)
+        SOURCE.forget()
+        resumed = _wait(
+            lambda: AlertEvent.objects.filter(alert=alert, channel=channel, kind=EventKind.RESUMED).first(),
+            timeout=12,
+        )
+        assert resumed is not None, list(AlertEvent.objects.values_list("kind", "detail"))
+        print(f"\n{resumed.detail}")
+        # The log: the episode up to the cut, the alert, then the rest of the episode from the cut.
+        cut = ProgramEntry.objects.get(channel=channel, stop=on.at, playable=episode)
+        alert_row = ProgramEntry.objects.get(channel=channel, start=on.at)
+        rest = ProgramEntry.objects.get(channel=channel, start=resumed.at)
+        assert (cut.start, alert_row.stop, alert_row.title) == (
+            began,
+            resumed.at,
+            "Emergency alert: Tornado warning",
+        )
+        assert rest.playable_id == episode.pk and rest.joined_from == began + (resumed.at - on.at)
+        # On the air: the first thing after the alert is the episode, from the point it was cut at.
+        back = _wait(
+            lambda: (
+                AsRunEntry.objects.filter(channel=channel, actual_start__gte=resumed.at)
+                .order_by("actual_start")
+                .first()
+            ),
+            timeout=10,
+        )
+        assert back is not None and back.actual_start == resumed.at, back and (back.actual_start, back.error)
+        assert back.playable_id == episode.pk and back.origin == "live", (back.origin, back.error)
+        cut_at_ms = round((on.at - began).total_seconds() * 1000)
+        assert abs(back.piece.in_ms - cut_at_ms) <= 1, (back.piece.in_ms, cut_at_ms)
+        output, _ = checker.communicate(timeout=60)
+        print(output.decode().strip())
+        assert checker.returncode == 0, output.decode()
+    finally:
+        if checker is not None and checker.poll() is None:
+            os.killpg(checker.pid, signal.SIGKILL)
+            checker.wait()
+        supervisor.stopping.set()
+        runner.join(timeout=20)
+        SOURCE.forget()
