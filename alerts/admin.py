@@ -52,7 +52,16 @@ class AlertAdmin(admin.ModelAdmin):
 
 @admin.register(StationAlertSettings)
 class StationAlertSettingsAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "attention_signal", "eas_originator", "eas_station_id", "crawl_capacity")
+    list_display = ("__str__", "attention_signal", "eas_originator", "eas_station_id", "crawls_at_once")
+    readonly_fields = ("crawls_at_once",)
+
+    @admin.display(description="crawls at once")
+    def crawls_at_once(self, obj) -> str:
+        from alerts.crawl import crawl_capacity
+
+        if obj is None or obj.crawl_capacity is None:
+            return f"{crawl_capacity(obj) if obj else '—'} (measured default for this box)"
+        return f"{obj.crawl_capacity} (set here)"
 
     def has_add_permission(self, request):
         return super().has_add_permission(request) and not StationAlertSettings.objects.exists()

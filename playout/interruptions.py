@@ -46,10 +46,18 @@ def entry_for(planner, cursor: datetime):
         found = None
     airs = found is not None and (found.path is not None or found.crawl_text is not None)
     airing = found.key if airs else None
+    crawling = airs and found.crawl_text is not None
     previous = getattr(planner, "interruption_on_air", None)
     if previous != airing:
-        if previous is None:
+        # The programme was off the screen from the first full-screen interruption on (under a
+        # crawl it was not): that is where a resume picks it up again.
+        if (
+            airing is not None
+            and not crawling
+            and (previous is None or getattr(planner, "interruption_crawling", False))
+        ):
             planner.interruption_began = cursor
+        planner.interruption_crawling = crawling
         if previous is not None:
             interrupts.aired(channel.pk, previous, cursor, cursor)
         if airing is not None:

@@ -94,6 +94,11 @@ class Planner:
         self.slate = slate
         self.unplayable: set[Path] = set()  # files that failed mid-air this run: not tried again
         self._bug: commands.Bug | bool | None = False  # looked up on the first live transcode
+        # What interrupts the channel now (see playout.interruptions): its key, whether it is a
+        # crawl, and the schedule time the programme left the screen.
+        self.interruption_on_air: str | None = None
+        self.interruption_crawling = False
+        self.interruption_began: datetime | None = None
 
     def live_bug(self) -> commands.Bug | None:
         """The channel bug for live transcodes, so they look like the pre-generated pieces around
@@ -109,7 +114,7 @@ class Planner:
     def plan(self, cursor: datetime) -> Entry:
         from playout import interruptions  # it builds on this module
 
-        returning = getattr(self, "interruption_on_air", None) is not None
+        returning = self.interruption_on_air is not None
         interrupting = interruptions.entry_for(self, cursor)  # an emergency alert goes first
         if interrupting is not None:
             return interrupting

@@ -13,6 +13,7 @@ import sys
 import threading
 import time as wall
 from datetime import UTC, datetime, time, timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.utils.timezone import now as timezone_now
@@ -260,3 +261,60 @@ def test_on_clear_a_resuming_channel_airs_the_rest_of_the_program_from_the_cut(
         supervisor.stopping.set()
         runner.join(timeout=20)
         SOURCE.forget()
+
+
+class _Sequence:
+    """An interrupt source answering from a list, one answer per boundary."""
+
+    def __init__(self, answers):
+        self.answers, self.returns = list(answers), []
+
+    def interruption(self, channel_id, profile_id, moment):
+        return self.answers.pop(0)
+
+    def current_key(self, channel_id, profile_id, moment):
+        return None
+
+    def aired(self, channel_id, key, started, ended):
+        pass
+
+    def returned(self, channel_id, key, interrupted_at, returned_at):
+        self.returns.append((key, interrupted_at, returned_at))
+
+
+def test_a_resume_picks_the_program_up_from_where_the_full_screen_alert_cut_in_not_the_crawl_before(
+    db, tmp_path, settings
+):
+    from playout.interruptions import entry_for
+    from playout.planner import Entry
+
+    profile = SimpleNamespace(pk=1, width=320, height=240, frame_rate="30", video_bitrate_kbps=300,
+                              audio_bitrate_kbps=64, segment_seconds=2)  # fmt: skip
+
+    class Planner:
+        channel = SimpleNamespace(pk=5, number="5")
+
+        def __init__(self):
+            self.profile = profile
+
+        def programme(self, cursor, on_the_cursor=False):
+            return Entry(
+                origin="slate", airs_at=cursor, duration=timedelta(seconds=10), path=tmp_path / "p.ts"
+            )
+
+    text = tmp_path / "crawl.txt"
+    text.write_text("EMERGENCY ALERT")
+    crawl = Interruption(key="alert:1:crawl", label="crawl", path=tmp_path / "slate.ts", crawl_text=text)
+    slate = Interruption(key="alert:2", label="slate", path=tmp_path / "slate.ts", duration_ms=4000)
+    source = _Sequence([crawl, slate, slate, None])
+    planner = Planner()
+    moments = [T0 + timedelta(seconds=4 * n) for n in range(4)]
+    interrupts.register(source)
+    try:
+        entries = [entry_for(planner, moment) for moment in moments]
+    finally:
+        interrupts.unregister(source)
+
+    assert entries[0].argv is not None and entries[0].interrupt_key == "alert:1:crawl"  # re-encoded
+    assert entries[1].path == tmp_path / "slate.ts" and entries[3] is None
+    assert source.returns == [("alert:2", moments[1], moments[3])]
