@@ -185,6 +185,15 @@ def _difference(first: bytes, second: bytes, rows: range) -> float:
     )
 
 
+CHECK_SECONDS = 75
+
+
+def _newest_number(base: str) -> int:
+    """The media sequence number of the newest listed segment."""
+    playlist = _playlist(f"{base}/hls/7/index.m3u8")
+    return (playlist.media_sequence or 0) + len(playlist.segments) - 1
+
+
 # The band: 5% down the frame, 1.8 × the text size (1/16 of the height) tall.
 BAND_ROWS = range(round(HEIGHT * 0.05) + 2, round(HEIGHT * 0.05) + 24)
 PICTURE_ROWS = range(HEIGHT // 2, HEIGHT - 40)
@@ -222,10 +231,12 @@ def test_a_crawl_scrolls_over_the_programme_and_the_channel_goes_back_to_stream_
         for number in numbers:
             assert _wait(lambda n=number: _playlist(f"{base}/hls/{n}/index.m3u8"), timeout=30), number
         checker = subprocess.Popen(
-            [sys.executable, str(TOOLS / "hls_live_check.py"), f"{base}/hls/7/index.m3u8", "40"],
+            [sys.executable, str(TOOLS / "hls_live_check.py"), f"{base}/hls/7/index.m3u8", str(CHECK_SECONDS)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
+        checking_until = time.monotonic() + CHECK_SECONDS
         time.sleep(3)
+        sequences = [_newest_number(base)]
         alert = _alert(mode=Mode.CRAWL)
         SOURCE.forget()
 
@@ -257,6 +268,7 @@ def test_a_crawl_scrolls_over_the_programme_and_the_channel_goes_back_to_stream_
 
         segment = _wait(crawl_segment, timeout=8 * SEGMENT, interval=0.2)
         assert segment is not None
+        sequences.append(_newest_number(base))
         # (a program date-time is frame-rounded: a segment may be listed a frame before its piece)
         at = segment.program_date_time + timedelta(milliseconds=100)
         row = (
@@ -296,7 +308,16 @@ def test_a_crawl_scrolls_over_the_programme_and_the_channel_goes_back_to_stream_
             timeout=6 * SEGMENT,
         )
         assert back is not None and back.origin == "pregen", back and (back.origin, back.error)
-        output, _ = checker.communicate(timeout=60)
+        # The media sequence kept rising through the crawl and the return, and the checker's window
+        # (0 violations) covers both.
+        assert _wait(
+            lambda: _playlist(f"{base}/hls/7/index.m3u8").segments[-1].program_date_time >= back.actual_start,
+            timeout=6 * SEGMENT,
+        )
+        sequences.append(_newest_number(base))
+        assert sequences == sorted(sequences) and len(set(sequences)) == 3, sequences
+        assert time.monotonic() < checking_until, "the checker stopped before the return"
+        output, _ = checker.communicate(timeout=CHECK_SECONDS + 30)
         print(output.decode().strip())
         assert checker.returncode == 0, output.decode()
     finally:
