@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -37,6 +37,7 @@ SNAPSHOT_SECONDS = 0.5
 # The snapshot also holds alerts starting this soon, so a feed planning ahead sees them.
 LOOKAHEAD = timedelta(minutes=5)
 KEY_PREFIX = "alert:"
+CRAWL_SOON = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -109,10 +110,12 @@ def _load(now: datetime) -> _Snapshot:
         return snapshot
     capacity = crawl.crawl_capacity(StationAlertSettings.current())
     on_air = Channel.objects.filter(enabled=True).values_list("pk", flat=True)
+    # Crawl slots go to what is on (or about to be, within a feed's lead), not alerts minutes away.
+    starting = [alert for alert in alerts if alert.starts_at <= now + CRAWL_SOON]
     crawling = crawl.allocate(
-        alerts, on_air, lambda alert, channel_id: _reaches(snapshot, alert, channel_id), capacity
+        starting, on_air, lambda alert, channel_id: _reaches(snapshot, alert, channel_id), capacity
     )
-    return _Snapshot(**{**snapshot.__dict__, "crawling": crawling, "crawl_capacity": capacity})
+    return replace(snapshot, crawling=crawling, crawl_capacity=capacity)
 
 
 def _reaches(snapshot: _Snapshot, alert: _Alert, channel_id: int) -> bool:

@@ -68,9 +68,9 @@ def entry_for(planner, cursor: datetime):
     if airing is None:
         return None
     if found.crawl_text is not None:
-        crawling = _crawl_entry(planner, found, cursor)
-        if crawling is not None:
-            return crawling
+        crawled = _crawl_entry(planner, found, cursor)
+        if crawled is not None:
+            return crawled
         if found.path is None:  # no slate to fall back on yet: the programme, uncrawled, for now
             return replace(planner.programme(cursor, on_the_cursor=True), interrupt_key=found.key)
     duration = timedelta(milliseconds=found.duration_ms or 10_000)
