@@ -203,7 +203,12 @@ def plan(part: commands.SourcePart, in_ms: int, out_ms: int, profile, video: Sou
     edges = [*keys, end]
     if max(later - earlier for earlier, later in itertools.pairwise(edges)) > gop:
         return f"source keyframes further apart than a segment ({gop} frames)"
-    head_kbps = max(profile.video_bitrate_kbps, video.bit_rate_kbps or 0)
+    # At the profile's size the head is encoded exactly like the channel's other pieces, so its
+    # parameter sets (x264 picks the level from the bitrate) match theirs; a pass-through source
+    # of another size has its own anyway, and its head gets its bitrate to look like the rest.
+    head_kbps = profile.video_bitrate_kbps
+    if (video.width, video.height) != (profile.width, profile.height):
+        head_kbps = max(head_kbps, video.bit_rate_kbps or 0)
     return CopyPlan(
         path=part.path, fps=fps, offset=video.offset, first_frame=first, copy_from=keys[0],
         end_frame=end, audio_track=part.audio_track, head_kbps=head_kbps,
@@ -304,8 +309,9 @@ def count_video_packets(path: Path) -> int:
         settings.RETROVUE_FFPROBE, "-v", "error", "-select_streams", "v:0", "-count_packets",
         "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", commands._file_url(path),
     ]  # fmt: skip
-    text = run_command(argv, timeout=PROBE_TIMEOUT_SECONDS).stdout.decode().strip()
-    return int(text) if text.isdigit() else -1
+    # MPEG-TS lists the stream twice (under its program too): the first line is enough.
+    lines = run_command(argv, timeout=PROBE_TIMEOUT_SECONDS).stdout.decode().split()
+    return int(lines[0]) if lines and lines[0].isdigit() else -1
 
 
 def _frame_at(timestamp: Fraction, video: SourceVideo) -> int:
