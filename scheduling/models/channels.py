@@ -98,7 +98,7 @@ class StreamProfile(models.Model):
 
     def save(self, *args, **kwargs):
         # Pieces encoded before a change of track choice or video mode are encoded again (see playout.pregen).
-        choice = (self.preferred_audio_language, self.burn_forced_subtitles)
+        choice = tuple(getattr(self, field) for field in TRACK_FIELDS)
         before = (
             StreamProfile.objects.filter(pk=self.pk).values_list(*TRACK_FIELDS).first() if self.pk else None
         )
