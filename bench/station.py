@@ -54,6 +54,11 @@ def main() -> None:
     parser.add_argument(
         "--reps", type=int, default=None, help="encodes per row, median reported (3; quick 1)"
     )
+    parser.add_argument(
+        "--sources",
+        default="",
+        help="encode phase: comma-separated source names (default all; see station_common)",
+    )
     parser.add_argument("--all-bugs", action="store_true", help="bug variant for every profile, not just SD")
     parser.add_argument("--steps", default=None, help="channel counts on air (10,25; full 10,25,50,100)")
     parser.add_argument(

@@ -20,6 +20,13 @@ SOURCES = {
     "720p29.97": ("1280x720", "30000/1001", 6000),
     "1080p24": ("1920x1080", "24000/1001", 10000),
 }
+# The same footage prepared to fit a 29.97 fps channel (smart copy, issue 15 item 2): no B-frames
+# and a keyframe every 2 s (one segment), no scene-cut keyframes; otherwise as above.
+FITTING_SOURCES = {
+    "720p29.97 fits": ("1280x720", "30000/1001", 6000),
+    "1080p29.97 fits": ("1920x1080", "30000/1001", 10000),
+}
+FITTING_GOP = ["-bf", "0", "-g", "60", "-keyint_min", "60", "-sc_threshold", "0"]
 
 # Profiles a station would run. The product ships one ("Retro SD 4:3", every demo channel uses it);
 # the HD ones are what an operator would add in the admin, at common IPTV bitrates.
@@ -62,9 +69,10 @@ def make_source(name: str, seconds: int) -> Path:
     predict) and stereo audio that changes over time."""
     from retrovue.subprocesses import run_command
 
-    size, rate, kbps = SOURCES[name]
+    fitting = name in FITTING_SOURCES
+    size, rate, kbps = FITTING_SOURCES[name] if fitting else SOURCES[name]
     width, height = (int(value) for value in size.split("x"))
-    path = WORK / "sources" / f"{name}-{seconds}s.mkv"
+    path = WORK / "sources" / f"{name.replace(' ', '-')}-{seconds}s.mkv"
     if path.exists():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -80,7 +88,7 @@ def make_source(name: str, seconds: int) -> Path:
     temporary = path.with_suffix(".tmp.mkv")
     argv = [ffmpeg(), "-hide_banner", "-loglevel", "error", "-y",
             "-filter_complex", graph, "-f", "lavfi", "-i", audio, "-map", "[v]", "-map", "0:a",
-            "-t", str(seconds), "-c:v", "libx264", "-preset", "superfast",
+            "-t", str(seconds), "-c:v", "libx264", "-preset", "superfast", *(FITTING_GOP if fitting else []),
             "-b:v", f"{kbps}k", "-maxrate", f"{kbps * 3 // 2}k", "-bufsize", f"{kbps * 2}k",
             "-c:a", "aac", "-b:a", "192k", "-ac", "2", str(temporary)]  # fmt: skip
     # -map 0:a: the lavfi audio is input 0 (the filter graph has no input file).

@@ -393,7 +393,13 @@ def on_air_phase(args, encode_rows: list[dict], database=None) -> dict:
             web.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(web.pid, signal.SIGKILL)
-    sd = [row for row in encode_rows if row["profile"] == next(iter(PROFILES)) and not row["bug"]]
+    sd = [
+        row
+        for row in encode_rows
+        if row["profile"] == next(iter(PROFILES))
+        and not row["bug"]
+        and row.get("method", "full encode") == "full encode"
+    ]
     encode_cost = (
         statistics.mean(row["cpu_s_per_content_s"] for row in sd)
         if sd
