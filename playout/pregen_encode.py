@@ -98,14 +98,15 @@ def _encode_claimed(row: PregenPiece, final: Path, temporary: Path) -> PregenPie
 
 def _encode_reading(row: PregenPiece, final: Path, temporary: Path, remote: RemoteParts) -> PregenPiece:
     try:
-        attempts = _commands(row, temporary, remote)
+        parts = None if row.special else _item_parts(row, remote)
+        attempts = _commands(row, temporary, parts)
     except SourceUnavailable as error:
         return _fail(row, f"{SOURCE_UNAVAILABLE}: {error}")
     length_seconds = (row.out_ms - row.in_ms) / 1000
     timeout = ENCODE_TIMEOUT_BASE_SECONDS + ENCODE_TIMEOUT_PER_SECOND * length_seconds
     started = time.monotonic()
     copied_frames = 0
-    copy = _copy_plan(row, remote)
+    copy = _copy_plan(row, parts)
     if copy is not None:
         try:
             smart_copy.make_piece(
@@ -165,7 +166,14 @@ def _encode_reading(row: PregenPiece, final: Path, temporary: Path, remote: Remo
     return row
 
 
-def _commands(row: PregenPiece, output: Path, remote: RemoteParts) -> list[list[str]]:
+def _item_parts(row: PregenPiece, remote: RemoteParts) -> list[commands.SourcePart]:
+    """The files the row's cut reads, probed, with the tracks its profile wants."""
+    return _with_tracks(
+        _source_parts(row.playable_id, row.out_ms, remote, row.profile), row.playable_id, row.profile
+    )
+
+
+def _commands(row: PregenPiece, output: Path, parts: list[commands.SourcePart] | None) -> list[list[str]]:
     """The ffmpeg runs to try in turn (a slate falls back to no text if fonts are missing)."""
     preset = encoder_preset()
     length = row.out_ms - row.in_ms
@@ -180,9 +188,6 @@ def _commands(row: PregenPiece, output: Path, remote: RemoteParts) -> list[list[
             commands.slate_argv(length, row.profile, output, message="", preset=preset),
         ]
     bug, lower_third = stored_overlays(row.bug_key) if row.bug_key else (None, None)
-    parts = _with_tracks(
-        _source_parts(row.playable_id, row.out_ms, remote, row.profile), row.playable_id, row.profile
-    )
     return [
         commands.pregen_argv(
             parts, row.in_ms, row.out_ms, row.profile, bug, output, preset=preset, lower_third=lower_third
@@ -190,15 +195,12 @@ def _commands(row: PregenPiece, output: Path, remote: RemoteParts) -> list[list[
     ]
 
 
-def _copy_plan(row: PregenPiece, remote: RemoteParts) -> smart_copy.CopyPlan | None:
+def _copy_plan(row: PregenPiece, parts: list[commands.SourcePart] | None) -> smart_copy.CopyPlan | None:
     """How to smart-copy the row's cut, or None if its profile, overlays or source rule it out
     (see playout.smart_copy; the reason is logged at debug level)."""
-    if not smart_copy.enabled(row.profile) or row.special or row.bug_key or row.playable_id is None:
+    if not smart_copy.enabled(row.profile) or row.special or row.bug_key or not parts:
         return None
     try:
-        parts = _with_tracks(
-            _source_parts(row.playable_id, row.out_ms, remote, row.profile), row.playable_id, row.profile
-        )
         reason = _copy_obstacle(parts)
         if reason is None:
             video = smart_copy.probe_video(parts[0].path)
@@ -208,7 +210,7 @@ def _copy_plan(row: PregenPiece, remote: RemoteParts) -> smart_copy.CopyPlan | N
             if isinstance(found, smart_copy.CopyPlan):
                 return found
             reason = found
-    except (SourceUnavailable, CommandError, SmartCopyError, ValueError) as error:
+    except (CommandError, SmartCopyError, ValueError) as error:
         reason = str(error)
     logger.debug("Pre-generation of %s: encoded, not copied: %s", row, reason)
     return None

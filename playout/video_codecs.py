@@ -20,9 +20,6 @@ from fractions import Fraction
 from scheduling.choices import VideoCodec
 
 DEFAULT_PRESET = "veryfast"
-# libx265's presets run about 4x slower than libx264's of the same name on this kind of content
-# (docs/encoder-settings.md): HEVC channels encode one step faster for the same CPU.
-HEVC_PRESET_STEP = {"veryfast": "ultrafast", "faster": "superfast", "fast": "veryfast", "medium": "faster"}
 
 
 def codec_of(profile) -> str:
@@ -49,7 +46,7 @@ def video_encoder_args(profile, preset: str, fps: Fraction) -> list[str]:
             f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes=0:open-gop=0:repeat-headers=1:log-level=error"
         )
         return [
-            "-c:v", "libx265", "-preset", HEVC_PRESET_STEP.get(preset, preset), "-profile:v", "main",
+            "-c:v", "libx265", "-preset", preset, "-profile:v", "main",
             "-pix_fmt", "yuv420p", *rate, *keyframes, "-x265-params", params,
         ]  # fmt: skip
     return [

@@ -279,3 +279,44 @@ def test_smart_copied_and_encoded_pieces_air_together_and_parameter_changes_are_
     head = (2 * FPS - round(1234 * FPS / 1000)) / FPS
     second_piece = commands.piece_timing(7000 - 1234, profile).seconds
     assert change_times == [round(float(first_piece) + head, 2), round(float(first_piece + second_piece), 2)]
+
+
+def test_an_hevc_pass_through_channel_copies_hevc_and_encodes_the_rest_to_hevc(
+    channel, profile, sources, tmp_path
+):
+    from scheduling.choices import VideoCodec
+
+    StreamProfile.objects.filter(pk=profile.pk).update(
+        video_mode=VideoMode.PASS_THROUGH, video_codec=VideoCodec.HEVC
+    )
+    channel.refresh_from_db()
+    hevc = tmp_path / "hevc.mp4"
+    _ffmpeg(
+        "-f", "lavfi", "-i", f"testsrc2=size=480x270:rate={FPS}", "-f", "lavfi", "-i", "sine=frequency=440",
+        "-t", "8", "-c:v", "libx265", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+        "-x265-params", f"keyint={FPS * SEGMENT}:min-keyint={FPS * SEGMENT}:scenecut=0:bframes=0:log-level=error",
+        "-c:a", "aac", str(hevc),
+    )  # fmt: skip
+    _piece, copied = _encode(channel, item_for(hevc), 1000, 7000)
+    _piece, encoded = _encode(
+        channel, item_for(sources["fitting"]), 1000, 5000, start=T0 + timedelta(hours=1)
+    )
+
+    assert copied.copied_frames == 4 * FPS and (copied.video_codec, copied.width, copied.height) == (
+        "hevc",
+        480,
+        270,
+    )
+    assert encoded.copied_frames == 0 and (encoded.video_codec, encoded.width, encoded.height) == (
+        "hevc",
+        320,
+        240,
+    )
+    for row in (copied, encoded):
+        path = Path(settings.RETROVUE_PREGEN_ROOT) / row.path
+        keys = [index for index, packet in enumerate(_video_packets(path)) if "K" in packet["flags"]]
+        assert keys[0] == 0 and all(
+            later - earlier <= SEGMENT * FPS for earlier, later in itertools.pairwise(keys)
+        )
+        with path.open("rb") as handle:
+            assert segment_parameter_sets(handle.read(188 * 128))  # VPS/SPS/PPS in band at the start
