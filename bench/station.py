@@ -59,6 +59,11 @@ def main() -> None:
         default="",
         help="encode phase: comma-separated source names (default all; see station_common)",
     )
+    parser.add_argument(
+        "--methods",
+        default="",
+        help="encode phase: full encode, smart copy, pass-through (comma-separated; default all)",
+    )
     parser.add_argument("--all-bugs", action="store_true", help="bug variant for every profile, not just SD")
     parser.add_argument("--steps", default=None, help="channel counts on air (10,25; full 10,25,50,100)")
     parser.add_argument(

@@ -98,6 +98,8 @@ def encode_phase(args) -> list[dict]:
             for method, with_bug in variants:
                 if with_bug and not (args.all_bugs or profile_name == next(iter(PROFILES))):
                     continue
+                if args.methods and method not in args.methods.split(","):
+                    continue
                 profile = stream_profile(profile_name)
                 if method == FULL:
                     runs = [

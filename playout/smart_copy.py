@@ -9,7 +9,10 @@ already H.264 (or HEVC) at the profile's size and frame rate. Where it fits, pre
    B-frames decode order is display order, so stopping after a frame count is frame-exact and the
    tail needs no encode;
 3. joins head and body with the concat demuxer (each with its exact duration) and muxes them with
-   the audio, which is cut, normalised and encoded exactly as a full encode does it.
+   the audio, cut, resampled, padded, timed and encoded exactly as a full encode does it. Loudness
+   goes to the same -24 LUFS target, by a gain measured over the cut (EBU R128) and a -2 dBTP
+   limiter rather than single-pass `loudnorm`: `loudnorm` works at 192 kHz and would be most of
+   the CPU a smart copy spends.
 
 The result is what the feed expects of any piece (`playout.feed`, `playout.mpegts`): MPEG-TS, video
 from timestamp 0 with a constant frame step, an IDR at t=0 and at every later GOP, the frame count
@@ -29,6 +32,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -42,6 +46,13 @@ from retrovue.subprocesses import run_command
 from scheduling.choices import VideoMode
 
 PROBE_TIMEOUT_SECONDS = 120
+# Loudness: the target `loudnorm` aims for in a full encode (ATSC A/85), its true-peak ceiling
+# (-2 dBTP, as a linear amplitude), and bounds on the gain (a near-silent cut is not pumped up).
+TARGET_LUFS = -24.0
+PEAK_LIMIT = 10 ** (-2 / 20)
+MAX_GAIN_DB = 20.0
+SILENCE_LUFS = -60.0
+_INTEGRATED = re.compile(r"^\s*I:\s+(-?[0-9.]+|-inf) LUFS", re.MULTILINE)
 # ffprobe reads packets from this far before the cut-in, to find the keyframe that opens its GOP.
 KEYFRAME_LOOKBACK_SECONDS = 12
 
@@ -83,6 +94,7 @@ class CopyPlan:
     offset: Fraction
     first_frame: int
     copy_from: int
+    copy_from_at: Fraction  # that keyframe's own timestamp on the file's timeline (containers round)
     end_frame: int
     audio_track: int
     head_kbps: int
@@ -160,9 +172,10 @@ def mismatch(video: SourceVideo, profile) -> str | None:
 
 def keyframe_frames(
     path: str, video: SourceVideo, from_s: Fraction, to_s: Fraction
-) -> list[tuple[int, bool]]:
-    """(frame number, is keyframe) of the video packets ffprobe reads between the two times (on
-    the file's timeline), in decode order: only the packets, nothing is decoded."""
+) -> list[tuple[int, bool, Fraction]]:
+    """(frame number, is keyframe, timestamp on the file's timeline) of the video packets ffprobe
+    reads between the two times (on the file's timeline), in decode order: only the packets,
+    nothing is decoded."""
     start = video.file_start + max(Fraction(0), from_s)
     argv = [
         settings.RETROVUE_FFPROBE, "-v", "error", "-select_streams", "v:0",
@@ -175,7 +188,8 @@ def keyframe_frames(
         pts, dts = packet.get("pts"), packet.get("dts")
         if pts is None or (dts is not None and dts != pts):
             raise SmartCopyError("a packet without a timestamp, or decoded out of order")
-        frames.append((_frame_at(Fraction(pts) * video.time_base, video), "K" in packet.get("flags", "")))
+        seconds = Fraction(pts) * video.time_base
+        frames.append((_frame_at(seconds, video), "K" in packet.get("flags", ""), seconds - video.file_start))
     return frames
 
 
@@ -193,10 +207,10 @@ def plan(part: commands.SourcePart, in_ms: int, out_ms: int, profile, video: Sou
         Fraction(in_ms, 1000) - KEYFRAME_LOOKBACK_SECONDS,
         Fraction(out_ms, 1000) + 2,
     )
-    present = {frame for frame, _key in packets}
+    present = {frame for frame, _key, _at in packets}
     if any(frame not in present for frame in range(first, end)):
         return "frames missing or off the frame grid in the cut"
-    keys = sorted({frame for frame, key in packets if key and first <= frame < end})
+    keys = sorted({frame for frame, key, _at in packets if key and first <= frame < end})
     if not keys:
         return "no keyframe inside the cut"
     gop = commands.gop_frames(profile)
@@ -209,9 +223,10 @@ def plan(part: commands.SourcePart, in_ms: int, out_ms: int, profile, video: Sou
     head_kbps = profile.video_bitrate_kbps
     if (video.width, video.height) != (profile.width, profile.height):
         head_kbps = max(head_kbps, video.bit_rate_kbps or 0)
+    copy_from_at = next(at for frame, key, at in packets if key and frame == keys[0])
     return CopyPlan(
         path=part.path, fps=fps, offset=video.offset, first_frame=first, copy_from=keys[0],
-        end_frame=end, audio_track=part.audio_track, head_kbps=head_kbps,
+        copy_from_at=copy_from_at, end_frame=end, audio_track=part.audio_track, head_kbps=head_kbps,
     )  # fmt: skip
 
 
@@ -231,9 +246,10 @@ def head_argv(copy: CopyPlan, profile, output: Path, *, preset: str, ffmpeg: str
 
 def body_argv(copy: CopyPlan, output: Path, *, ffmpeg: str | None = None) -> list[str]:
     """Copy the compressed frames from the first keyframe on. Seeking a hair (under a microsecond,
-    ffmpeg's resolution) after the keyframe's time lands on it whatever the rounding; with stream
-    copy ffmpeg then keeps everything from that keyframe, and the frame count ends the body."""
-    seek = Fraction(math.ceil(copy.time_of(copy.copy_from) * 1_000_000), 1_000_000)
+    ffmpeg's resolution) after the keyframe's own timestamp (not its place on the frame grid: a
+    container with millisecond timestamps rounds it either way) lands on it; with stream copy ffmpeg
+    then keeps everything from that keyframe, and the frame count ends the body."""
+    seek = Fraction(math.ceil(copy.copy_from_at * 1_000_000), 1_000_000)
     return [
         *commands._head(ffmpeg), "-ss", _seconds(seek), "-i", commands._file_url(copy.path),
         "-map", "0:v:0", "-an", "-sn", "-dn", "-c:v", "copy", "-frames:v", str(copy.copied_frames),
@@ -252,6 +268,29 @@ def join_list_text(copy: CopyPlan, head: Path | None, body: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def loudness_argv(copy: CopyPlan, in_ms: int, out_ms: int, *, ffmpeg: str | None = None) -> list[str]:
+    """Measure the cut's audio (EBU R128 integrated loudness and true peak): decoding audio alone
+    costs a fraction of what `loudnorm` costs at its 192 kHz working rate."""
+    return [
+        ffmpeg or settings.RETROVUE_FFMPEG, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info",
+        "-accurate_seek", "-ss", _seconds(Fraction(in_ms, 1000)), "-t", _seconds(Fraction(out_ms - in_ms, 1000)),
+        "-i", commands._file_url(copy.path), "-map", f"0:a:{copy.audio_track}", "-vn", "-sn", "-dn",
+        "-af", "ebur128=peak=true", "-f", "null", "-",
+    ]  # fmt: skip
+
+
+def loudness_gain_db(ebur128_log: str) -> float:
+    """The linear gain that brings the measured cut to the station's target loudness (-24 LUFS, as
+    `loudnorm` aims for); 0 for silence or a log without a summary."""
+    found = _INTEGRATED.findall(ebur128_log)
+    if not found:
+        return 0.0
+    integrated = float(found[-1])
+    if integrated <= SILENCE_LUFS:
+        return 0.0
+    return max(-MAX_GAIN_DB, min(MAX_GAIN_DB, TARGET_LUFS - integrated))
+
+
 def mux_argv(
     copy: CopyPlan,
     join_list: Path,
@@ -260,14 +299,18 @@ def mux_argv(
     profile,
     output: Path,
     *,
+    gain_db: float = 0.0,
     ffmpeg: str | None = None,
 ) -> list[str]:
-    """The piece: joined video copied, the source's audio over the cut treated as a full encode
-    treats it (48 kHz stereo, loudnorm, cut on an AAC frame, shifted by the priming)."""
+    """The piece: joined video copied, the source's audio over the cut at 48 kHz stereo, brought
+    to the target loudness by a measured linear gain with a true-peak limiter (not `loudnorm`:
+    same target, the source's own dynamics, under half the CPU), cut on an AAC frame and shifted
+    by the priming exactly as a full encode does."""
     timing = commands.piece_timing(out_ms - in_ms, profile)
     audio = (
         f"{commands.source_audio_filter(f'[1:a:{copy.audio_track}]', timing.samples)},"
-        f"{commands.LOUDNORM},{commands.audio_finish(timing)}[aout]"
+        f"volume={gain_db:.2f}dB,alimiter=limit={PEAK_LIMIT:.4f}:level=false:attack=5:release=50,"
+        f"{commands.audio_finish(timing)}[aout]"
     )
     return [
         *commands._head(ffmpeg), "-f", "concat", "-safe", "0", "-i", commands._file_url(join_list),
@@ -301,7 +344,9 @@ def make_piece(
     if copied != copy.copied_frames:
         raise SmartCopyError(f"the copied body has {copied} frames, not {copy.copied_frames}")
     join_list.write_text(join_list_text(copy, head, body))
-    run(mux_argv(copy, join_list, in_ms, out_ms, profile, output))
+    measured = run(loudness_argv(copy, in_ms, out_ms))
+    gain = loudness_gain_db(getattr(measured, "stderr", b"").decode("utf-8", "replace"))
+    run(mux_argv(copy, join_list, in_ms, out_ms, profile, output, gain_db=gain))
 
 
 def count_video_packets(path: Path) -> int:

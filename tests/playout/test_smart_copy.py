@@ -14,13 +14,14 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
 
 from playout import ffmpeg_commands as commands
 from playout import pregen, pregen_encode, smart_copy
-from playout.channel_process import channel_ffmpeg_argv, concat_list_text, parse_segment_list
+from playout.channel_process import ChannelProcess, channel_ffmpeg_argv, concat_list_text, parse_segment_list
 from playout.feed import ChannelFeed, FeedServer, Planner, slate_file
 from playout.models import PregenStatus
 from playout.parameter_sets import segment_parameter_sets
@@ -280,6 +281,15 @@ def test_smart_copied_and_encoded_pieces_air_together_and_parameter_changes_are_
     second_piece = commands.piece_timing(7000 - 1234, profile).seconds
     assert change_times == [round(float(first_piece) + head, 2), round(float(first_piece + second_piece), 2)]
 
+    # The channel process puts EXT-X-DISCONTINUITY in front of exactly those segments.
+    process = ChannelProcess(channel, server=None, size=len(segments))
+    process.directory, process._list_path = out, out / "r.csv"
+    process.feed = SimpleNamespace(anchor=T0)
+    added = process.poll()
+    assert [index for index, segment in enumerate(added) if segment.discontinuity] == changes
+    text = (out / "index.m3u8").read_text()
+    assert text.count("#EXT-X-DISCONTINUITY\n") == len(changes)
+
 
 def test_an_hevc_pass_through_channel_copies_hevc_and_encodes_the_rest_to_hevc(
     channel, profile, sources, tmp_path
@@ -320,3 +330,46 @@ def test_an_hevc_pass_through_channel_copies_hevc_and_encodes_the_rest_to_hevc(
         )
         with path.open("rb") as handle:
             assert segment_parameter_sets(handle.read(188 * 128))  # VPS/SPS/PPS in band at the start
+
+
+def test_a_keyframe_whose_millisecond_timestamp_rounds_up_is_still_where_the_copy_starts(
+    channel, profile, tmp_path
+):
+    """Matroska stores milliseconds: at 29.97 fps keyframe 135 (4.5045 s) is stored as 4.505 s, after
+    its place on the frame grid. The copy must start on it, not on the keyframe before."""
+    StreamProfile.objects.filter(pk=profile.pk).update(frame_rate=Decimal("29.97"))
+    channel.refresh_from_db()
+    source = tmp_path / "ntsc.mkv"
+    _ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30000/1001,noise=alls=12:allf=t",
+        "-f", "lavfi", "-i", "sine=frequency=440", "-t", "10", "-c:v", "libx264", "-preset", "ultrafast",
+        "-pix_fmt", "yuv420p", "-bf", "0", "-g", "45", "-keyint_min", "45", "-sc_threshold", "0",
+        "-c:a", "aac", str(source),
+    )  # fmt: skip
+    _piece, row = _encode(channel, item_for(source), 4000, 9000)
+
+    timing = commands.piece_timing(5000, channel.stream_profile)
+    first, key = 120, 135  # 4.004 s; 4.5045 s, stored as 4.505 s
+    assert row.copied_frames == timing.frames - (key - first)
+    aired = _frame_hashes(Path(settings.RETROVUE_PREGEN_ROOT) / row.path)
+    assert aired[key - first :] == _frame_hashes(source)[key : first + timing.frames]
+
+
+def test_smart_copied_audio_is_brought_to_the_station_loudness(channel, profile, sources):
+    _piece, row = _encode(channel, item_for(sources["fitting"]), 2000, 10_000)
+    assert row.copied_frames
+    measured = subprocess.run(
+        [settings.RETROVUE_FFMPEG, "-hide_banner", "-nostats", "-i", str(Path(settings.RETROVUE_PREGEN_ROOT) / row.path),
+         "-map", "0:a:0", "-af", "ebur128", "-f", "null", "-"],
+        capture_output=True, timeout=60, check=True,
+    )  # fmt: skip
+    source_gain = smart_copy.loudness_gain_db(measured.stderr.decode())
+    assert abs(source_gain) < 1.5  # within 1.5 LU of -24 LUFS
+
+
+def test_the_loudness_gain_reads_ffmpegs_summary_and_leaves_silence_alone():
+    summary = "[Parsed_ebur128_0 @ 0x1] Summary:\n\n  Integrated loudness:\n    I:         -10.5 LUFS\n"
+    assert smart_copy.loudness_gain_db(summary) == pytest.approx(-13.5)
+    assert smart_copy.loudness_gain_db(summary.replace("-10.5", "-70.0")) == 0
+    assert smart_copy.loudness_gain_db("    I:         -inf LUFS\n") == 0
+    assert smart_copy.loudness_gain_db("no summary") == 0
