@@ -130,8 +130,8 @@ def probe_video(path: str, *, ffprobe: str | None = None) -> SourceVideo | None:
         return None
     stream, container = streams[0], found.get("format") or {}
     rate, average = _fraction(stream.get("r_frame_rate")), _fraction(stream.get("avg_frame_rate"))
-    start = _fraction(stream.get("start_time")) or Fraction(0)
-    file_start = _fraction(container.get("start_time")) or start
+    start = _timestamp(stream.get("start_time"), Fraction(0))
+    file_start = _timestamp(container.get("start_time"), start)
     bit_rate = stream.get("bit_rate") or container.get("bit_rate")
     return SourceVideo(
         codec=stream.get("codec_name", ""),
@@ -379,6 +379,14 @@ def _fraction(text) -> Fraction | None:
     except (ValueError, ZeroDivisionError):
         return None
     return value if value > 0 else None
+
+
+def _timestamp(text, default: Fraction) -> Fraction:
+    """A start time ffprobe reports ("0.023000"; zero or negative are start times too)."""
+    try:
+        return Fraction(str(text))
+    except (ValueError, ZeroDivisionError):
+        return default
 
 
 def _seconds(value: Fraction | float) -> str:

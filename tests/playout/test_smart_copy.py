@@ -312,7 +312,7 @@ def test_an_hevc_pass_through_channel_copies_hevc_and_encodes_the_rest_to_hevc(
         channel, item_for(sources["fitting"]), 1000, 5000, start=T0 + timedelta(hours=1)
     )
 
-    assert copied.copied_frames == 4 * FPS and (copied.video_codec, copied.width, copied.height) == (
+    assert copied.copied_frames == 5 * FPS and (copied.video_codec, copied.width, copied.height) == (
         "hevc",
         480,
         270,
@@ -335,8 +335,8 @@ def test_an_hevc_pass_through_channel_copies_hevc_and_encodes_the_rest_to_hevc(
 def test_a_keyframe_whose_millisecond_timestamp_rounds_up_is_still_where_the_copy_starts(
     channel, profile, tmp_path
 ):
-    """Matroska stores milliseconds: at 29.97 fps keyframe 135 (4.5045 s) is stored as 4.505 s, after
-    its place on the frame grid. The copy must start on it, not on the keyframe before."""
+    """Matroska stores milliseconds, and starts this video 23 ms into the file: keyframe 135 is stored
+    after its exact place on the frame grid. The copy must start on it, not on the keyframe before."""
     StreamProfile.objects.filter(pk=profile.pk).update(frame_rate=Decimal("29.97"))
     channel.refresh_from_db()
     source = tmp_path / "ntsc.mkv"
@@ -349,7 +349,9 @@ def test_a_keyframe_whose_millisecond_timestamp_rounds_up_is_still_where_the_cop
     _piece, row = _encode(channel, item_for(source), 4000, 9000)
 
     timing = commands.piece_timing(5000, channel.stream_profile)
-    first, key = 120, 135  # 4.004 s; 4.5045 s, stored as 4.505 s
+    # The video starts 0.023 s into the file (Matroska shifts it by the audio's priming), so the
+    # cut-in at 4 s is frame 119; keyframe 135 is stored at 4.528 s, after its place on the grid.
+    first, key = 119, 135
     assert row.copied_frames == timing.frames - (key - first)
     aired = _frame_hashes(Path(settings.RETROVUE_PREGEN_ROOT) / row.path)
     assert aired[key - first :] == _frame_hashes(source)[key : first + timing.frames]
