@@ -69,7 +69,7 @@ def crawl_file_argv(
     )
     audio = (
         f"[0:a:0]asetpts=PTS-STARTPTS,aresample={commands.AUDIO_RATE}:async=1:first_pts=0,"
-        f"aformat=sample_fmts=fltp:channel_layouts=stereo,{commands._audio_finish(timing)}[aout]"
+        f"aformat=sample_fmts=fltp:channel_layouts=stereo,{commands.audio_finish(timing)}[aout]"
     )
     return [
         *commands._head(ffmpeg),

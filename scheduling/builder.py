@@ -393,7 +393,9 @@ def build_pieces(channel: Channel, programs: list[ProgramEntry], snapshot: Catal
     )
     planner.special_promos = _special_promos(channel, programs)
     planner.reserved_promo_ids = frozenset(
-        pk for ids in DeskEntry.objects.exclude(promo_ids=[]).values_list("promo_ids", flat=True) for pk in ids
+        pk
+        for ids in DeskEntry.objects.exclude(promo_ids=[]).values_list("promo_ids", flat=True)
+        for pk in ids
     )
     snapshot.load_chapters([row.playable_id for row in programs if row.playable_id])
     following = _upcoming_shows(channel, programs, snapshot)
@@ -438,9 +440,17 @@ def _special_promos(channel, programs) -> tuple[tuple[datetime, tuple[int, ...]]
     """The channel's specials with promos of their own, from the first program to 3 days after the last."""
     from scheduling.breaks import SPECIAL_PROMO_LEAD
 
-    rows = DeskEntry.objects.filter(
-        channel=channel, special=True, start__gt=programs[0].start, start__lte=programs[-1].stop + SPECIAL_PROMO_LEAD
-    ).exclude(promo_ids=[]).order_by("start").values_list("start", "promo_ids")
+    rows = (
+        DeskEntry.objects.filter(
+            channel=channel,
+            special=True,
+            start__gt=programs[0].start,
+            start__lte=programs[-1].stop + SPECIAL_PROMO_LEAD,
+        )
+        .exclude(promo_ids=[])
+        .order_by("start")
+        .values_list("start", "promo_ids")
+    )
     return tuple((start, tuple(ids)) for start, ids in rows if ids)
 
 

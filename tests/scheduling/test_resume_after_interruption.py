@@ -77,9 +77,17 @@ def test_the_interrupted_program_resumes_where_it_was_cut_and_the_day_ripples(ev
     assert (aired.start, aired.stop, aired.playable_id) == (at(18, 30), interrupted, cut_program.playable_id)
     assert aired.pieces.filter(start=content.start, in_ms=content.in_ms).exists()
     # The alert itself is in the log (and so the guide) for its time.
-    assert (alert.start, alert.stop, alert.title) == (interrupted, returned, "Emergency alert: Tornado warning")
+    assert (alert.start, alert.stop, alert.title) == (
+        interrupted,
+        returned,
+        "Emergency alert: Tornado warning",
+    )
     # The rest of the episode airs from the frame it was cut at.
-    assert (rest.start, rest.playable_id, rest.joined_from) == (returned, cut_program.playable_id, at(18, 30) + ALERT)
+    assert (rest.start, rest.playable_id, rest.joined_from) == (
+        returned,
+        cut_program.playable_id,
+        at(18, 30) + ALERT,
+    )
     assert rest.stop == at(19) + ALERT
     first = rest.pieces.order_by("sequence").first()
     assert (first.kind, first.playable_id, first.start, first.in_ms) == (
