@@ -148,6 +148,15 @@ def parse_segment_list(text: str) -> list[CutSegment]:
     return segments
 
 
+@dataclass(frozen=True)
+class Handover:
+    """What the worker that aired a channel last left in its runtime row for the next one."""
+
+    tail_discontinuity: int = 0
+    resume_at: datetime | None = None
+    last_segment_at: datetime | None = None
+
+
 class ChannelProcess:
     """One run-and-restart lifetime of a channel on this worker (the supervisor owns it)."""
 
@@ -184,20 +193,29 @@ class ChannelProcess:
 
     # --- Starting --------------------------------------------------------------------------------
 
-    def start(self, *, media_sequence: int = 0, discontinuity_sequence: int = 0) -> None:
+    def start(
+        self,
+        *,
+        media_sequence: int = 0,
+        discontinuity_sequence: int = 0,
+        handover: Handover | None = None,
+    ) -> None:
         """Start a run: restore the window, open a feed, start ffmpeg. Safe to call again after
-        the previous run ended (that is a restart)."""
+        the previous run ended (that is a restart). `handover` is what the worker that aired the
+        channel last (on another machine) left in the shared state."""
         self.directory.mkdir(parents=True, exist_ok=True)
         self.directory.chmod(published_modes(hls.hls_root())[0])  # nginx, another user, reads it
         self.work.mkdir(parents=True, exist_ok=True)
         self._restore_window(media_sequence, discontinuity_sequence)
+        resume_at = self.playlist.segments[-1].ends_at if self.playlist.segments else None
+        if handover is not None and not self.playlist.segments:
+            resume_at = self._continue_elsewhere(handover)
         self.sweep()
         for stale_list in self.work.glob("*.csv"):
             stale_list.unlink(missing_ok=True)
         profile = self.channel.stream_profile
         planner = Planner(self.channel, slate_file(profile))
         segment = timedelta(seconds=self.segment_seconds)
-        resume_at = self.playlist.segments[-1].ends_at if self.playlist.segments else None
         self.feed = ChannelFeed(
             self.channel,
             planner,
@@ -260,6 +278,21 @@ class ChannelProcess:
                 tags = sum(segment.discontinuity for segment in previous.segments)
                 playlist.discontinuity_sequence += tags + 1
         self.playlist = playlist
+
+    def _continue_elsewhere(self, handover: Handover) -> datetime | None:
+        """Continue a channel another worker aired, with no window of it on this disk: the first
+        segment here starts a new discontinuity after the other worker's newest one (its
+        timestamps start over), its media sequence follows on (restored above from the shared
+        row), and while clients may still be following the channel the playlist goes out with
+        its first segment instead of waiting for three. The feed resumes the schedule where the
+        other worker's last segment ended (if that is still near now; else at now)."""
+        self.playlist.discontinuity_sequence = max(
+            self.playlist.discontinuity_sequence, handover.tail_discontinuity + 1
+        )
+        followed_until = self.clock() - timedelta(seconds=self.size * self.segment_seconds)
+        if handover.last_segment_at is not None and handover.last_segment_at >= followed_until:
+            self.published = True
+        return handover.resume_at
 
     # --- Running ---------------------------------------------------------------------------------
 
@@ -393,4 +426,4 @@ class ChannelProcess:
                 continue
 
 
-__all__ = ["ChannelProcess", "channel_ffmpeg_argv", "parse_segment_list"]
+__all__ = ["ChannelProcess", "Handover", "channel_ffmpeg_argv", "parse_segment_list"]
