@@ -277,6 +277,10 @@ class ChannelProcess:
             else:
                 tags = sum(segment.discontinuity for segment in previous.segments)
                 playlist.discontinuity_sequence += tags + 1
+                if previous.next_msn < media_sequence:
+                    # Another worker aired the channel since: this disk's playlist is stale, and
+                    # must not be served (the front door routes here now) until the new one is.
+                    hls.playlist_path(self.number).unlink(missing_ok=True)
         self.playlist = playlist
 
     def _continue_elsewhere(self, handover: Handover) -> datetime | None:
