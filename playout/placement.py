@@ -35,6 +35,8 @@ COVERAGE_WINDOW = timedelta(minutes=10)
 DEFAULT_COPY_COST = 0.01
 DEFAULT_TRANSCODE_COST_PER_MEGAPIXEL = 0.05
 DEFAULT_CAPACITY_SHARE = 0.75
+# Loads are sums of float costs: compare them with this slack, so 3 × 0.46 counts as 1.38.
+EPSILON = 1e-6
 
 
 def default_capacity() -> float:
@@ -131,7 +133,7 @@ def live_peers(worker_id: str, now: datetime, stale_after: timedelta) -> list[Pe
 
 def receiver_for(peers: list[Peer], cost: float, total_capacity: float, total_cost: float) -> Peer | None:
     """The peer furthest under its share that can take `cost` and stay within its capacity."""
-    room = [peer for peer in peers if peer.load + cost <= peer.capacity]
+    room = [peer for peer in peers if peer.load + cost <= peer.capacity + EPSILON]
     if not room:
         return None
     return min(room, key=lambda peer: peer.load - peer.share(total_capacity, total_cost))

@@ -238,7 +238,9 @@ class Supervisor:
             if self.max_channels is not None and len(self.slots) >= self.max_channels:
                 break
             cost = self.cost_of(channel)
-            if self.slots and (load >= share or load + cost > self.capacity):
+            if self.slots and (
+                load >= share - placement.EPSILON or load + cost > self.capacity + placement.EPSILON
+            ):
                 break
             if self.claim(channel):
                 load += cost
@@ -273,10 +275,13 @@ class Supervisor:
         load = self.load
         for slot in sorted(self.slots.values(), key=lambda slot: slot.channel.sort_key, reverse=True):
             cost = self.cost_of(slot.channel)
-            if load - cost < share:
+            if load - cost < share - placement.EPSILON:
                 break
             receiver = placement.receiver_for(peers, cost, total_capacity, total_cost)
-            if receiver is None or receiver.load + cost > receiver.share(total_capacity, total_cost):
+            if (
+                receiver is None
+                or receiver.load + cost > receiver.share(total_capacity, total_cost) + placement.EPSILON
+            ):
                 break
             if self.hand_over(slot, receiver.worker_id):
                 receiver.load += cost
