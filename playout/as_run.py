@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -104,6 +105,32 @@ def record_start(channel_id: int, entry: Entry) -> AsRunRow | None:
     with _lock:
         _last[channel_id] = current
     return current
+
+
+def hand_off(channel_id: int, at: datetime | None, *, wait_seconds: float = 1.0) -> None:
+    """The channel stopped here and another worker continues it from schedule time `at` (the end
+    of the last segment published here). The feed had sent its ffmpeg a little more than that (up
+    to the lead and the segment being cut) and logs it as it winds down; once it has, this
+    worker's rows are cut back to `at`, so the log says what viewers got and the next worker's
+    rows follow on without overlapping. The channel is forgotten, so if it comes back here, its
+    first entry closes whatever row another worker left open."""
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
+        with _lock:
+            current = _last.get(channel_id)
+        if current is None or current.stop is not None:
+            break
+        time.sleep(0.02)
+    with _lock:
+        _last.pop(channel_id, None)
+    if at is None or not worker_id:
+        return
+    try:
+        mine = AsRunEntry.objects.filter(channel_id=channel_id, worker=worker_id)
+        mine.filter(actual_start__gte=at).delete()
+        mine.filter(Q(actual_stop__isnull=True) | Q(actual_stop__gt=at)).update(actual_stop=at)
+    except Exception:
+        logger.exception("Channel %s: could not close the as-run log at the handover", channel_id)
 
 
 def record_stop(row: AsRunRow | None, at: datetime, *, error: str = "") -> None:

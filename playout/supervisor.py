@@ -293,6 +293,7 @@ class Supervisor:
         slot.process.stop(kill=True)
         self.slots.pop(slot.channel.pk, None)
         changes = self._playlist_state(slot)
+        as_run.hand_off(slot.channel.pk, changes.get("resume_at"))
         moved = ChannelRuntime.objects.filter(channel=slot.channel, lease_owner=self.worker_id).update(
             lease_owner=receiver,
             lease_expires_at=self.clock() + self.lease,
@@ -340,8 +341,10 @@ class Supervisor:
         slot.process.stop()
         self.slots.pop(slot.channel.pk, None)
         if state is not None:
+            changes = self._playlist_state(slot)
+            as_run.hand_off(slot.channel.pk, changes.get("resume_at"))
             ChannelRuntime.objects.filter(channel=slot.channel, lease_owner=self.worker_id).update(
-                lease_owner="", lease_expires_at=None, state=state, pid=None
+                lease_owner="", lease_expires_at=None, state=state, pid=None, **changes
             )
 
     # --- One channel -------------------------------------------------------------------------------
