@@ -28,6 +28,7 @@ inflates every figure; takeover times are dominated by the lease (8 s), not by C
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import os
