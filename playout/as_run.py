@@ -47,6 +47,7 @@ class AsRunRow:
     note: str
     stop: datetime | None = None
     failed: bool = False
+    cut_at: datetime | None = None  # set when the channel was handed off: the row ends there at the latest
 
 
 # The playout worker this process is (the supervisor sets it): each row names who aired it, so a
@@ -114,15 +115,13 @@ def hand_off(channel_id: int, at: datetime | None, *, wait_seconds: float = 1.0)
     worker's rows are cut back to `at`, so the log says what viewers got and the next worker's
     rows follow on without overlapping. The channel is forgotten, so if it comes back here, its
     first entry closes whatever row another worker left open."""
-    deadline = time.monotonic() + wait_seconds
-    while time.monotonic() < deadline:
-        with _lock:
-            current = _last.get(channel_id)
-        if current is None or current.stop is not None:
-            break
-        time.sleep(0.02)
     with _lock:
-        _last.pop(channel_id, None)
+        current = _last.pop(channel_id, None)
+    if current is not None and at is not None:
+        current.cut_at = at
+        deadline = time.monotonic() + wait_seconds
+        while current.stop is None and time.monotonic() < deadline:
+            time.sleep(0.02)  # the feed's thread winding down writes the row's stop
     if at is None or not worker_id:
         return
     try:
@@ -137,6 +136,8 @@ def record_stop(row: AsRunRow | None, at: datetime, *, error: str = "") -> None:
     """Close the row at schedule time `at`; `error` replaces its note (the entry failed)."""
     if row is None:
         return
+    if row.cut_at is not None and at > row.cut_at:
+        at = row.cut_at
     changes: dict = {"actual_stop": at}
     if error:
         changes["error"] = error[:ERROR_LENGTH]

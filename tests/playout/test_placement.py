@@ -207,3 +207,37 @@ def test_an_open_row_airs_until_its_worker_logs_the_next(profile):
     assert len(as_run.overlaps(channel.pk)) == 1
     AsRunEntry.objects.filter(worker="box-a").update(actual_stop=BASE + timedelta(seconds=5))
     assert as_run.overlaps(channel.pk) == []
+
+
+def test_a_handoff_cuts_this_workers_log_back_to_the_last_published_segment(profile, monkeypatch):
+    channel = channels(profile, 1)[0]
+    monkeypatch.setattr(as_run, "worker_id", "box-a")
+    _row(channel, "box-a", 0, 10)
+    airing = _row(channel, "box-a", 10, None)  # the feed is still sending this entry
+    _row(channel, "box-b", 0, 6)  # another worker's rows are not touched
+    as_run._last[channel.pk] = as_run.AsRunRow(
+        pk=airing.pk, channel_id=channel.pk, origin="pregen", piece_id=None, note=""
+    )
+    published_until = BASE + timedelta(seconds=14)
+    as_run.hand_off(channel.pk, published_until, wait_seconds=0)
+    assert channel.pk not in as_run._last
+    airing.refresh_from_db()
+    assert airing.actual_stop == published_until
+    # The feed's thread winds down after the handoff and logs the end of what it had sent: the
+    # row still ends where the last published segment did.
+    row = as_run.AsRunRow(pk=airing.pk, channel_id=channel.pk, origin="pregen", piece_id=None, note="",
+                          cut_at=published_until)  # fmt: skip
+    as_run.record_stop(row, BASE + timedelta(seconds=20))
+    airing.refresh_from_db()
+    assert airing.actual_stop == published_until
+    assert AsRunEntry.objects.get(worker="box-b").actual_stop == BASE + timedelta(seconds=6)
+
+
+def test_a_handoff_drops_rows_that_started_after_the_last_published_segment(profile, monkeypatch):
+    channel = channels(profile, 1)[0]
+    monkeypatch.setattr(as_run, "worker_id", "box-a")
+    _row(channel, "box-a", 0, 10)
+    _row(channel, "box-a", 10, None)  # began in the lead, never published
+    as_run.hand_off(channel.pk, BASE + timedelta(seconds=9), wait_seconds=0)
+    rows = list(AsRunEntry.objects.filter(channel=channel).values_list("actual_start", "actual_stop"))
+    assert rows == [(BASE, BASE + timedelta(seconds=9))]
