@@ -19,6 +19,11 @@ root (tests/playout/multi_supervisor.py), standing for a machine. Phases:
 
     .venv/bin/python bench/failover.py --quick       # about 6 minutes: rounds 2x20,3x20; cpu 20,50
     .venv/bin/python bench/failover.py               # rounds 2x6,2x20,3x20,2x40,3x40; cpu 20,50,100
+    .venv/bin/python bench/failover.py --rounds 2x20 --drain-rounds 2x20,3x20 --cpu-steps 20
+
+  drain      SIGTERM one of K supervisors (`--drain-rounds`, default 2x20): seconds until it exits,
+             and per channel it held the longest wait between new segments a following client
+             sees around the handover (a gap of "two segments" is a wait of three segment lengths).
 
 Needs PostgreSQL (a database `retrovue_bench_failover` is created and dropped) and ffmpeg. Files go
 to /tmp/retrovue-bench-failover. Prints the load average before and after: other work on the box
@@ -215,6 +220,57 @@ def takeover_round(all_numbers: list[str], supervisors: int, channels: int, segm
     }
 
 
+def drain_round(all_numbers: list[str], supervisors: int, channels: int, segment: int, capacity: float):
+    """SIGTERM one of K supervisors: how long it takes to exit, and per channel it held the longest
+    wait between new segments a following client sees around the handover."""
+    from tests.playout.multi_supervisor import Follower, wait_for
+
+    numbers = all_numbers[:channels]
+    reset(all_numbers, channels)
+    runs = machines(supervisors, capacity)
+    follower = Follower(dict.fromkeys(numbers, segment))
+    try:
+        held = wait_spread(runs, numbers, timeout=60 + 2 * channels)
+        follower.start()
+        wait_for(
+            lambda: all(len(trail.arrivals) >= 3 for trail in follower.trails.values()),
+            timeout=30,
+            describe="the client to see every channel move on",
+        )
+        victim = runs[0]
+        moved = held[victim.name]
+        asked_at = time.monotonic()
+        code = victim.terminate(timeout=120)
+        exit_s = time.monotonic() - asked_at
+        survivors = {run.hls.as_uri() for run in runs[1:]}
+        with contextlib.suppress(AssertionError):
+            wait_for(
+                lambda: all(
+                    len([a for a in follower.trails[n].arrivals if a[0] > asked_at and a[2] in survivors])
+                    >= 3
+                    for n in moved
+                ),
+                timeout=45,
+                describe="the drained channels on the other machines",
+            )
+        until = time.monotonic()
+    finally:
+        follower.stop()
+        for run in runs:
+            run.clean_up()
+    waits = sorted(round(follower.trails[n].longest_wait(asked_at - segment, until), 2) for n in moved)
+    return {
+        "supervisors": supervisors,
+        "channels": channels,
+        "moved": len(moved),
+        "exit_code": code,
+        "exit_s": round(exit_s, 2),
+        "longest_wait_s": waits,
+        "gap_segments_max": round(max(waits) / segment - 1, 2) if waits else None,
+        "client_errors": [e for t in follower.trails.values() for e in t.errors][:10],
+    }
+
+
 def cpu_step(all_numbers: list[str], channels: int, segment: int, settle: float, window: float):
     from playout.models import ChannelRuntime
 
@@ -277,6 +333,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="rounds 2x20,3x20 and cpu 20,50")
     parser.add_argument("--rounds", default=None, help="takeover rounds, KxN comma-separated")
     parser.add_argument("--repeat", type=int, default=1, help="times to run each round")
+    parser.add_argument("--drain-rounds", default=None, help="SIGTERM rounds, KxN comma-separated (2x20)")
     parser.add_argument("--cpu-steps", default=None, help="channels per supervisor in the cpu phase")
     parser.add_argument("--window", type=float, default=30.0)
     parser.add_argument("--settle", type=float, default=10.0)
@@ -292,7 +349,7 @@ def main() -> int:
         for spec in (args.rounds or ("2x20,3x20" if args.quick else "2x6,2x20,3x20,2x40,3x40")).split(",")
     ]
     steps = [int(step) for step in (args.cpu_steps or ("20,50" if args.quick else "20,50,100")).split(",")]
-    most = max([*steps, *(channels for _, channels in rounds)])
+    most = max([*steps, *(channels for _, channels in rounds), 20])
     load_before = os.getloadavg()
     print(
         f"load average before: {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}, {os.cpu_count()} cores"
@@ -326,6 +383,24 @@ def main() -> int:
             print(
                 f"all rounds: {len(every)} takeovers, min {every[0]} s, median {statistics.median(every)} s, "
                 f"p90 {quantiles[-1]:.2f} s, max {every[-1]} s"
+            )
+        drains = [
+            tuple(int(part) for part in spec.split("x"))
+            for spec in (args.drain_rounds or "2x20").split(",")
+            if spec
+        ]
+        results["drains"] = []
+        print(
+            "\nDrain (SIGTERM): exit time, and the longest wait between segments a client sees per channel moved"
+        )
+        for supervisors, channels in drains:
+            result = drain_round(numbers, supervisors, channels, segment, args.capacity)
+            results["drains"].append(result)
+            print(
+                f"{supervisors}x{channels}: moved {result['moved']}, exit {result['exit_code']} after "
+                f"{result['exit_s']} s; longest waits {result['longest_wait_s']} s "
+                f"(gap beyond the cadence, max {result['gap_segments_max']} segments); "
+                f"client errors {len(result['client_errors'])}"
             )
         print("\nOne supervisor's CPU and memory (pre-generated channels, stream copy)")
         print(f"{'channels':>8} {'held':>5} {'python':>7} {'ffmpegs':>8} {'per ch':>8} {'py RSS/PSS MB':>14} "

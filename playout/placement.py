@@ -12,9 +12,10 @@ three quarters of the machine's cores) and each channel an estimated cost, by ho
 
 A worker's fair share is the wanted channels' total cost split in proportion to the capacities of
 the live, not draining workers (the rows of `PlayoutWorker`), never more than its own capacity. It
-claims free channels while its load is under its share, and hands channels to the least loaded
-peer while it can stay at or above its share without them: the station spreads evenly whichever
-worker started first, and one joining or leaving rebalances it.
+claims free channels while its load is under its share, and hands channels to the least used peer
+(load over capacity) while, after the move, it is still at least as used as that peer: the
+station spreads evenly (to within one channel) whichever worker started first, and one joining or
+leaving rebalances it.
 """
 
 from __future__ import annotations
@@ -95,9 +96,6 @@ class Peer:
     capacity: float
     load: float
 
-    def share(self, total_capacity: float, total_cost: float) -> float:
-        return fair_share(self.capacity, total_capacity, total_cost)
-
 
 def beat(worker_id: str, *, capacity: float, load: float, channels: int, origin: str, now: datetime) -> None:
     PlayoutWorker.objects.update_or_create(
@@ -131,12 +129,12 @@ def live_peers(worker_id: str, now: datetime, stale_after: timedelta) -> list[Pe
     return [Peer(worker, capacity, load) for worker, capacity, load in rows]
 
 
-def receiver_for(peers: list[Peer], cost: float, total_capacity: float, total_cost: float) -> Peer | None:
-    """The peer furthest under its share that can take `cost` and stay within its capacity."""
-    room = [peer for peer in peers if peer.load + cost <= peer.capacity + EPSILON]
+def receiver_for(peers: list[Peer], cost: float) -> Peer | None:
+    """The least used peer (load over capacity) that can take `cost` within its capacity."""
+    room = [peer for peer in peers if peer.capacity > 0 and peer.load + cost <= peer.capacity + EPSILON]
     if not room:
         return None
-    return min(room, key=lambda peer: peer.load - peer.share(total_capacity, total_cost))
+    return min(room, key=lambda peer: peer.load / peer.capacity)
 
 
 def origin_for(number: str, now: datetime) -> str | None:

@@ -178,11 +178,9 @@ class Supervisor:
     def drain(self) -> None:
         now = self.clock()
         peers = placement.live_peers(self.worker_id, now, self.lease)
-        total_capacity = sum(peer.capacity for peer in peers)
-        total_cost = self.load + sum(peer.load for peer in peers)
         for slot in sorted(self.slots.values(), key=lambda slot: slot.channel.sort_key):
             cost = self.cost_of(slot.channel)
-            receiver = placement.receiver_for(peers, cost, total_capacity, total_cost)
+            receiver = placement.receiver_for(peers, cost)
             if receiver is None:
                 self.release(slot, state=RuntimeState.STOPPED)
                 continue
@@ -261,27 +259,21 @@ class Supervisor:
         return taken == 1
 
     def rebalance(self) -> None:
-        """Hand channels to peers under their share while this worker stays at or above its own
-        (a worker that joined, or took over a dead one's channels, evens out within a few beats)."""
+        """Hand channels to the least used peer (load over capacity) while, after the move, this
+        worker is still at least as used as that peer: the workers even out to within one channel
+        whichever started first, and no channel moves back and forth."""
         if not self.slots:
             return
-        now = self.clock()
-        peers = placement.live_peers(self.worker_id, now, self.lease)
+        peers = placement.live_peers(self.worker_id, self.clock(), self.lease)
         if not peers:
             return
-        total_capacity = self.capacity + sum(peer.capacity for peer in peers)
-        total_cost = sum(self.costs.values()) or self.load
-        share = placement.fair_share(self.capacity, total_capacity, total_cost)
         load = self.load
         for slot in sorted(self.slots.values(), key=lambda slot: slot.channel.sort_key, reverse=True):
             cost = self.cost_of(slot.channel)
-            if load - cost < share - placement.EPSILON:
+            receiver = placement.receiver_for(peers, cost)
+            if receiver is None:
                 break
-            receiver = placement.receiver_for(peers, cost, total_capacity, total_cost)
-            if (
-                receiver is None
-                or receiver.load + cost > receiver.share(total_capacity, total_cost) + placement.EPSILON
-            ):
+            if (load - cost) / self.capacity < (receiver.load + cost) / receiver.capacity - placement.EPSILON:
                 break
             if self.hand_over(slot, receiver.worker_id):
                 receiver.load += cost
@@ -310,9 +302,14 @@ class Supervisor:
         handed = ChannelRuntime.objects.filter(lease_owner=self.worker_id).exclude(
             channel_id__in=list(self.slots)
         )
-        for channel in Channel.objects.filter(
-            pk__in=handed.values("channel_id"), enabled=True
-        ).select_related("stream_profile"):
+        adopted = list(
+            Channel.objects.filter(pk__in=handed.values("channel_id"), enabled=True).select_related(
+                "stream_profile"
+            )
+        )
+        if adopted:
+            self.costs.update(placement.channel_costs(adopted, self.clock()))
+        for channel in adopted:
             self.slots[channel.pk] = ChannelSlot(
                 channel=channel, process=ChannelProcess(channel, self.server)
             )

@@ -209,7 +209,8 @@ class Follower(threading.Thread):
 
     def stop(self) -> None:
         self.halt.set()
-        self.join(timeout=10)
+        if self.is_alive():
+            self.join(timeout=10)
 
 
 def build_station(count: int, *, profile, pieces: list[tuple], minutes: float, first_number: int = 101):

@@ -241,3 +241,26 @@ def test_a_handoff_drops_rows_that_started_after_the_last_published_segment(prof
     as_run.hand_off(channel.pk, BASE + timedelta(seconds=9), wait_seconds=0)
     rows = list(AsRunEntry.objects.filter(channel=channel).values_list("actual_start", "actual_stop"))
     assert rows == [(BASE, BASE + timedelta(seconds=9))]
+
+
+def test_three_workers_even_out_to_within_one_channel_whoever_started_first(profile, quiet_processes):
+    channels(profile, 7)
+    first, second, third = supervisor("box-a", 8.0), supervisor("box-b", 8.0), supervisor("box-c", 8.0)
+    try:
+        first.beat()
+        first.claim_channels()
+        assert len(first.slots) == 7
+        for made in (second, third, first):
+            made.beat()
+        first.rebalance()
+        second.adopt_handed_over()
+        third.adopt_handed_over()
+        counts = sorted(len(made.slots) for made in (first, second, third))
+        assert counts == [2, 2, 3]
+        for made in (first, second, third):
+            made.beat()
+        for made in (first, second, third):
+            made.rebalance()  # even already: nothing moves
+        assert sorted(len(made.slots) for made in (first, second, third)) == [2, 2, 3]
+    finally:
+        stop_all(first, second, third)
