@@ -409,6 +409,11 @@ class ChannelProcess:
             self._log.close()
             self._log = None
 
+    def withdraw_playlist(self) -> None:
+        """The channel leaves this machine: its playlist here must not be served any more (the front
+        door may route the channel here again later, before a new run has written a new one)."""
+        hls.playlist_path(self.number).unlink(missing_ok=True)
+
     def sweep(self) -> None:
         """Delete what no playlist lists and no client can still want: segments of earlier runs or
         workers (written long enough ago) and left-over temp files. Runs at start and every

@@ -115,6 +115,9 @@ class Supervisor:
         self.channel_numbers = channel_numbers
         self.poll_seconds = poll_seconds
         self.lease = timedelta(seconds=lease_seconds)
+        # A peer counts (for shares, and to hand channels to) while it beat within half a lease:
+        # a dead one stops counting before its leases expire, so no channel is handed to it.
+        self.peer_fresh = self.lease / 2
         self.clock = clock
         self.server = FeedServer()
         self.slots: dict[int, ChannelSlot] = {}
@@ -177,7 +180,7 @@ class Supervisor:
 
     def drain(self) -> None:
         now = self.clock()
-        peers = placement.live_peers(self.worker_id, now, self.lease)
+        peers = placement.live_peers(self.worker_id, now, self.peer_fresh)
         for slot in sorted(self.slots.values(), key=lambda slot: slot.channel.sort_key):
             cost = self.cost_of(slot.channel)
             receiver = placement.receiver_for(peers, cost)
@@ -225,7 +228,7 @@ class Supervisor:
             self.release(self.slots[channel_id], state=RuntimeState.STOPPED)  # disabled meanwhile
         now = self.clock()
         self.costs = placement.channel_costs(wanted, now)
-        peers = placement.live_peers(self.worker_id, now, self.lease)
+        peers = placement.live_peers(self.worker_id, now, self.peer_fresh)
         share = placement.fair_share(
             self.capacity, self.capacity + sum(peer.capacity for peer in peers), sum(self.costs.values())
         )
@@ -264,11 +267,12 @@ class Supervisor:
         whichever started first, and no channel moves back and forth."""
         if not self.slots:
             return
-        peers = placement.live_peers(self.worker_id, self.clock(), self.lease)
+        peers = placement.live_peers(self.worker_id, self.clock(), self.peer_fresh)
         if not peers:
             return
         load = self.load
-        for slot in sorted(self.slots.values(), key=lambda slot: slot.channel.sort_key, reverse=True):
+        on_air = [slot for slot in self.slots.values() if slot.on_air]  # not one still starting
+        for slot in sorted(on_air, key=lambda slot: slot.channel.sort_key, reverse=True):
             cost = self.cost_of(slot.channel)
             receiver = placement.receiver_for(peers, cost)
             if receiver is None:
@@ -285,7 +289,8 @@ class Supervisor:
         slot.process.stop(kill=True)
         self.slots.pop(slot.channel.pk, None)
         changes = self._playlist_state(slot)
-        as_run.hand_off(slot.channel.pk, changes.get("resume_at"))
+        slot.process.withdraw_playlist()
+        as_run.hand_off(slot.channel.pk, self._published_until(slot))
         moved = ChannelRuntime.objects.filter(channel=slot.channel, lease_owner=self.worker_id).update(
             lease_owner=receiver,
             lease_expires_at=self.clock() + self.lease,
@@ -339,7 +344,7 @@ class Supervisor:
         self.slots.pop(slot.channel.pk, None)
         if state is not None:
             changes = self._playlist_state(slot)
-            as_run.hand_off(slot.channel.pk, changes.get("resume_at"))
+            as_run.hand_off(slot.channel.pk, self._published_until(slot))
             ChannelRuntime.objects.filter(channel=slot.channel, lease_owner=self.worker_id).update(
                 lease_owner="", lease_expires_at=None, state=state, pid=None, **changes
             )
@@ -441,7 +446,10 @@ class Supervisor:
 
     @staticmethod
     def _playlist_state(slot: ChannelSlot) -> dict:
-        """The counters (and the schedule time reached) whoever airs the channel next continues."""
+        """The counters (and the schedule time reached) whoever airs the channel next continues;
+        none from a channel that never started here (the row keeps the last worker's)."""
+        if slot.process.process is None:
+            return {}
         playlist = slot.process.playlist
         changes = {
             "media_sequence": playlist.next_msn,
@@ -451,6 +459,16 @@ class Supervisor:
         if playlist.segments:
             changes["resume_at"] = playlist.segments[-1].ends_at
         return changes
+
+    @staticmethod
+    def _published_until(slot: ChannelSlot) -> datetime | None:
+        """Where what this worker published of the channel ends on the schedule: the end of its
+        newest segment, else the start of its run (it published nothing)."""
+        playlist = slot.process.playlist
+        if playlist.segments:
+            return playlist.segments[-1].ends_at
+        feed = slot.process.feed
+        return feed.anchor if feed is not None else None
 
     def _record_segments(self, slot: ChannelSlot, *, first: bool) -> None:
         changes = {**self._playlist_state(slot), "last_segment_at": self.clock()}

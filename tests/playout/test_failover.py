@@ -81,7 +81,7 @@ def no_channel_on_two_workers(numbers: list[str]) -> list:
     # there, on a keyframe of the same grid: any overlap beyond rounding is double airing.
     tolerance = timedelta(seconds=SEGMENT / 2)
     return [
-        pair
+        [(row.channel.number, row.worker, row.actual_start, row.actual_stop) for row in pair]
         for pk in Channel.objects.filter(number__in=numbers).values_list("pk", flat=True)
         for pair in as_run.overlaps(pk, tolerance)
     ]

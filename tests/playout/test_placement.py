@@ -44,6 +44,13 @@ def supervisor(name: str, capacity: float, **options) -> Supervisor:
     return made
 
 
+def on_air(*supervisors: Supervisor) -> None:
+    """Their channels aired a first segment (only channels on the air are moved to even out)."""
+    for made in supervisors:
+        for slot in made.slots.values():
+            slot.on_air = True
+
+
 def stop_all(*supervisors: Supervisor) -> None:
     for made in supervisors:
         made.server.stop()
@@ -129,17 +136,31 @@ def test_a_worker_that_took_everything_hands_a_joining_worker_its_share(profile,
         first.beat()
         first.claim_channels()
         assert len(first.slots) == 6  # alone: everything
+        on_air(first)
         second.beat()
         first.beat()
         first.rebalance()
         second.adopt_handed_over()
         assert (len(first.slots), len(second.slots)) == (3, 3)
         assert ChannelRuntime.objects.filter(lease_owner="box-b").count() == 3
+        on_air(first, second)
         first.beat()
         second.beat()
         first.rebalance()
         second.rebalance()  # even: nothing moves back
         assert (len(first.slots), len(second.slots)) == (3, 3)
+    finally:
+        stop_all(first, second)
+
+
+def test_a_channel_still_starting_is_not_moved_to_even_out(profile, quiet_processes):
+    channels(profile, 4)
+    first, second = supervisor("box-a", 3.0), supervisor("box-b", 3.0)
+    try:
+        first.claim_channels()
+        second.beat()
+        first.rebalance()
+        assert len(first.slots) == 4 and not ChannelRuntime.objects.filter(lease_owner="box-b").exists()
     finally:
         stop_all(first, second)
 
@@ -250,6 +271,7 @@ def test_three_workers_even_out_to_within_one_channel_whoever_started_first(prof
         first.beat()
         first.claim_channels()
         assert len(first.slots) == 7
+        on_air(first)
         for made in (second, third, first):
             made.beat()
         first.rebalance()
@@ -257,6 +279,7 @@ def test_three_workers_even_out_to_within_one_channel_whoever_started_first(prof
         third.adopt_handed_over()
         counts = sorted(len(made.slots) for made in (first, second, third))
         assert counts == [2, 2, 3]
+        on_air(first, second, third)
         for made in (first, second, third):
             made.beat()
         for made in (first, second, third):
