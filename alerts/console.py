@@ -17,7 +17,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from alerts.attention import attention_signal_for
-from alerts.choices import AttentionSignal
+from alerts.choices import AttentionSignal, Mode
+from alerts.crawl import crawl_capacity
 from alerts.forms import ComposeForm
 from alerts.models import Alert, StationAlertSettings
 from alerts.on_air import channel_states
@@ -53,7 +54,28 @@ def _preview(form: ComposeForm, request) -> dict | None:
         "channels": Channel.objects.filter(pk__in=reached),
         "signal": AttentionSignal(signal).label,
         "eas": signal == AttentionSignal.EAS,
+        "crawl": _crawl_plan(len(reached)) if draft.mode == Mode.CRAWL else None,
     }
+
+
+def _crawl_plan(reached: int) -> dict:
+    """How many of the channels a crawl reaches would crawl, given the capacity and the crawls on air
+    now (an alert of higher priority may change it when it airs)."""
+    from alerts.interrupts import SOURCE
+
+    capacity = crawl_capacity()
+    busy = len(SOURCE.snapshot().crawling)
+    crawls = min(reached, max(0, capacity - busy))
+    return {"capacity": capacity, "busy": busy, "crawls": crawls, "slate": reached - crawls}
+
+
+def _crawling_by_alert() -> dict[int, int]:
+    from alerts.interrupts import SOURCE
+
+    counts: dict[int, int] = {}
+    for alert_id, _channel_id in SOURCE.snapshot().crawling:
+        counts[alert_id] = counts.get(alert_id, 0) + 1
+    return counts
 
 
 def console(request, admin_site):
@@ -76,12 +98,17 @@ def console(request, admin_site):
                 messages.success(request, f"Sent: {alert.headline}")
                 return redirect(reverse("admin:alerts_console"))
     now = timezone.now()
+    crawling = _crawling_by_alert()
+    current = list(Alert.objects.not_finished(now).by_precedence().prefetch_related("channels")[:LIST_LIMIT])
+    for alert in current:
+        alert.crawling_channels = crawling.get(alert.pk, 0)
     context = {
         **admin_site.each_context(request),
         "title": "Emergency alerts",
         "form": form,
         "preview": preview,
-        "current": Alert.objects.not_finished(now).by_precedence().prefetch_related("channels")[:LIST_LIMIT],
+        "current": current,
+        "crawl_capacity": crawl_capacity(),
         "recent": Alert.objects.exclude(pk__in=Alert.objects.not_finished(now).values("pk"))[:10],
         "can_send": request.user.has_perm("alerts.add_alert"),
         "can_clear": request.user.has_perm("alerts.change_alert"),

@@ -151,4 +151,6 @@ def endpoints(default_id: str = "1") -> list[Endpoint]:
 
 def is_public(endpoint: Endpoint) -> bool:
     route = endpoint.route.lstrip("^")
-    return endpoint.key in PUBLIC or any(route.startswith(prefix) for prefix in PUBLIC if prefix.endswith("/"))
+    return endpoint.key in PUBLIC or any(
+        route.startswith(prefix) for prefix in PUBLIC if prefix.endswith("/")
+    )
