@@ -109,8 +109,8 @@ def record_start(channel_id: int, entry: Entry) -> AsRunRow | None:
 
 
 def hand_off(channel_id: int, at: datetime | None, *, wait_seconds: float = 1.0) -> None:
-    """The channel stopped here and another worker continues it from schedule time `at` (the end
-    of the last segment published here). The feed had sent its ffmpeg a little more than that (up
+    """The channel's run stopped here and another run (after a restart, or on another worker)
+    continues it from schedule time `at` (the end of the last segment published here). The feed had sent its ffmpeg a little more than that (up
     to the lead and the segment being cut) and logs it as it winds down; once it has, this
     worker's rows are cut back to `at`, so the log says what viewers got and the next worker's
     rows follow on without overlapping. The channel is forgotten, so if it comes back here, its

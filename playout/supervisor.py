@@ -413,6 +413,9 @@ class Supervisor:
         """Kill the run's whole process group and schedule the next start."""
         logger.warning("Channel %s: restarting (%s)", slot.channel.number, reason)
         slot.process.stop(kill=True)
+        # The next run resumes where the last published segment ended; what the dead run's feed had
+        # sent beyond that never reached a viewer, so the log is cut back to it.
+        as_run.hand_off(slot.channel.pk, self._published_until(slot))
         if failure:
             slot.failures += 1
         delay = backoff_seconds(slot.failures) if failure else 0.0

@@ -5,6 +5,7 @@ and MPEG-TS endpoints) checked with the shared HLS and TS checkers."""
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import signal
@@ -775,12 +776,23 @@ def test_a_channel_airs_its_log_live_survives_a_killed_ffmpeg_and_serves_hls_and
         # each origin was used, and segment times land on the pieces' starts.
         as_run = list(AsRunEntry.objects.filter(channel=channel).order_by("actual_start"))
         assert {entry.origin for entry in as_run} >= {"pregen", "slate", "live"}
+        resumed_at = new[0].program_date_time  # the restarted run joins its piece there
         whole = [
             entry
             for entry in as_run
-            if entry.origin == "pregen" and entry.actual_start > as_run[0].actual_start
+            if entry.origin == "pregen"
+            and entry.actual_start > as_run[0].actual_start
+            and abs((entry.actual_start - resumed_at).total_seconds()) >= 0.1
         ]
         assert whole and all(entry.actual_start == entry.scheduled_start for entry in whole)
+        # The dead run's rows end where its last published segment did: the log never overlaps (by
+        # more than the frame the stream clock and the piece's start may differ by).
+        ordered = sorted(
+            as_run, key=lambda entry: (entry.actual_start, entry.actual_stop or entry.actual_start)
+        )
+        for earlier, later in itertools.pairwise(ordered):
+            assert earlier.actual_stop is not None, earlier
+            assert earlier.actual_stop <= later.actual_start + timedelta(seconds=0.1), (earlier.pk, later.pk)
         starts = {segment.program_date_time for segment in final.segments}
         boundaries = [
             piece.start
