@@ -6,8 +6,14 @@ class CatalogConfig(AppConfig):
     verbose_name = "Catalog"
 
     def ready(self) -> None:
-        from catalog import signals  # noqa: F401  (keeps a beat entry per source)
+        from catalog import (
+            metrics,
+            signals,  # noqa: F401  (keeps a beat entry per source)
+        )
         from catalog.health import check_listener
         from retrovue.core.health import register_group
+        from retrovue.core.metrics import register_families
 
         register_group("listener", check_listener)
+        register_families("sync", metrics.sync_families)
+        register_families("listener", metrics.notification_listener_families)

@@ -1,10 +1,11 @@
-"""Playout records in the admin: pre-generated pieces, channel runtime state and the as-run log."""
+"""Playout records in the admin: pre-generated pieces, channel runtime state, the playout workers
+(one per machine) and the as-run log."""
 
 from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.timezone import localtime
 
-from playout.models import AsRunEntry, ChannelRuntime, PregenPiece
+from playout.models import AsRunEntry, ChannelRuntime, PlayoutWorker, PregenPiece
 from retrovue.core.admin import ReadOnlyAdminMixin
 from retrovue.core.formatting import format_bytes, format_duration_ms, format_local_short
 
@@ -53,6 +54,24 @@ class ChannelRuntimeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("channel",)
 
 
+@admin.register(PlayoutWorker)
+class PlayoutWorkerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Written by the supervisors' heartbeats (docs/playout-machines.md); read-only here."""
+
+    list_display = (
+        "worker_id",
+        "hostname",
+        "channels",
+        "load",
+        "capacity",
+        "draining",
+        "last_seen_at",
+        "origin",
+    )
+    list_filter = ("draining",)
+    search_fields = ("worker_id", "hostname")
+
+
 @admin.register(AsRunEntry)
 class AsRunEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     # Compact columns so the list fits a 1366-px screen: one full date, times of day, a short error.
@@ -66,7 +85,7 @@ class AsRunEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "late",
         "short_error",
     )
-    list_filter = ("origin", "channel")
+    list_filter = ("origin", "channel", "worker")
     search_fields = ("playable__title", "error")
     list_select_related = ("channel", "playable")
     date_hierarchy = "actual_start"

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,7 +47,12 @@ class AsRunRow:
     note: str
     stop: datetime | None = None
     failed: bool = False
+    cut_at: datetime | None = None  # set when the channel was handed off: the row ends there at the latest
 
+
+# The playout worker this process is (the supervisor sets it): each row names who aired it, so a
+# channel airing on two workers at once shows in the log (see `overlaps`).
+worker_id = ""
 
 # The last row written per channel by this process; feeds of one channel serve one entry at a time.
 _last: dict[int, AsRunRow] = {}
@@ -84,6 +90,7 @@ def record_start(channel_id: int, entry: Entry) -> AsRunRow | None:
             actual_start=entry.airs_at,
             origin=entry.origin,
             error=note,
+            worker=worker_id,
         )
     except Exception:
         logger.exception("Channel %s: could not write the as-run log", channel_id)
@@ -101,10 +108,36 @@ def record_start(channel_id: int, entry: Entry) -> AsRunRow | None:
     return current
 
 
+def hand_off(channel_id: int, at: datetime | None, *, wait_seconds: float = 1.0) -> None:
+    """The channel stopped here and another worker continues it from schedule time `at` (the end
+    of the last segment published here). The feed had sent its ffmpeg a little more than that (up
+    to the lead and the segment being cut) and logs it as it winds down; once it has, this
+    worker's rows are cut back to `at`, so the log says what viewers got and the next worker's
+    rows follow on without overlapping. The channel is forgotten, so if it comes back here, its
+    first entry closes whatever row another worker left open."""
+    with _lock:
+        current = _last.pop(channel_id, None)
+    if current is not None and at is not None:
+        current.cut_at = at
+        deadline = time.monotonic() + wait_seconds
+        while current.stop is None and time.monotonic() < deadline:
+            time.sleep(0.02)  # the feed's thread winding down writes the row's stop
+    if at is None or not worker_id:
+        return
+    try:
+        mine = AsRunEntry.objects.filter(channel_id=channel_id, worker=worker_id)
+        mine.filter(actual_start__gte=at).delete()
+        mine.filter(Q(actual_stop__isnull=True) | Q(actual_stop__gt=at)).update(actual_stop=at)
+    except Exception:
+        logger.exception("Channel %s: could not close the as-run log at the handover", channel_id)
+
+
 def record_stop(row: AsRunRow | None, at: datetime, *, error: str = "") -> None:
     """Close the row at schedule time `at`; `error` replaces its note (the entry failed)."""
     if row is None:
         return
+    if row.cut_at is not None and at > row.cut_at:
+        at = row.cut_at
     changes: dict = {"actual_stop": at}
     if error:
         changes["error"] = error[:ERROR_LENGTH]
@@ -141,3 +174,29 @@ def _mark_aired(piece, path: Path, at: datetime) -> None:
     PregenPiece.objects.filter(
         match, playable_id=piece.playable_id, in_ms=piece.in_ms, out_ms=piece.out_ms
     ).update(last_aired_at=at)
+
+
+def overlaps(channel_id: int, tolerance: timedelta = timedelta(0)) -> list[tuple[AsRunEntry, AsRunEntry]]:
+    """Pairs of the channel's rows written by different workers whose aired spans overlap by more
+    than `tolerance`: the channel aired on two workers at once. A worker that hands a channel over
+    has sent its ffmpeg a little more than it published (up to the feed's lead and the segment
+    being cut), and logs it; the next worker resumes after the last published segment, so a
+    handover may overlap by that much and no more. An open row counts as airing until the next
+    row of its own worker starts (or for ever)."""
+    rows = list(AsRunEntry.objects.filter(channel_id=channel_id).exclude(worker="").order_by("actual_start"))
+    never = datetime.max.replace(tzinfo=rows[0].actual_start.tzinfo) if rows else None
+    stops: dict[int, datetime] = {}
+    following: dict[str, datetime] = {}  # per worker, the start of its next row (walking backwards)
+    for row in reversed(rows):
+        stops[row.pk] = row.actual_stop or following.get(row.worker, never)
+        following[row.worker] = row.actual_start
+    found = []
+    latest: dict[str, AsRunEntry] = {}  # per worker, its row that ends last so far
+    for row in rows:
+        for worker, other in latest.items():
+            if worker != row.worker and stops[other.pk] - row.actual_start > tolerance:
+                found.append((other, row))
+        mine = latest.get(row.worker)
+        if mine is None or stops[row.pk] > stops[mine.pk]:
+            latest[row.worker] = row
+    return found

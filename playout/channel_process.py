@@ -43,7 +43,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from playout import hls
+from playout import hls, interruptions
 from playout.feed import LEAD_SEGMENTS, ChannelFeed, FeedServer, Planner, slate_file
 from playout.parameter_sets import HEAD_BYTES as PARAMETER_SETS_HEAD
 from playout.parameter_sets import segment_parameter_sets
@@ -151,6 +151,15 @@ def parse_segment_list(text: str) -> list[CutSegment]:
     return segments
 
 
+@dataclass(frozen=True)
+class Handover:
+    """What the worker that aired a channel last left in its runtime row for the next one."""
+
+    tail_discontinuity: int = 0
+    resume_at: datetime | None = None
+    last_segment_at: datetime | None = None
+
+
 class ChannelProcess:
     """One run-and-restart lifetime of a channel on this worker (the supervisor owns it)."""
 
@@ -188,20 +197,32 @@ class ChannelProcess:
 
     # --- Starting --------------------------------------------------------------------------------
 
-    def start(self, *, media_sequence: int = 0, discontinuity_sequence: int = 0) -> None:
+    def start(
+        self,
+        *,
+        media_sequence: int = 0,
+        discontinuity_sequence: int = 0,
+        handover: Handover | None = None,
+    ) -> None:
         """Start a run: restore the window, open a feed, start ffmpeg. Safe to call again after
-        the previous run ended (that is a restart)."""
+        the previous run ended (that is a restart). `handover` is what the worker that aired the
+        channel last (on another machine) left in the shared state."""
         self.directory.mkdir(parents=True, exist_ok=True)
         self.directory.chmod(published_modes(hls.hls_root())[0])  # nginx, another user, reads it
         self.work.mkdir(parents=True, exist_ok=True)
         self._restore_window(media_sequence, discontinuity_sequence)
+        resume_at = self.playlist.segments[-1].ends_at if self.playlist.segments else None
+        if handover is not None and not self.playlist.segments:
+            resume_at = self._continue_elsewhere(handover)
         self.sweep()
         for stale_list in self.work.glob("*.csv"):
             stale_list.unlink(missing_ok=True)
         profile = self.channel.stream_profile
+        # What would break in (an alert's stand-by card) is made now, in the background, rather than
+        # by the first alert: an encode there would hold up every channel's break-in.
+        interruptions.prepare(self.channel)
         planner = Planner(self.channel, slate_file(profile))
         segment = timedelta(seconds=self.segment_seconds)
-        resume_at = self.playlist.segments[-1].ends_at if self.playlist.segments else None
         self.feed = ChannelFeed(
             self.channel,
             planner,
@@ -263,7 +284,26 @@ class ChannelProcess:
             else:
                 tags = sum(segment.discontinuity for segment in previous.segments)
                 playlist.discontinuity_sequence += tags + 1
+                if previous.next_msn < media_sequence:
+                    # Another worker aired the channel since: this disk's playlist is stale, and
+                    # must not be served (the front door routes here now) until the new one is.
+                    hls.playlist_path(self.number).unlink(missing_ok=True)
         self.playlist = playlist
+
+    def _continue_elsewhere(self, handover: Handover) -> datetime | None:
+        """Continue a channel another worker aired, with no window of it on this disk: the first
+        segment here starts a new discontinuity after the other worker's newest one (its
+        timestamps start over), its media sequence follows on (restored above from the shared
+        row), and while clients may still be following the channel the playlist goes out with
+        its first segment instead of waiting for three. The feed resumes the schedule where the
+        other worker's last segment ended (if that is still near now; else at now)."""
+        self.playlist.discontinuity_sequence = max(
+            self.playlist.discontinuity_sequence, handover.tail_discontinuity + 1
+        )
+        followed_until = self.clock() - timedelta(seconds=self.size * self.segment_seconds)
+        if handover.last_segment_at is not None and handover.last_segment_at >= followed_until:
+            self.published = True
+        return handover.resume_at
 
     # --- Running ---------------------------------------------------------------------------------
 
@@ -393,6 +433,11 @@ class ChannelProcess:
             self._log.close()
             self._log = None
 
+    def withdraw_playlist(self) -> None:
+        """The channel leaves this machine: its playlist here must not be served any more (the front
+        door may route the channel here again later, before a new run has written a new one)."""
+        hls.playlist_path(self.number).unlink(missing_ok=True)
+
     def sweep(self) -> None:
         """Delete what no playlist lists and no client can still want: segments of earlier runs or
         workers (written long enough ago) and left-over temp files. Runs at start and every
@@ -414,4 +459,4 @@ class ChannelProcess:
                 continue
 
 
-__all__ = ["ChannelProcess", "channel_ffmpeg_argv", "parse_segment_list"]
+__all__ = ["ChannelProcess", "Handover", "channel_ffmpeg_argv", "parse_segment_list"]

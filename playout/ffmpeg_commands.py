@@ -155,8 +155,10 @@ def pregen_argv(
     ffmpeg: str | None = None,
     preset: str = DEFAULT_PRESET,
     lower_third: LowerThird | None = None,
+    overlay: str = "",
 ) -> list[str]:
     """Cut an item at [in_ms, out_ms) of its timeline and encode it to `profile` (see module doc).
+    `overlay` is a chain of video filters drawn last (an alert's crawl, `playout.crawl`).
 
     `source` is a path, or the item's parts in order; a cut that spans parts reads each and joins
     them. Seeking is `-ss` before `-i` (fast, and frame-accurate because everything is re-encoded).
@@ -227,6 +229,9 @@ def pregen_argv(
         inputs += ["-i", _file_url(lower_third.path)]
         filters.append(_lower_third_filter(input_count, lower_third, width, height, video, bug))
         video = "[vnext]"
+    if overlay:
+        filters.append(f"{video}{overlay}format=yuv420p[voverlay]")
+        video = "[voverlay]"
     filters.append(f"{audio}{LOUDNORM},{audio_finish(timing)}[aout]")
     return [
         *_head(ffmpeg),

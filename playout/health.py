@@ -16,7 +16,7 @@ from django.db.models import OuterRef, Q, Subquery
 
 from retrovue.core.health import Check
 
-# The supervisor touches its heartbeat file every 5 s (LEASE_RENEW_SECONDS).
+# The supervisor touches its heartbeat file every 2 s (LEASE_RENEW_SECONDS).
 SUPERVISOR_STALE_SECONDS = 60
 # ffmpeg writes a segment every target duration (a few seconds); three missed ones is a stall.
 SEGMENT_STALE_SECONDS = 30

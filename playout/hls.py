@@ -94,6 +94,11 @@ class LivePlaylist:
     def duration(self) -> float:
         return sum(segment.duration for segment in self.segments)
 
+    @property
+    def tail_discontinuity(self) -> int:
+        """The discontinuity number of the newest segment (the sequence plus the tags in the window)."""
+        return self.discontinuity_sequence + sum(segment.discontinuity for segment in self.segments)
+
     def append(
         self, uri: str, duration: float, program_date_time: datetime, *, discontinuity: bool = False
     ) -> PlaylistSegment:

@@ -377,7 +377,7 @@ class LiveSource:
                 if value > self._progress_time:
                     self._progress_time = value
                     self._last_progress = self.clock()
-            elif line.strip() and not line.startswith((b"frame=", b"fps=", b"stream_", b"bitrate=", b"total_",
+            elif line.strip() and not line.startswith((b"Last message repeated", b"frame=", b"fps=", b"stream_", b"bitrate=", b"total_",
                                                          b"out_time", b"dup_", b"drop_", b"speed=", b"progress=")):  # fmt: skip
                 self.last_error = line.decode("utf-8", "replace").strip()[:500]
 

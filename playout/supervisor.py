@@ -45,7 +45,8 @@ from django.db import close_old_connections, connections
 from django.db.models import F, Q
 from django.utils import timezone
 
-from playout.channel_process import ChannelProcess
+from playout import as_run, placement
+from playout.channel_process import ChannelProcess, Handover
 from playout.feed import FeedServer
 from playout.models import ChannelRuntime, RuntimeState
 from retrovue.core.notices import clear_notice, raise_notice
@@ -54,9 +55,14 @@ from scheduling.models import Channel
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.25
-LEASE_SECONDS = 30
-# Heartbeat (and the look for unclaimed channels) this often; well inside the lease.
-LEASE_RENEW_SECONDS = 5
+# A worker that stops beating loses its channels this long after its last beat; the others then
+# take them at their next look (LEASE_RENEW_SECONDS) and air them within a second or two: under
+# the 15 s a station may be off the air on one channel when a machine dies.
+LEASE_SECONDS = 8
+# Heartbeat, the look for unclaimed channels and rebalancing this often; well inside the lease.
+LEASE_RENEW_SECONDS = 2
+# Channels another worker handed over (drain, rebalance) are picked up this often.
+ADOPT_SECONDS = 0.5
 # A run that stays on air this long wipes the failure count.
 HEALTHY_SECONDS = 60
 BACKOFF_CAP_SECONDS = 60
@@ -95,20 +101,29 @@ class Supervisor:
         worker_id: str | None = None,
         max_channels: int | None = None,
         channel_numbers: list[str] | None = None,
+        capacity: float | None = None,
+        origin: str = "",
         poll_seconds: float = POLL_SECONDS,
         lease_seconds: int = LEASE_SECONDS,
         clock: Callable[[], datetime] = timezone.now,
     ):
         self.worker_id = worker_id or default_worker_id()
         self.max_channels = max_channels
+        self.capacity = placement.default_capacity() if capacity is None else capacity
+        self.origin = origin or getattr(settings, "RETROVUE_PLAYOUT_ORIGIN", "")
+        self.costs: dict[int, float] = {}
         self.channel_numbers = channel_numbers
         self.poll_seconds = poll_seconds
         self.lease = timedelta(seconds=lease_seconds)
+        # A peer counts (for shares, and to hand channels to) while it beat within half a lease:
+        # a dead one stops counting before its leases expire, so no channel is handed to it.
+        self.peer_fresh = self.lease / 2
         self.clock = clock
         self.server = FeedServer()
         self.slots: dict[int, ChannelSlot] = {}
         self.stopping = threading.Event()
         self._next_lease_work = 0.0
+        self._next_adopt = 0.0
 
     # --- The loop ----------------------------------------------------------------------------------
 
@@ -117,6 +132,7 @@ class Supervisor:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, self._request_stop)
         self.server.start()
+        as_run.worker_id = self.worker_id
         logger.info("Playout supervisor %s started (feed on 127.0.0.1:%s)", self.worker_id, self.server.port)
         try:
             while not self.stopping.is_set():
@@ -136,8 +152,13 @@ class Supervisor:
         if now >= self._next_lease_work:
             self._next_lease_work = now + LEASE_RENEW_SECONDS
             self.renew_leases()
+            self.beat()
             self.claim_channels()
+            self.rebalance()
             touch_heartbeat()
+        if now >= self._next_adopt:
+            self._next_adopt = now + ADOPT_SECONDS
+            self.adopt_handed_over()
         for slot in list(self.slots.values()):
             try:
                 self.check_channel(slot)
@@ -145,10 +166,46 @@ class Supervisor:
                 logger.exception("Channel %s: supervisor step failed", slot.channel.number)
 
     def shutdown(self) -> None:
-        for slot in list(self.slots.values()):
-            self.release(slot, state=RuntimeState.STOPPED)
-        self.server.stop()
+        """Drain: hand every channel to a live peer with room (it airs it within a second or so,
+        continuing the playlist), give back what none can take, then leave."""
+        try:
+            placement.mark_draining(self.worker_id)
+            self.drain()
+        finally:
+            for slot in list(self.slots.values()):
+                self.release(slot, state=RuntimeState.STOPPED)
+            placement.forget(self.worker_id)
+            self.server.stop()
         logger.info("Playout supervisor %s stopped", self.worker_id)
+
+    def drain(self) -> None:
+        now = self.clock()
+        peers = placement.live_peers(self.worker_id, now, self.peer_fresh)
+        for slot in sorted(self.slots.values(), key=lambda slot: slot.channel.sort_key):
+            cost = self.cost_of(slot.channel)
+            receiver = placement.receiver_for(peers, cost)
+            if receiver is None:
+                self.release(slot, state=RuntimeState.STOPPED)
+                continue
+            if self.hand_over(slot, receiver.worker_id):
+                receiver.load += cost
+
+    @property
+    def load(self) -> float:
+        return sum(self.cost_of(slot.channel) for slot in self.slots.values())
+
+    def cost_of(self, channel: Channel) -> float:
+        return self.costs.get(channel.pk, placement.copy_cost())
+
+    def beat(self) -> None:
+        placement.beat(
+            self.worker_id,
+            capacity=self.capacity,
+            load=self.load,
+            channels=len(self.slots),
+            origin=self.origin,
+            now=self.clock(),
+        )
 
     # --- Leases ------------------------------------------------------------------------------------
 
@@ -163,16 +220,31 @@ class Supervisor:
         return channels.order_by("number")
 
     def claim_channels(self) -> None:
+        """Take free channels while this worker's load is under its fair share (and within its
+        capacity and `--max-channels`)."""
         wanted = list(self.wanted_channels())
         wanted_ids = {channel.pk for channel in wanted}
         for channel_id in [pk for pk in self.slots if pk not in wanted_ids]:
             self.release(self.slots[channel_id], state=RuntimeState.STOPPED)  # disabled meanwhile
+        now = self.clock()
+        self.costs = placement.channel_costs(wanted, now)
+        peers = placement.live_peers(self.worker_id, now, self.peer_fresh)
+        share = placement.fair_share(
+            self.capacity, self.capacity + sum(peer.capacity for peer in peers), sum(self.costs.values())
+        )
+        load = self.load
         for channel in wanted:
             if channel.pk in self.slots:
                 continue
             if self.max_channels is not None and len(self.slots) >= self.max_channels:
                 break
+            cost = self.cost_of(channel)
+            if self.slots and (
+                load >= share - placement.EPSILON or load + cost > self.capacity + placement.EPSILON
+            ):
+                break
             if self.claim(channel):
+                load += cost
                 self.slots[channel.pk] = ChannelSlot(
                     channel=channel, process=ChannelProcess(channel, self.server)
                 )
@@ -188,6 +260,66 @@ class Supervisor:
             lease_owner=self.worker_id, lease_expires_at=now + self.lease, state=RuntimeState.STARTING
         )
         return taken == 1
+
+    def rebalance(self) -> None:
+        """Hand channels to the least used peer (load over capacity) while, after the move, this
+        worker is still at least as used as that peer: the workers even out to within one channel
+        whichever started first, and no channel moves back and forth."""
+        if not self.slots:
+            return
+        peers = placement.live_peers(self.worker_id, self.clock(), self.peer_fresh)
+        if not peers:
+            return
+        load = self.load
+        on_air = [slot for slot in self.slots.values() if slot.on_air]  # not one still starting
+        for slot in sorted(on_air, key=lambda slot: slot.channel.sort_key, reverse=True):
+            cost = self.cost_of(slot.channel)
+            receiver = placement.receiver_for(peers, cost)
+            if receiver is None:
+                break
+            if (load - cost) / self.capacity < (receiver.load + cost) / receiver.capacity - placement.EPSILON:
+                break
+            if self.hand_over(slot, receiver.worker_id):
+                receiver.load += cost
+                load -= cost
+
+    def hand_over(self, slot: ChannelSlot, receiver: str) -> bool:
+        """Stop the channel here, leave its counters in the shared row, and pass the lease to
+        `receiver` in one conditional UPDATE (it starts the channel at its next look)."""
+        slot.process.stop(kill=True)
+        self.slots.pop(slot.channel.pk, None)
+        changes = self._playlist_state(slot)
+        slot.process.withdraw_playlist()
+        as_run.hand_off(slot.channel.pk, self._published_until(slot))
+        moved = ChannelRuntime.objects.filter(channel=slot.channel, lease_owner=self.worker_id).update(
+            lease_owner=receiver,
+            lease_expires_at=self.clock() + self.lease,
+            state=RuntimeState.STARTING,
+            pid=None,
+            **changes,
+        )
+        if moved:
+            logger.info("Channel %s: handed over to %s", slot.channel.number, receiver)
+        return bool(moved)
+
+    def adopt_handed_over(self) -> None:
+        """Start the channels another worker passed this one (see `hand_over`)."""
+        handed = ChannelRuntime.objects.filter(lease_owner=self.worker_id).exclude(
+            channel_id__in=list(self.slots)
+        )
+        adopted = list(
+            Channel.objects.filter(pk__in=handed.values("channel_id"), enabled=True).select_related(
+                "stream_profile"
+            )
+        )
+        if adopted:
+            self.costs.update(placement.channel_costs(adopted, self.clock()))
+        for channel in adopted:
+            self.slots[channel.pk] = ChannelSlot(
+                channel=channel, process=ChannelProcess(channel, self.server)
+            )
+            logger.info("Channel %s: taken over from another worker by %s", channel.number, self.worker_id)
+            self.check_channel(self.slots[channel.pk])
 
     def renew_leases(self) -> None:
         if not self.slots:
@@ -211,8 +343,10 @@ class Supervisor:
         slot.process.stop()
         self.slots.pop(slot.channel.pk, None)
         if state is not None:
+            changes = self._playlist_state(slot)
+            as_run.hand_off(slot.channel.pk, self._published_until(slot))
             ChannelRuntime.objects.filter(channel=slot.channel, lease_owner=self.worker_id).update(
-                lease_owner="", lease_expires_at=None, state=state, pid=None
+                lease_owner="", lease_expires_at=None, state=state, pid=None, **changes
             )
 
     # --- One channel -------------------------------------------------------------------------------
@@ -245,9 +379,16 @@ class Supervisor:
 
     def start(self, slot: ChannelSlot) -> None:
         runtime = ChannelRuntime.objects.get(channel=slot.channel)
+        handover = Handover(
+            tail_discontinuity=runtime.tail_discontinuity,
+            resume_at=runtime.resume_at,
+            last_segment_at=runtime.last_segment_at,
+        )
         try:
             slot.process.start(
-                media_sequence=runtime.media_sequence, discontinuity_sequence=runtime.discontinuity_sequence
+                media_sequence=runtime.media_sequence,
+                discontinuity_sequence=runtime.discontinuity_sequence,
+                handover=handover,
             )
         except Exception as error:
             logger.exception("Channel %s: could not start", slot.channel.number)
@@ -282,8 +423,7 @@ class Supervisor:
             "state": RuntimeState.BACKING_OFF if delay else RuntimeState.STARTING,
             "pid": None,
             "consecutive_failures": slot.failures,
-            "media_sequence": slot.process.playlist.next_msn,
-            "discontinuity_sequence": slot.process.playlist.discontinuity_sequence,
+            **self._playlist_state(slot),
         }
         if failure:
             changes["last_error"] = reason[:4000]
@@ -304,13 +444,34 @@ class Supervisor:
             f"Last error: {reason[:1500]}",
         )
 
-    def _record_segments(self, slot: ChannelSlot, *, first: bool) -> None:
+    @staticmethod
+    def _playlist_state(slot: ChannelSlot) -> dict:
+        """The counters (and the schedule time reached) whoever airs the channel next continues;
+        none from a channel that never started here (the row keeps the last worker's)."""
+        if slot.process.process is None:
+            return {}
         playlist = slot.process.playlist
         changes = {
             "media_sequence": playlist.next_msn,
             "discontinuity_sequence": playlist.discontinuity_sequence,
-            "last_segment_at": self.clock(),
+            "tail_discontinuity": playlist.tail_discontinuity,
         }
+        if playlist.segments:
+            changes["resume_at"] = playlist.segments[-1].ends_at
+        return changes
+
+    @staticmethod
+    def _published_until(slot: ChannelSlot) -> datetime | None:
+        """Where what this worker published of the channel ends on the schedule: the end of its
+        newest segment, else the start of its run (it published nothing)."""
+        playlist = slot.process.playlist
+        if playlist.segments:
+            return playlist.segments[-1].ends_at
+        feed = slot.process.feed
+        return feed.anchor if feed is not None else None
+
+    def _record_segments(self, slot: ChannelSlot, *, first: bool) -> None:
+        changes = {**self._playlist_state(slot), "last_segment_at": self.clock()}
         if first:
             changes["state"] = RuntimeState.ON_AIR
         ChannelRuntime.objects.filter(channel=slot.channel, lease_owner=self.worker_id).update(**changes)
@@ -337,12 +498,23 @@ def touch_heartbeat() -> None:
 
 
 def run_supervisor(argv: list[str] | None = None) -> int:
-    """`python -m retrovue playout [--max-channels N] [--channels 2,5.1]` (Django set up already)."""
+    """`python -m retrovue playout [--capacity CORES] [--origin URL] [--max-channels N] [--channels 2,5.1]`
+    (Django set up already)."""
     parser = argparse.ArgumentParser(prog="python -m retrovue playout")
     parser.add_argument("--max-channels", type=int, default=None, help="channels this worker may hold")
     parser.add_argument("--channels", default="", help="only these channel numbers (comma-separated)")
     parser.add_argument("--worker-id", default=None)
+    parser.add_argument(
+        "--capacity", type=float, default=None, help="CPU cores for channels (default: 3/4 of this machine's)"
+    )
+    parser.add_argument("--origin", default="", help="base URL of this machine's HLS, for the front door")
     args = parser.parse_args(argv)
     numbers = [number.strip() for number in args.channels.split(",") if number.strip()] or None
-    supervisor = Supervisor(worker_id=args.worker_id, max_channels=args.max_channels, channel_numbers=numbers)
+    supervisor = Supervisor(
+        worker_id=args.worker_id,
+        max_channels=args.max_channels,
+        channel_numbers=numbers,
+        capacity=args.capacity,
+        origin=args.origin,
+    )
     return supervisor.run()

@@ -307,7 +307,18 @@ RETROVUE_REQUIRE_STREAM_TOKEN = env_bool("RETROVUE_REQUIRE_STREAM_TOKEN", False)
 # Playout and the tuner Plex Live TV sees.
 RETROVUE_HLS_LIST_SIZE = env_int("RETROVUE_HLS_LIST_SIZE", 10, minimum=3)
 RETROVUE_PLAYOUT_LEAD_SEGMENTS = env_int("RETROVUE_PLAYOUT_LEAD_SEGMENTS", 3, minimum=1, maximum=10)
+# Alert crawls re-encode each crawling channel live: one SD crawl measured 0.18 core (bench/crawl_cost.py,
+# docs/alerts.md); crawls may take this share of the box's cores, the rest is for playout and pregen.
+RETROVUE_ALERT_CRAWL_CORE_COST = env_float("RETROVUE_ALERT_CRAWL_CORE_COST", 0.2, minimum=0.01)
+RETROVUE_ALERT_CRAWL_CPU_SHARE = env_float("RETROVUE_ALERT_CRAWL_CPU_SHARE", 0.5, minimum=0.0)
 RETROVUE_ON_DEMAND_IDLE_SECONDS = env_int("RETROVUE_ON_DEMAND_IDLE_SECONDS", 300, minimum=30)
+# Several playout machines (docs/playout-machines.md): what one supervisor may spend on channels
+# (CPU cores; 0 = three quarters of the machine's), the estimated cost of a stream-copied channel
+# and of a live transcode per megapixel a second, and this machine's HLS base URL for the front door.
+RETROVUE_PLAYOUT_CAPACITY = env_float("RETROVUE_PLAYOUT_CAPACITY", 0.0, minimum=0.0)
+RETROVUE_PLAYOUT_COPY_COST = env_float("RETROVUE_PLAYOUT_COPY_COST", 0.01, minimum=0.0001)
+RETROVUE_PLAYOUT_TRANSCODE_COST = env_float("RETROVUE_PLAYOUT_TRANSCODE_COST", 0.05, minimum=0.0001)
+RETROVUE_PLAYOUT_ORIGIN = env_str("RETROVUE_PLAYOUT_ORIGIN", "")
 RETROVUE_HDHR_FRIENDLY_NAME = env_str("RETROVUE_HDHR_FRIENDLY_NAME", "RetroVue")
 RETROVUE_HDHR_TUNER_COUNT = env_int("RETROVUE_HDHR_TUNER_COUNT", 4, minimum=1, maximum=64)
 RETROVUE_HDHR_DEVICE_ID = env_str("RETROVUE_HDHR_DEVICE_ID", None)

@@ -272,6 +272,8 @@ def create_entry(request, payload: EntryIn):
         )
     if payload.kind not in DeskEntry.Kind.values or payload.mode not in DeskEntry.Mode.values:
         raise HttpError(422, "Unknown kind or mode.")
+    if payload.kind == DeskEntry.Kind.INTERRUPTION:  # placed by an alert as it ends, never by hand
+        raise HttpError(422, "Interruptions are placed by emergency alerts, not on the desk.")
     channels = list(Channel.objects.filter(pk__in=payload.channel_ids))
     if not channels or len(channels) != len(set(payload.channel_ids)):
         raise HttpError(422, "Choose existing channels.")

@@ -2,5 +2,6 @@
 
 from playout.models.runtime import AsRunEntry, ChannelRuntime, RuntimeState
 from playout.models.segments import PregenPiece, PregenStatus
+from playout.models.workers import PlayoutWorker
 
-__all__ = ["AsRunEntry", "ChannelRuntime", "PregenPiece", "PregenStatus", "RuntimeState"]
+__all__ = ["AsRunEntry", "ChannelRuntime", "PlayoutWorker", "PregenPiece", "PregenStatus", "RuntimeState"]

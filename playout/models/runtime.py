@@ -34,6 +34,11 @@ class ChannelRuntime(models.Model):
     media_sequence = models.PositiveBigIntegerField(default=0)
     discontinuity_sequence = models.PositiveIntegerField(default=0)
     last_segment_at = models.DateTimeField(null=True, blank=True)
+    # Where the last published segment ends on the schedule, and its discontinuity number: a worker
+    # taking the channel over on another machine (no window on its disk) resumes the schedule
+    # there and starts a new discontinuity after it, so a client following the channel sees one.
+    resume_at = models.DateTimeField(null=True, blank=True)
+    tail_discontinuity = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     viewers = models.PositiveIntegerField(default=0)
     last_requested_at = models.DateTimeField(
@@ -65,6 +70,7 @@ class AsRunEntry(models.Model):
     actual_stop = models.DateTimeField(null=True, blank=True)
     origin = models.CharField(max_length=8, choices=Origin.choices)
     error = models.TextField(blank=True)
+    worker = models.CharField(max_length=120, blank=True, help_text="The playout worker that aired it.")
 
     class Meta:
         verbose_name = "as-run entry"

@@ -122,3 +122,39 @@ def test_metrics_query_count_does_not_grow_with_sources_or_channels(
         Channel.objects.create(number=str(number + 10), name=f"Channel {number}", time_zone="UTC")
     with django_assert_max_num_queries(20):
         scrape(client, token)
+
+
+def test_an_app_registered_family_is_scraped_with_the_station_families(client, db):
+    from prometheus_client.core import GaugeMetricFamily
+
+    from retrovue.core import metrics
+
+    def families(now):
+        yield GaugeMetricFamily("retrovue_test_registered", "A family an app registered.", value=7)
+
+    _, token = ApiToken.issue(StaffUserFactory(), "prometheus")
+    metrics.register_families("test-app", families)
+    try:
+        samples = scrape(client, token)
+    finally:
+        metrics._app_families.pop("test-app")
+    assert samples[("retrovue_test_registered", ())] == 7
+    assert ("retrovue_channels_on_air", ()) in samples  # playout's, registered from its AppConfig
+
+
+def test_core_metrics_import_no_app():
+    import ast
+    from pathlib import Path
+
+    import retrovue.core.metrics as module
+
+    tree = ast.parse(Path(module.__file__).read_text())
+    imported = {
+        (node.module or "").split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+    } | {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    assert not imported & {"catalog", "playout", "scheduling", "alerts"}

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('scheduling', '0008_program_last_episode_number'),
+        ('scheduling', '0009_desk_interruption_kind_crawl16'),
     ]
 
     operations = [
