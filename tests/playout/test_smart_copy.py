@@ -375,3 +375,15 @@ def test_the_loudness_gain_reads_ffmpegs_summary_and_leaves_silence_alone():
     assert smart_copy.loudness_gain_db(summary.replace("-10.5", "-70.0")) == 0
     assert smart_copy.loudness_gain_db("    I:         -inf LUFS\n") == 0
     assert smart_copy.loudness_gain_db("no summary") == 0
+
+
+def test_each_profile_encodes_with_the_preset_measured_for_its_size_unless_one_is_set(settings):
+    from playout.pregen_store import encoder_preset
+
+    settings.RETROVUE_PREGEN_PRESET = None
+    sizes = {(640, 480): "veryfast", (1280, 720): "veryfast", (1920, 1080): "faster"}
+    for (width, height), preset in sizes.items():
+        assert encoder_preset(StreamProfile(width=width, height=height)) == preset
+    assert encoder_preset() == "veryfast"  # live transcodes keep real time
+    settings.RETROVUE_PREGEN_PRESET = "ultrafast"
+    assert encoder_preset(StreamProfile(width=1920, height=1080)) == "ultrafast"
