@@ -16,7 +16,9 @@ def encode_once(source: Path, in_ms: int, out_ms: int, profile, bug, output: Pat
     from playout.encoder_process import encoder_threads, run_encoder, with_thread_limit
     from playout.pregen_store import encoder_preset
 
-    argv = commands.pregen_argv(str(source), in_ms, out_ms, profile, bug, output, preset=encoder_preset())
+    argv = commands.pregen_argv(
+        str(source), in_ms, out_ms, profile, bug, output, preset=encoder_preset(profile)
+    )
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     run_encoder(with_thread_limit(argv, encoder_threads()), timeout=3600)
@@ -53,13 +55,13 @@ def copy_once(source: Path, in_ms: int, out_ms: int, profile, output: Path) -> d
         smart_copy.make_piece(
             copy, in_ms, out_ms, profile, output, scratch,
             lambda argv: run_encoder(with_thread_limit(argv, encoder_threads()), timeout=3600),
-            preset=encoder_preset(),
+            preset=encoder_preset(profile),
         )  # fmt: skip
         for kind in ("head", "body", "list"):
             scratch(kind).unlink(missing_ok=True)
     else:
         argv = commands.pregen_argv(
-            str(source), in_ms, out_ms, profile, None, output, preset=encoder_preset()
+            str(source), in_ms, out_ms, profile, None, output, preset=encoder_preset(profile)
         )
         run_encoder(with_thread_limit(argv, encoder_threads()), timeout=3600)
     wall = time.perf_counter() - started
