@@ -80,7 +80,8 @@ def encode_phase(args) -> list[dict]:
     from playout.pregen_store import encoder_preset
     from scheduling.choices import VideoMode
 
-    print(f"\n(a) ENCODE: preset {encoder_preset()}, {encoder_threads()} threads, nice 19 / idle I/O")
+    presets = ", ".join(f"{name}: {encoder_preset(stream_profile(name))}" for name in PROFILES)
+    print(f"\n(a) ENCODE: presets {presets}; {encoder_threads()} threads, nice 19 / idle I/O")
     wanted = set(args.sources.split(",")) if args.sources else None
     names = [name for name in [*SOURCES, *FITTING_SOURCES] if wanted is None or name in wanted]
     sources = {name: make_source(name, args.source_seconds) for name in names}
