@@ -387,3 +387,10 @@ def test_each_profile_encodes_with_the_preset_measured_for_its_size_unless_one_i
     assert encoder_preset() == "veryfast"  # live transcodes keep real time
     settings.RETROVUE_PREGEN_PRESET = "ultrafast"
     assert encoder_preset(StreamProfile(width=1920, height=1080)) == "ultrafast"
+
+
+def test_the_pieces_admin_says_which_pieces_were_smart_copied(channel, profile, sources, staff_client):
+    _encode(channel, item_for(sources["fitting"]), 2000, 6000)
+    _encode(channel, item_for(sources["b_frames"]), 2000, 6000, start=T0 + timedelta(hours=1))
+    page = staff_client.get("/admin/playout/pregenpiece/").content.decode()
+    assert "smart copy (100% copied)" in page and ">encode<" in page
