@@ -125,7 +125,19 @@ def test_an_alert_breaks_into_every_channel_within_two_segments_and_each_returns
     # and the test, and measure their contention rather than its own.
     playout_log = (tmp_path / "playout.log").open("wb")
     supervisor = start_process(
-        [sys.executable, "-m", "playout", "--channels", ",".join(CHANNELS), "--worker-id", "alert-test"],
+        # --capacity: the schedule here is minutes long, shorter than the placement's coverage window,
+        # so it would cost every channel as a live transcode and take only as many as 1.5 cores fit.
+        [
+            sys.executable,
+            "-m",
+            "playout",
+            "--channels",
+            ",".join(CHANNELS),
+            "--worker-id",
+            "alert-test",
+            "--capacity",
+            str(len(CHANNELS)),
+        ],
         env={
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "retrovue.settings_test",

@@ -1,5 +1,6 @@
 """The desk's timeline without a mouse, in headless Chromium: the timeline is one Tab stop whose
-arrows walk the blocks, and a block moves to the channel below with Alt+↓ and keeps the focus; on a touch screen a long press picks a block up and drags it,
+arrows walk the blocks, and a block moves to the channel below with Alt+↓ and keeps the focus; a
+pan draws the next day fetched ahead and then shows what another editor changed in it since; on a touch screen a long press picks a block up and drags it,
 while a plain swipe over the blocks moves nothing."""
 
 from datetime import time, timedelta
@@ -8,9 +9,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connections
 
+from scheduling import desk
 from scheduling.builder import roll_forward
-from scheduling.models import DeskEntry, ProgramEntry
-from tests.scheduling.station import channel_with_slot, short_form_library, sitcom
+from scheduling.models import DeskEdit, DeskEntry, ProgramEntry
+from tests.scheduling.station import channel_with_slot, movie, short_form_library, sitcom
 from tests.scheduling.test_desk_api import assert_logs_and_guide_agree
 from tests.scheduling.test_desk_browser import CHROMIUM, CHROMIUM_ARGS, timeline_point, tomorrow
 
@@ -132,11 +134,19 @@ def test_a_long_press_drags_a_block_on_a_touch_screen_and_a_swipe_does_not(
             x0, y0 = block["x"] + 3, block["y"] + block["height"] / 2
             target_x, _ = timeline_point(page, three.pk, day + timedelta(hours=21))
 
-            # A swipe straight across: the page may scroll, the schedule stays as it was.
-            finger("touchStart", x0, y0)
-            for step in range(1, 11):
-                finger("touchMove", x0 + 20 + (target_x - x0) * step / 10, y0)
-            finger("touchEnd")
+            # A swipe across the blocks, made by the browser itself (no pause between the touch events
+            # however loaded the machine): the page may scroll, the schedule stays as it was.
+            touch.send(
+                "Input.synthesizeScrollGesture",
+                {
+                    "x": x0,
+                    "y": y0,
+                    "xDistance": -(target_x - x0),
+                    "yDistance": -40,
+                    "gestureSourceType": "touch",
+                },
+            )
+            assert page.locator(".rv-tl-dragging").count() == 0
             assert page.get_attribute("#rv-desk", "data-said") is None
             assert ProgramEntry.objects.get(pk=episode.pk).start == day + timedelta(hours=19)
 
@@ -154,7 +164,38 @@ def test_a_long_press_drags_a_block_on_a_touch_screen_and_a_swipe_does_not(
                 episode.playable_id
             )
             assert not DeskEntry.objects.filter(mode="ripple").exists()
+            assert DeskEdit.objects.count() == 1  # the long press's move; the swipe made none
             assert_logs_and_guide_agree(three)
+        finally:
+            browser.close()
+            connections.close_all()
+    assert errors == []
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_a_pan_to_a_day_fetched_ahead_shows_what_another_editor_changed_there_since(
+    live_server, two_channels, monkeypatch
+):
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    three, _ = two_channels
+    film = movie("The Late Show", 100)
+    day = tomorrow()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page, errors = open_desk(browser, live_server, day)  # the day after is fetched ahead by now
+            assert page.locator(".rv-tl-row").count() == 2  # every channel, no paging
+            other_editor = get_user_model().objects.create_superuser(
+                "other", "other@example.com", "other-password-1"
+            )
+            desk.place(other_editor, three, day + timedelta(days=1, hours=20), [film.pk])
+            placed = ProgramEntry.objects.get(channel=three, start=day + timedelta(days=1, hours=20))
+            page.click("#rv-next")
+            page.wait_for_selector(f'#rv-calendar [data-program-id="{placed.pk}"]')
+            assert page.input_value("#rv-day") == f"{day + timedelta(days=1):%Y-%m-%d}"
         finally:
             browser.close()
             connections.close_all()

@@ -58,6 +58,7 @@ ADMIN_CUSTOM_VIEWS = {
     "admin:catalog_matchcandidate_rerun": "catalog.change_matchcandidate",
     "admin:alerts_console": "alerts.view_alert",
     "admin:alerts_clear_all": "alerts.change_alert",
+    "admin:alerts_on_air": "alerts.view_alert",
 }
 # The AdminSite's own pages (staff only; what they list is filtered by permission).
 ADMIN_SITE_VIEWS = {

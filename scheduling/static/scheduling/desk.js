@@ -136,7 +136,6 @@
      a pan draws at once from here (and is checked against a fresh answer right after). */
   const windows = new Map();  // url → { at (when asked), answer: a promise of { text, data } }
   const FRESH_MS = 120000;  // an answer fetched ahead is drawn if younger than this (then checked)
-  const RECHECK_MS = 2000;  // ... and checked against a fresh one if older than this
 
   function timelineUrl(start, stop) {
     // Breaks are drawn from the 6-hour zoom in; a whole day doesn't need (or show) them.
@@ -191,7 +190,7 @@
     if (url !== timelineUrl(windowStart(), windowEnd())) return;  // panned on meanwhile: that load draws
     show(answer.data, start, stop);
     await drawn(began, fetched);
-    if (reused && known.ahead && Date.now() - known.at > RECHECK_MS) {  // drawn from an answer fetched ahead: still true?
+    if (reused && known.ahead) {  // drawn from an answer fetched ahead: is it still true?
       const fresh = await fetchWindow(url).answer;
       if (fresh.text !== answer.text && url === timelineUrl(windowStart(), windowEnd())) {
         show(fresh.data, start, stop);
