@@ -60,6 +60,9 @@ def main() -> None:
         help="encode phase: comma-separated source names (default all; see station_common)",
     )
     parser.add_argument(
+        "--profiles", default="", help="encode phase: comma-separated profile names (default all)"
+    )
+    parser.add_argument(
         "--methods",
         default="",
         help="encode phase: full encode, smart copy, pass-through (comma-separated; default all)",

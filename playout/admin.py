@@ -20,6 +20,7 @@ class PregenPieceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "status",
         "cut",
         "size",
+        "made",
         "next_air_at",
         "last_aired_at",
     )
@@ -35,6 +36,16 @@ class PregenPieceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="size", ordering="size_bytes")
     def size(self, piece):
         return format_bytes(piece.size_bytes)
+
+    @admin.display(description="made by", ordering="copied_frames")
+    def made(self, piece):
+        """Smart copy (with the share of frames copied from the source) or a full encode."""
+        if piece.status != "ready":
+            return "–"
+        if not piece.copied_frames or not piece.duration_ms or not piece.frame_rate:
+            return "encode"
+        frames = piece.duration_ms * float(piece.frame_rate) / 1000
+        return f"smart copy ({min(1.0, piece.copied_frames / frames):.0%} copied)"
 
 
 @admin.register(ChannelRuntime)

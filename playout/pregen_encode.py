@@ -112,7 +112,7 @@ def _encode_reading(row: PregenPiece, final: Path, temporary: Path, remote: Remo
             smart_copy.make_piece(
                 copy, row.in_ms, row.out_ms, row.profile, temporary, smart_copy.scratch_names(temporary),
                 lambda argv: run_encoder(with_thread_limit(argv, encoder_threads()), timeout=timeout),
-                preset=encoder_preset(),
+                preset=encoder_preset(row.profile),
             )  # fmt: skip
             attempts, copied_frames = [], copy.copied_frames
         except EncoderStopped as error:
@@ -175,7 +175,7 @@ def _item_parts(row: PregenPiece, remote: RemoteParts) -> list[commands.SourcePa
 
 def _commands(row: PregenPiece, output: Path, parts: list[commands.SourcePart] | None) -> list[list[str]]:
     """The ffmpeg runs to try in turn (a slate falls back to no text if fonts are missing)."""
-    preset = encoder_preset()
+    preset = encoder_preset(row.profile)
     length = row.out_ms - row.in_ms
     if row.special == TEST_PATTERN:
         return [commands.test_pattern_argv(length, row.profile, output, preset=preset)]

@@ -22,6 +22,7 @@ from django.utils import timezone
 from playout import ffmpeg_commands as commands
 from playout.inputs import InputUnavailable
 from playout.models import PregenPiece
+from playout.video_codecs import measured_preset
 from retrovue.env import env_float, env_int, env_str
 from scheduling.models import Channel
 
@@ -62,10 +63,14 @@ def plan_hours() -> float:
     return float(hours) if hours is not None else env_float("RETROVUE_PREGEN_HOURS", 6.0, minimum=0.0)
 
 
-def encoder_preset() -> str:
-    return getattr(settings, "RETROVUE_PREGEN_PRESET", None) or env_str(
-        "RETROVUE_PREGEN_PRESET", commands.DEFAULT_PRESET
-    )
+def encoder_preset(profile=None) -> str:
+    """The encoder preset: RETROVUE_PREGEN_PRESET if set, else the one measured for `profile`'s
+    picture size (`video_codecs.measured_preset`), else the default. Live transcodes ask without a
+    profile: they must keep real time, so they stay on the fast default."""
+    chosen = getattr(settings, "RETROVUE_PREGEN_PRESET", None) or env_str("RETROVUE_PREGEN_PRESET", "")
+    if chosen:
+        return chosen
+    return measured_preset(profile) if profile is not None else commands.DEFAULT_PRESET
 
 
 def max_enqueued() -> int:

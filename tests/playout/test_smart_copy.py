@@ -375,3 +375,85 @@ def test_the_loudness_gain_reads_ffmpegs_summary_and_leaves_silence_alone():
     assert smart_copy.loudness_gain_db(summary.replace("-10.5", "-70.0")) == 0
     assert smart_copy.loudness_gain_db("    I:         -inf LUFS\n") == 0
     assert smart_copy.loudness_gain_db("no summary") == 0
+
+
+def test_each_profile_encodes_with_the_preset_measured_for_its_size_unless_one_is_set(settings):
+    from playout.pregen_store import encoder_preset
+
+    settings.RETROVUE_PREGEN_PRESET = None
+    sizes = {(640, 480): "veryfast", (1280, 720): "veryfast", (1920, 1080): "faster"}
+    for (width, height), preset in sizes.items():
+        assert encoder_preset(StreamProfile(width=width, height=height)) == preset
+    assert encoder_preset() == "veryfast"  # live transcodes keep real time
+    settings.RETROVUE_PREGEN_PRESET = "ultrafast"
+    assert encoder_preset(StreamProfile(width=1920, height=1080)) == "ultrafast"
+
+
+def test_the_pieces_admin_says_which_pieces_were_smart_copied(channel, profile, sources, staff_client):
+    _encode(channel, item_for(sources["fitting"]), 2000, 6000)
+    _encode(channel, item_for(sources["b_frames"]), 2000, 6000, start=T0 + timedelta(hours=1))
+    page = staff_client.get("/admin/playout/pregenpiece/").content.decode()
+    assert "smart copy (100% copied)" in page and ">encode<" in page
+
+
+def test_smart_copied_pieces_air_live_with_no_hls_checker_violations(channel, profile, sources, settings):
+    """Real time: the channel process (feed, ffmpeg, playlist) airs encoded, smart-copied and encoded
+    pieces from now, its folder is served over HTTP, and the shared HLS checker watches the live
+    playlist throughout: no violation, and the parameter changes are marked."""
+    import functools
+    import sys
+    import threading
+    import time
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from django.utils import timezone
+
+    from playout import hls
+
+    fitting, other = item_for(sources["fitting"]), item_for(sources["b_frames"])
+    cuts = [(other, 1000, 5000), (fitting, 1234, 9000), (other, 5000, 9000)]
+    for number, (item, in_ms, out_ms) in enumerate(cuts):  # ready before air
+        _encode(channel, item, in_ms, out_ms, T0 + timedelta(hours=number))
+    start = timezone.now() + timedelta(seconds=1)
+    for item, in_ms, out_ms in cuts:
+        start = air(channel, start, item, in_ms, out_ms).stop
+
+    server = FeedServer()
+    server.start()
+    process = ChannelProcess(channel, server)
+    process.start()
+    directory = hls.channel_dir(channel.number)
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(directory))
+    web = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    checker = None
+    try:
+        deadline = time.monotonic() + 15
+        while not (directory / hls.PLAYLIST_NAME).exists() and time.monotonic() < deadline:
+            process.poll()
+            time.sleep(0.2)
+        url = f"http://127.0.0.1:{web.server_port}/{hls.PLAYLIST_NAME}"
+        tools = Path(__file__).resolve().parents[1] / "tools"
+        checker = subprocess.Popen(
+            [sys.executable, str(tools / "hls_live_check.py"), url, "12"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        while checker.poll() is None:
+            process.poll()
+            time.sleep(0.2)
+        report = checker.stdout.read().decode()
+    finally:
+        if checker is not None and checker.poll() is None:
+            checker.kill()
+        process.stop(kill=True)
+        server.stop()
+        web.shutdown()
+    print(report)
+    assert checker.returncode == 0, report
+    assert "FAIL" not in report, report
+    assert any(segment.discontinuity for segment in process.playlist.segments)
