@@ -11,7 +11,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-WORK = Path("/tmp/retrovue-bench-station")
+# RETROVUE_BENCH_STATION_WORK lets two runs (e.g. before/after a change) share the box.
+WORK = Path(os.environ.get("RETROVUE_BENCH_STATION_WORK", "/tmp/retrovue-bench-station"))
 
 # name: (size, rate). Library-like files: H.264 High with B-frames and x264's default keyint/scenecut.
 # Bitrates as a web or Blu-ray rip has them: grain this strong at a constant quality would make
