@@ -83,6 +83,12 @@ def main() -> None:
     )
     parser.add_argument("--ts-readers", type=int, default=3, help="MPEG-TS readers (on the first channels)")
     parser.add_argument(
+        "--viewers-via",
+        choices=("web", "nginx"),
+        default="web",
+        help="viewers fetch through the web server (embedded default) or the shipped nginx config (production)",
+    )
+    parser.add_argument(
         "--unique-cuts", type=int, default=None, help="distinct own pieces per channel (3; full 8)"
     )
     parser.add_argument(

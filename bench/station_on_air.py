@@ -258,7 +258,7 @@ def wait_for_web(base: str, timeout: float = 60) -> None:
     raise RuntimeError("the web server did not answer; see web.log")
 
 
-def on_air_step(station: Station, bench, web, base: str, count: int, args, database=None) -> dict:
+def on_air_step(station: Station, bench, web, base: str, count: int, args, database=None, nginx=None) -> dict:
     """`count` channels on air in one supervisor, viewers on, for `args.window` s."""
     from playout.models import AsRunEntry, ChannelRuntime
 
@@ -273,6 +273,8 @@ def on_air_step(station: Station, bench, web, base: str, count: int, args, datab
         time.sleep(min(5.0, args.settle))  # let the viewers' first fetches land before measuring
         window_start = datetime.now(UTC)
         roots = {supervisor.pid: "supervisor", web.pid: "web (gunicorn)"}
+        if nginx is not None:
+            roots[nginx.process.pid] = NGINX_PART
         if database is not None:
             roots[database.process.pid] = "database: this station's private server (every process)"
         before, busy0, started = read_processes(), bench.machine_ticks(), time.monotonic()
@@ -349,6 +351,30 @@ def on_air_step(station: Station, bench, web, base: str, count: int, args, datab
         supervisor.stop()
 
 
+NGINX_PART = "nginx (HLS from disk, the rest to the web)"
+
+
+def start_nginx(web_port: int):
+    """The shipped deploy/nginx.conf in front of the web server, as production runs it: HLS
+    playlists and segments straight from RETROVUE_HLS_ROOT, everything else (the TS readers)
+    proxied. Rendered and run by the tests' runner, so the bench airs the config operators get."""
+    from django.conf import settings
+
+    from tests.deploy import nginx_runner
+
+    binary = nginx_runner.nginx_binary()
+    if binary is None:
+        raise SystemExit("--viewers-via nginx: no nginx binary found")
+    prefix = WORK / "nginx"
+    shutil.rmtree(prefix, ignore_errors=True)
+    prefix.mkdir(parents=True)
+    port = nginx_runner.free_port()
+    conf = nginx_runner.render(
+        prefix, port=port, upstream_port=web_port, hls_root=Path(settings.RETROVUE_HLS_ROOT)
+    )
+    return nginx_runner.start(binary, prefix, conf, port)
+
+
 def on_air_phase(args, encode_rows: list[dict], database=None) -> dict:
     bench = playout_bench()
     source = make_source("720p29.97", args.source_seconds)
@@ -362,16 +388,20 @@ def on_air_phase(args, encode_rows: list[dict], database=None) -> dict:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     web = start_web(port)
+    nginx = None
     results = []
     try:
         wait_for_web(base)
+        if args.viewers_via == "nginx":
+            nginx = start_nginx(port)
+            base = f"http://127.0.0.1:{nginx.port}"
         print(f"{'channels':>8} {'held':>5} {'max lag':>8} {'stall':>6} {'cores/ch':>9} {'station':>8} "
               f"{'shared db+redis':>15} {'loadgen':>8} {'machine':>8} {'PSS MB':>7} {'store MB':>9}")  # fmt: skip
         plan = list(steps)
         while plan:
             count = plan.pop(0)
             station.grow(count)
-            step = on_air_step(station, bench, web, base, count, args, database)
+            step = on_air_step(station, bench, web, base, count, args, database, nginx)
             step["store_bytes"], step["store_files"] = station.store_bytes()
             results.append(step)
             loadgen = step["parts"].get("load generator (this script, apart)", {}).get("cores", 0.0)
@@ -388,6 +418,8 @@ def on_air_phase(args, encode_rows: list[dict], database=None) -> dict:
             if not plan and step["held"] and len(results) < len(steps) + args.extra_steps:
                 plan.append(count * 2)  # every step held: keep going until one doesn't
     finally:
+        if nginx is not None:
+            nginx.stop()
         web.send_signal(signal.SIGTERM)
         try:
             web.wait(timeout=30)
@@ -424,11 +456,12 @@ def on_air_markdown(result: dict, args) -> str:
     lines = [
         f"On air: one supervisor, the SD profile, {UNIQUE_SHARE:.0%} of air time unique per channel, "
         f"{1 - UNIQUE_SHARE:.0%} shared; an HLS viewer per channel and {args.ts_readers} TS readers "
-        f"through the web server; {args.window:g} s window per step. Cores per part of the station:",
+        f"through {'the shipped nginx config' if args.viewers_via == 'nginx' else 'the web server'}; "
+        f"{args.window:g} s window per step. Cores per part of the station:",
         "",
-        "| channels | held | max lag s | longest stall s | supervisor | channel ffmpegs | web | db (ours) "
+        "| channels | held | max lag s | longest stall s | supervisor | channel ffmpegs | web | nginx | db (ours) "
         "| db server + redis (shared) | load generator (apart) | per channel | station PSS MB (RSS) | store MB (files) | machine busy (of N cores) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for step in result["steps"]:
         parts = step["parts"]
@@ -440,7 +473,7 @@ def on_air_markdown(result: dict, args) -> str:
         lines.append(
             f"| {step['channels']} | {'yes' if step['held'] else '**no**'} | {step['max_lag_s']} | "
             f"{step['longest_stall_s']} | {cores('supervisor (Python: feed, planner)')} | {cores('channel ffmpegs')} | "
-            f"{cores('web (gunicorn)')} | {float(ours_db(parts)):.3f} | {shared:.3f} | "
+            f"{cores('web (gunicorn)')} | {cores(NGINX_PART)} | {float(ours_db(parts)):.3f} | {shared:.3f} | "
             f"{cores('load generator (this script, apart)')} | {step['per_channel_cores']:.4f} | "
             f"{step['station_pss_mb']:.0f} ({step['station_rss_mb']:.0f}) | "
             f"{step['store_bytes'] / 1e6:.0f} ({step['store_files']}) | {step['machine_busy_cores']:.2f} |"
