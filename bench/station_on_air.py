@@ -358,8 +358,7 @@ def start_nginx(web_port: int):
     """The shipped deploy/nginx.conf in front of the web server, as production runs it: HLS
     playlists and segments straight from RETROVUE_HLS_ROOT, everything else (the TS readers)
     proxied. Rendered and run by the tests' runner, so the bench airs the config operators get."""
-    from django.conf import settings
-
+    from playout.hls import hls_root
     from tests.deploy import nginx_runner
 
     binary = nginx_runner.nginx_binary()
@@ -369,9 +368,7 @@ def start_nginx(web_port: int):
     shutil.rmtree(prefix, ignore_errors=True)
     prefix.mkdir(parents=True)
     port = nginx_runner.free_port()
-    conf = nginx_runner.render(
-        prefix, port=port, upstream_port=web_port, hls_root=Path(settings.RETROVUE_HLS_ROOT)
-    )
+    conf = nginx_runner.render(prefix, port=port, upstream_port=web_port, hls_root=hls_root())
     return nginx_runner.start(binary, prefix, conf, port)
 
 
