@@ -253,6 +253,7 @@ class Supervisor:
                 break
             if self.claim(channel):
                 load += cost
+                as_run.take_back(channel.pk)
                 self.slots[channel.pk] = ChannelSlot(
                     channel=channel, process=ChannelProcess(channel, self.server)
                 )
@@ -323,6 +324,7 @@ class Supervisor:
         if adopted:
             self.costs.update(placement.channel_costs(adopted, self.clock()))
         for channel in adopted:
+            as_run.take_back(channel.pk)
             self.slots[channel.pk] = ChannelSlot(
                 channel=channel, process=ChannelProcess(channel, self.server)
             )
