@@ -188,7 +188,7 @@ class Supervisor:
 
     def drain(self) -> None:
         now = self.clock()
-        peers = placement.live_peers(self.worker_id, now, self.peer_fresh)
+        peers = placement.live_peers(self.worker_id, now, self.peer_fresh, self.costs)
         for slot in sorted(self.slots.values(), key=lambda slot: slot.channel.sort_key):
             cost = self.cost_of(slot.channel)
             receiver = placement.receiver_for(peers, cost)
@@ -276,7 +276,7 @@ class Supervisor:
         whichever started first, and no channel moves back and forth."""
         if not self.slots:
             return
-        peers = placement.live_peers(self.worker_id, self.clock(), self.peer_fresh)
+        peers = placement.live_peers(self.worker_id, self.clock(), self.peer_fresh, self.costs)
         if not peers:
             return
         load = self.load
