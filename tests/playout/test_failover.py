@@ -183,10 +183,10 @@ def test_sigterm_drains_a_machine_without_a_gap_longer_than_two_segments(station
         # Segments keep coming every target duration; the handover may hold one back by at most
         # two segments more.
         assert trail.longest_wait(asked_at - SEGMENT, until) <= 3 * SEGMENT, trail.arrivals
-        # Nothing skipped: box-b's first segment starts no later than one segment after the end
-        # of the last one this client saw from box-a (box-a may publish one more as it stops).
+        # The schedule continues where box-a's last segment ended: nothing repeated, and at most
+        # the one segment box-a published as it stopped is one this client did not see.
         last_a = [s for s in trail.sightings if s.origin == first.hls.as_uri()][-1]
         first_b = next(s for s in trail.sightings if s.origin == second.hls.as_uri())
         resumed = (first_b.oldest_starts_at - last_a.newest_ends_at).total_seconds()
-        assert resumed <= SEGMENT + 0.1, (last_a, first_b)
+        assert -0.1 <= resumed <= SEGMENT + 0.1, (last_a, first_b)
     assert no_channel_on_two_workers(numbers) == [], as_run_log(numbers)
