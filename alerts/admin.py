@@ -52,7 +52,16 @@ class AlertAdmin(admin.ModelAdmin):
 
 @admin.register(StationAlertSettings)
 class StationAlertSettingsAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "attention_signal", "eas_originator", "eas_station_id", "crawl_capacity")
+    list_display = ("__str__", "attention_signal", "eas_originator", "eas_station_id", "crawls_at_once")
+    readonly_fields = ("crawls_at_once",)
+
+    @admin.display(description="crawls at once")
+    def crawls_at_once(self, obj) -> str:
+        from alerts.crawl import crawl_capacity
+
+        if obj is None or obj.crawl_capacity is None:
+            return f"{crawl_capacity(obj) if obj else '—'} (measured default for this box)"
+        return f"{obj.crawl_capacity} (set here)"
 
     def has_add_permission(self, request):
         return super().has_add_permission(request) and not StationAlertSettings.objects.exists()
@@ -63,7 +72,8 @@ class StationAlertSettingsAdmin(admin.ModelAdmin):
 
 @admin.register(ChannelAlertSettings)
 class ChannelAlertSettingsAdmin(admin.ModelAdmin):
-    list_display = ("channel", "area_codes", "airs_test_messages")
+    list_display = ("channel", "area_codes", "airs_test_messages", "on_clear")
+    list_filter = ("on_clear", "airs_test_messages")
     list_select_related = ("channel",)
     search_fields = ("channel__number", "channel__name", "area_codes")
     autocomplete_fields = ("channel",)

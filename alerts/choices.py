@@ -50,3 +50,11 @@ class EventKind(models.TextChoices):
     PREEMPTED = "preempted"
     ON_AIR = "on_air"
     OFF_AIR = "off_air"
+    RESUMED = "resumed"  # the channel resumed the interrupted program, the rest of its day rippling
+
+
+class OnClear(models.TextChoices):
+    """Where a channel goes when an alert that interrupted it ends."""
+
+    REJOIN = "rejoin", "Rejoin the schedule where the clock is (the show went on underneath)"
+    RESUME = "resume", "Resume the interrupted program where it was cut; the rest of the day airs later"

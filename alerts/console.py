@@ -2,23 +2,26 @@
 
 Seeing it needs `alerts.view_alert`; sending `alerts.add_alert`; clearing `alerts.change_alert`.
 "Clear all" has its own URL and does one UPDATE (see `services.clear_all`), so it answers even when
-workers, queues and encoders are saturated.
+workers, queues and encoders are saturated. "Channels now" shows what the alerts put on each channel
+(see `alerts.on_air`); the page refreshes it every second from `console/on-air/` (JSON).
 """
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponseNotAllowed
+from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
 from alerts.attention import attention_signal_for
-from alerts.choices import AttentionSignal
+from alerts.choices import AttentionSignal, Mode
+from alerts.crawl import crawl_capacity
 from alerts.forms import ComposeForm
 from alerts.models import Alert, StationAlertSettings
+from alerts.on_air import channel_states
 from alerts.services import build_alert, clear_alert, clear_all, issue_alert
 from alerts.targeting import targeted_channel_ids
 from scheduling.models import Channel
@@ -51,7 +54,28 @@ def _preview(form: ComposeForm, request) -> dict | None:
         "channels": Channel.objects.filter(pk__in=reached),
         "signal": AttentionSignal(signal).label,
         "eas": signal == AttentionSignal.EAS,
+        "crawl": _crawl_plan(len(reached)) if draft.mode == Mode.CRAWL else None,
     }
+
+
+def _crawl_plan(reached: int) -> dict:
+    """How many of the channels a crawl reaches would crawl, given the capacity and the crawls on air
+    now (an alert of higher priority may change it when it airs)."""
+    from alerts.interrupts import SOURCE
+
+    capacity = crawl_capacity()
+    busy = len(SOURCE.snapshot().crawling)
+    crawls = min(reached, max(0, capacity - busy))
+    return {"capacity": capacity, "busy": busy, "crawls": crawls, "slate": reached - crawls}
+
+
+def _crawling_by_alert() -> dict[int, int]:
+    from alerts.interrupts import SOURCE
+
+    counts: dict[int, int] = {}
+    for alert_id, _channel_id in SOURCE.snapshot().crawling:
+        counts[alert_id] = counts.get(alert_id, 0) + 1
+    return counts
 
 
 def console(request, admin_site):
@@ -74,16 +98,22 @@ def console(request, admin_site):
                 messages.success(request, f"Sent: {alert.headline}")
                 return redirect(reverse("admin:alerts_console"))
     now = timezone.now()
+    crawling = _crawling_by_alert()
+    current = list(Alert.objects.not_finished(now).by_precedence().prefetch_related("channels")[:LIST_LIMIT])
+    for alert in current:
+        alert.crawling_channels = crawling.get(alert.pk, 0)
     context = {
         **admin_site.each_context(request),
         "title": "Emergency alerts",
         "form": form,
         "preview": preview,
-        "current": Alert.objects.not_finished(now).by_precedence().prefetch_related("channels")[:LIST_LIMIT],
+        "current": current,
+        "crawl_capacity": crawl_capacity(),
         "recent": Alert.objects.exclude(pk__in=Alert.objects.not_finished(now).values("pk"))[:10],
         "can_send": request.user.has_perm("alerts.add_alert"),
         "can_clear": request.user.has_perm("alerts.change_alert"),
         "now": now,
+        "channel_states": channel_states(now),
     }
     return TemplateResponse(request, "alerts/console.html", context)
 
@@ -95,6 +125,15 @@ def console_clear_all(request, admin_site):
     count = clear_all(request.user)
     messages.success(request, f"Cleared {count} alert{'s' if count != 1 else ''}.")
     return redirect(reverse("admin:alerts_console"))
+
+
+def console_on_air(request, admin_site):
+    """The "Channels now" panel's data: what the alerts show on each channel at this moment."""
+    _require(request, "alerts.view_alert")
+    now = timezone.now()
+    return JsonResponse(
+        {"now": now.isoformat(), "channels": [state.as_dict() for state in channel_states(now)]}
+    )
 
 
 def _int(value) -> int:
@@ -118,5 +157,11 @@ def alert_console_urls(admin_site) -> list:
             admin_site.admin_view(console_clear_all),
             {"admin_site": admin_site},
             name="alerts_clear_all",
+        ),
+        path(
+            "alerts/console/on-air/",
+            admin_site.admin_view(console_on_air),
+            {"admin_site": admin_site},
+            name="alerts_on_air",
         ),
     ]

@@ -122,3 +122,49 @@ def clear_all(user=None) -> int:
             for pk in cleared_ids
         )
     return count
+
+
+def resume_interrupted_program(
+    channel_id: int, alert_id: int, interrupted_at: datetime, returned_at: datetime
+):
+    """The channel resumes the program the alert cut into, the rest of its day rippling later
+    (`scheduling.resume`); the alert's history says what resumed and by how much the day moved."""
+    from scheduling.resume import resume_after_interruption
+
+    channel = Channel.objects.filter(pk=channel_id).first()
+    alert = Alert.objects.filter(pk=alert_id).first()
+    if channel is None:
+        return None
+    headline = alert.headline if alert else ""
+    resumed = resume_after_interruption(
+        channel,
+        interrupted_at,
+        returned_at,
+        title=f"Emergency alert: {headline}" if headline else "Emergency alert",
+        description=alert.message if alert else "",
+    )
+    if resumed is not None and alert is not None:
+        what = (
+            f"{resumed.program.title} resumed {_clock(resumed.resumes_from_ms)} in"
+            if resumed.program
+            else "the schedule resumed"
+        )
+        local_end = timezone.localtime(resumed.ripple_ends, channel.zone)
+        AlertEvent.objects.create(
+            alert=alert,
+            channel=channel,
+            kind=EventKind.RESUMED,
+            at=returned_at,
+            detail=f"{what}; the rest of the day airs {_clock(resumed.pushed.total_seconds() * 1000)} "
+            f"later until {local_end:%H:%M}"[:300],
+        )
+    return resumed
+
+
+def _clock(ms: float) -> str:
+    seconds = round(ms / 1000)
+    return (
+        f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+        if seconds >= 3600
+        else f"{seconds // 60}:{seconds % 60:02d}"
+    )

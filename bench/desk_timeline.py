@@ -6,21 +6,27 @@ built for two days (programs) and 30 hours (pieces, so the day's breaks are draw
 headless Chromium (Playwright, the system Chromium) against a Django server thread on this
 database, signed in as staff, at 1366 × 900:
 
-- *open*: from navigation start to the timeline drawn (the page marks `data-loaded` after the
-  calendar has its resources and events): HTML, the vendored EventCalendar, the timeline API, rendering;
+- *open* (once the page before has settled: its fetches ahead done, as when staff open the desk
+  once): from navigation start to the timeline drawn (the page marks `data-loaded` once the blocks
+  of every channel are in the page and a frame has been painted, so they are visible and take
+  clicks): HTML, the desk's scripts, the timeline API, drawing all 50 rows;
 - *pan*: "next day" (and back) at the whole-day zoom, and "next hour" at the one-hour zoom, each
-  to the timeline drawn again;
+  to the timeline drawn again (the page fetches the windows either side once it has drawn, so a
+  pan draws from those and checks them against a fresh answer after); the same day pans again with
+  the page's fetched-ahead windows dropped first (what a pan costs when staff pan faster than the
+  fetch ahead, or jump to a far day); after the opens and after the day pans, the blocks in the page are
+  counted (every program of the window on every channel must be there);
 - the timeline API alone (Django test client, server side only): tomorrow's day for all 50
   channels with breaks (what a script asks; the break log reaches 30 h ahead, so the breaks drawn
   depend on the hour the bench runs), the next 24 hours (breaks all the way: the most there is),
-  and what the page asks at the day zoom (20 channels, no breaks);
+  and what the page asks at the day zoom (all channels, no breaks);
 - one edit (a movie placed on a channel in the evening), from request to the logs rebuilt.
 
 Medians over --runs repetitions; the machine's load average is printed beside them.
 What it leaves out: network latency (loopback), a cold browser cache after the first open (the
 script and CSS are cached as they would be for staff), and concurrent editors.
 
-    .venv/bin/python bench/desk_timeline.py [--channels 50] [--runs 7] [--api-only]
+    .venv/bin/python bench/desk_timeline.py [--channels 50] [--runs 7] [--api-only] [--keep]
 
 Needs PostgreSQL (a database `retrovue_bench_desk` is created and dropped) and /usr/bin/chromium.
 """
@@ -83,6 +89,7 @@ def main() -> None:
     parser.add_argument(
         "--api-only", action="store_true", help="time the timeline API only (no browser, no edit)"
     )
+    parser.add_argument("--keep", action="store_true", help=f"keep the database {BENCH_DB} afterwards")
     parser.add_argument("--chromium", default=os.environ.get("RETROVUE_CHROMIUM", "/usr/bin/chromium"))
     parser.add_argument(
         "--database-server",
@@ -133,7 +140,7 @@ def main() -> None:
         api_figures = {
             "api_timeline_day": timed_api(day),
             "api_timeline_next_24h": timed_api(next_24h),
-            "api_timeline_page_day_zoom": timed_api(day, breaks="false", rows=20),
+            "api_timeline_page_day_zoom": timed_api(day, breaks="false"),
         }
         if args.api_only:
             print(json.dumps({"channels": args.channels, **api_figures, "runs": args.runs,
@@ -166,7 +173,10 @@ def main() -> None:
             page.fill("#id_password", "bench-password-1")
             page.click("input[type=submit]")
 
-            cpu = {"opens": [], "pans": []}
+            cpu = {"opens": [], "pans": [], "cold_pans": []}
+            # The page's own clock: an open from navigation start, a pan from the click's handler,
+            # to the blocks painted (without Playwright's actionability checks and polling).
+            in_page = {"opens": [], "pans": [], "hour_pans": [], "cold_pans": [], "zoom": []}
 
             def drawn_after(action, kind: str | None = None) -> float:
                 before = (
@@ -174,20 +184,32 @@ def main() -> None:
                     if page.locator("#rv-desk").count()
                     else None
                 )
-                began = time.perf_counter()
-                cpu_began = cpu_seconds(os.getpid()) + time.process_time()
+                cpu_began = cpu_seconds(os.getpid()) + time.process_time()  # outside the timed part:
+                began = time.perf_counter()  # reading /proc for every process takes a while
                 action()
                 page.wait_for_function(
                     f"document.getElementById('rv-desk') && document.getElementById('rv-desk').dataset.loaded"
                     f" && document.getElementById('rv-desk').dataset.loaded !== '{before}'",
                     timeout=60_000,
                 )
-                if kind:
+                took = time.perf_counter() - began
+                if kind in cpu:
                     cpu[kind].append(cpu_seconds(os.getpid()) + time.process_time() - cpu_began)
-                return time.perf_counter() - began
+                in_page[kind].append(
+                    float(
+                        page.get_attribute("#rv-desk", "data-drawn-at" if kind == "opens" else "data-load-ms")
+                    )
+                    / 1000
+                )
+                return took
 
             splits = []
+            # Settled: the page has fetched the days either side of what it drew (data-ahead catches
+            # up with data-loaded), so nothing of the page before is still asking the server.
+            settled = "(() => { const d = document.getElementById('rv-desk').dataset; return d.ahead === d.loaded; })()"
             for _ in range(args.runs):
+                if page.locator("#rv-desk").count():
+                    page.wait_for_function(settled, timeout=60_000)
                 opens.append(drawn_after(lambda: page.goto(f"{base}/admin/scheduling/desk/"), "opens"))
                 splits.append(
                     (
@@ -197,12 +219,37 @@ def main() -> None:
                 )
             print("fetch/load ms per open:", splits)
             events = page.evaluate("Object.keys(window.rvDesk.state.programs).length")
+            blocks_drawn = page.locator("#rv-calendar [data-program-id]").count()
+            rows_drawn = page.locator("#rv-calendar .rv-tl-row").count()
+            assert blocks_drawn == events and rows_drawn == args.channels, (blocks_drawn, events, rows_drawn)
+            page.screenshot(path=str(ROOT / "bench" / "results" / "desk_timeline_day.png"))
+            # Where a draw's time goes, in the page: building and parsing the HTML, then the
+            # browser's style and layout (forced here; painting comes after and isn't counted).
+            draw_split = [
+                page.evaluate("""() => { const began = performance.now(); window.rvDesk.timeline.draw({});
+                    const built = performance.now(); document.body.getBoundingClientRect();
+                    return [Math.round(built - began), Math.round(performance.now() - built)]; }""")
+                for _ in range(args.runs)
+            ]
+            print("draw ms (HTML, style + layout):", draw_split)
+            # Staff look at a day for a moment before panning: the page has fetched the days either
+            # side by then.
             for _ in range(args.runs):
-                pans.append(drawn_after(lambda: page.click("#rv-next"), "pans"))
-                pans.append(drawn_after(lambda: page.click("#rv-prev"), "pans"))
-            drawn_after(lambda: page.select_option("#rv-zoom", "1h"))
+                for button in ("#rv-next", "#rv-prev"):
+                    page.wait_for_function(settled, timeout=60_000)
+                    pans.append(drawn_after(lambda button=button: page.click(button), "pans"))
+            # The same pans with nothing fetched ahead (the page keeps its neighbours' answers).
+            cold_pans = []
             for _ in range(args.runs):
-                hour_pans.append(drawn_after(lambda: page.click("#rv-next")))
+                for button in ("#rv-next", "#rv-prev"):
+                    page.wait_for_function(settled, timeout=60_000)  # no fetch ahead still running
+                    page.evaluate("window.rvDesk.windows.clear()")
+                    cold_pans.append(drawn_after(lambda button=button: page.click(button), "cold_pans"))
+            pan_blocks = page.locator("#rv-calendar [data-program-id]").count()
+            assert pan_blocks == page.evaluate("Object.keys(window.rvDesk.state.programs).length")
+            drawn_after(lambda: page.select_option("#rv-zoom", "1h"), "zoom")
+            for _ in range(args.runs):
+                hour_pans.append(drawn_after(lambda: page.click("#rv-next"), "hour_pans"))
             page.screenshot(path=str(ROOT / "bench" / "results" / "desk_timeline_1h.png"))
             browser.close()
         server.terminate()
@@ -210,7 +257,8 @@ def main() -> None:
         result = {
             "channels": args.channels,
             "programs_in_the_day": window_programs,
-            "events_drawn_today": events,
+            "blocks_drawn_today": blocks_drawn,
+            "rows_drawn": rows_drawn,
             "pieces": Piece.objects.count(),
             "build_seconds": round(build_seconds, 1),
             **api_figures,
@@ -218,12 +266,20 @@ def main() -> None:
             "open_max_s": round(max(opens), 3),
             "pan_day_median_s": round(statistics.median(pans), 3),
             "pan_day_max_s": round(max(pans), 3),
+            "pan_day_not_fetched_ahead_median_s": round(statistics.median(cold_pans), 3),
             "pan_hour_median_s": round(statistics.median(hour_pans), 3),
+            "draw_html_median_ms": statistics.median(split[0] for split in draw_split),
+            "draw_layout_median_ms": statistics.median(split[1] for split in draw_split),
+            "in_page_open_median_s": round(statistics.median(in_page["opens"]), 3),
+            "in_page_pan_day_median_s": round(statistics.median(in_page["pans"]), 3),
+            "in_page_pan_day_not_fetched_ahead_median_s": round(statistics.median(in_page["cold_pans"]), 3),
+            "in_page_pan_hour_median_s": round(statistics.median(in_page["hour_pans"]), 3),
             "edit_median_s": round(statistics.median(edits), 3),
             # CPU of the browser, the server thread and this script together per open / pan:
             # roughly the wall time on an idle machine (the draw is one thread).
             "open_cpu_median_s": round(statistics.median(cpu["opens"]), 3),
             "pan_day_cpu_median_s": round(statistics.median(cpu["pans"]), 3),
+            "pan_day_not_fetched_ahead_cpu_median_s": round(statistics.median(cpu["cold_pans"]), 3),
             "runs": args.runs,
             "load_average": load_average(),
         }
@@ -232,7 +288,8 @@ def main() -> None:
         out.mkdir(exist_ok=True)
         (out / "desk_timeline.json").write_text(json.dumps(result, indent=2))
     finally:
-        drop(args.database_server, BENCH_DB)
+        if not args.keep:
+            drop(args.database_server, BENCH_DB)
 
 
 if __name__ == "__main__":

@@ -50,14 +50,20 @@ def main() -> int:
 
         get_user_model().objects.create_superuser("admin", password=PASSWORD)
         limit = settings.AXES_FAILURE_LIMIT
-        samples: dict[str, list[tuple[float, float]]] = {"right password": [], "wrong password": [], "refused": []}
+        samples: dict[str, list[tuple[float, float]]] = {
+            "right password": [],
+            "wrong password": [],
+            "refused": [],
+        }
         for run in range(args.runs):
             AccessAttempt.objects.all().delete()
             address = f"198.51.100.{run % 250 + 1}"
             client = Client()
 
             def attempt(password, address=address, client=client):
-                return client.post("/admin/login/", {"username": "admin", "password": password}, REMOTE_ADDR=address)
+                return client.post(
+                    "/admin/login/", {"username": "admin", "password": password}, REMOTE_ADDR=address
+                )
 
             samples["right password"].append(timed(lambda: attempt(PASSWORD)))
             Client().post("/admin/logout/")
@@ -79,7 +85,9 @@ def main() -> int:
         load = os.getloadavg()
         print(f"sign-in attempts, {args.runs} runs each (load average {load[0]:.1f})")
         for kind, figure in figures.items():
-            print(f"  {kind:15} median CPU {figure['median_cpu_ms']:8.2f} ms   wall {figure['median_wall_ms']:8.2f} ms")
+            print(
+                f"  {kind:15} median CPU {figure['median_cpu_ms']:8.2f} ms   wall {figure['median_wall_ms']:8.2f} ms"
+            )
         print(f"  a refused guess costs 1/{ratio:.0f} of a checked one")
         results = Path(__file__).with_name("results")
         results.mkdir(exist_ok=True)

@@ -20,7 +20,8 @@ target durations: a segment's program date-time is the schedule time of its firs
 time plus its offset on the stream's clock), the media sequence continues from the channel's
 runtime row (or from the playlist on disk, whichever is higher), and after an ffmpeg restart the
 window keeps the previous run's segments, with `EXT-X-DISCONTINUITY` in front of the new run's
-first one. The feed resumes exactly where the last published segment ended, so a restart neither
+first one. A segment whose codec parameter sets differ from the one before (a smart-copied or
+passed-through source between encoded pieces, see `playout.parameter_sets`) also gets one. The feed resumes exactly where the last published segment ended, so a restart neither
 repeats nor skips what viewers have already been given.
 
 Segment names are `<run token>-<n>.ts`: a new token per ffmpeg start, so no name repeats. A
@@ -42,8 +43,10 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from playout import hls
+from playout import hls, interruptions
 from playout.feed import LEAD_SEGMENTS, ChannelFeed, FeedServer, Planner, slate_file
+from playout.parameter_sets import HEAD_BYTES as PARAMETER_SETS_HEAD
+from playout.parameter_sets import segment_parameter_sets
 from retrovue.core.private_data import published_modes, published_umask
 from retrovue.env import env_int
 from retrovue.subprocesses import kill_process_group, start_process, stop_process
@@ -185,6 +188,7 @@ class ChannelProcess:
         self._list_offset = 0
         self._run_origin: float | None = None
         self._discontinuity_next = False
+        self._parameter_sets: bytes | None = None
         self._started = 0.0
         self._last_segment: float | None = None
         self._retired: list[tuple[float, Path]] = []
@@ -220,6 +224,9 @@ class ChannelProcess:
         for stale_list in self.work.glob("*.csv"):
             stale_list.unlink(missing_ok=True)
         profile = self.channel.stream_profile
+        # What would break in (an alert's stand-by card) is made now, in the background, rather than
+        # by the first alert: an encode there would hold up every channel's break-in.
+        interruptions.prepare(self.channel)
         planner = Planner(self.channel, slate_file(profile))
         segment = timedelta(seconds=self.segment_seconds)
         self.feed = ChannelFeed(
@@ -324,8 +331,11 @@ class ChannelProcess:
                     duration,
                     self.segment_seconds,
                 )
+            changed = self._parameters_changed(cut.name)
             added.append(
-                self.playlist.append(cut.name, duration, moment, discontinuity=self._discontinuity_next)
+                self.playlist.append(
+                    cut.name, duration, moment, discontinuity=self._discontinuity_next or changed
+                )
             )
             self._discontinuity_next = False
         now = time.monotonic()
@@ -345,6 +355,20 @@ class ChannelProcess:
         if now >= self._next_sweep:
             self.sweep()
         return added
+
+    def _parameters_changed(self, name: str) -> bool:
+        """Whether this segment opens with other codec parameters than the segment before it (a
+        piece encoded elsewhere, smart-copied or passed through): players need a discontinuity."""
+        try:
+            with (self.directory / name).open("rb") as handle:
+                found = segment_parameter_sets(handle.read(PARAMETER_SETS_HEAD))
+        except OSError:
+            return False
+        if found is None:
+            return False
+        changed = self._parameter_sets is not None and found != self._parameter_sets
+        self._parameter_sets = found
+        return changed
 
     def _new_cuts(self) -> list[CutSegment]:
         if self._list_path is None:

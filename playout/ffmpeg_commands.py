@@ -1,6 +1,7 @@
 """ffmpeg command lines for pre-generated pieces, built by pure functions that tests can read.
 
-Every file made here is one MPEG-TS with exactly one H.264 video stream and one AAC-LC audio stream,
+Every file made here is one MPEG-TS with exactly one video stream (H.264, or HEVC for an HEVC
+profile; settings in `playout.video_codecs`) and one AAC-LC audio stream,
 in that order, so the channel process can stream-copy any sequence of them through ffmpeg's concat
 demuxer. For that to stay seamless each file is made the same way:
 
@@ -30,6 +31,9 @@ from pathlib import Path
 
 from django.conf import settings
 
+from playout import video_codecs
+from playout.video_codecs import DEFAULT_PRESET, video_encoder_args
+
 AUDIO_RATE = 48_000
 AAC_FRAME_SAMPLES = 1024
 AAC_PRIMING_SAMPLES = 1024
@@ -37,7 +41,6 @@ AAC_PRIMING_SAMPLES = 1024
 # run would be truer to the source's dynamics but doubles the decode; broadcast-style dynamic
 # levelling is what a station sounds like anyway.
 LOUDNORM = "loudnorm=I=-24:TP=-2:LRA=7"
-DEFAULT_PRESET = "veryfast"
 # A remote Part that sends nothing for this long fails the encode (microseconds, as ffmpeg wants).
 REMOTE_READ_TIMEOUT_US = 60_000_000
 SLATE_MESSAGE = "We are experiencing technical difficulties"
@@ -133,7 +136,7 @@ def frame_rate(profile) -> Fraction:
 
 def gop_frames(profile) -> int:
     """Frames in one segment: the GOP length."""
-    return max(1, round(profile.segment_seconds * frame_rate(profile)))
+    return video_codecs.gop_frames(profile, frame_rate(profile))
 
 
 def piece_timing(duration_ms: int, profile) -> PieceTiming:
@@ -152,8 +155,10 @@ def pregen_argv(
     ffmpeg: str | None = None,
     preset: str = DEFAULT_PRESET,
     lower_third: LowerThird | None = None,
+    overlay: str = "",
 ) -> list[str]:
     """Cut an item at [in_ms, out_ms) of its timeline and encode it to `profile` (see module doc).
+    `overlay` is a chain of video filters drawn last (an alert's crawl, `playout.crawl`).
 
     `source` is a path, or the item's parts in order; a cut that spans parts reads each and joins
     them. Seeking is `-ss` before `-i` (fast, and frame-accurate because everything is re-encoded).
@@ -207,11 +212,7 @@ def pregen_argv(
             f"{_fit(width, height)},format=yuv420p,"
             f"tpad=stop=-1:stop_mode=clone,trim=end_frame={frames}[v{number}]"
         )
-        filters.append(
-            f"{audio_in}aresample={AUDIO_RATE}:async=1:first_pts=0,"
-            f"aformat=sample_fmts=fltp:sample_rates={AUDIO_RATE}:channel_layouts=stereo,"
-            f"apad,atrim=end_sample={samples}[a{number}]"
-        )
+        filters.append(f"{source_audio_filter(audio_in, samples)}[a{number}]")
         joined.append(f"[v{number}][a{number}]")
     if len(joined) > 1:
         filters.append(f"{''.join(joined)}concat=n={len(joined)}:v=1:a=1[vjoined][ajoined]")
@@ -228,7 +229,10 @@ def pregen_argv(
         inputs += ["-i", _file_url(lower_third.path)]
         filters.append(_lower_third_filter(input_count, lower_third, width, height, video, bug))
         video = "[vnext]"
-    filters.append(f"{audio}{LOUDNORM},{_audio_finish(timing)}[aout]")
+    if overlay:
+        filters.append(f"{video}{overlay}format=yuv420p[voverlay]")
+        video = "[voverlay]"
+    filters.append(f"{audio}{LOUDNORM},{audio_finish(timing)}[aout]")
     return [
         *_head(ffmpeg),
         *inputs,
@@ -288,7 +292,7 @@ def station_card_argv(
         f"[2:v:0]format=rgba,{_fit(width, height)}[card];"
         f"[0:v][card]overlay=x=0:y=0:eof_action=repeat,format=yuv420p,trim=end_frame={timing.frames}[vout]"
     )
-    audio = f"[1:a]aformat=sample_fmts=fltp:channel_layouts=stereo,{_audio_finish(timing)}[aout]"
+    audio = f"[1:a]aformat=sample_fmts=fltp:channel_layouts=stereo,{audio_finish(timing)}[aout]"
     return [
         *_head(ffmpeg),
         "-f", "lavfi", "-i", f"color=c=black:s={width}x{height}:r={_rate(timing.fps)}",
@@ -347,7 +351,7 @@ def _generated_argv(
     ffmpeg: str | None,
     preset: str,
 ) -> list[str]:
-    audio_filter = f"[1:a]aformat=sample_fmts=fltp:channel_layouts=stereo,{_audio_finish(timing)}[aout]"
+    audio_filter = f"[1:a]aformat=sample_fmts=fltp:channel_layouts=stereo,{audio_finish(timing)}[aout]"
     return [
         *_head(ffmpeg),
         "-f",
@@ -369,39 +373,15 @@ def _generated_argv(
 
 
 def _output_args(profile, preset: str, output) -> list[str]:
-    gop = gop_frames(profile)
-    video_kbps = profile.video_bitrate_kbps
     return [
-        "-c:v",
-        "libx264",
-        "-preset",
-        preset,
-        "-profile:v",
-        "high",
-        "-pix_fmt",
-        "yuv420p",
-        "-bf",
-        "0",
-        "-b:v",
-        f"{video_kbps}k",
-        "-maxrate",
-        f"{video_kbps}k",
-        "-bufsize",
-        f"{video_kbps * 2}k",
-        # A closed GOP of exactly one segment: an IDR at every segment boundary (forced by time,
-        # so NTSC rates stay on the wall-clock grid), none anywhere else (no scene cuts).
-        "-flags",
-        "+cgop",
-        "-g",
-        str(gop),
-        "-keyint_min",
-        str(gop),
-        "-sc_threshold",
-        "0",
-        "-force_key_frames",
-        f"expr:gte(t,n_forced*{profile.segment_seconds})",
-        "-forced-idr",
-        "1",
+        *video_encoder_args(profile, preset, frame_rate(profile)),
+        *audio_output_args(profile, output),
+    ]
+
+
+def audio_output_args(profile, output) -> list[str]:
+    """The AAC encoder and the MPEG-TS muxer (shared by smart copy, which copies the video)."""
+    return [
         "-c:a",
         "aac",
         "-profile:a",
@@ -429,7 +409,16 @@ def _output_args(profile, preset: str, output) -> list[str]:
     ]
 
 
-def _audio_finish(timing: PieceTiming) -> str:
+def source_audio_filter(audio_in: str, samples: int) -> str:
+    """A seeked source's audio from timestamp 0, as 48 kHz stereo, padded or cut to `samples`."""
+    return (
+        f"{audio_in}aresample={AUDIO_RATE}:async=1:first_pts=0,"
+        f"aformat=sample_fmts=fltp:sample_rates={AUDIO_RATE}:channel_layouts=stereo,"
+        f"apad,atrim=end_sample={samples}"
+    )
+
+
+def audio_finish(timing: PieceTiming) -> str:
     """Resample (loudnorm works at 192 kHz), pad, cut on an AAC frame, and shift by the priming."""
     return (
         f"aresample={AUDIO_RATE},"

@@ -4,14 +4,22 @@ Playout does not know who interrupts (see `retrovue.core.interrupts`: the alerts
 there), only how: the planner airs the interruption's file in place of the programme, looped while
 it lasts, and the feed cuts whatever is on air at its next GOP boundary as soon as the answer for
 the channel changes. The programme runs on underneath, so when the interruption ends the next
-boundary finds the schedule where the wall clock is: the channel rejoins the show in progress.
+boundary finds the schedule where the wall clock is: the channel rejoins the show in progress,
+unless the source, told the channel is back (`returned`), rewrote the log so the interrupted
+programme resumes there.
+
+A crawl interrupts differently: the programme goes on, re-encoded with the alert's text drawn over
+it (`playout.crawl`), and its entries carry the crawl's key so the feed cuts back to plain stream
+copy at the next GOP once the crawl ends.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 
+from playout import crawl
 from playout.models import AsRunEntry
 from retrovue.core import interrupts
 
@@ -26,6 +34,14 @@ def current_key(channel_id: int, profile_id: int, moment: datetime) -> str | Non
         return None  # the programme goes on: an error here must never take a channel off the air
 
 
+def prepare(channel) -> None:
+    """Called as a channel goes on the air (see `retrovue.core.interrupts.prepare`)."""
+    try:
+        interrupts.prepare(channel.stream_profile_id)
+    except Exception:
+        logger.exception("Channel %s: preparing for interruptions failed", channel.number)
+
+
 def entry_for(planner, cursor: datetime):
     """The interruption's entry at `cursor`, or None for the programme. Records on/off air."""
     from playout.planner import Entry
@@ -36,16 +52,35 @@ def entry_for(planner, cursor: datetime):
     except Exception:
         logger.exception("Channel %s: asking for interruptions failed", channel.number)
         found = None
-    airing = found.key if found is not None and found.path is not None else None
+    airs = found is not None and (found.path is not None or found.crawl_text is not None)
+    airing = found.key if airs else None
+    crawling = airs and found.crawl_text is not None
     previous = getattr(planner, "interruption_on_air", None)
     if previous != airing:
+        # The programme was off the screen from the first full-screen interruption on (under a
+        # crawl it was not): that is where a resume picks it up again.
+        if (
+            airing is not None
+            and not crawling
+            and (previous is None or getattr(planner, "interruption_crawling", False))
+        ):
+            planner.interruption_began = cursor
+        planner.interruption_crawling = crawling
         if previous is not None:
             interrupts.aired(channel.pk, previous, cursor, cursor)
         if airing is not None:
             interrupts.aired(channel.pk, airing, cursor, None)
         planner.interruption_on_air = airing
+        if previous is not None and airing is None:
+            _returned(channel, previous, getattr(planner, "interruption_began", None) or cursor, cursor)
     if airing is None:
         return None
+    if found.crawl_text is not None:
+        crawled = _crawl_entry(planner, found, cursor)
+        if crawled is not None:
+            return crawled
+        if found.path is None:  # no slate to fall back on yet: the programme, uncrawled, for now
+            return replace(planner.programme(cursor, on_the_cursor=True), interrupt_key=found.key)
     duration = timedelta(milliseconds=found.duration_ms or 10_000)
     return Entry(
         origin=AsRunEntry.Origin.SLATE,
@@ -54,6 +89,61 @@ def entry_for(planner, cursor: datetime):
         path=found.path,
         trim=True,
         note=found.label,
+        interrupt_key=found.key,
+    )
+
+
+def _returned(channel, key: str, interrupted_at: datetime, cursor: datetime) -> None:
+    """Tell the source the channel is back (it may resume the interrupted program: the log is then
+    rewritten from `cursor`, which the planner reads next)."""
+    try:
+        interrupts.returned(channel.pk, key, interrupted_at, cursor)
+    except Exception:
+        logger.exception("Channel %s: the return from an interruption failed", channel.number)
+
+
+def _crawl_entry(planner, found, cursor: datetime):
+    """The programme from `cursor` re-encoded with the crawl drawn on (`playout.crawl`); None where
+    it can't be (a live event, nothing to read): the interruption's slate airs there instead."""
+    from playout import pregen
+    from playout.planner import Entry
+
+    programme = planner.programme(cursor, on_the_cursor=True)
+    offset = crawl.clock_offset(found.crawl_since, programme.airs_at)
+    piece, profile = programme.piece, planner.profile
+    argv, remote = None, None
+    if programme.gops is None and programme.argv is None and programme.path is not None:
+        into = (
+            programme.airs_at - piece.start if programme.origin == AsRunEntry.Origin.PREGEN else timedelta(0)
+        )
+        argv = crawl.crawl_file_argv(
+            programme.path,
+            int(into.total_seconds() * 1000),
+            int(programme.duration.total_seconds() * 1000),
+            profile,
+            found.crawl_text,
+            clock_offset=offset,
+            preset=pregen.encoder_preset(),
+        )
+    elif programme.argv is not None and piece is not None:
+        programme.release()  # its transcode is made again, with the crawl
+        overlay = crawl.crawl_filter(found.crawl_text, profile.width, profile.height, clock_offset=offset)
+        live = planner._live_argv(piece, programme.airs_at - piece.start, overlay=overlay)
+        if live is not None:
+            argv, remote = live
+    else:
+        programme.release()
+    if argv is None:
+        return None
+    return Entry(
+        origin=AsRunEntry.Origin.LIVE,
+        airs_at=programme.airs_at,
+        duration=programme.duration,
+        piece=piece,
+        argv=argv,
+        remote=remote,
+        trim=True,
+        note=f"{found.label} (crawl over {programme.origin} {programme.note})".strip()[:500],
         interrupt_key=found.key,
     )
 

@@ -37,6 +37,7 @@ class TsLayout:
     video_pid: int
     audio_pids: frozenset[int]
     psi: bytes  # PAT, PMT (and SDT) packets from the head, replayed in front of a cut
+    video_stream_type: int = 0x1B  # 0x1B H.264, 0x24 HEVC
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ def parse_layout(head: bytes) -> TsLayout:
     if pmt_pid is None:
         raise TsError("no program association table at the head")
     video_pid = None
+    video_type = 0x1B
     audio: set[int] = set()
     for section in _sections(head, pmt_pid):
         at = 12 + (((section[10] & 0x0F) << 8) | section[11])
@@ -124,7 +126,7 @@ def parse_layout(head: bytes) -> TsLayout:
             stream_type = section[at]
             pid = ((section[at + 1] & 0x1F) << 8) | section[at + 2]
             if stream_type in VIDEO_STREAM_TYPES and video_pid is None:
-                video_pid = pid
+                video_pid, video_type = pid, stream_type
             elif stream_type in AUDIO_STREAM_TYPES:
                 audio.add(pid)
             at += 5 + (((section[at + 3] & 0x0F) << 8) | section[at + 4])
@@ -138,7 +140,9 @@ def parse_layout(head: bytes) -> TsLayout:
         if pid in (PAT_PID, pmt_pid, SDT_PID) and pid not in seen:
             seen.add(pid)
             psi += head[at : at + TS_PACKET]
-    return TsLayout(video_pid=video_pid, audio_pids=frozenset(audio), psi=bytes(psi))
+    return TsLayout(
+        video_pid=video_pid, audio_pids=frozenset(audio), psi=bytes(psi), video_stream_type=video_type
+    )
 
 
 def keyframes(data: bytes, video_pid: int, base_offset: int = 0) -> Iterator[tuple[int, int]]:

@@ -94,6 +94,11 @@ class Planner:
         self.slate = slate
         self.unplayable: set[Path] = set()  # files that failed mid-air this run: not tried again
         self._bug: commands.Bug | bool | None = False  # looked up on the first live transcode
+        # What interrupts the channel now (see playout.interruptions): its key, whether it is a
+        # crawl, and the schedule time the programme left the screen.
+        self.interruption_on_air: str | None = None
+        self.interruption_crawling = False
+        self.interruption_began: datetime | None = None
 
     def live_bug(self) -> commands.Bug | None:
         """The channel bug for live transcodes, so they look like the pre-generated pieces around
@@ -107,12 +112,18 @@ class Planner:
         return self._bug
 
     def plan(self, cursor: datetime) -> Entry:
-        from playout import interruptions, live_events  # they build on this module
+        from playout import interruptions  # it builds on this module
 
-        returning = getattr(self, "interruption_on_air", None) is not None
+        returning = self.interruption_on_air is not None
         interrupting = interruptions.entry_for(self, cursor)  # an emergency alert goes first
         if interrupting is not None:
             return interrupting
+        return self.programme(cursor, on_the_cursor=returning)
+
+    def programme(self, cursor: datetime, *, on_the_cursor: bool = False) -> Entry:
+        """What the schedule airs from `cursor` on, interruptions aside (a crawl draws over it)."""
+        from playout import live_events  # it builds on this module
+
         live = live_events.plan(self, cursor)
         if live is not None:
             return live
@@ -133,7 +144,7 @@ class Planner:
                 )
                 until = min(upcoming, cursor + SLATE_CHUNK) if upcoming else cursor + SLATE_CHUNK
                 return self.slate_entry(cursor, until, note="nothing scheduled")
-            entry = self._entry_for(piece, cursor, on_the_cursor=returning)
+            entry = self._entry_for(piece, cursor, on_the_cursor=on_the_cursor)
             if entry is not None:
                 return entry
             cursor = piece.stop
@@ -210,10 +221,12 @@ class Planner:
             airs_at, min(piece.stop, airs_at + SLATE_CHUNK), piece=piece, note=note or "nothing to play"
         )
 
-    def _live_argv(self, piece: Piece, offset: timedelta) -> tuple[list[str], RemoteParts] | None:
-        """Pre-generation's encode of this piece from `offset` on, with the channel bug, to a pipe,
-        with the remote parts it reads from Plex (to close when it ends); None with no file to
-        read, here or on the server."""
+    def _live_argv(
+        self, piece: Piece, offset: timedelta, *, overlay: str = ""
+    ) -> tuple[list[str], RemoteParts] | None:
+        """Pre-generation's encode of this piece from `offset` on, with the channel bug (and an
+        alert's crawl, `overlay`), to a pipe, with the remote parts it reads from Plex (to close
+        when it ends); None with no file to read, here or on the server."""
         files = list(airing_files(piece.playable_id, self.profile).select_related("playable__source"))
         parts = []
         # The transcode runs at the pace of air: a remote part's relay URL must live that long.
@@ -241,6 +254,7 @@ class Planner:
                 self.live_bug(),
                 "-",
                 preset=pregen.encoder_preset(),
+                overlay=overlay,
             )
         except ValueError as error:  # parts of unknown length, a cut beyond the item
             remote.close()

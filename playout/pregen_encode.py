@@ -24,7 +24,7 @@ from django.utils import timezone
 from catalog.media.probe import probe_media_file
 from catalog.media.versions import airing_files
 from catalog.models import MediaStream
-from playout import encoder_process, tracks
+from playout import encoder_process, smart_copy, tracks
 from playout import ffmpeg_commands as commands
 from playout.encoder_process import EncoderStopped, encoder_threads, run_encoder, with_thread_limit
 from playout.inputs import RemoteParts, readable_here
@@ -42,6 +42,7 @@ from playout.pregen_store import (
     stored_card,
     stored_overlays,
 )
+from playout.smart_copy import SmartCopyError
 from retrovue.subprocesses import CommandError
 
 logger = logging.getLogger(__name__)
@@ -97,12 +98,30 @@ def _encode_claimed(row: PregenPiece, final: Path, temporary: Path) -> PregenPie
 
 def _encode_reading(row: PregenPiece, final: Path, temporary: Path, remote: RemoteParts) -> PregenPiece:
     try:
-        attempts = _commands(row, temporary, remote)
+        parts = None if row.special else _item_parts(row, remote)
+        attempts = _commands(row, temporary, parts)
     except SourceUnavailable as error:
         return _fail(row, f"{SOURCE_UNAVAILABLE}: {error}")
     length_seconds = (row.out_ms - row.in_ms) / 1000
     timeout = ENCODE_TIMEOUT_BASE_SECONDS + ENCODE_TIMEOUT_PER_SECOND * length_seconds
     started = time.monotonic()
+    copied_frames = 0
+    copy = _copy_plan(row, parts)
+    if copy is not None:
+        try:
+            smart_copy.make_piece(
+                copy, row.in_ms, row.out_ms, row.profile, temporary, smart_copy.scratch_names(temporary),
+                lambda argv: run_encoder(with_thread_limit(argv, encoder_threads()), timeout=timeout),
+                preset=encoder_preset(),
+            )  # fmt: skip
+            attempts, copied_frames = [], copy.copied_frames
+        except EncoderStopped as error:
+            return _fail(row, f"{ENCODER_INTERRUPTED}: {error}")
+        except (CommandError, SmartCopyError) as error:
+            logger.warning("Pre-generation of %s: smart copy failed, encoding it instead: %s", row, error)
+        finally:
+            for kind in ("head", "body", "list"):
+                smart_copy.scratch_names(temporary)(kind).unlink(missing_ok=True)
     for attempt, argv in enumerate(attempts, start=1):
         try:
             run_encoder(with_thread_limit(argv, encoder_threads()), timeout=timeout)
@@ -139,6 +158,7 @@ def _encode_reading(row: PregenPiece, final: Path, temporary: Path, remote: Remo
         height=probe.height,
         frame_rate=probe.frame_rate,
         encode_seconds=round(elapsed, 3),
+        copied_frames=copied_frames,
         error="",
         ready_at=timezone.now(),
     )
@@ -146,7 +166,14 @@ def _encode_reading(row: PregenPiece, final: Path, temporary: Path, remote: Remo
     return row
 
 
-def _commands(row: PregenPiece, output: Path, remote: RemoteParts) -> list[list[str]]:
+def _item_parts(row: PregenPiece, remote: RemoteParts) -> list[commands.SourcePart]:
+    """The files the row's cut reads, probed, with the tracks its profile wants."""
+    return _with_tracks(
+        _source_parts(row.playable_id, row.out_ms, remote, row.profile), row.playable_id, row.profile
+    )
+
+
+def _commands(row: PregenPiece, output: Path, parts: list[commands.SourcePart] | None) -> list[list[str]]:
     """The ffmpeg runs to try in turn (a slate falls back to no text if fonts are missing)."""
     preset = encoder_preset()
     length = row.out_ms - row.in_ms
@@ -161,14 +188,45 @@ def _commands(row: PregenPiece, output: Path, remote: RemoteParts) -> list[list[
             commands.slate_argv(length, row.profile, output, message="", preset=preset),
         ]
     bug, lower_third = stored_overlays(row.bug_key) if row.bug_key else (None, None)
-    parts = _with_tracks(
-        _source_parts(row.playable_id, row.out_ms, remote, row.profile), row.playable_id, row.profile
-    )
     return [
         commands.pregen_argv(
             parts, row.in_ms, row.out_ms, row.profile, bug, output, preset=preset, lower_third=lower_third
         )
     ]
+
+
+def _copy_plan(row: PregenPiece, parts: list[commands.SourcePart] | None) -> smart_copy.CopyPlan | None:
+    """How to smart-copy the row's cut, or None if its profile, overlays or source rule it out
+    (see playout.smart_copy; the reason is logged at debug level)."""
+    if not smart_copy.enabled(row.profile) or row.special or row.bug_key or not parts:
+        return None
+    try:
+        reason = _copy_obstacle(parts)
+        if reason is None:
+            video = smart_copy.probe_video(parts[0].path)
+            reason = "no video" if video is None else smart_copy.mismatch(video, row.profile)
+        if reason is None:
+            found = smart_copy.plan(parts[0], row.in_ms, row.out_ms, row.profile, video)
+            if isinstance(found, smart_copy.CopyPlan):
+                return found
+            reason = found
+    except (CommandError, SmartCopyError, ValueError) as error:
+        reason = str(error)
+    logger.debug("Pre-generation of %s: encoded, not copied: %s", row, reason)
+    return None
+
+
+def _copy_obstacle(parts: list[commands.SourcePart]) -> str | None:
+    if len(parts) != 1:
+        return "the cut spans parts"
+    part = parts[0]
+    if part.url:
+        return "a remote part"
+    if part.subtitle is not None:
+        return "a subtitle to burn in"
+    if not (part.has_video and part.has_audio):
+        return "no video or no audio track"
+    return None
 
 
 def _with_tracks(parts: list[commands.SourcePart], playable_id: int, profile) -> list[commands.SourcePart]:

@@ -16,6 +16,11 @@ starts `START_SEGMENTS_BACK` segments behind the live edge. A reader that falls 
 playlist window jumps to the same place; a channel that stops producing segments ends the
 response after `GIVE_UP_SECONDS`.
 
+Connections: a stream lasts hours but queries the database only at its start, every
+`RECHECK_SECONDS` and at its end, so it closes its connection after each of those; holding one per
+viewer would use up PostgreSQL's `max_connections` with a few dozen tuners (seen with 20 channels'
+streams read at once beside the playout supervisor).
+
 Tuner count: each stream holds one of `TunerCount` lock files (an `flock`, so it counts across
 web worker processes and frees itself if a process dies); when all are held the answer is 503, as
 a real HDHomeRun's would be.
@@ -31,6 +36,7 @@ from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import F
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
@@ -153,13 +159,16 @@ class SegmentStream:
     def _generate(self):
         ChannelRuntime.objects.filter(channel=self.channel).update(viewers=F("viewers") + 1)
         self._counted = True
+        _release_connection()
         directory = hls.channel_dir(self.number)
         next_msn: int | None = None
         last_progress = last_check = time.monotonic()
         while True:
             if self.still_allowed is not None and time.monotonic() - last_check >= RECHECK_SECONDS:
                 last_check = time.monotonic()
-                if not self.still_allowed():
+                allowed = self.still_allowed()
+                _release_connection()
+                if not allowed:
                     logger.info("Channel %s: a TS viewer may no longer watch; ending the stream", self.number)
                     return
             playlist = hls.read_playlist(self.number)
@@ -187,6 +196,13 @@ class SegmentStream:
                 )
                 return
             time.sleep(POLL_SECONDS)
+
+
+def _release_connection() -> None:
+    """Close this thread's database connection until the stream's next query (see the module
+    docstring). Never inside a transaction: that is the caller's (a test's) to end."""
+    if not connection.in_atomic_block:
+        connection.close()
 
 
 def tune_in_segment(segments: list[hls.PlaylistSegment], now: datetime) -> hls.PlaylistSegment:

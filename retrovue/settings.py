@@ -307,6 +307,10 @@ RETROVUE_REQUIRE_STREAM_TOKEN = env_bool("RETROVUE_REQUIRE_STREAM_TOKEN", False)
 # Playout and the tuner Plex Live TV sees.
 RETROVUE_HLS_LIST_SIZE = env_int("RETROVUE_HLS_LIST_SIZE", 10, minimum=3)
 RETROVUE_PLAYOUT_LEAD_SEGMENTS = env_int("RETROVUE_PLAYOUT_LEAD_SEGMENTS", 3, minimum=1, maximum=10)
+# Alert crawls re-encode each crawling channel live: one SD crawl measured 0.18 core (bench/crawl_cost.py,
+# docs/alerts.md); crawls may take this share of the box's cores, the rest is for playout and pregen.
+RETROVUE_ALERT_CRAWL_CORE_COST = env_float("RETROVUE_ALERT_CRAWL_CORE_COST", 0.2, minimum=0.01)
+RETROVUE_ALERT_CRAWL_CPU_SHARE = env_float("RETROVUE_ALERT_CRAWL_CPU_SHARE", 0.5, minimum=0.0)
 RETROVUE_ON_DEMAND_IDLE_SECONDS = env_int("RETROVUE_ON_DEMAND_IDLE_SECONDS", 300, minimum=30)
 # Several playout machines (docs/playout-machines.md): what one supervisor may spend on channels
 # (CPU cores; 0 = three quarters of the machine's), the estimated cost of a stream-copied channel

@@ -164,9 +164,12 @@ class StreamProfileAdmin(admin.ModelAdmin):
         "video_bitrate_kbps",
         "audio_bitrate_kbps",
         "segment_seconds",
+        "video_codec",
+        "video_mode",
         "preferred_audio_language",
         "burn_forced_subtitles",
     )
+    list_filter = ("video_mode", "video_codec")
 
 
 class PieceInline(admin.TabularInline):

@@ -196,7 +196,7 @@ def plan_programs(
     # The templates' plan is the same with or without desk entries (see load_history), so an entry
     # that began before `start` is laid over the plan from where it began, and only what lies from
     # `start` on is kept.
-    origin = min([start, *(entry.start for entry in entries)])
+    origin = min([start, *(_plan_origin(channel, entry) for entry in entries)])
     if entries and max(entry.reaches for entry in entries) > end:
         end = _next_local_midnight(channel, max(entry.reaches for entry in entries))
     previous = (
@@ -247,6 +247,20 @@ def plan_programs(
     return kept
 
 
+def _plan_origin(channel: Channel, entry: DeskEntry) -> datetime:
+    """Where the templates' plan starts for `entry` to be laid over it: its start, or for an
+    interruption (which starts anywhere, not on the grid) where the program it cut into began, since
+    a plan started mid-program would start a new one there."""
+    if entry.kind != DeskEntry.Kind.INTERRUPTION:
+        return entry.start
+    cut = (
+        ProgramEntry.objects.filter(channel=channel, stop=entry.start, start__lt=entry.start)
+        .values_list("start", "joined_from")
+        .first()
+    )
+    return (cut[1] or cut[0]) if cut else entry.start
+
+
 def entry_block(entry: DeskEntry, snapshot: CatalogSnapshot, planner: ChannelPlanner, report) -> Block:
     """What a desk entry airs in its block: its items back to back on its grid (the last one given the
     rest of the block), a live event, or the channel's fallback."""
@@ -286,10 +300,17 @@ def entry_block(entry: DeskEntry, snapshot: CatalogSnapshot, planner: ChannelPla
     else:
         filler = planner.filler(entry.start, entry.stop)
         filler.desk_entry_id = entry.pk
+        if entry.kind == DeskEntry.Kind.INTERRUPTION:  # what aired was the alert: the guide says so
+            filler.title, filler.description = entry.title or "Emergency alert", entry.description
         programs.append(filler)
     ripple = entry.mode == DeskEntry.Mode.RIPPLE
     return Block(
-        entry.start, entry.stop, programs, ripple=ripple, resume_at=entry.resume_at if ripple else None
+        entry.start,
+        entry.stop,
+        programs,
+        ripple=ripple,
+        resume_at=entry.resume_at if ripple else None,
+        resumes_cut=entry.kind == DeskEntry.Kind.INTERRUPTION,
     )
 
 
@@ -372,7 +393,9 @@ def build_pieces(channel: Channel, programs: list[ProgramEntry], snapshot: Catal
     )
     planner.special_promos = _special_promos(channel, programs)
     planner.reserved_promo_ids = frozenset(
-        pk for ids in DeskEntry.objects.exclude(promo_ids=[]).values_list("promo_ids", flat=True) for pk in ids
+        pk
+        for ids in DeskEntry.objects.exclude(promo_ids=[]).values_list("promo_ids", flat=True)
+        for pk in ids
     )
     snapshot.load_chapters([row.playable_id for row in programs if row.playable_id])
     following = _upcoming_shows(channel, programs, snapshot)
@@ -417,9 +440,17 @@ def _special_promos(channel, programs) -> tuple[tuple[datetime, tuple[int, ...]]
     """The channel's specials with promos of their own, from the first program to 3 days after the last."""
     from scheduling.breaks import SPECIAL_PROMO_LEAD
 
-    rows = DeskEntry.objects.filter(
-        channel=channel, special=True, start__gt=programs[0].start, start__lte=programs[-1].stop + SPECIAL_PROMO_LEAD
-    ).exclude(promo_ids=[]).order_by("start").values_list("start", "promo_ids")
+    rows = (
+        DeskEntry.objects.filter(
+            channel=channel,
+            special=True,
+            start__gt=programs[0].start,
+            start__lte=programs[-1].stop + SPECIAL_PROMO_LEAD,
+        )
+        .exclude(promo_ids=[])
+        .order_by("start")
+        .values_list("start", "promo_ids")
+    )
     return tuple((start, tuple(ids)) for start, ids in rows if ids)
 
 

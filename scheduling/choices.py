@@ -45,3 +45,16 @@ class PieceKind(models.TextChoices):
     SLATE = "slate", "Slate (nothing to air)"
     LIVE = "live", "Live source"
     TEST_PATTERN = "test_pattern", "Test pattern (off air)"
+
+
+class VideoMode(models.TextChoices):
+    """How a stream profile's pieces get their video (see playout.smart_copy)."""
+
+    ENCODE = "encode", "Encode every piece"
+    SMART_COPY = "smart_copy", "Copy sources that fit the profile, encode the rest"
+    PASS_THROUGH = "pass_through", "Air sources at their own size, encode only what does not fit"
+
+
+class VideoCodec(models.TextChoices):
+    H264 = "h264", "H.264"
+    HEVC = "hevc", "HEVC (H.265)"

@@ -238,7 +238,10 @@ def _only_its_end_moves(on_air: ProgramEntry | None, planned: list[ProgramEntry]
     if on_air is None or not planned:
         return False
     new = planned[0]
-    same = all(getattr(new, name) == getattr(on_air, name) for name in ("start", "playable_id", "desk_entry_id", "title"))
+    same = all(
+        getattr(new, name) == getattr(on_air, name)
+        for name in ("start", "playable_id", "desk_entry_id", "title")
+    )
     return same and min(new.stop, on_air.stop) >= now + ON_AIR_MARGIN
 
 

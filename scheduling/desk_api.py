@@ -127,8 +127,12 @@ class TimelineQuery(Schema):
     start: datetime | None = Field(None, description="Default: the start of today (staff's zone).")
     stop: datetime | None = Field(None, description="Default: a day after start.")
     channels: str | None = Field(None, description="Comma-separated channel ids (default: all enabled).")
-    breaks: bool = Field(True, description="Include each program's breaks (the whole-day view leaves them out).")
-    row_start: int = Field(0, ge=0, le=100_000, description="Of the enabled channels in number order, from this one…")
+    breaks: bool = Field(
+        True, description="Include each program's breaks (the whole-day view leaves them out)."
+    )
+    row_start: int = Field(
+        0, ge=0, le=100_000, description="Of the enabled channels in number order, from this one…"
+    )
     rows: int | None = Field(None, ge=1, le=1000, description="…this many (default: all).")
 
 
@@ -268,6 +272,8 @@ def create_entry(request, payload: EntryIn):
         )
     if payload.kind not in DeskEntry.Kind.values or payload.mode not in DeskEntry.Mode.values:
         raise HttpError(422, "Unknown kind or mode.")
+    if payload.kind == DeskEntry.Kind.INTERRUPTION:  # placed by an alert as it ends, never by hand
+        raise HttpError(422, "Interruptions are placed by emergency alerts, not on the desk.")
     channels = list(Channel.objects.filter(pk__in=payload.channel_ids))
     if not channels or len(channels) != len(set(payload.channel_ids)):
         raise HttpError(422, "Choose existing channels.")

@@ -14,11 +14,6 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 
 from scheduling.desk import GRID_CHOICES
 
-EVENT_CALENDAR_VERSION = "5.10.1"
-# Channels drawn at once: EventCalendar lays out every block it draws, ~1 ms of CPU each; 20 rows of
-# a day (~700 blocks) draw well under a second (bench/desk_timeline.py), 50 rows don't.
-ROWS_PER_PAGE = 20  # scheduling/static/scheduling/vendor (see its README.txt)
-
 
 @ensure_csrf_cookie
 def desk_page(request, admin_site):
@@ -36,8 +31,6 @@ def desk_page(request, admin_site):
         "grid_choices": GRID_CHOICES,
         "can": permissions,
         "monitor_url": reverse("admin:playout_monitor"),
-        "event_calendar_version": EVENT_CALENDAR_VERSION,
-        "rows_per_page": ROWS_PER_PAGE,
     }
     return TemplateResponse(request, "scheduling/desk.html", context)
 

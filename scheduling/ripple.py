@@ -13,6 +13,9 @@ Rules, so the day has no gap and no overlap:
   there is replaced by fallback up to the block (replace) or pushed whole behind it (ripple);
 - *replace*: programs inside the block are taken off (preempted); the program running across the
   block's end is joined in progress there, as on a station that was always on;
+- *interruption* (a ripple that `resumes_cut`): the program on the air when the block starts is
+  not cut at a break; what aired stays, and the rest of it airs right after the block, from the
+  very point it was cut, followed by the day pushed later as in any ripple;
 - *ripple*: programs from the block's start on air in the same order right after it, until
   `resume_at`; the pushed program running across `resume_at` is cut at its last break before it,
   or, with no break there, the ripple ends early where that program would have started; from the
@@ -45,6 +48,9 @@ class Block:
     programs: list[PlannedProgram]  # what the block itself airs, covering [start, stop)
     ripple: bool = False
     resume_at: datetime | None = None
+    # An interruption (an emergency alert): the program on the air at `start` is not cut at a break
+    # but resumes right after the block from where it was cut, pushed with the rest.
+    resumes_cut: bool = False
 
 
 def _ms(delta: timedelta) -> int:
@@ -102,7 +108,10 @@ def apply_entry(
     later = [program for program in programs if program.start >= start]
     preempted: list[PlannedProgram] = []
     on_air = next((program for program in programs if program.start < start < program.stop), None)
-    if on_air is not None:
+    if on_air is not None and block.resumes_cut and block.ripple:
+        result.append(replace(on_air, stop=start))  # what aired before the cut
+        later.insert(0, joined_at(on_air, start))  # the rest, from the cut, pushed behind the block
+    elif on_air is not None:
         shortened = cut(on_air, start)
         if shortened is not None:
             result.append(shortened)

@@ -36,5 +36,9 @@ def pytest_sessionfinish(session, exitstatus):
     """Remove this run's own data folder (settings_test names it after the run id)."""
     data_dir = Path(settings.DATA_DIR)
     run_id = os.environ.get("RETROVUE_TEST_RUN_ID", "")
-    if run_id and data_dir.name == f"retrovue-test-{run_id}" and data_dir.parent == Path(tempfile.gettempdir()):
+    if (
+        run_id
+        and data_dir.name == f"retrovue-test-{run_id}"
+        and data_dir.parent == Path(tempfile.gettempdir())
+    ):
         shutil.rmtree(data_dir, ignore_errors=True)

@@ -8,7 +8,7 @@ import re
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from alerts.choices import AttentionSignal
+from alerts.choices import AttentionSignal, OnClear
 from retrovue.fields import RasterImageField
 
 # SAME/FIPS PSSCCC (6 digits) or NWS UGC SSFNNN (e.g. NYZ072, NYC061, NYZALL).
@@ -65,9 +65,11 @@ class StationAlertSettings(models.Model):
         upload_to="logos/", blank=True, help_text="Shown on the alert slate (PNG, JPEG, GIF, WebP)."
     )
     crawl_capacity = models.PositiveSmallIntegerField(
-        default=2,
-        help_text="How many channels this box can crawl at once (a crawl re-encodes live, roughly 0.2–0.35 "
-        "core per SD channel); beyond it, channels get the slate.",
+        null=True,
+        blank=True,
+        help_text="How many channels this box can crawl at once (a crawl re-encodes each channel live, "
+        "about 0.2 core per SD channel); beyond it, channels get the slate. Blank: worked out from the "
+        "box's cores and the measured cost (RETROVUE_ALERT_CRAWL_CORE_COST, RETROVUE_ALERT_CRAWL_CPU_SHARE).",
     )
 
     class Meta:
@@ -103,6 +105,13 @@ class ChannelAlertSettings(models.Model):
     )
     airs_test_messages = models.BooleanField(
         default=False, help_text="Air CAP alerts whose status is Test or Exercise (never with EAS tones)."
+    )
+    on_clear = models.CharField(
+        max_length=10,
+        choices=OnClear.choices,
+        default=OnClear.REJOIN,
+        help_text="After a full-screen alert: rejoin the schedule at the clock, or resume the program it "
+        "cut into, the rest of the day rippling later as a desk special does (the guide follows).",
     )
 
     class Meta:

@@ -45,6 +45,9 @@ class PregenPiece(models.Model):
     height = models.PositiveIntegerField(null=True, blank=True)
     frame_rate = models.DecimalField(max_digits=6, decimal_places=3, null=True, blank=True)
     encode_seconds = models.FloatField(null=True, blank=True)
+    copied_frames = models.PositiveIntegerField(
+        default=0, help_text="Video frames copied from the source rather than encoded (smart copy)."
+    )
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     ready_at = models.DateTimeField(null=True, blank=True)

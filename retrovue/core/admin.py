@@ -76,7 +76,16 @@ class ApiTokenAdmin(IssuedTokenAdmin):
     list_display = (
         "name", "user", "token_hint", "created_at", "last_used_at", "expires_at", "revoked", "issued_by",
     )  # fmt: skip
-    fields = ("user", "name", "expires_at", "revoked", "token_hint", "created_at", "last_used_at", "issued_by")
+    fields = (
+        "user",
+        "name",
+        "expires_at",
+        "revoked",
+        "token_hint",
+        "created_at",
+        "last_used_at",
+        "issued_by",
+    )
     list_select_related = ("user", "issued_by")
 
     def get_queryset(self, request):

@@ -7,7 +7,8 @@ and the alerts app, when it loads, registers the one source that answers. Core i
 
 A source answers with an `Interruption`: a key that names what should be on air (it changes when
 another alert pre-empts, and is None when nothing interrupts), and, when ready, a file encoded to the
-channel's stream profile that playout stream-copies in place of the programme. It is also told when
+channel's stream profile that playout stream-copies in place of the programme, or a text file that
+playout scrolls over the programme (a crawl, which re-encodes the channel live). It is also told when
 an interruption went on and off the air on a channel, so the alert's history records it.
 """
 
@@ -25,6 +26,10 @@ class Interruption:
     label: str  # for the as-run log and the monitor
     path: Path | None = None  # a ready MPEG-TS in the channel's profile, looped while it lasts
     duration_ms: int = 0
+    # A crawl: this text (one line, in a file the source wrote) scrolls over the running programme;
+    # `path`, if set, is what airs where the programme can't be re-encoded (a live event).
+    crawl_text: Path | None = None
+    crawl_since: datetime | None = None  # when the crawl began, so it scrolls on across pieces
 
 
 class InterruptSource(Protocol):
@@ -37,6 +42,15 @@ class InterruptSource(Protocol):
 
     def aired(self, channel_id: int, key: str, started: datetime, ended: datetime | None) -> None:
         """The interruption went on the air (ended None) or came off it on this channel."""
+
+    def prepare(self, profile_id: int) -> None:
+        """A channel of this profile is going on the air: make ready now, in the background, what
+        would break into it, so that the first interruption does not wait for it. Optional."""
+
+    def returned(self, channel_id: int, key: str, interrupted_at: datetime, returned_at: datetime) -> None:
+        """The channel goes back to its programme at `returned_at` (schedule time) after an
+        interruption that began at `interrupted_at` and ended with `key`. Called before playout asks
+        the log what airs there, so a source may rewrite the log from that instant (optional)."""
 
 
 _sources: list[InterruptSource] = []
@@ -71,3 +85,17 @@ def current_key(channel_id: int, profile_id: int, moment: datetime) -> str | Non
 def aired(channel_id: int, key: str, started: datetime, ended: datetime | None = None) -> None:
     for source in _sources:
         source.aired(channel_id, key, started, ended)
+
+
+def prepare(profile_id: int) -> None:
+    for source in _sources:
+        prepare_source = getattr(source, "prepare", None)
+        if prepare_source is not None:
+            prepare_source(profile_id)
+
+
+def returned(channel_id: int, key: str, interrupted_at: datetime, returned_at: datetime) -> None:
+    for source in _sources:
+        hook = getattr(source, "returned", None)
+        if hook is not None:
+            hook(channel_id, key, interrupted_at, returned_at)

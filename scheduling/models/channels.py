@@ -12,7 +12,7 @@ from catalog.choices import Demographic
 from catalog.models import Playable
 from catalog.ratings import LIMIT_CHOICES
 from retrovue.fields import RasterImageField
-from scheduling.choices import BugCorner
+from scheduling.choices import BugCorner, VideoCodec, VideoMode
 
 # ASCII digits only: Python's \d also matches ٣ or ３, which tuners and URLs would not agree on.
 CHANNEL_NUMBER = re.compile(r"^[0-9]{1,4}(\.[0-9]{1,3})?$", re.ASCII)
@@ -56,6 +56,22 @@ class StreamProfile(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(10)],
         help_text="HLS segment and GOP length.",
     )
+    video_mode = models.CharField(
+        max_length=20,
+        choices=VideoMode.choices,
+        default=VideoMode.SMART_COPY,
+        help_text="Smart copy keeps a source's own compressed frames where its video already fits "
+        "this profile (codec, size, frame rate, yuv420p, square pixels, no B-frames, keyframes at "
+        "least every segment) and encodes only the frames before its first keyframe; a channel "
+        "with a bug always encodes. Pass-through does the same at any source size.",
+    )
+    video_codec = models.CharField(
+        max_length=10,
+        choices=VideoCodec.choices,
+        default=VideoCodec.H264,
+        help_text="The channel's one codec: what it encodes to and which sources it can copy. "
+        "HEVC plays in Safari, in Chrome and Edge with hardware decoding, and in VLC and Plex.",
+    )
     preferred_audio_language = models.CharField(
         max_length=20,
         blank=True,
@@ -68,7 +84,10 @@ class StreamProfile(models.Model):
         "when they are text (SRT, ASS), embedded or a sidecar file.",
     )
     tracks_changed_at = models.DateTimeField(
-        null=True, blank=True, editable=False, help_text="When the audio or subtitle choice last changed."
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the audio or subtitle choice, or the video mode or codec, last changed.",
     )
 
     class Meta:
@@ -78,8 +97,8 @@ class StreamProfile(models.Model):
         return f"{self.name} ({self.width}×{self.height} @ {self.frame_rate})"
 
     def save(self, *args, **kwargs):
-        # Pieces encoded before a change of track choice are encoded again (see playout.pregen).
-        choice = (self.preferred_audio_language, self.burn_forced_subtitles)
+        # Pieces encoded before a change of track choice or video mode are encoded again (see playout.pregen).
+        choice = tuple(getattr(self, field) for field in TRACK_FIELDS)
         before = (
             StreamProfile.objects.filter(pk=self.pk).values_list(*TRACK_FIELDS).first() if self.pk else None
         )
@@ -90,7 +109,8 @@ class StreamProfile(models.Model):
         super().save(*args, **kwargs)
 
 
-TRACK_FIELDS = ("preferred_audio_language", "burn_forced_subtitles")
+# A change of any of these makes the profile's pieces out of date: they are encoded again.
+TRACK_FIELDS = ("preferred_audio_language", "burn_forced_subtitles", "video_mode", "video_codec")
 
 
 def default_stream_profile_id() -> int:
@@ -104,7 +124,9 @@ class Channel(models.Model):
     number = models.CharField(max_length=8, unique=True, validators=[validate_channel_number])
     name = models.CharField(max_length=100)
     call_sign = models.CharField(max_length=12, blank=True)
-    logo = RasterImageField(upload_to="logos/", blank=True, help_text="PNG, JPEG, GIF or WebP; stored as PNG.")
+    logo = RasterImageField(
+        upload_to="logos/", blank=True, help_text="PNG, JPEG, GIF or WebP; stored as PNG."
+    )
     group = models.CharField(max_length=60, blank=True, default="RetroVue")
     time_zone = models.CharField(max_length=60, default="America/New_York", validators=[validate_time_zone])
     enabled = models.BooleanField(default=True)

@@ -16,7 +16,9 @@ class DeskEntry(models.Model):
 
     *Programs*: one or more items in order (a movie, an episode moved here, a marathon of N
     episodes); *live*: a live source for the block's length; *cleared*: the block airs the channel's
-    fallback (a deleted program). In *replace* mode the block takes the place of what it overlaps;
+    fallback (a deleted program); *interruption*: an emergency alert that took the channel off its
+    schedule, after which the interrupted program resumes where it was cut (always a ripple, placed
+    by `scheduling.resume`). In *replace* mode the block takes the place of what it overlaps;
     in *ripple* mode the template's programs from its start on are pushed later until `resume_at`,
     where the template takes over again (the builder applies both, `scheduling.ripple`).
     """
@@ -25,6 +27,7 @@ class DeskEntry(models.Model):
         PROGRAMS = "programs", "Programs"
         LIVE = "live", "Live event"
         CLEARED = "cleared", "Cleared (fallback airs)"
+        INTERRUPTION = "interrupt", "Interruption (the interrupted program resumes after it)"
 
     class Mode(models.TextChoices):
         REPLACE = "replace", "Replace what it overlaps"

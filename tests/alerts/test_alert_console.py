@@ -112,3 +112,37 @@ def test_clear_all_clears_every_alert_and_only_answers_post():
     assert "Cleared 3 alerts." in response.content.decode()
     assert not Alert.objects.filter(cleared_at__isnull=True).exists()
     assert Alert.objects.filter(events__kind=EventKind.CLEARED).count() == 3
+
+
+def test_a_crawl_preview_says_how_many_channels_crawl_and_which_get_the_slate(monkeypatch):
+    from alerts.interrupts import SOURCE
+
+    SOURCE.forget()
+    for number in ("7", "8", "9"):
+        Channel.objects.create(number=number, name=f"Channel {number}")
+    StationAlertSettings.objects.create(pk=1, crawl_capacity=2)
+    client = _staff("alerts.view_alert", "alerts.add_alert")
+
+    page = client.post(CONSOLE, {**COMPOSE, "mode": "crawl", "action": "preview"}).content.decode()
+
+    assert 'id="rv-crawl-capacity"' in page and "crawls at most\n   <strong>2</strong> channels" in page
+    plan = page[page.index('id="rv-crawl-plan"') :].split("</p>")[0]
+    assert "<strong>2</strong> channels will crawl" in plan
+    assert "<strong>1</strong> gets the slate instead, because this box crawls at most 2 channels" in plan
+
+
+def test_the_list_says_how_many_channels_a_crawl_is_crawling_on(monkeypatch):
+    from alerts.interrupts import SOURCE
+
+    monkeypatch.setattr("alerts.services._encode_slates_soon", lambda alert_id: None)
+    monkeypatch.setattr("alerts.services.prepare_standby_cards", lambda: None)
+    for number in ("7", "8", "9"):
+        Channel.objects.create(number=number, name=f"Channel {number}")
+    StationAlertSettings.objects.create(pk=1, crawl_capacity=1)
+    issue_alert(AlertDraft(headline="Flood warning", mode="crawl"))
+    SOURCE.forget()
+    client = _staff("alerts.view_alert")
+
+    page = client.get(CONSOLE).content.decode()
+
+    assert "crawling on 1 channel; the others it reaches get the slate" in page

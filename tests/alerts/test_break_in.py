@@ -1,36 +1,46 @@
-"""Break-in, end to end: channels on the air (real ffmpeg, the feed, HLS and MPEG-TS), an alert
-issued through the API, its slate encoded by a real Celery worker through Redis, every channel
-switching at its next segment boundary, and on clear each channel back at the schedule's wall-clock
-position. The shared HLS checker and a TS reader run across the break-in and the return."""
+"""Break-in, end to end: channels on the air (the playout supervisor in its own process, real
+ffmpeg, the feed, HLS and MPEG-TS), an alert issued through the API, its slate encoded by a real
+Celery worker through Redis, every channel's playlist and TS carrying the alert within 2 × the
+segment, and on clear each channel back at the schedule's wall-clock position. The shared HLS
+checker and a TS reader run across the break-in and the return; every channel's TS is read
+throughout."""
 
 # ruff: noqa: F811  (pytest fixtures imported from the channel-process tests are parameters here)
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
-import urllib.request
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
 
 from alerts.choices import EventKind
-from alerts.interrupts import SOURCE
 from alerts.models import Alert, AlertEvent, AlertSlate, SlateState
 from alerts.tasks import encode_slates
 from playout.feed import LEAD_SEGMENTS
-from playout.models import AsRunEntry
-from playout.supervisor import Supervisor
+from playout.models import AsRunEntry, ChannelRuntime
 from retrovue.core.models import ApiToken
-from tests.integration.celery_worker import running_worker
+from retrovue.subprocesses import start_process, stop_processes
+from tests.alerts.channel_watch import (
+    BANNER_YELLOW,
+    PlaylistWatch,
+    TsCapture,
+    alert_frame,
+    distribution,
+    frame_rgb,
+    get_bytes,
+    near,
+)
+from tests.integration.celery_worker import PROJECT_ROOT, database_url_for_subprocesses, running_worker
 from tests.playout.test_channel_process import (  # noqa: F401  (fixtures)
     SEGMENT,
     TOOLS,
@@ -45,31 +55,10 @@ from tests.playout.test_channel_process import (  # noqa: F401  (fixtures)
     ready,
 )
 
-# Three channels by default: on a shared 2-core box the supervisor, the web app, the worker and the
-# checkers then leave enough CPU for timing that holds. The issue's 20 (or any count) can be run
-# on a quieter machine with RETROVUE_TEST_ALERT_CHANNELS=20.
+# Three channels by default, to keep the suite's time down; the issue's 20 (or any count) with
+# RETROVUE_TEST_ALERT_CHANNELS=20, or `bench/alert_break_in.py`, which runs this test and prints the
+# distribution (20 channels held the same bound on a shared, loaded 2-core box).
 CHANNELS = [str(7 + index) for index in range(int(os.environ.get("RETROVUE_TEST_ALERT_CHANNELS", "3")))]
-WIDTH, HEIGHT = 320, 240  # the channel-process tests' profile
-STANDBY_RGB = (0x14, 0x28, 0x4B)  # playout's slate colour, which the stand-by card uses
-BANNER_YELLOW = (0xFF, 0xD0, 0x00)
-
-
-def _frame_rgb(url: str, x: int, y: int) -> tuple[int, int, int]:
-    """The colour of one pixel of the segment's first frame."""
-    with urllib.request.urlopen(url, timeout=5) as response:
-        data = response.read()
-    decoded = subprocess.run(
-        [settings.RETROVUE_FFMPEG, "-v", "error", "-f", "mpegts", "-i", "pipe:0", "-frames:v", "1",
-         "-s", f"{WIDTH}x{HEIGHT}", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
-        input=data, capture_output=True, timeout=30,
-    )  # fmt: skip
-    assert decoded.returncode == 0 and len(decoded.stdout) >= WIDTH * HEIGHT * 3, (url, decoded.stderr[-500:])
-    at = (y * WIDTH + x) * 3
-    return tuple(decoded.stdout[at : at + 3])
-
-
-def _near(colour, target, tolerance=40) -> bool:
-    return all(abs(a - b) <= tolerance for a, b in zip(colour, target, strict=True))
 
 
 def _token_client() -> Client:
@@ -83,21 +72,25 @@ def _token_client() -> Client:
 # A segment's program date-time comes from ffmpeg's stream clock (90 kHz, frame-rounded), the cut
 # from the schedule: they may differ by a frame or so, far less than this.
 PDT_SLACK = timedelta(milliseconds=100)
-# What a break-in may take beyond 2 × the segment: the API call, the source's snapshot, ffmpeg
-# closing the segment and the supervisor listing it (it polls every 0.25 s), on a loaded 2-core box.
-BREAK_IN_TOLERANCE = 1.0
-# How long the feeds may take to notice the alert (the API call, the interrupt source's snapshot,
-# the feed's 0.1 s poll), on top of the lead and the segment that bound its schedule time: 0.5–0.7 s
-# measured with 3 channels, 1.2 s with 20 on a loaded 2-core box.
-NOTICE_TOLERANCE = 2.0
+# How long the feeds may take to notice the alert (the API call, the interrupt source's 0.5 s
+# snapshot, the feed's 0.1 s poll), on top of the lead and the segment that bound its schedule time.
+# It was 2 s while the first alert encoded the stand-by card inside the API call; now the card is
+# made as channels go on the air: 6.55-7.45 s of the 9 s allowed with 20 channels, load 9-16.
+NOTICE_TOLERANCE = 1.0
+# Where the figures go when a benchmark asks (bench/alert_break_in.py).
+REPORT = os.environ.get("RETROVUE_BREAK_IN_REPORT", "")
 
 
-def _segment_from(base: str, number: str, after) -> object | None:
-    """The first listed segment of the channel whose schedule time is at (or a frame short of) `after`."""
-    playlist = _playlist(f"{base}/hls/{number}/index.m3u8")
-    if playlist is None:
-        return None
-    return next((s for s in playlist.segments if s.program_date_time >= after - PDT_SLACK), None)
+def _on_air_events(alert, channels) -> dict:
+    """Channel number → schedule time of the alert's first on-air on it, for channels it reached."""
+    found = {}
+    for channel_number, at in (
+        AlertEvent.objects.filter(alert=alert, kind=EventKind.ON_AIR)
+        .order_by("at")
+        .values_list("channel__number", "at")
+    ):
+        found.setdefault(channel_number, at)
+    return found
 
 
 @pytest.mark.e2e
@@ -112,8 +105,7 @@ def test_an_alert_breaks_into_every_channel_within_two_segments_and_each_returns
     monkeypatch,
 ):
     monkeypatch.setenv("RETROVUE_DATA_DIR", str(settings.DATA_DIR))  # the worker writes slates there too
-    monkeypatch.setattr(SOURCE, "snapshot_seconds", 0.2)
-    SOURCE.forget()
+    settings.RETROVUE_HDHR_TUNER_COUNT = len(CHANNELS) + 1  # a TS reader on every channel, and tscheck
     channels = [make_channel(number) for number in CHANNELS]
     items = {name: item_for(clips[name]) for name in ("red", "blue", "green")}
     cycle = [("green", 0, 9000), ("red", 0, 7000), ("blue", 1000, 6000)]
@@ -128,14 +120,45 @@ def test_an_alert_breaks_into_every_channel_within_two_segments_and_each_returns
                 pieces[channel.pk].append(air(channel, start, items[name], in_ms, out_ms))
                 start = pieces[channel.pk][-1].stop
 
-    supervisor = Supervisor(worker_id="alert-test", channel_numbers=CHANNELS, lease_seconds=30)
-    runner = threading.Thread(target=supervisor.run, kwargs={"install_signal_handlers": False}, daemon=True)
+    # The supervisor runs as it does in production, in its own process (`python -m playout`): in this
+    # one it would share the interpreter with the web app serving twenty TS streams, the watchers
+    # and the test, and measure their contention rather than its own.
+    playout_log = (tmp_path / "playout.log").open("wb")
+    supervisor = start_process(
+        # --capacity: the schedule here is minutes long, shorter than the placement's coverage window,
+        # so it would cost every channel as a live transcode and take only as many as 1.5 cores fit.
+        [
+            sys.executable,
+            "-m",
+            "playout",
+            "--channels",
+            ",".join(CHANNELS),
+            "--worker-id",
+            "alert-test",
+            "--capacity",
+            str(len(CHANNELS)),
+        ],
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "retrovue.settings_test",
+            "DATABASE_URL": database_url_for_subprocesses(),
+            "RETROVUE_DATA_DIR": str(settings.DATA_DIR),
+            "RETROVUE_HLS_ROOT": str(settings.HLS_ROOT),
+            "RETROVUE_PREGEN_ROOT": str(settings.RETROVUE_PREGEN_ROOT),
+        },
+        cwd=str(PROJECT_ROOT),
+        stdout=playout_log,
+        stderr=subprocess.STDOUT,
+    )
     base = live_server.url
-    runner.start()
     checker = reader = None
+    watches = {number: PlaylistWatch(settings.HLS_ROOT / number / "index.m3u8") for number in CHANNELS}
+    captures = {number: TsCapture(f"{base}/iptv/channel/{number}.ts") for number in CHANNELS}
     try:
         for number in CHANNELS:
             assert _wait(lambda n=number: _playlist(f"{base}/hls/{n}/index.m3u8"), timeout=30), number
+        for watcher in (*watches.values(), *captures.values()):
+            watcher.start()
         checker = subprocess.Popen(
             [sys.executable, str(TOOLS / "hls_live_check.py"), f"{base}/hls/7/index.m3u8", "45"],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
@@ -162,43 +185,61 @@ def test_an_alert_breaks_into_every_channel_within_two_segments_and_each_returns
             assert response.status_code == 201, response.content
             alert = Alert.objects.get(pk=response.json()["id"])
 
-            # Every channel lists an alert segment (the stand-by card first) within 2 × the segment:
-            # the first segment whose schedule time is where the feed cut to the alert.
-            delays, switched_to = {}, {}
-            deadline = time.monotonic() + 6 * SEGMENT
-            while len(delays) < len(channels) and time.monotonic() < deadline:
-                for channel in channels:
-                    if channel.number in delays:
-                        continue
-                    event = AlertEvent.objects.filter(
-                        alert=alert, channel=channel, kind=EventKind.ON_AIR
-                    ).first()
-                    segment = event and _segment_from(base, channel.number, event.at)
-                    if segment:
-                        delays[channel.number] = time.monotonic() - requested
-                        switched_to[channel.number] = segment
-                time.sleep(0.05)
-            assert len(delays) == len(channels), (
-                delays,
-                list(AlertEvent.objects.values_list("kind", "channel_id")),
+            # Every channel lists an alert segment (the stand-by card first), and its TS carries it,
+            # within 2 × the segment: the first segment whose schedule time is where the feed cut to
+            # the alert, as the watchers saw it (see tests/alerts/channel_watch.py).
+            events = _wait(
+                lambda: (
+                    _on_air_events(alert, channels)
+                    if len(_on_air_events(alert, channels)) == len(channels)
+                    else None
+                ),
+                timeout=6 * SEGMENT,
+                interval=0.05,
             )
-            for number, segment in switched_to.items():
-                colour = _frame_rgb(f"{base}/hls/{number}/{segment.uri}", 8, 120)
-                banner = _frame_rgb(f"{base}/hls/{number}/{segment.uri}", 160, 4)
-                assert _near(colour, STANDBY_RGB) or _near(banner, BANNER_YELLOW), (number, colour, banner)
-            print(
-                f"\nbreak-in delays, request to alert segment listed (s): { {k: round(v, 2) for k, v in delays.items()} }"
-            )
+            assert events, list(AlertEvent.objects.values_list("kind", "channel_id", "at"))
+            switched_to, listed_after, ts_after = {}, {}, {}
+            for number in CHANNELS:
+                first = _wait(
+                    lambda n=number: watches[n].first_from(events[n], PDT_SLACK)[0], timeout=6 * SEGMENT
+                )
+                assert first, (number, events[number], watches[number].segments()[-6:])
+                first, before = watches[number].first_from(events[number], PDT_SLACK)
+                url = f"{base}/hls/{number}/{first.uri}"
+                assert alert_frame(url), f"channel {number}: {first.uri} is not the alert"
+                assert before and not alert_frame(f"{base}/hls/{number}/{before.uri}"), (
+                    f"channel {number}: the alert was on before {first.uri}"
+                )
+                switched_to[number] = first
+                listed_after[number] = first.first_seen - requested
+                segment_bytes = get_bytes(url)
+                arrived = _wait(
+                    lambda n=number, d=segment_bytes: captures[n].arrival_of(d), timeout=6 * SEGMENT
+                )
+                assert arrived, (number, captures[number].error, captures[number].received)
+                ts_after[number] = arrived - requested
+            figures = {
+                "channels": len(CHANNELS),
+                "segment_seconds": SEGMENT,
+                "hls_listed_s": {k: round(v, 3) for k, v in listed_after.items()},
+                "ts_arrived_s": {k: round(v, 3) for k, v in ts_after.items()},
+                "hls": distribution(listed_after.values()),
+                "ts": distribution(ts_after.values()),
+            }
+            print(f"\nbreak-in, request to the alert segment listed in HLS (s): {figures['hls']}")
+            print(f"break-in, request to the alert segment read from the TS (s): {figures['ts']}")
             # Its schedule time is where the feed cut: the first GOP it had not yet handed ffmpeg, so
             # at most the lead plus a segment after the request (a player at the live edge shows it
             # then; a shorter lead, RETROVUE_PLAYOUT_LEAD_SEGMENTS, brings that closer).
             scheduled = {
                 k: round((s.program_date_time - issued_at).total_seconds(), 2) for k, s in switched_to.items()
             }
-            print(f"break-in, request to the alert's schedule time (s): {scheduled}")
+            figures["schedule_time_s"] = distribution(scheduled.values())
+            print(f"break-in, request to the alert's schedule time (s): {figures['schedule_time_s']}")
             assert all(s.program_date_time >= issued_at for s in switched_to.values()), scheduled
             assert max(scheduled.values()) <= (LEAD_SEGMENTS + 1) * SEGMENT + NOTICE_TOLERANCE, scheduled
-            assert max(delays.values()) <= 2 * SEGMENT + BREAK_IN_TOLERANCE, delays
+            assert max(listed_after.values()) <= 2 * SEGMENT, listed_after
+            assert max(ts_after.values()) <= 2 * SEGMENT, ts_after
 
             # The worker encodes the slate once; every channel then switches to it.
             slate = _wait(
@@ -212,7 +253,7 @@ def test_an_alert_breaks_into_every_channel_within_two_segments_and_each_returns
                     playlist = _playlist(f"{base}/hls/{channel.number}/index.m3u8")
                     newest = playlist and playlist.segments[-1]
                     url = newest and f"{base}/hls/{channel.number}/{newest.uri}"
-                    return url if url and _near(_frame_rgb(url, 160, 4), BANNER_YELLOW) else None
+                    return url if url and near(frame_rgb(url, 160, 4), BANNER_YELLOW) else None
 
                 assert _wait(on_slate, timeout=6 * SEGMENT, interval=0.2), (
                     f"{channel.number} never aired the slate"
@@ -223,7 +264,7 @@ def test_an_alert_breaks_into_every_channel_within_two_segments_and_each_returns
 
             # The stand-by card leaving for the slate is an off-air event too (at a schedule time,
             # which runs ahead of the wall clock): the return is the off-air after the last on-air.
-            gaps = {}
+            gaps, returns = {}, {}
             for channel in channels:
                 last_on = AlertEvent.objects.filter(
                     alert=alert, channel=channel, kind=EventKind.ON_AIR
@@ -270,8 +311,30 @@ def test_an_alert_breaks_into_every_channel_within_two_segments_and_each_returns
                 gaps[channel.number] = (back.actual_start - off.at).total_seconds()
                 assert gaps[channel.number] == 0, aired
                 assert off.at > issued_at
+                returns[channel.number] = off.at
 
             print(f"seconds from off-air to the programme's first frame on the schedule: {gaps}")
+            # Viewers see it too: the first segment at the return is the programme, in the playlist
+            # and in the TS, which every reader got without a break.
+            for number, off_at in returns.items():
+                back = _wait(
+                    lambda n=number, at=off_at: watches[n].first_from(at, PDT_SLACK)[0], timeout=6 * SEGMENT
+                )
+                assert back, (number, off_at, watches[number].segments()[-6:])
+                url = f"{base}/hls/{number}/{back.uri}"
+                assert not alert_frame(url), f"channel {number}: {back.uri} is still the alert"
+                programme = get_bytes(url)
+                arrived = _wait(lambda n=number, d=programme: captures[n].arrival_of(d), timeout=6 * SEGMENT)
+                capture = captures[number]
+                assert arrived and not capture.ended and not capture.error, (
+                    number,
+                    capture.error,
+                    capture.ended,
+                )
+                assert capture.status == 200 and capture.content_type == "video/mp2t", number
+                assert capture.bad_sync() == 0, number
+            if REPORT:
+                Path(REPORT).write_text(json.dumps(figures, indent=2))
         output, _ = checker.communicate(timeout=60)
         print(output.decode().strip())
         assert checker.returncode == 0, output.decode()
@@ -279,10 +342,14 @@ def test_an_alert_breaks_into_every_channel_within_two_segments_and_each_returns
         print(ts_output.decode().strip())
         assert reader.returncode == 0, ts_output.decode()
     finally:
+        for watcher in (*watches.values(), *captures.values()):
+            watcher.stop()
+        # Each hung-up stream ends at the server's next write (a new segment): wait for that while
+        # the channels still run, so no request thread holds a database connection past the test.
+        _wait(lambda: not ChannelRuntime.objects.filter(viewers__gt=0).exists(), timeout=4 * SEGMENT)
         for process in (checker, reader):
             if process is not None and process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-        supervisor.stopping.set()
-        runner.join(timeout=20)
-        SOURCE.forget()
+        stop_processes([supervisor], grace_seconds=15)
+        playout_log.close()

@@ -1,5 +1,6 @@
 """What playout hears when it asks whether an alert interrupts a channel (retrovue.core.interrupts)."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -111,3 +112,29 @@ def test_on_and_off_air_are_recorded_per_channel(source, channel):
         (EventKind.ON_AIR, ready_at, "slate"),
         (EventKind.OFF_AIR, ended, "slate"),
     ]
+
+
+@pytest.mark.django_db(transaction=True)  # the card is made in a thread, with its own connection
+def test_a_channel_going_on_the_air_has_its_stand_by_card_made_before_any_alert(channel, monkeypatch):
+    from alerts.slate import slate_root
+
+    source = AlertInterrupts(snapshot_seconds=0)
+    monkeypatch.setattr(interrupts, "_sources", [source])
+    interrupts.prepare(channel.stream_profile_id)
+    made = None
+    for _ in range(300):  # about a second of encoding; a loaded box takes longer
+        made = source._standby.get(channel.stream_profile_id)
+        if made is not None:
+            break
+        time.sleep(0.1)
+    assert made is not None and made.is_file() and made.parent == slate_root() / "standby"
+    assert not Alert.objects.exists()  # nothing had to be issued for it
+
+
+def test_sources_without_a_prepare_step_are_skipped(monkeypatch):
+    class Quiet:
+        def interruption(self, *args):
+            return None
+
+    monkeypatch.setattr(interrupts, "_sources", [Quiet()])
+    interrupts.prepare(1)  # no AttributeError

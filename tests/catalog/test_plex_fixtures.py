@@ -12,9 +12,7 @@ from tests.catalog.plex_helpers import sync
 ITEM_TYPES = {"movie", "show", "season", "episode"}
 
 
-@pytest.mark.parametrize(
-    "fixture", sorted(path.name for path in FIXTURES.glob("*.xml"))
-)
+@pytest.mark.parametrize("fixture", sorted(path.name for path in FIXTURES.glob("*.xml")))
 def test_every_item_in_every_capture_parses(fixture):
     root = ElementTree.parse(FIXTURES / fixture).getroot()
     items = [element for element in root if element.get("type") in ITEM_TYPES and element.get("ratingKey")]

@@ -84,7 +84,9 @@ def render(
         media_root = prefix / "media"
         media_root.mkdir(parents=True, exist_ok=True)
     text = _replace_once(text, MEDIA_ALIAS, f"alias {media_root}/;")
-    text = _replace_once(text, AUTH_CACHE, AUTH_CACHE.replace("/var/cache/retrovue-nginx", f"{prefix}/auth-cache"))
+    text = _replace_once(
+        text, AUTH_CACHE, AUTH_CACHE.replace("/var/cache/retrovue-nginx", f"{prefix}/auth-cache")
+    )
     text = _replace_once(text, PID, f"pid {prefix}/nginx.pid;")
     text = _replace_once(text, ACCESS_LOG, f"access_log {prefix}/access.log retrovue;")
     text = _replace_once(text, STREAM_AUTH_DEFAULT, f"{STREAM_AUTH_DEFAULT}\n        {stream_auth_rules}")

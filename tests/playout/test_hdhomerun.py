@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
 from django.test import Client
 
 from playout import hdhomerun, hls, ts_stream
@@ -158,6 +159,22 @@ def test_tuning_a_channel_streams_mpeg_ts_from_the_newest_segments(channels, sta
         finish(response)
     assert ChannelRuntime.objects.get(channel=channels["7"]).viewers == 0
     assert tuners_in_use() == 0
+
+
+@pytest.mark.django_db(transaction=True)  # outside a test transaction, as a web thread runs it
+def test_a_ts_stream_holds_no_database_connection_while_it_streams(station):
+    channel = Channel.objects.create(number="7", name="Seven", time_zone="UTC")
+    ChannelRuntime.objects.create(channel=channel)
+    put_on_air("7", station / "hls")
+    stream = SegmentStream(channel, acquire_tuner())
+    try:
+        first = next(stream)
+        assert first[0] == 0x47
+        assert connection.connection is None  # closed once the viewer was counted
+        assert ChannelRuntime.objects.get(channel=channel).viewers == 1
+    finally:
+        stream.close()
+    assert ChannelRuntime.objects.get(channel=channel).viewers == 0
 
 
 def test_an_unknown_or_disabled_channel_is_404(channels):

@@ -159,6 +159,18 @@ def test_an_edit_off_the_grid_is_refused_with_the_reason(staff_client, station):
     assert not DeskEntry.objects.exists()
 
 
+def test_an_interruption_cannot_be_placed_by_hand(staff_client, station):
+    response = staff_client.post(
+        f"{API}/entries",
+        {"channel_ids": [station["three"].pk], "start": next_weekday(2, 20).isoformat(), "kind": "interrupt",
+         "mode": "ripple", "resume_at": next_weekday(2, 23).isoformat()},
+        content_type="application/json",
+    )  # fmt: skip
+    assert response.status_code == 422
+    assert "placed by emergency alerts" in response.json()["detail"]
+    assert not DeskEntry.objects.exists()
+
+
 def test_an_edit_made_on_a_stale_timeline_is_refused_as_a_conflict(staff_client, station):
     three, film = station["three"], station["film"]
     seen = versions(staff_client)

@@ -186,7 +186,11 @@ def test_a_special_airs_its_own_promos_in_the_days_before_and_not_after():
                              item_ids=[gala.pk], special=True, promo_ids=[promo.pk])  # fmt: skip
     build_channel(channel, at(0), at(0) + timedelta(days=3), fine_until=at(0) + timedelta(days=3))
 
-    aired = list(Piece.objects.filter(channel=channel, playable=promo).order_by("start").values_list("start", flat=True))
+    aired = list(
+        Piece.objects.filter(channel=channel, playable=promo)
+        .order_by("start")
+        .values_list("start", flat=True)
+    )
     assert aired and all(moment < at(20) + timedelta(days=1) for moment in aired)
     # Not more than once within an hour.
     assert all((later - earlier) >= timedelta(hours=1) for earlier, later in itertools.pairwise(aired))

@@ -71,3 +71,27 @@ def test_bad_channel_number_and_time_zone_are_refused():
     with pytest.raises(Exception) as caught:
         channel.full_clean()
     assert "not a channel number" in str(caught.value) and "time zone" in str(caught.value)
+
+
+def test_staff_set_a_profile_to_pass_through_in_hevc_and_its_pieces_become_out_of_date(staff_client):
+    from scheduling.choices import VideoCodec, VideoMode
+    from scheduling.models import StreamProfile
+
+    profile = StreamProfile.objects.create(name="Pass", width=1280, height=720)
+    assert (profile.video_mode, profile.video_codec) == (VideoMode.SMART_COPY, VideoCodec.H264)
+    page = staff_client.get(f"/admin/scheduling/streamprofile/{profile.pk}/change/").content.decode()
+    assert 'name="video_mode"' in page and "Air sources at their own size" in page
+
+    form = {
+        "name": "Pass", "width": 1280, "height": 720, "frame_rate": "29.970", "video_bitrate_kbps": 3000,
+        "audio_bitrate_kbps": 128, "segment_seconds": 2, "video_mode": VideoMode.PASS_THROUGH,
+        "video_codec": VideoCodec.HEVC, "preferred_audio_language": "", "burn_forced_subtitles": "on",
+    }  # fmt: skip
+    response = staff_client.post(f"/admin/scheduling/streamprofile/{profile.pk}/change/", form)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    profile.refresh_from_db()
+    assert (profile.video_mode, profile.video_codec) == (VideoMode.PASS_THROUGH, VideoCodec.HEVC)
+    assert profile.tracks_changed_at is not None  # pieces encoded before are encoded again
+    listing = staff_client.get("/admin/scheduling/streamprofile/?video_mode=pass_through").content.decode()
+    assert "Pass" in listing

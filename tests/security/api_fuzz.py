@@ -25,7 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-POSTGRES_ADMIN_URL = os.environ.get("RETROVUE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "RETROVUE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 
 SEED = r"""
 import json
@@ -67,7 +69,11 @@ def _free_port() -> int:
 
 
 def _environment(data_dir: Path, database_url: str) -> dict:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("RETROVUE_", "DJANGO_", "CELERY_"))}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("RETROVUE_", "DJANGO_", "CELERY_"))
+    }
     env.update(
         {
             "RETROVUE_DATA_DIR": str(data_dir),

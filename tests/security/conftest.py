@@ -41,7 +41,9 @@ def _user(username: str, *, staff: bool, superuser: bool = False, permissions: t
     )
     for label in permissions:
         app_label, codename = label.split(".")
-        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
     return get_user_model().objects.get(pk=user.pk)  # fresh: no stale permission cache
 
 
@@ -82,5 +84,7 @@ def grant(user, *labels: str):
     """Give `user` more permissions and return a fresh copy (Django caches permissions per instance)."""
     for label in labels:
         app_label, codename = label.split(".")
-        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
     return get_user_model().objects.get(pk=user.pk)

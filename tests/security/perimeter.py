@@ -58,6 +58,7 @@ ADMIN_CUSTOM_VIEWS = {
     "admin:catalog_matchcandidate_rerun": "catalog.change_matchcandidate",
     "admin:alerts_console": "alerts.view_alert",
     "admin:alerts_clear_all": "alerts.change_alert",
+    "admin:alerts_on_air": "alerts.view_alert",
 }
 # The AdminSite's own pages (staff only; what they list is filtered by permission).
 ADMIN_SITE_VIEWS = {
@@ -151,4 +152,6 @@ def endpoints(default_id: str = "1") -> list[Endpoint]:
 
 def is_public(endpoint: Endpoint) -> bool:
     route = endpoint.route.lstrip("^")
-    return endpoint.key in PUBLIC or any(route.startswith(prefix) for prefix in PUBLIC if prefix.endswith("/"))
+    return endpoint.key in PUBLIC or any(
+        route.startswith(prefix) for prefix in PUBLIC if prefix.endswith("/")
+    )

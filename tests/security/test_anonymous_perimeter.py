@@ -58,7 +58,9 @@ def test_public_endpoints_never_fail_a_stranger(anonymous, endpoint):
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
-@pytest.mark.parametrize("path", ["/admin/", "/api/", "/api/openapi.json", "/metrics", "/api/system/task-runs"])
+@pytest.mark.parametrize(
+    "path", ["/admin/", "/api/", "/api/openapi.json", "/metrics", "/api/system/task-runs"]
+)
 def test_a_signed_in_non_staff_account_is_a_stranger_too(non_staff, path, method):
     response = getattr(non_staff.client, method)(path)
 

@@ -78,7 +78,13 @@ def test_run_makes_the_data_folder_private_and_creates_everything_private(tmp_pa
         session.get(f"http://127.0.0.1:{port}/admin/login/", timeout=5)
 
         database = data / "retrovue.sqlite3"
-        for path in (data, database, data / "retrovue.sqlite3-wal", data / "secret_key", data / "admin_password"):
+        for path in (
+            data,
+            database,
+            data / "retrovue.sqlite3-wal",
+            data / "secret_key",
+            data / "admin_password",
+        ):
             assert path.exists(), path
         assert stat.S_IMODE(data.stat().st_mode) == 0o700
         assert stat.S_IMODE(database.stat().st_mode) == 0o600

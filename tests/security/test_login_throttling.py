@@ -92,7 +92,9 @@ def test_failures_are_recorded_and_logged_with_the_address_never_the_password(su
 
     assert AccessAttempt.objects.filter(username="root", ip_address="203.0.113.50").exists()
     assert AccessFailureLog.objects.filter(username="root", ip_address="203.0.113.50").exists()
-    failure_lines = [record.getMessage() for record in caplog.records if "login failure" in record.getMessage()]
+    failure_lines = [
+        record.getMessage() for record in caplog.records if "login failure" in record.getMessage()
+    ]
     assert failure_lines and "203.0.113.50" in failure_lines[0]
     assert "hunter2-wrong" not in caplog.text
     assert "hunter2-wrong" not in "".join(AccessAttempt.objects.values_list("post_data", flat=True))

@@ -100,7 +100,9 @@ def test_uploads_are_served_by_django_as_inert_downloads(superuser, media_root, 
     assert response["Content-Disposition"].startswith("attachment")
 
 
-@pytest.mark.parametrize("name", ["logos/page.html", "logos/page.svg", "secret_key", "logos/../../secret_key"])
+@pytest.mark.parametrize(
+    "name", ["logos/page.html", "logos/page.svg", "secret_key", "logos/../../secret_key"]
+)
 def test_django_serves_nothing_but_stored_upload_names_from_media(media_root, anonymous, name):
     (media_root / "logos").mkdir()
     (media_root / "logos" / "page.html").write_bytes(HTML_PAGE)

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('playout', '0006_pregen_piece_unique_on_any_database'),
+        ('playout', '0007_pregen_copied_frames_smartcopy'),
     ]
 
     operations = [
