@@ -388,6 +388,7 @@ class Supervisor:
             self.restart(slot, reason)
 
     def start(self, slot: ChannelSlot) -> None:
+        as_run.take_back(slot.channel.pk)  # this run's entries are logged (a restart handed the last off)
         runtime = ChannelRuntime.objects.get(channel=slot.channel)
         handover = Handover(
             tail_discontinuity=runtime.tail_discontinuity,
