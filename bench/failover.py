@@ -12,18 +12,17 @@ root (tests/playout/multi_supervisor.py), standing for a machine. Phases:
              segment the client gets from the new machine. Also checked: the media sequence never
              goes back for the client, a discontinuity marks the change of machine, and no channel
              airs on two workers at once (the as-run log, `as_run.overlaps`).
+  drain      SIGTERM one of K supervisors (`--drain-rounds`): seconds until it exits, and per
+             channel it held the longest wait between new segments a following client sees around
+             the handover (a gap of "two segments" is a wait of three segment lengths).
   cpu        one supervisor with N channels (`--cpu-steps`), after `--settle` s on the air, over
              `--window` s: cores of the supervisor's Python (feeds, leases) and of its channel
              ffmpegs (/proc/<pid>/stat), their resident memory (VmRSS; PSS where readable), and
              whether every channel kept adding segments.
 
-    .venv/bin/python bench/failover.py --quick       # about 6 minutes: rounds 2x20,3x20; cpu 20,50
-    .venv/bin/python bench/failover.py               # rounds 2x6,2x20,3x20,2x40,3x40; cpu 20,50,100
-    .venv/bin/python bench/failover.py --rounds 2x20 --drain-rounds 2x20,3x20 --cpu-steps 20
-
-  drain      SIGTERM one of K supervisors (`--drain-rounds`, default 2x20): seconds until it exits,
-             and per channel it held the longest wait between new segments a following client
-             sees around the handover (a gap of "two segments" is a wait of three segment lengths).
+    .venv/bin/python bench/failover.py --quick   # ~5 min: rounds 2x20,3x20; drain 2x20; cpu 20,50
+    .venv/bin/python bench/failover.py           # ~8 min: rounds 2x6,2x20,3x20,2x40,3x40;
+                                                 #   drain 2x20,3x20; cpu 20,50,100
 
 Needs PostgreSQL (a database `retrovue_bench_failover` is created and dropped) and ffmpeg. Files go
 to /tmp/retrovue-bench-failover. Prints the load average before and after: other work on the box
@@ -333,7 +332,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="rounds 2x20,3x20 and cpu 20,50")
     parser.add_argument("--rounds", default=None, help="takeover rounds, KxN comma-separated")
     parser.add_argument("--repeat", type=int, default=1, help="times to run each round")
-    parser.add_argument("--drain-rounds", default=None, help="SIGTERM rounds, KxN comma-separated (2x20)")
+    parser.add_argument(
+        "--drain-rounds", default=None, help="SIGTERM rounds, KxN comma-separated (2x20,3x20; --quick 2x20)"
+    )
     parser.add_argument("--cpu-steps", default=None, help="channels per supervisor in the cpu phase")
     parser.add_argument("--window", type=float, default=30.0)
     parser.add_argument("--settle", type=float, default=10.0)
@@ -386,7 +387,7 @@ def main() -> int:
             )
         drains = [
             tuple(int(part) for part in spec.split("x"))
-            for spec in (args.drain_rounds or "2x20").split(",")
+            for spec in (args.drain_rounds or ("2x20" if args.quick else "2x20,3x20")).split(",")
             if spec
         ]
         results["drains"] = []

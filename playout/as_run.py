@@ -56,6 +56,9 @@ worker_id = ""
 
 # The last row written per channel by this process; feeds of one channel serve one entry at a time.
 _last: dict[int, AsRunRow] = {}
+# Channels this process handed to another worker, and from what schedule time the other airs them:
+# an entry the winding-down feed starts after that never aired here and is not logged.
+_handed: dict[int, datetime] = {}
 _lock = threading.Lock()
 
 
@@ -63,6 +66,7 @@ def forget() -> None:
     """Drop what this process remembers (tests; a supervisor that hands channels back)."""
     with _lock:
         _last.clear()
+        _handed.clear()
 
 
 def record_start(channel_id: int, entry: Entry) -> AsRunRow | None:
@@ -71,6 +75,9 @@ def record_start(channel_id: int, entry: Entry) -> AsRunRow | None:
     note = entry.note[:500]
     with _lock:
         previous = _last.get(channel_id)
+        handed_at = _handed.get(channel_id)
+    if handed_at is not None and entry.airs_at >= handed_at:
+        return None
     try:
         if previous is None:
             AsRunEntry.objects.filter(channel_id=channel_id, actual_stop__isnull=True).update(
@@ -117,6 +124,8 @@ def hand_off(channel_id: int, at: datetime | None, *, wait_seconds: float = 1.0)
     first entry closes whatever row another worker left open."""
     with _lock:
         current = _last.pop(channel_id, None)
+        if at is not None:
+            _handed[channel_id] = at
     if current is not None and at is not None:
         current.cut_at = at
         deadline = time.monotonic() + wait_seconds
@@ -130,6 +139,12 @@ def hand_off(channel_id: int, at: datetime | None, *, wait_seconds: float = 1.0)
         mine.filter(Q(actual_stop__isnull=True) | Q(actual_stop__gt=at)).update(actual_stop=at)
     except Exception:
         logger.exception("Channel %s: could not close the as-run log at the handover", channel_id)
+
+
+def take_back(channel_id: int) -> None:
+    """The channel airs here again (claimed or handed back): log its entries."""
+    with _lock:
+        _handed.pop(channel_id, None)
 
 
 def record_stop(row: AsRunRow | None, at: datetime, *, error: str = "") -> None:
@@ -194,7 +209,8 @@ def overlaps(channel_id: int, tolerance: timedelta = timedelta(0)) -> list[tuple
     latest: dict[str, AsRunEntry] = {}  # per worker, its row that ends last so far
     for row in rows:
         for worker, other in latest.items():
-            if worker != row.worker and stops[other.pk] - row.actual_start > tolerance:
+            # `other` started no later than `row`: they overlap from row's start to the first stop.
+            if worker != row.worker and min(stops[other.pk], stops[row.pk]) - row.actual_start > tolerance:
                 found.append((other, row))
         mine = latest.get(row.worker)
         if mine is None or stops[row.pk] > stops[mine.pk]:

@@ -214,6 +214,12 @@ class ChannelProcess:
         resume_at = self.playlist.segments[-1].ends_at if self.playlist.segments else None
         if handover is not None and not self.playlist.segments:
             resume_at = self._continue_elsewhere(handover)
+            logger.info(
+                "Channel %s: continuing from another worker at msn %s, schedule %s",
+                self.number,
+                self.playlist.next_msn,
+                resume_at,
+            )
         self.sweep()
         for stale_list in self.work.glob("*.csv"):
             stale_list.unlink(missing_ok=True)

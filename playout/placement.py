@@ -119,14 +119,36 @@ def forget(worker_id: str) -> None:
     PlayoutWorker.objects.filter(worker_id=worker_id).delete()
 
 
-def live_peers(worker_id: str, now: datetime, stale_after: timedelta) -> list[Peer]:
-    """Workers other than this one that beat within `stale_after` and are not draining."""
+def live_peers(
+    worker_id: str, now: datetime, stale_after: timedelta, costs: dict[int, float] | None = None
+) -> list[Peer]:
+    """Workers other than this one that beat within `stale_after` and are not draining. With
+    `costs` (channel id → cores), a peer's load is counted from the leases it holds now, not from
+    its last beat (which is up to a beat old: two workers evening out on stale loads would pass
+    channels back and forth)."""
     rows = (
         PlayoutWorker.objects.filter(last_seen_at__gte=now - stale_after, draining=False)
         .exclude(worker_id=worker_id)
         .values_list("worker_id", "capacity", "load")
     )
-    return [Peer(worker, capacity, load) for worker, capacity, load in rows]
+    peers = [Peer(worker, capacity, load) for worker, capacity, load in rows]
+    if costs is not None and peers:
+        held: dict[str, float] = {peer.worker_id: 0.0 for peer in peers}
+        leases = list(
+            ChannelRuntime.objects.filter(lease_owner__in=list(held), lease_expires_at__gt=now).values_list(
+                "lease_owner", "channel_id"
+            )
+        )
+        unknown = {channel_id for _, channel_id in leases if channel_id not in costs}
+        if unknown:
+            costs.update(
+                channel_costs(Channel.objects.filter(pk__in=unknown).select_related("stream_profile"), now)
+            )
+        for owner, channel_id in leases:
+            held[owner] += costs.get(channel_id, copy_cost())
+        for peer in peers:
+            peer.load = held[peer.worker_id]
+    return peers
 
 
 def receiver_for(peers: list[Peer], cost: float) -> Peer | None:

@@ -10,7 +10,12 @@ The loop runs small steps, every `POLL_SECONDS`:
 
 - `claim_channels`: for each enabled, always-on channel without a live lease, take the lease with a
   conditional UPDATE (free, expired, or already ours) and count the rows: exactly one worker wins.
-  `--max-channels` caps what one worker takes, so several share a station;
+  A worker claims while its load (estimated CPU cores of its channels) is under its fair share of
+  the live workers' capacity (`playout.placement`); `--max-channels` caps the count as well;
+- `beat` writes this worker's `PlayoutWorker` row (capacity, load, origin), which the others read;
+- `rebalance` hands channels to the least used peer while this worker stays at least as used, and
+  `adopt_handed_over` starts what a peer handed this one (`hand_over`: stop here, leave the
+  counters and the schedule time reached in the row, pass the lease in one conditional UPDATE);
 - `renew_leases`: a heartbeat extends this worker's leases; a lease found taken (this worker
   stalled past expiry and another took over) stops the local channel at once;
 - `check_channel`: start ffmpeg when due, take in new segments, and when the process exited or
@@ -22,7 +27,10 @@ The loop runs small steps, every `POLL_SECONDS`:
   the channel's `ChannelRuntime` row so the monitor, the API, and whichever worker runs the channel
   next see it.
 
-SIGTERM or SIGINT set a flag; the loop then stops every channel, releases the leases and exits.
+SIGTERM or SIGINT set a flag; the loop then drains: marks this worker draining, hands every channel
+to a live peer with room (the rest are released), and exits. A worker that dies instead loses its
+leases `LEASE_SECONDS` after its last beat and the others take its channels over. See
+docs/playout-machines.md.
 """
 
 from __future__ import annotations
@@ -187,7 +195,7 @@ class Supervisor:
 
     def drain(self) -> None:
         now = self.clock()
-        peers = placement.live_peers(self.worker_id, now, self.peer_fresh)
+        peers = placement.live_peers(self.worker_id, now, self.peer_fresh, self.costs)
         for slot in sorted(self.slots.values(), key=lambda slot: slot.channel.sort_key):
             cost = self.cost_of(slot.channel)
             receiver = placement.receiver_for(peers, cost)
@@ -256,6 +264,7 @@ class Supervisor:
                 break
             if self.claim(channel):
                 load += cost
+                as_run.take_back(channel.pk)
                 self.slots[channel.pk] = ChannelSlot(
                     channel=channel, process=ChannelProcess(channel, self.server)
                 )
@@ -278,7 +287,7 @@ class Supervisor:
         whichever started first, and no channel moves back and forth."""
         if not self.slots:
             return
-        peers = placement.live_peers(self.worker_id, self.clock(), self.peer_fresh)
+        peers = placement.live_peers(self.worker_id, self.clock(), self.peer_fresh, self.costs)
         if not peers:
             return
         load = self.load
@@ -326,6 +335,7 @@ class Supervisor:
         if adopted:
             self.costs.update(placement.channel_costs(adopted, self.clock()))
         for channel in adopted:
+            as_run.take_back(channel.pk)
             self.slots[channel.pk] = ChannelSlot(
                 channel=channel, process=ChannelProcess(channel, self.server)
             )
@@ -389,6 +399,7 @@ class Supervisor:
             self.restart(slot, reason)
 
     def start(self, slot: ChannelSlot) -> None:
+        as_run.take_back(slot.channel.pk)  # this run's entries are logged (a restart handed the last off)
         runtime = ChannelRuntime.objects.get(channel=slot.channel)
         handover = Handover(
             tail_discontinuity=runtime.tail_discontinuity,

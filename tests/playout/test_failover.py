@@ -81,10 +81,25 @@ def no_channel_on_two_workers(numbers: list[str]) -> list:
     # there, on a keyframe of the same grid: any overlap beyond rounding is double airing.
     tolerance = timedelta(seconds=SEGMENT / 2)
     return [
-        [(row.channel.number, row.worker, row.actual_start, row.actual_stop) for row in pair]
+        " vs ".join(
+            f"{row.channel.number} {row.worker} {row.actual_start:%H:%M:%S.%f}–"
+            f"{f'{row.actual_stop:%H:%M:%S.%f}' if row.actual_stop else 'open'} {row.origin}"
+            for row in pair
+        )
         for pk in Channel.objects.filter(number__in=numbers).values_list("pk", flat=True)
         for pair in as_run.overlaps(pk, tolerance)
     ]
+
+
+def as_run_log(numbers: list[str]) -> str:
+    from playout.models import AsRunEntry
+
+    rows = AsRunEntry.objects.filter(channel__number__in=numbers).order_by("channel__number", "actual_start")
+    return "\n".join(
+        f"{row.channel.number} {row.worker} {row.actual_start:%H:%M:%S.%f}–"
+        f"{f'{row.actual_stop:%H:%M:%S.%f}' if row.actual_stop else 'open'} {row.origin}"
+        for row in rows.select_related("channel")
+    )
 
 
 def start_two_and_spread(machines, numbers):
@@ -134,7 +149,7 @@ def test_a_killed_machines_channels_air_again_on_the_other_within_15_s(station, 
     for number in moved:
         origins = [sighting.origin for sighting in follower.trails[number].sightings]
         assert origins[0] == first.hls.as_uri() and origins[-1] == second.hls.as_uri()
-    assert no_channel_on_two_workers(numbers) == []
+    assert no_channel_on_two_workers(numbers) == [], as_run_log(numbers)
 
 
 def test_sigterm_drains_a_machine_without_a_gap_longer_than_two_segments(station, machines):
@@ -174,4 +189,4 @@ def test_sigterm_drains_a_machine_without_a_gap_longer_than_two_segments(station
         first_b = next(s for s in trail.sightings if s.origin == second.hls.as_uri())
         resumed = (first_b.oldest_starts_at - last_a.newest_ends_at).total_seconds()
         assert -0.1 <= resumed <= SEGMENT + 0.1, (last_a, first_b)
-    assert no_channel_on_two_workers(numbers) == []
+    assert no_channel_on_two_workers(numbers) == [], as_run_log(numbers)

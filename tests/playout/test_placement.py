@@ -287,3 +287,28 @@ def test_three_workers_even_out_to_within_one_channel_whoever_started_first(prof
         assert sorted(len(made.slots) for made in (first, second, third)) == [2, 2, 3]
     finally:
         stop_all(first, second, third)
+
+
+def test_a_short_row_inside_another_workers_row_overlaps_by_its_own_length(profile):
+    channel = channels(profile, 1)[0]
+    _row(channel, "box-b", 10, 20)
+    AsRunEntry.objects.create(
+        channel=channel, scheduled_start=BASE, scheduled_stop=BASE, origin="pregen", worker="box-a",
+        actual_start=BASE + timedelta(seconds=10), actual_stop=BASE + timedelta(seconds=10, milliseconds=20),
+    )  # fmt: skip
+    assert as_run.overlaps(channel.pk, timedelta(seconds=1)) == []
+    assert len(as_run.overlaps(channel.pk, timedelta(0))) == 1
+
+
+def test_an_entry_the_feed_starts_after_the_handoff_is_not_logged(profile, monkeypatch):
+    from playout.planner import Entry
+
+    channel = channels(profile, 1)[0]
+    monkeypatch.setattr(as_run, "worker_id", "box-a")
+    monkeypatch.setattr(as_run, "_handed", {})
+    as_run.hand_off(channel.pk, BASE + timedelta(seconds=10), wait_seconds=0)
+    late = Entry(origin="slate", airs_at=BASE + timedelta(seconds=10), duration=timedelta(seconds=4))
+    assert as_run.record_start(channel.pk, late) is None
+    assert not AsRunEntry.objects.filter(channel=channel).exists()
+    as_run.take_back(channel.pk)  # the channel comes back here: logged again
+    assert as_run.record_start(channel.pk, late) is not None
