@@ -12,17 +12,16 @@ from __future__ import annotations
 import itertools
 import json
 import subprocess
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 from django.conf import settings
 
 from playout import ffmpeg_commands as commands
-from playout.channel_process import channel_ffmpeg_argv, concat_list_text, parse_segment_list
-from playout.feed import ChannelFeed, FeedServer, Planner, slate_file
 from retrovue.subprocesses import run_command
 from scheduling.models import Channel, StreamProfile
+from tests.playout.feed_run import air_at_once
 from tests.playout.test_channel_process import air, item_for, ready
 
 T0 = datetime(2026, 3, 2, 20, 0, tzinfo=UTC)
@@ -81,34 +80,12 @@ def schedule(channel, profile, tmp_path) -> list:
 
 
 def test_pieces_join_on_the_frame_grid_without_overlap_or_gap(channel, profile, schedule, tmp_path):
-    planner = Planner(channel, slate=slate_file(profile, tmp_path / "slates"))
-    total = schedule[-1].stop - T0
-    feed = ChannelFeed(
-        channel, planner, segment=timedelta(seconds=SEGMENT), lead_segments=int(total.total_seconds()) + 10,
-        clock=lambda: T0,
-    )  # fmt: skip
-    server = FeedServer()
-    server.start()
-    server.register(feed)
-    try:
-        concat = tmp_path / "feed.ffconcat"
-        concat.write_text(concat_list_text([server.url(feed, index) for index in range(PIECES)]))
-        out = tmp_path / "out"
-        out.mkdir()
-        argv = channel_ffmpeg_argv(
-            ffmpeg=settings.RETROVUE_FFMPEG, concat_list=concat, segment_pattern=out / "r-%06d.ts",
-            segment_list=out / "r.csv",
-        )  # fmt: skip
-        channel_run = subprocess.run(argv, capture_output=True, timeout=120, check=False)
-    finally:
-        server.stop()
-    channel_errors = channel_run.stderr.decode("utf-8", "replace")
-    assert channel_run.returncode == 0, channel_errors
-    assert feed.status.entries == PIECES
+    run = air_at_once(channel, profile, start=T0, stop=schedule[-1].stop, entries=PIECES,
+                      segment_seconds=SEGMENT, tmp_path=tmp_path)  # fmt: skip
+    channel_errors, joined = run.errors, run.joined
+    assert run.channel_run.returncode == 0, channel_errors
+    assert run.feed.status.entries == PIECES
 
-    joined = tmp_path / "channel.ts"
-    segments = parse_segment_list((out / "r.csv").read_text())
-    joined.write_bytes(b"".join((out / segment.name).read_bytes() for segment in segments))
     check = subprocess.run(
         [settings.RETROVUE_FFMPEG, "-v", "error", "-xerror", "-i", str(joined), "-f", "null", "-"],
         capture_output=True, timeout=120, check=False,

@@ -21,13 +21,14 @@ from django.conf import settings
 
 from playout import ffmpeg_commands as commands
 from playout import pregen, pregen_encode, smart_copy
-from playout.channel_process import ChannelProcess, channel_ffmpeg_argv, concat_list_text, parse_segment_list
-from playout.feed import ChannelFeed, FeedServer, Planner, slate_file
+from playout.channel_process import ChannelProcess
+from playout.feed import FeedServer
 from playout.models import PregenStatus
 from playout.parameter_sets import segment_parameter_sets
 from retrovue.subprocesses import run_command
 from scheduling.choices import VideoMode
 from scheduling.models import Channel, StreamProfile
+from tests.playout.feed_run import air_at_once
 from tests.playout.test_channel_process import air, item_for
 
 T0 = datetime(2026, 3, 2, 20, 0, tzinfo=UTC)
@@ -230,34 +231,12 @@ def test_smart_copied_and_encoded_pieces_air_together_and_parameter_changes_are_
         start = piece.stop
     assert [bool(row.copied_frames) for row in rows] == [False, True, False]
 
-    planner = Planner(channel, slate=slate_file(profile, tmp_path / "slates"))
-    total = pieces[-1].stop - T0
-    feed = ChannelFeed(
-        channel, planner, segment=timedelta(seconds=SEGMENT), lead_segments=int(total.total_seconds()) + 10,
-        clock=lambda: T0,
-    )  # fmt: skip
-    server = FeedServer()
-    server.start()
-    server.register(feed)
-    try:
-        concat = tmp_path / "feed.ffconcat"
-        concat.write_text(concat_list_text([server.url(feed, index) for index in range(len(cuts))]))
-        out = tmp_path / "out"
-        out.mkdir()
-        argv = channel_ffmpeg_argv(
-            ffmpeg=settings.RETROVUE_FFMPEG, concat_list=concat, segment_pattern=out / "r-%06d.ts",
-            segment_list=out / "r.csv",
-        )  # fmt: skip
-        channel_run = subprocess.run(argv, capture_output=True, timeout=120, check=False)
-    finally:
-        server.stop()
-    channel_errors = channel_run.stderr.decode("utf-8", "replace")
-    assert channel_run.returncode == 0, channel_errors
+    run = air_at_once(channel, profile, start=T0, stop=pieces[-1].stop, entries=len(cuts),
+                      segment_seconds=SEGMENT, tmp_path=tmp_path)  # fmt: skip
+    channel_errors, segments, joined, out = run.errors, run.segments, run.joined, run.out
+    assert run.channel_run.returncode == 0, channel_errors
     assert DTS_COMPLAINT not in channel_errors, channel_errors
 
-    segments = parse_segment_list((out / "r.csv").read_text())
-    joined = tmp_path / "channel.ts"
-    joined.write_bytes(b"".join((out / segment.name).read_bytes() for segment in segments))
     check = subprocess.run(
         [settings.RETROVUE_FFMPEG, "-v", "error", "-xerror", "-i", str(joined), "-f", "null", "-"],
         capture_output=True, timeout=120, check=False,
