@@ -30,9 +30,9 @@ ENV_EXAMPLE = (PROJECT_ROOT / "deploy" / "env.example").read_text()
 NGINX_CONF = (PROJECT_ROOT / "deploy" / "nginx.conf").read_text()
 PRODUCTION_DOC = (PROJECT_ROOT / "docs" / "production.md").read_text()
 
-STACK = ("postgres", "redis", "migrate", "web", "worker", "pregen", "playout", "beat", "nginx")
-APP_SERVICES = ("migrate", "web", "worker", "pregen", "playout", "beat")
-LONG_RUNNING_APP_SERVICES = ("web", "worker", "pregen", "playout", "beat")
+STACK = ("postgres", "redis", "migrate", "web", "worker", "sync", "pregen", "playout", "beat", "nginx")
+APP_SERVICES = ("migrate", "web", "worker", "sync", "pregen", "playout", "beat")
+LONG_RUNNING_APP_SERVICES = ("web", "worker", "sync", "pregen", "playout", "beat")
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|ENCRYPTION_KEY")
 REQUIRED_INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Z0-9_]+):\?[^}]+\}")
 INTERPOLATED_NAME = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)")
@@ -148,7 +148,11 @@ def test_worker_consumes_its_queues_and_playout_runs_the_supervisor(monkeypatch)
     worker = _parse_retrovue_command(SERVICES["worker"]["command"][3:], monkeypatch)
     monkeypatch.undo()
     playout = _parse_retrovue_command(SERVICES["playout"]["command"][3:], monkeypatch)
-    assert worker[worker.index("--queues") + 1] == "sync,default"
+    assert worker[worker.index("--queues") + 1] == "default"  # alerts never wait behind a deep sync
+    monkeypatch.undo()
+    sync = _parse_retrovue_command(SERVICES["sync"]["command"][3:], monkeypatch)
+    assert sync[sync.index("--queues") + 1] == "sync"
+    monkeypatch.undo()
     pregen = _parse_retrovue_command(SERVICES["pregen"]["command"][3:], monkeypatch)
     assert pregen[pregen.index("--queues") + 1] == "pregen"
     assert pregen[pregen.index("--pool") + 1] == "threads"
@@ -161,7 +165,7 @@ def test_playout_healthcheck_reads_the_supervisor_heartbeat_on_the_data_volume()
     assert _volume_mounts("playout")["/data"][0] == "data"
 
 
-@pytest.mark.parametrize("service", ["worker", "pregen"])
+@pytest.mark.parametrize("service", ["worker", "sync", "pregen"])
 def test_worker_healthcheck_pings_the_node_name_the_worker_takes(service, monkeypatch):
     exec_argv = _parse_retrovue_command(SERVICES[service]["command"][3:], monkeypatch)
     node = exec_argv[exec_argv.index("--hostname") + 1]
@@ -190,7 +194,7 @@ def test_hls_volume_is_written_by_playout_and_only_read_by_nginx():
     assert "hls" in COMPOSE["volumes"]
     # nginx serves /hls/ from the folder the volume is mounted on.
     assert f"alias {hls_root}/;" in NGINX_CONF
-    for service in ("web", "worker", "beat"):
+    for service in ("web", "worker", "sync", "beat"):
         assert _volume_mounts(service).get(hls_root, ("hls", "ro"))[1] == "ro", service
 
 

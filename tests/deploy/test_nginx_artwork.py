@@ -107,11 +107,12 @@ def test_artwork_refuses_writes(artwork_front):
     assert status == 403
 
 
-def test_artwork_volume_is_written_by_the_worker_and_only_read_by_nginx_and_web():
+def test_artwork_volume_is_written_by_the_sync_worker_and_only_read_by_nginx_and_web():
     root = SHARED_ENV["RETROVUE_ARTWORK_ROOT"]
     assert "artwork" in COMPOSE["volumes"]
-    assert _volume_mounts("worker")[root] == ("artwork", "rw")
+    assert _volume_mounts("sync")[root] == ("artwork", "rw")  # the artwork task runs on the sync queue
+    assert root not in _volume_mounts("worker")
     assert _volume_mounts("nginx")[root] == ("artwork", "ro")
     assert _volume_mounts("web")[root] == ("artwork", "ro")
     assert f"alias {root}/;" in NGINX_CONF
-    assert "worker" in SERVICES
+    assert "sync" in SERVICES
