@@ -33,9 +33,7 @@ import json
 import os
 import re
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -44,7 +42,17 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-from on_air import PYTHON, ROOT, TOOLS, Client, django_setup, free_port, wait_for_playlist
+from on_air import (
+    PYTHON,
+    ROOT,
+    TOOLS,
+    Client,
+    django_setup,
+    free_port,
+    start_station,
+    stop_station,
+    wait_for_playlist,
+)
 
 DATA = Path("/tmp/retrovue-bench-fresh")
 ADMIN_PASSWORD = "bench-fresh-start-pw"
@@ -243,16 +251,13 @@ def main() -> int:
     DATA.mkdir(parents=True)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    environment = {**os.environ, "RETROVUE_DATA_DIR": str(DATA), "RETROVUE_ADMIN_PASSWORD": ADMIN_PASSWORD}
-    for name in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "RETROVUE_ADMIN_USER"):
-        environment.pop(name, None)
     log = open(DATA.parent / "retrovue-bench-fresh.log", "w")  # noqa: SIM115 - open for the run
     started_at = datetime.now(UTC)
     started = time.monotonic()
-    station = subprocess.Popen(
-        [str(ROOT / "bin" / "run"), "--bind", f"127.0.0.1:{port}"],
-        cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+    # The first staff account is the launcher's default "admin" with a password we know.
+    station = start_station(
+        DATA, port, log, RETROVUE_ADMIN_PASSWORD=ADMIN_PASSWORD, RETROVUE_ADMIN_USER="admin"
+    )
     cpu = CpuSampler(station.pid)
     cpu.start()
     summary: dict = {"base": base, "load_average_at_start": os.getloadavg()}
@@ -305,11 +310,7 @@ def main() -> int:
         summary["station_still_running"] = station.poll() is None
     finally:
         cpu.stopping.set()
-        os.killpg(station.pid, signal.SIGTERM)
-        try:
-            station.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(station.pid, signal.SIGKILL)
+        stop_station(station)
         log.close()
         if not args.keep:
             shutil.rmtree(DATA, ignore_errors=True)

@@ -70,6 +70,27 @@ def wait_for_playlist(url: str, station: subprocess.Popen, limit: float) -> floa
     raise SystemExit(f"no playlist at {url} after {limit:.0f} s")
 
 
+def start_station(data: Path, port: int, log, **extra_env: str) -> subprocess.Popen:
+    """`./bin/run` on the embedded default (the README's run command), on `data` and `port`, in a
+    session of its own so `stop_station` reaches every process it starts."""
+    environment = {**os.environ, "RETROVUE_DATA_DIR": str(data), **extra_env}
+    for name in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE"):
+        environment.pop(name, None)
+    return subprocess.Popen(
+        [str(ROOT / "bin" / "run"), "--bind", f"127.0.0.1:{port}"],
+        cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+
+
+def stop_station(station: subprocess.Popen) -> None:
+    """SIGTERM to the station's whole session (a clean stop), SIGKILL after a minute."""
+    os.killpg(station.pid, signal.SIGTERM)
+    try:
+        station.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(station.pid, signal.SIGKILL)
+
+
 def django_setup(data: Path) -> None:
     os.environ["RETROVUE_DATA_DIR"] = str(data)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "retrovue.settings")
@@ -170,15 +191,9 @@ def main() -> int:
     DATA.mkdir(parents=True)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    environment = {**os.environ, "RETROVUE_DATA_DIR": str(DATA)}
-    environment.pop("DATABASE_URL", None)
-    environment.pop("DJANGO_SETTINGS_MODULE", None)
     log = open(DATA.parent / "retrovue-bench-onair.log", "w")  # noqa: SIM115 - open for the run
     started = time.monotonic()
-    station = subprocess.Popen(
-        [str(ROOT / "bin" / "run"), "--bind", f"127.0.0.1:{port}"],
-        cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+    station = start_station(DATA, port, log)
     summary: dict = {"base": base}
     try:
         playlist = f"{base}/hls/{CHANNEL}/index.m3u8"
@@ -229,11 +244,7 @@ def main() -> int:
         summary["pdt"] = pdt_check(number, playlist)
         summary["station_still_running"] = station.poll() is None
     finally:
-        os.killpg(station.pid, signal.SIGTERM)
-        try:
-            station.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(station.pid, signal.SIGKILL)
+        stop_station(station)
         log.close()
         if not args.keep:
             shutil.rmtree(DATA, ignore_errors=True)
