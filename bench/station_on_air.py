@@ -236,11 +236,20 @@ def start_web(port: int):
 
 
 def free_port() -> int:
+    """A free port: from RETROVUE_BENCH_PORTS ("18500-18599", a range agreed for this run on a shared
+    box) when set, else any the system gives."""
     import socket
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    first, _, last = os.environ.get("RETROVUE_BENCH_PORTS", "").partition("-")
+    candidates = range(int(first), int(last or first) + 1) if first else [0]
+    for port in candidates:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return probe.getsockname()[1]
+    raise RuntimeError(f"no free port in RETROVUE_BENCH_PORTS={os.environ['RETROVUE_BENCH_PORTS']}")
 
 
 def wait_for_web(base: str, timeout: float = 60) -> None:
@@ -367,7 +376,7 @@ def start_nginx(web_port: int):
     prefix = WORK / "nginx"
     shutil.rmtree(prefix, ignore_errors=True)
     prefix.mkdir(parents=True)
-    port = nginx_runner.free_port()
+    port = free_port()
     conf = nginx_runner.render(prefix, port=port, upstream_port=web_port, hls_root=hls_root())
     return nginx_runner.start(binary, prefix, conf, port)
 
