@@ -25,7 +25,9 @@ The loop runs small steps, every `POLL_SECONDS`:
   notice (admin banner, e-mail to `ADMINS`), cleared once the channel stays on air;
 - state (media sequence, discontinuity sequence, last segment, restarts, last error, pid) goes to
   the channel's `ChannelRuntime` row so the monitor, the API, and whichever worker runs the channel
-  next see it.
+  next see it. The counters of channels that published segments are written once per step, in one
+  statement for all of them (`_write_segment_state`): one UPDATE per channel per segment was a third
+  of the supervisor's Python at 100 channels.
 
 SIGTERM or SIGINT set a flag; the loop then drains: marks this worker draining, hands every channel
 to a live peer with room (the rest are released), and exits. A worker that dies instead loses its
@@ -139,6 +141,10 @@ class Supervisor:
         self._next_lease_work = 0.0
         self._next_adopt = 0.0
         self._next_costs = 0.0
+        # Channels that published segments this step (→ whether it was their run's first), and
+        # their runtime rows' ids, for the one write at the end of the step.
+        self._published: dict[int, bool] = {}
+        self._runtime_ids: dict[int, int] = {}
 
     # --- The loop ----------------------------------------------------------------------------------
 
@@ -179,6 +185,7 @@ class Supervisor:
                 self.check_channel(slot)
             except Exception:
                 logger.exception("Channel %s: supervisor step failed", slot.channel.number)
+        self._write_segment_state()
 
     def shutdown(self) -> None:
         """Drain: hand every channel to a live peer with room (it airs it within a second or so,
@@ -496,10 +503,49 @@ class Supervisor:
         return feed.anchor if feed is not None else None
 
     def _record_segments(self, slot: ChannelSlot, *, first: bool) -> None:
-        changes = {**self._playlist_state(slot), "last_segment_at": self.clock()}
-        if first:
-            changes["state"] = RuntimeState.ON_AIR
-        ChannelRuntime.objects.filter(channel=slot.channel, lease_owner=self.worker_id).update(**changes)
+        """Note that the channel published segments; `_write_segment_state` writes its counters at
+        the end of the step (a takeover continues from them, so they are written every step)."""
+        self._published[slot.channel.pk] = self._published.get(slot.channel.pk, False) or first
+
+    def _write_segment_state(self) -> None:
+        """Write the counters of every channel that published segments this step: one statement
+        (two when a run went on the air) instead of one per channel. The values are read now, not
+        when the segments came in, so a restart or release earlier in the step (which wrote its own,
+        newer, state) is never overwritten with older numbers; a channel no longer held is skipped,
+        and the lease condition keeps a row another worker took untouched."""
+        published, self._published = self._published, {}
+        published = {pk: first for pk, first in published.items() if pk in self.slots}
+        if not published:
+            return
+        missing = [pk for pk in published if pk not in self._runtime_ids]
+        if missing:
+            self._runtime_ids.update(
+                ChannelRuntime.objects.filter(channel_id__in=missing).values_list("channel_id", "pk")
+            )
+        now = self.clock()
+        rows: dict[bool, list[ChannelRuntime]] = {False: [], True: []}
+        for channel_id, first in published.items():
+            slot, runtime_id = self.slots[channel_id], self._runtime_ids.get(channel_id)
+            if runtime_id is None or not slot.process.playlist.segments:
+                continue  # (a restart this step may have dropped a stale window: it wrote its state)
+            row = ChannelRuntime(pk=runtime_id, channel_id=channel_id, last_segment_at=now)
+            for name, value in self._playlist_state(slot).items():
+                setattr(row, name, value)
+            first = first and slot.on_air  # not if the run was restarted since (it is starting)
+            if first:
+                row.state = RuntimeState.ON_AIR
+            rows[first].append(row)
+        fields = [
+            "media_sequence",
+            "discontinuity_sequence",
+            "tail_discontinuity",
+            "resume_at",
+            "last_segment_at",
+        ]
+        mine = ChannelRuntime.objects.filter(lease_owner=self.worker_id)  # bulk_update keeps the filter
+        for first, batch in rows.items():
+            if batch:
+                mine.bulk_update(batch, [*fields, "state"] if first else fields)
 
 
 def crash_loop_key(channel: Channel) -> str:

@@ -549,6 +549,38 @@ def test_max_channels_caps_what_one_worker_takes(db, dirs):
         supervisor.server.stop()
 
 
+def test_segment_counters_are_written_once_per_step_newest_first_and_only_where_the_lease_is_ours(db, dirs):
+    """The supervisor writes every channel's counters at the end of its step in one statement: the
+    values as they are then (not when the segments came in), the run marked on air, and a row
+    whose lease another worker took meanwhile left alone."""
+    ours, taken = make_channel("2"), make_channel("3")
+    supervisor = Supervisor(worker_id="box-a")
+    start = timezone.now()
+    try:
+        supervisor.claim_channels()
+        ChannelRuntime.objects.filter(channel=taken).update(lease_owner="box-b", media_sequence=7)
+        for slot in supervisor.slots.values():
+            slot.process.process = subprocess.Popen(["true"])  # a run (already over: not polled here)
+            slot.process.process.wait()
+            slot.process.playlist.next_msn = 40
+            slot.process.playlist.append("a.ts", 2.0, start)
+            slot.on_air = True
+            supervisor._record_segments(slot, first=True)
+        for slot in supervisor.slots.values():  # more came in before the write
+            slot.process.playlist.append("b.ts", 2.0, start + timedelta(seconds=2))
+        assert ChannelRuntime.objects.get(channel=ours).media_sequence == 0  # nothing written yet
+
+        supervisor._write_segment_state()
+
+        row = ChannelRuntime.objects.get(channel=ours)
+        assert (row.media_sequence, row.state) == (42, RuntimeState.ON_AIR)
+        assert row.resume_at == start + timedelta(seconds=4) and row.last_segment_at is not None
+        other = ChannelRuntime.objects.get(channel=taken)
+        assert (other.lease_owner, other.media_sequence) == ("box-b", 7)
+    finally:
+        supervisor.server.stop()
+
+
 def test_a_crash_looping_channel_backs_off_and_tells_staff_once(channel, settings, tmp_path, mailoutbox):
     broken = tmp_path / "broken-ffmpeg"
     broken.write_text("#!/bin/sh\necho 'no such codec' >&2\nexit 1\n")
