@@ -173,12 +173,18 @@ class LivePlaylist:
         playlist.next_msn = msn
         return playlist
 
-    def write(self, path: Path) -> None:
-        """Replace the file atomically: a reader sees the old playlist or the new one, never half."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def write(self, path: Path, *, file_mode: int | None = None) -> None:
+        """Replace the file atomically: a reader sees the old playlist or the new one, never half.
+        `file_mode` (what nginx, another user, needs to read it) is worked out if not given; a
+        channel writes every segment, so it passes the one it worked out at start."""
         temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-        temporary.write_text(self.render())
-        temporary.chmod(published_modes(hls_root())[1])  # nginx, another user, reads it
+        text = self.render()
+        try:
+            temporary.write_text(text)
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary.write_text(text)
+        temporary.chmod(published_modes(hls_root())[1] if file_mode is None else file_mode)
         os.replace(temporary, path)
 
 
