@@ -139,6 +139,7 @@ class AlertInterrupts:
         self._lock = threading.Lock()
         self._snapshot: _Snapshot | None = None
         self._loaded_at = 0.0
+        self._version = 0  # counts the snapshots that differed from the one before (state_token)
         self._standby: dict[int, Path | None] = {}
         self._standby_lock = threading.Lock()
         self._preparing: set[int] = set()
@@ -146,9 +147,21 @@ class AlertInterrupts:
     def snapshot(self) -> _Snapshot:
         with self._lock:
             if self._snapshot is None or time.monotonic() - self._loaded_at >= self.snapshot_seconds:
-                self._snapshot = _load(self.clock())
+                loaded = _load(self.clock())
+                if loaded != self._snapshot:
+                    self._version += 1
+                    self._snapshot = loaded
                 self._loaded_at = time.monotonic()
             return self._snapshot
+
+    def state_token(self) -> tuple:
+        """Changes when `current_key` may answer differently: the snapshot's content (alerts, their
+        targets, ready slates, crawls; reloaded at most every `snapshot_seconds`) or the stand-by
+        cards made."""
+        self.snapshot()
+        with self._standby_lock:
+            cards = frozenset((profile, path) for profile, path in self._standby.items() if path is not None)
+        return self._version, cards
 
     def forget(self) -> None:
         """Drop the snapshot (after issuing or clearing in this process, and in tests)."""

@@ -86,8 +86,13 @@ logger = logging.getLogger(__name__)
 # plays next" is asked, and so roughly how long after it is issued an alert reaches the screen.
 LEAD_SEGMENTS = 3
 # While a GOP waits for its time, the feed asks this often whether an alert starts or ends (the
-# answer comes from the interrupt source's cached snapshot, so asking is cheap).
+# answer comes from the interrupt source's cached snapshot, so asking is cheap), unless every
+# interrupt source says when its answers change: then one thread per process asks that
+# (`interruptions.WATCH`, as often) and wakes the waiting feeds when they may have, and a feed asks
+# on its own only every `WATCHED_RECHECK_SECONDS` (a backstop; 100 channels polling at 10 Hz were
+# 1,000 thread wake-ups a second).
 INTERRUPT_POLL_SECONDS = 0.1
+WATCHED_RECHECK_SECONDS = 1.0
 # After such a cut, this many GOPs of what cuts in go out without waiting (see `_paced`): two, so
 # ffmpeg closes the first segment of what cut in at once instead of when its second GOP is due.
 CATCH_UP_GOPS = 2
@@ -137,15 +142,18 @@ class ChannelFeed:
         self._catch_up = 0  # GOPs still to send at once after a cut for an interruption
         self._ahead = timedelta(0)  # how much earlier than the lead GOPs go out after a catch-up
         self._closed = threading.Event()
+        self._wake = threading.Event()  # set by interrupt(), close() and the interrupt watch
         self._lock = threading.Lock()
 
     def interrupt(self) -> None:
         """End the entry on air at its next GOP boundary; the next request asks the log again."""
         self._interrupt.set()
+        self._wake.set()
 
     def close(self) -> None:
         self._closed.set()
         self._interrupt.set()
+        self._wake.set()
 
     @property
     def closed(self) -> bool:
@@ -317,18 +325,36 @@ class ChannelFeed:
         self, due: datetime, *, interruptible: bool, cut: Callable[[], bool] | None = None
     ) -> bool:
         """Sleep until `due`; True if interrupted (or closed) first, or if `cut` says so. `cut` is
-        asked at once and then every `INTERRUPT_POLL_SECONDS` while waiting: an alert issued in
+        asked at once and then whenever the interrupt watch says the answer may have changed (or
+        every `INTERRUPT_POLL_SECONDS` where it can't tell) while waiting: an alert issued in
         another process is noticed within that (plus its source's cache), not at the next GOP."""
-        while True:
-            if self._closed.is_set() or (interruptible and self._interrupt.is_set()):
-                return True
-            if cut is not None and cut():
-                return True
-            remaining = (due - self.clock()).total_seconds()
-            if remaining <= 0:
-                return False
-            wait = min(remaining, INTERRUPT_POLL_SECONDS if cut is not None else 0.5)
-            (self._interrupt if interruptible else self._closed).wait(wait)
+        if cut is None:
+            while True:
+                if self._closed.is_set() or (interruptible and self._interrupt.is_set()):
+                    return True
+                remaining = (due - self.clock()).total_seconds()
+                if remaining <= 0:
+                    return False
+                (self._interrupt if interruptible else self._closed).wait(min(remaining, 0.5))
+        watched = interruptions.can_watch()
+        if watched:
+            interruptions.WATCH.add(self._wake)
+        try:
+            while True:
+                self._wake.clear()  # before looking, so a wake-up from here on is not lost
+                if self._closed.is_set() or (interruptible and self._interrupt.is_set()):
+                    return True
+                if cut():
+                    return True
+                remaining = (due - self.clock()).total_seconds()
+                if remaining <= 0:
+                    return False
+                self._wake.wait(
+                    min(remaining, WATCHED_RECHECK_SECONDS if watched else INTERRUPT_POLL_SECONDS)
+                )
+        finally:
+            if watched:
+                interruptions.WATCH.discard(self._wake)
 
 
 def _with_last(gops: Iterator[Gop]) -> Iterator[tuple[Gop, bool]]:

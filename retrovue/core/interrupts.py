@@ -52,6 +52,11 @@ class InterruptSource(Protocol):
         interruption that began at `interrupted_at` and ended with `key`. Called before playout asks
         the log what airs there, so a source may rewrite the log from that instant (optional)."""
 
+    def state_token(self) -> object:
+        """A value that changes whenever any answer of `current_key` may have changed (for any
+        channel and moment), so playout can ask once per process instead of once per waiting
+        channel (optional: without it every channel keeps asking `current_key`)."""
+
 
 _sources: list[InterruptSource] = []
 
@@ -80,6 +85,23 @@ def current_key(channel_id: int, profile_id: int, moment: datetime) -> str | Non
         if key is not None:
             return key
     return None
+
+
+def can_watch() -> bool:
+    """Whether every source tells when its answers change (`state_token`)."""
+    return all(getattr(source, "state_token", None) is not None for source in _sources)
+
+
+def state_token() -> tuple | None:
+    """The sources' state tokens together (see `InterruptSource.state_token`); None when a source
+    has none, so nothing can be said and callers must keep asking `current_key`."""
+    tokens = []
+    for source in list(_sources):
+        token_of = getattr(source, "state_token", None)
+        if token_of is None:
+            return None
+        tokens.append(token_of())
+    return tuple(tokens)
 
 
 def aired(channel_id: int, key: str, started: datetime, ended: datetime | None = None) -> None:
