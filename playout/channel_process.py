@@ -204,6 +204,7 @@ class ChannelProcess:
         self._warned_long = False
         self._next_sweep = 0.0
         self._file_mode: int | None = None  # the playlist's, worked out once per run
+        self._unpublished = False  # segments taken in that the written playlist doesn't list yet
 
     # --- Starting --------------------------------------------------------------------------------
 
@@ -324,8 +325,10 @@ class ChannelProcess:
 
     # --- Running ---------------------------------------------------------------------------------
 
-    def poll(self) -> list[hls.PlaylistSegment]:
-        """Take in the segments ffmpeg finished since the last call; publish the playlist."""
+    def poll(self, *, publish: bool = True) -> list[hls.PlaylistSegment]:
+        """Take in the segments ffmpeg finished since the last call; publish the playlist, or with
+        `publish=False` leave that to `publish_pending` (the supervisor first writes the counters a
+        takeover continues from, so they are never behind what clients were given)."""
         added = []
         for cut in self._new_cuts():
             if self._run_origin is None:
@@ -358,14 +361,22 @@ class ChannelProcess:
                 (now + segment.duration + keep_for, self.directory / segment.uri) for segment in removed
             ]
             if self.published or self.playlist.duration >= MIN_DURATION_TO_PUBLISH * self.segment_seconds:
-                self.playlist.write(self.directory / hls.PLAYLIST_NAME, file_mode=self._file_mode)
-                self.published = True
+                self._unpublished = True
+                if publish:
+                    self.publish_pending()
         while self._retired and self._retired[0][0] <= now:
             _, path = self._retired.pop(0)
             path.unlink(missing_ok=True)
         if now >= self._next_sweep:
             self.sweep()
         return added
+
+    def publish_pending(self) -> None:
+        """Write the playlist if segments were taken in since it was last written."""
+        if self._unpublished:
+            self._unpublished = False
+            self.playlist.write(self.directory / hls.PLAYLIST_NAME, file_mode=self._file_mode)
+            self.published = True
 
     def _parameters_changed(self, name: str) -> bool:
         """Whether this segment opens with other codec parameters than the segment before it (a

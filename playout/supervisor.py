@@ -25,9 +25,10 @@ The loop runs small steps, every `POLL_SECONDS`:
   notice (admin banner, e-mail to `ADMINS`), cleared once the channel stays on air;
 - state (media sequence, discontinuity sequence, last segment, restarts, last error, pid) goes to
   the channel's `ChannelRuntime` row so the monitor, the API, and whichever worker runs the channel
-  next see it. The counters of channels that published segments are written once per step, in one
-  statement for all of them (`_write_segment_state`): one UPDATE per channel per segment was a third
-  of the supervisor's Python at 100 channels.
+  next see it. The counters of channels that took in segments are written once per step, in one
+  statement for all of them, and only then are their playlists published (`_write_segment_state`):
+  one UPDATE per channel per segment was a third of the supervisor's Python at 100 channels, and
+  written first, the row is never behind what a client was given (a takeover continues from it).
 
 SIGTERM or SIGINT set a flag; the loop then drains: marks this worker draining, hands every channel
 to a live peer with room (the rest are released), and exits. A worker that dies instead loses its
@@ -386,7 +387,7 @@ class Supervisor:
             if now >= slot.start_at:
                 self.start(slot)
             return
-        added = process.poll()
+        added = process.poll(publish=False)  # published by _write_segment_state, after the row
         if added:
             self._record_segments(slot, first=not slot.on_air)
             slot.on_air = True
@@ -508,15 +509,24 @@ class Supervisor:
         self._published[slot.channel.pk] = self._published.get(slot.channel.pk, False) or first
 
     def _write_segment_state(self) -> None:
-        """Write the counters of every channel that published segments this step: one statement
-        (two when a run went on the air) instead of one per channel. The values are read now, not
-        when the segments came in, so a restart or release earlier in the step (which wrote its own,
-        newer, state) is never overwritten with older numbers; a channel no longer held is skipped,
-        and the lease condition keeps a row another worker took untouched."""
+        """Write the counters of every channel that took in segments this step, then publish their
+        playlists: one statement (two when a run went on the air) instead of one per channel, and
+        the row never behind a published playlist. The values are read now, not when the segments
+        came in, so a restart or release earlier in the step (which wrote its own, newer, state) is
+        never overwritten with older numbers; a channel no longer held is skipped, and the lease
+        condition keeps a row another worker took untouched."""
         published, self._published = self._published, {}
         published = {pk: first for pk, first in published.items() if pk in self.slots}
         if not published:
             return
+        try:
+            self._write_counters(published)
+        except Exception:  # the database is away: the channels stay on the air all the same
+            logger.exception("Writing the counters of %s channels failed", len(published))
+        for channel_id in published:
+            self.slots[channel_id].process.publish_pending()
+
+    def _write_counters(self, published: dict[int, bool]) -> None:
         missing = [pk for pk in published if pk not in self._runtime_ids]
         if missing:
             self._runtime_ids.update(

@@ -570,9 +570,14 @@ def test_segment_counters_are_written_once_per_step_newest_first_and_only_where_
             supervisor._record_segments(slot, first=True)
         for slot in supervisor.slots.values():  # more came in before the write
             slot.process.playlist.append("b.ts", 2.0, start + timedelta(seconds=2))
+            slot.process._unpublished = True  # as poll(publish=False) leaves it
         assert ChannelRuntime.objects.get(channel=ours).media_sequence == 0  # nothing written yet
+        playlist = Path(settings.HLS_ROOT) / "2" / "index.m3u8"
+        assert not playlist.exists()  # published after the row, not before
 
         supervisor._write_segment_state()
+
+        assert "b.ts" in playlist.read_text()
 
         row = ChannelRuntime.objects.get(channel=ours)
         assert (row.media_sequence, row.state) == (42, RuntimeState.ON_AIR)
