@@ -137,6 +137,10 @@ def classify(process: dict, by_pid: dict[int, dict], roots: dict[int, str]) -> s
         return f"broker: redis-server{SERVER_OUTSIDE_STATION}"
     if process["comm"].startswith("postgres") or command.startswith("postgres"):
         if f" {BENCH_DB} " in command:
+            if any(root.startswith("database: this station's private server") for root in roots.values()):
+                # This station's backends are counted under its private server already; a backend of
+                # the same database name outside it is another user's station bench, on their server.
+                return None
             return "database: this station's backends"
         if command.startswith("postgres: ") and len(command.split()) >= 4 and "launcher" not in command:
             return None  # another user's backend on the shared server
