@@ -16,9 +16,10 @@ own apart, and the requests that reached Django (its access log), in two modes:
         channel); Django serves the tokenised playlists, nginx the segments after a cached
         /iptv/authorize per channel and token
 
-A step holds when every channel keeps real time, nothing fails (non-200, socket errors, wrk
-timeouts), the players get at least 95 % of the segments airing, and the segments' p99 stays under
-one segment duration. In `--search-modes` the viewers double while every step holds (up to
+A step holds when, over the measuring window, every channel keeps real time, every answer is a
+200, the players get at least 95 % of the segments airing, and the segments' p99 stays under
+one segment duration (wrk's socket errors and timeouts, which cover the whole run with the players
+tuning in over the warm-up, are reported beside). In `--search-modes` the viewers double while every step holds (up to
 `--max-viewers`) and halve while none has (down to `--min-viewers`), to find where it breaks.
 
     .venv/bin/python bench/hls_load.py                                  # 2,000 viewers, both modes
@@ -59,6 +60,9 @@ from station_on_air import (
 from station_processes import BENCH_DB, PrivatePostgres
 
 TOKENS_ON_FOR_HLS = '"~^/hls/" on;'  # the $retrovue_stream_auth map line that locks every channel
+# `--auth-cache-lock`: one request per key fills the auth cache while the others wait for it (or
+# get the stale answer while it refreshes), instead of every request that misses asking Django.
+AUTH_CACHE_LOCK = "proxy_cache_lock on; proxy_cache_use_stale updating; proxy_cache_background_update on;"
 THIS_SCRIPT_PART = "load generator (this script, apart)"
 DATABASE_PART = "database: this station's private server (every process)"
 
@@ -69,10 +73,11 @@ def held(step: dict, segment_seconds: float) -> tuple[bool, list[str]]:
     short = []
     if step["behind"]:
         short.append(f"channels behind real time: {step['behind']}")
-    if viewers["all"]["not_200"] or any(viewers["wrk_errors"].values()) or viewers["wrk_failures"]:
+    # Judged on the measuring window (the players' own counts): wrk's error counters cover the
+    # whole run, tune-in crowd included, and are reported beside.
+    if viewers["all"]["not_200"] or viewers["wrk_failures"]:
         short.append(
-            f"errors: {viewers['all']['not_200']} not 200, wrk {viewers['wrk_errors']}, "
-            f"failed wrk processes {list(viewers['wrk_failures'])}"
+            f"errors: {viewers['all']['not_200']} not 200, failed wrk processes {list(viewers['wrk_failures'])}"
         )
     airing = viewers["viewers"] / segment_seconds
     segments = viewers.get("segment", {}).get("per_s", 0.0)
@@ -96,7 +101,10 @@ def run_mode(mode: str, viewer_steps: list[int], station: Station, bench, args, 
     results = []
     try:
         wait_for_web(f"http://127.0.0.1:{args.web_port}")
-        nginx = start_nginx(args.web_port, TOKENS_ON_FOR_HLS if tokens_on else "", port=args.nginx_port)
+        nginx = start_nginx(
+            args.web_port, TOKENS_ON_FOR_HLS if tokens_on else "", port=args.nginx_port,
+            auth_cache_extra=AUTH_CACHE_LOCK if args.auth_cache_lock else "",
+        )  # fmt: skip
         base = f"http://127.0.0.1:{nginx.port}"
         plan = list(viewer_steps)
         while plan:
@@ -172,10 +180,11 @@ def print_step(step: dict) -> None:
 def markdown(steps: list[dict], args) -> str:
     lines = [
         f"HLS load through deploy/nginx.conf: {args.channels} channels, SD profile, "
-        f"{args.window:g} s window per step; tokens on: {args.tokens} distinct tokens.",
+        f"{args.window:g} s window per step; tokens on: {args.tokens} distinct tokens"
+        f"{'; auth cache lock added (experiment)' if args.auth_cache_lock else ''}.",
         "",
         "| tokens | viewers | held | req/s (playlists + segments) | Mbit/s | p50 / p99 ms playlists "
-        "| p50 / p99 ms segments | not 200 / wrk errors | max lag s (stall s) | Django authorize/s | "
+        "| p50 / p99 ms segments | not 200 / wrk errors (whole run) | max lag s (stall s) | Django authorize/s | "
         "Django playlists/s | nginx | web | supervisor + ffmpegs | db | wrk (apart) | this script (apart) "
         "| machine busy | load avg before → after |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -215,6 +224,10 @@ def main() -> None:
     parser.add_argument("--search-modes", default="", help="modes in which viewers double while a step holds")
     parser.add_argument("--max-viewers", type=int, default=8000, help="where a search upwards stops")
     parser.add_argument("--min-viewers", type=int, default=250, help="where a search downwards stops")
+    parser.add_argument(
+        "--auth-cache-lock", action="store_true",
+        help="experiment: add proxy_cache_lock (and serve-stale-while-updating) to the rendered auth cache",
+    )  # fmt: skip
     parser.add_argument("--tokens", type=int, default=100, help="distinct stream tokens with tokens on")
     parser.add_argument("--window", type=float, default=60.0, help="measuring window per step, s")
     parser.add_argument("--settle", type=float, default=5.0, help="seconds on air before the viewers")

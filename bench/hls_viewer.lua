@@ -2,13 +2,13 @@
 -- connections, because wrk keeps one Lua state per thread and tells a callback nothing about the
 -- connection it serves: one connection per thread is what lets each viewer keep its own state).
 --
--- A player tunes in at a random moment within the first target duration, fetches its channel's
+-- A player tunes in at a random moment within the tune-in spread (at least one target duration), fetches its channel's
 -- playlist, then each segment named there that it has not fetched yet (starting three from the
 -- live edge, as hls.js does), and polls the playlist again one target duration after the previous
 -- poll began (wrk's delay() hook).
 --
--- Arguments after `--`: <measure-from epoch seconds> <report file> [token ...]; thread k uses
--- the k-th token (mod their number) as `?token=`. Only requests begun after the first argument are
+-- Arguments after `--`: <measure-from epoch seconds> <report file> <tune-in spread s> [token ...];
+-- thread k uses the k-th token (mod their number) as `?token=`. Only requests begun after the first argument are
 -- counted, so a run's warm-up (every player's first playlist and three segments) stays out of
 -- the rates. done() writes one JSON object to the report file: counts, bytes, statuses and a
 -- latency histogram per kind (playlist, segment), and wrk's own error counters.
@@ -51,8 +51,9 @@ stats_json = "{}"
 function init(args)
   measure_from = tonumber(args[1])
   report_path = args[2]
+  local spread = math.max(tonumber(args[3]) or 0, target)
   local tokens = {}
-  for i = 3, #args do
+  for i = 4, #args do
     tokens[#tokens + 1] = args[i]
   end
   if #tokens > 0 then
@@ -61,8 +62,8 @@ function init(args)
   playlist_path = wrk.path
   folder = playlist_path:match("^(.*/)")
   math.randomseed(id * 7919 + 17)
-  -- Tune in somewhere within the first two seconds, so 2,000 players don't poll in lockstep.
-  next_poll = now() + math.random() * target
+  -- Tune in at a random moment of the spread, so 2,000 players don't poll in lockstep.
+  next_poll = now() + math.random() * spread
   for _, name in ipairs({ "playlist", "segment" }) do
     stats[name] = { requests = 0, bytes = 0, statuses = {}, latency_us = {} }
   end

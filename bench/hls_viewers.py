@@ -88,6 +88,9 @@ class WrkViewers:
         self.log_offsets: list[int] = []
         self.limit = raise_open_files(3 * max(self.per_channel.values()) + 256)
         self.measure_from = time.time() + warmup
+        self.result: dict | None = None
+        # Players tune in spread over most of the warm-up (a crowd, not one instant).
+        tune_in = max(0.0, warmup - 1.0)
         self.processes: dict[str, subprocess.Popen] = {}
         first = 0
         for number, count in self.per_channel.items():
@@ -101,7 +104,8 @@ class WrkViewers:
             argv = [
                 binary, "-t", str(count), "-c", str(count), "-d", "24h", "--timeout", f"{timeout_s}s",
                 "-s", str(LUA), f"{base}/hls/{number}/index.m3u8",
-                "--", f"{self.measure_from:.3f}", str(self.folder / f"{number}.json"), *own_tokens,
+                "--", f"{self.measure_from:.3f}", str(self.folder / f"{number}.json"), f"{tune_in:.1f}",
+                *own_tokens,
             ]  # fmt: skip
             self.processes[number] = subprocess.Popen(
                 argv,
@@ -125,6 +129,12 @@ class WrkViewers:
         self.log_offsets.append(self._log_size())
 
     def stop(self) -> dict:
+        """Stop every wrk (SIGINT: each writes its report) and merge the reports; once."""
+        if self.result is None:
+            self.result = self._stop()
+        return self.result
+
+    def _stop(self) -> dict:
         stopped_at = time.time()
         self.marker.cancel()
         log_end = self._log_size()
