@@ -113,7 +113,7 @@ def run_mode(mode: str, viewer_steps: list[int], station: Station, bench, args, 
             def make_viewers(base, numbers, target, viewers=viewers):
                 return WrkViewers(
                     base, numbers, viewers, warmup=min(5.0, args.settle), tokens=tokens,
-                    count_log=WORK / "web.log", timeout_s=args.timeout,
+                    count_log=WORK / "web.log", timeout_s=args.timeout, nice=args.load_nice,
                 )  # fmt: skip
 
             load_before = os.getloadavg()
@@ -181,7 +181,8 @@ def markdown(steps: list[dict], args) -> str:
     lines = [
         f"HLS load through deploy/nginx.conf: {args.channels} channels, SD profile, "
         f"{args.window:g} s window per step; tokens on: {args.tokens} distinct tokens"
-        f"{'; auth cache lock added (experiment)' if args.auth_cache_lock else ''}.",
+        f"{'; auth cache lock added (experiment)' if args.auth_cache_lock else ''}"
+        f"{f'; wrk at nice {args.load_nice}' if args.load_nice else ''}.",
         "",
         "| tokens | viewers | held | req/s (playlists + segments) | Mbit/s | p50 / p99 ms playlists "
         "| p50 / p99 ms segments | not 200 / wrk errors (whole run) | max lag s (stall s) | Django authorize/s | "
@@ -227,6 +228,10 @@ def main() -> None:
     parser.add_argument(
         "--auth-cache-lock", action="store_true",
         help="experiment: add proxy_cache_lock (and serve-stale-while-updating) to the rendered auth cache",
+    )  # fmt: skip
+    parser.add_argument(
+        "--load-nice", type=int, default=0,
+        help="run wrk at this niceness (its thousands of threads otherwise crowd nginx's few)",
     )  # fmt: skip
     parser.add_argument("--tokens", type=int, default=100, help="distinct stream tokens with tokens on")
     parser.add_argument("--window", type=float, default=60.0, help="measuring window per step, s")

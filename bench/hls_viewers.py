@@ -67,6 +67,8 @@ class WrkViewers:
     k of V gets token k·T // V), so a token is shared by V/T players, all on one channel as long as
     T ≥ the channels: a household's devices, not one token on every channel. `count_log`: a log whose lines written during the measuring window `stop()`
     counts by path (the web server's access log, to count Django's /iptv/authorize answers).
+    `nice`: wrk's niceness, so its thousands of threads do not outweigh nginx's few in the
+    scheduler (real viewers are on other machines).
     """
 
     def __init__(
@@ -79,6 +81,7 @@ class WrkViewers:
         tokens: list[str] | None = None,
         count_log: Path | None = None,
         timeout_s: int = 10,
+        nice: int = 0,
     ):
         binary = ensure_wrk()
         self.numbers = numbers
@@ -102,8 +105,8 @@ class WrkViewers:
                 own_tokens = [tokens[(first + k) * len(tokens) // total] for k in range(count)]
             first += count
             argv = [
-                binary, "-t", str(count), "-c", str(count), "-d", "24h", "--timeout", f"{timeout_s}s",
-                "-s", str(LUA), f"{base}/hls/{number}/index.m3u8",
+                *(["nice", "-n", str(nice)] if nice else []), binary,
+                "-t", str(count), "-c", str(count), "-d", "24h", "--timeout", f"{timeout_s}s", "-s", str(LUA), f"{base}/hls/{number}/index.m3u8",
                 "--", f"{self.measure_from:.3f}", str(self.folder / f"{number}.json"), f"{tune_in:.1f}",
                 *own_tokens,
             ]  # fmt: skip
