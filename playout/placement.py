@@ -195,7 +195,7 @@ def checked_origin(origin: str) -> str:
     match = ORIGIN_PATTERN.fullmatch(candidate)
     if match is None or not 0 < int(match["port"] or 80) <= 65535:
         raise ValueError(
-            f"A playout origin is http(s)://host[:port] with no path, user, query or fragment, not {origin!r}"
+            "A playout origin (RETROVUE_PLAYOUT_ORIGIN, --origin) is http(s)://host[:port] with no path, user, query or fragment"
         )
     return candidate
 

@@ -125,6 +125,13 @@ class Supervisor:
         self.max_channels = max_channels
         self.capacity = placement.default_capacity() if capacity is None else capacity
         self.origin = origin or getattr(settings, "RETROVUE_PLAYOUT_ORIGIN", "")
+        if self.origin:
+            try:
+                self.origin = placement.checked_origin(self.origin)
+            except ValueError as error:  # the front door will ignore it: say so at start-up
+                logger.warning(
+                    "%s; the front door will serve this machine's channels from its own disk", error
+                )
         self.costs: dict[int, float] = {}
         self.channel_numbers = channel_numbers
         self.poll_seconds = poll_seconds
