@@ -364,7 +364,11 @@ class Supervisor:
             logger.warning(
                 "Channel %s: lease lost to another worker; stopping here", self.slots[channel_id].channel
             )
-            self.release(self.slots[channel_id], state=None)
+            slot = self.slots[channel_id]
+            self.release(slot, state=None)
+            # Another worker airs it now: should the channel come back here later, the front door
+            # routes viewers here at once, and this playlist would send them back in time.
+            slot.process.withdraw_playlist()
 
     def release(self, slot: ChannelSlot, *, state: str | None) -> None:
         """Stop the channel here; give the lease back unless another worker already has it."""

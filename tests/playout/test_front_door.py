@@ -157,3 +157,32 @@ def test_a_dead_origin_is_not_on_air_rather_than_an_error(client, channel, origi
     airs_on(channel, "box-b", origin.rsplit(":", 1)[0] + ":1")
     _, token = StreamToken.issue("tv")
     assert client.get(f"/hls/3/index.m3u8?token={token}").status_code == 404
+
+
+def test_a_worker_that_loses_a_lease_withdraws_its_playlist(settings, tmp_path, monkeypatch):
+    """Else, when the channel comes back to this machine (a handover, a rebalance), the front door
+    would route viewers here before the new run replaced the old playlist: a media sequence gone
+    back (seen once in bench/failover.py --via-front-door on a box at load 80)."""
+    from playout.channel_process import ChannelProcess
+    from playout.hls import playlist_path
+    from playout.supervisor import Supervisor
+    from scheduling.models import StreamProfile
+
+    settings.HLS_ROOT = tmp_path
+    monkeypatch.setattr(ChannelProcess, "stop", lambda self, kill=False: None)
+    monkeypatch.setattr(Supervisor, "check_channel", lambda self, slot: None)
+    profile = StreamProfile.objects.create(name="SD", width=640, height=480, frame_rate="29.97")
+    channel = Channel.objects.create(number="3", name="Three", time_zone="UTC", stream_profile=profile)
+    box_a = Supervisor(worker_id="box-a", capacity=1.0)
+    try:
+        box_a.beat()
+        box_a.claim_channels()
+        assert channel.pk in box_a.slots
+        playlist_path("3").parent.mkdir(parents=True)
+        playlist_path("3").write_text("#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:0\n")
+        ChannelRuntime.objects.filter(channel=channel).update(lease_owner="box-b")  # taken over
+        box_a.renew_leases()
+        assert channel.pk not in box_a.slots
+        assert not playlist_path("3").exists()
+    finally:
+        box_a.server.stop()
