@@ -364,16 +364,18 @@ class Supervisor:
             logger.warning(
                 "Channel %s: lease lost to another worker; stopping here", self.slots[channel_id].channel
             )
-            slot = self.slots[channel_id]
-            self.release(slot, state=None)
-            # Another worker airs it now: should the channel come back here later, the front door
-            # routes viewers here at once, and this playlist would send them back in time.
-            slot.process.withdraw_playlist()
+            self.release(self.slots[channel_id], state=None)
 
     def release(self, slot: ChannelSlot, *, state: str | None) -> None:
         """Stop the channel here; give the lease back unless another worker already has it."""
         slot.process.stop()
         self.slots.pop(slot.channel.pk, None)
+        if state is None or self.origin:
+            # Another worker airs it now, or may (a station of several machines): should the
+            # channel come back here, the front door routes viewers here as soon as the lease does,
+            # and this playlist would send them back in time. (A single box keeps it, to continue
+            # the window across a restart.)
+            slot.process.withdraw_playlist()
         if state is not None:
             changes = self._playlist_state(slot)
             as_run.hand_off(slot.channel.pk, self._published_until(slot))

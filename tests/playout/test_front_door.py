@@ -186,3 +186,28 @@ def test_a_worker_that_loses_a_lease_withdraws_its_playlist(settings, tmp_path, 
         assert not playlist_path("3").exists()
     finally:
         box_a.server.stop()
+
+
+@pytest.mark.parametrize(("origin", "kept"), [("", True), ("http://10.0.0.4:8081", False)])
+def test_a_machine_of_a_station_with_a_front_door_leaves_no_playlist_behind_when_it_stops(
+    settings, tmp_path, monkeypatch, origin, kept
+):
+    """A single box keeps its playlist over a restart (to continue the window); a machine behind a
+    front door withdraws it, as the channel may come back to it while it is stale."""
+    from playout.channel_process import ChannelProcess
+    from playout.hls import playlist_path
+    from playout.supervisor import Supervisor
+    from scheduling.models import StreamProfile
+
+    settings.HLS_ROOT = tmp_path
+    monkeypatch.setattr(ChannelProcess, "stop", lambda self, kill=False: None)
+    monkeypatch.setattr(Supervisor, "check_channel", lambda self, slot: None)
+    profile = StreamProfile.objects.create(name="SD", width=640, height=480, frame_rate="29.97")
+    Channel.objects.create(number="3", name="Three", time_zone="UTC", stream_profile=profile)
+    box_a = Supervisor(worker_id="box-a", capacity=1.0, origin=origin)
+    box_a.beat()
+    box_a.claim_channels()
+    playlist_path("3").parent.mkdir(parents=True)
+    playlist_path("3").write_text("#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:0\n")
+    box_a.shutdown()  # no peer to hand it to: released
+    assert playlist_path("3").exists() is kept
