@@ -125,6 +125,33 @@ def client_faults(follower) -> dict[str, list]:
     }
 
 
+def front_door_share(follower, runs, moved: list[str], survivors: set[str], since: float) -> list[float]:
+    """Per channel moved: seconds from its first segment file on the new machine to the client
+    getting it through the front door (the cached answer naming the old machine, then the proxy)."""
+    offset = time.time() - time.monotonic()
+    roots = {run.name: run.hls for run in runs}
+    shares = []
+    for number in moved:
+        first = next(
+            (
+                (at, where)
+                for at, _, where, _ in follower.trails[number].arrivals
+                if at > since and where in survivors
+            ),
+            None,
+        )
+        if first is None:
+            continue
+        written = [
+            path.stat().st_mtime
+            for path in (roots[first[1]] / number).glob("*.ts")
+            if path.stat().st_mtime > since + offset
+        ]
+        if written:
+            shares.append(round(first[0] + offset - min(written), 2))
+    return shares
+
+
 def longest_refusal(trail, since: float) -> float:
     """The longest run of non-200 playlist answers a client saw after `since` (a player retries)."""
     longest, run_start = 0.0, None
@@ -225,11 +252,14 @@ def test_sigterm_drains_with_no_gap_longer_than_two_segments_through_the_front_d
     waits = {
         number: round(follower.trails[number].longest_wait(asked_at - SEGMENT, until), 2) for number in moved
     }
+    shares = front_door_share(follower, runs, moved, survivors, asked_at)
     print(
         f"\nfront door, SIGTERM of {victim.name} of {count} × {len(numbers)} channels (load {os.getloadavg()[0]:.2f}):"
         f" moved {len(moved)}, after {distribution(holders())}; longest wait between segments s"
         f" median {statistics.median(waits.values())} max {max(waits.values())}"
-        f" (gap beyond the cadence {round(max(waits.values()) / SEGMENT - 1, 2)} segments)"
+        f" (gap beyond the cadence {round(max(waits.values()) / SEGMENT - 1, 2)} segments);"
+        f" of which the front door (from the new machine's first segment file to the client) s"
+        f" median {statistics.median(shares) if shares else '-'} max {max(shares, default='-')}"
     )
     assert set(holders()) == survivors
     assert client_faults(follower) == {}
