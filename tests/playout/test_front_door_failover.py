@@ -17,6 +17,7 @@ gaps). Real ffmpeg, nginx and PostgreSQL.
 
 from __future__ import annotations
 
+import itertools
 import os
 import statistics
 import time
@@ -152,6 +153,20 @@ def front_door_share(follower, runs, moved: list[str], survivors: set[str], sinc
     return shares
 
 
+def edge_behind_wall_clock(trail, since: float, until: float) -> float:
+    """The most the newest segment a client could get ended before the wall clock, in the span (a
+    player at the very live edge would stall that long; the feed normally runs a few segments
+    ahead, so this is negative while nothing is late)."""
+    offset = time.time() - time.monotonic()
+    # Just before each read, what the client had was the previous read's newest segment.
+    behind = [
+        current.at + offset - previous.newest_ends_at.timestamp()
+        for previous, current in itertools.pairwise(trail.sightings)
+        if since <= current.at <= until
+    ]
+    return round(max(behind, default=0.0), 2)
+
+
 def longest_refusal(trail, since: float) -> float:
     """The longest run of non-200 playlist answers a client saw after `since` (a player retries)."""
     longest, run_start = 0.0, None
@@ -253,13 +268,15 @@ def test_sigterm_drains_with_no_gap_longer_than_two_segments_through_the_front_d
         number: round(follower.trails[number].longest_wait(asked_at - SEGMENT, until), 2) for number in moved
     }
     shares = front_door_share(follower, runs, moved, survivors, asked_at)
+    behind = [edge_behind_wall_clock(follower.trails[number], asked_at, until) for number in moved]
     print(
         f"\nfront door, SIGTERM of {victim.name} of {count} × {len(numbers)} channels (load {os.getloadavg()[0]:.2f}):"
         f" moved {len(moved)}, after {distribution(holders())}; longest wait between segments s"
         f" median {statistics.median(waits.values())} max {max(waits.values())}"
         f" (gap beyond the cadence {round(max(waits.values()) / SEGMENT - 1, 2)} segments);"
         f" of which the front door (from the new machine's first segment file to the client) s"
-        f" median {statistics.median(shares) if shares else '-'} max {max(shares, default='-')}"
+        f" median {statistics.median(shares) if shares else '-'} max {max(shares, default='-')};"
+        f" live edge behind the wall clock at most {max(behind)} s (negative: ahead)"
     )
     assert set(holders()) == survivors
     assert client_faults(follower) == {}
