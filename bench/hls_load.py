@@ -60,9 +60,6 @@ from station_on_air import (
 from station_processes import BENCH_DB, PrivatePostgres
 
 TOKENS_ON_FOR_HLS = '"~^/hls/" on;'  # the $retrovue_stream_auth map line that locks every channel
-# `--auth-cache-lock`: one request per key fills the auth cache while the others wait for it (or
-# get the stale answer while it refreshes), instead of every request that misses asking Django.
-AUTH_CACHE_LOCK = "proxy_cache_lock on; proxy_cache_use_stale updating; proxy_cache_background_update on;"
 THIS_SCRIPT_PART = "load generator (this script, apart)"
 DATABASE_PART = "database: this station's private server (every process)"
 
@@ -101,10 +98,7 @@ def run_mode(mode: str, viewer_steps: list[int], station: Station, bench, args, 
     results = []
     try:
         wait_for_web(f"http://127.0.0.1:{args.web_port}")
-        nginx = start_nginx(
-            args.web_port, TOKENS_ON_FOR_HLS if tokens_on else "", port=args.nginx_port,
-            auth_cache_extra=AUTH_CACHE_LOCK if args.auth_cache_lock else "",
-        )  # fmt: skip
+        nginx = start_nginx(args.web_port, TOKENS_ON_FOR_HLS if tokens_on else "", port=args.nginx_port)
         base = f"http://127.0.0.1:{nginx.port}"
         plan = list(viewer_steps)
         while plan:
@@ -181,7 +175,6 @@ def markdown(steps: list[dict], args) -> str:
     lines = [
         f"HLS load through deploy/nginx.conf: {args.channels} channels, SD profile, "
         f"{args.window:g} s window per step; tokens on: {args.tokens} distinct tokens"
-        f"{'; auth cache lock added (experiment)' if args.auth_cache_lock else ''}"
         f"{f'; wrk at nice {args.load_nice}' if args.load_nice else ''}.",
         "",
         "| tokens | viewers | held | req/s (playlists + segments) | Mbit/s | p50 / p99 ms playlists "
@@ -225,10 +218,6 @@ def main() -> None:
     parser.add_argument("--search-modes", default="", help="modes in which viewers double while a step holds")
     parser.add_argument("--max-viewers", type=int, default=8000, help="where a search upwards stops")
     parser.add_argument("--min-viewers", type=int, default=250, help="where a search downwards stops")
-    parser.add_argument(
-        "--auth-cache-lock", action="store_true",
-        help="experiment: add proxy_cache_lock (and serve-stale-while-updating) to the rendered auth cache",
-    )  # fmt: skip
     parser.add_argument(
         "--load-nice", type=int, default=0,
         help="run wrk at this niceness (its thousands of threads otherwise crowd nginx's few)",

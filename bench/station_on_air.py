@@ -343,16 +343,12 @@ def on_air_step(
 NGINX_PART = "nginx (HLS from disk, the rest to the web)"
 
 
-def start_nginx(
-    web_port: int, stream_auth_rules: str = "", port: int | None = None, auth_cache_extra: str = ""
-):
+def start_nginx(web_port: int, stream_auth_rules: str = "", port: int | None = None):
     """The shipped deploy/nginx.conf in front of the web server, as production runs it: HLS
     playlists and segments straight from RETROVUE_HLS_ROOT, everything else (the TS readers)
     proxied. Rendered and run by the tests' runner, so the bench airs the config operators get;
     `stream_auth_rules` are lines for its $retrovue_stream_auth map (e.g. `"~^/hls/" on;`); `port`
-    where it listens (default: any free one); `auth_cache_extra`, directives added to the rendered
-    copy's auth-cache location (an experiment for a change proposed to deploy/nginx.conf, which
-    the bench never edits)."""
+    where it listens (default: any free one)."""
     from playout.hls import hls_root
     from tests.deploy import nginx_runner
 
@@ -366,12 +362,6 @@ def start_nginx(
     conf = nginx_runner.render(
         prefix, port=port, upstream_port=web_port, hls_root=hls_root(), stream_auth_rules=stream_auth_rules
     )
-    if auth_cache_extra:
-        text = conf.read_text()
-        anchor = "proxy_cache retrovue_auth;"
-        if text.count(anchor) != 1:
-            raise SystemExit(f"deploy/nginx.conf no longer has exactly one {anchor!r}")
-        conf.write_text(text.replace(anchor, f"{anchor}\n            {auth_cache_extra}"))
     return nginx_runner.start(binary, prefix, conf, port)
 
 
