@@ -28,6 +28,10 @@ MEDIA_ALIAS = "alias /srv/retrovue/media/;"
 AUTH_CACHE = (
     "proxy_cache_path /var/cache/retrovue-nginx levels=1 keys_zone=retrovue_auth:1m max_size=16m inactive=1m;"
 )
+PLAYLIST_CACHE = (
+    "proxy_cache_path /var/cache/retrovue-nginx-playlists levels=1 keys_zone=retrovue_playlists:4m "
+    "max_size=64m inactive=1m;"
+)
 STREAM_AUTH_DEFAULT = "default off;"
 FORWARDED_PROTO_DEFAULT = "default $scheme;"
 PID = "pid /run/nginx.pid;"
@@ -53,7 +57,7 @@ def _replace_once(text: str, old: str, new: str) -> str:
     matches = [index for index, line in enumerate(lines) if line.strip() == old]
     if len(matches) != 1:
         raise AssertionError(
-            f"deploy/nginx.conf should have the line {old!r} exactly once, found {len(matches)}"
+            f"the deploy/ nginx config should have the line {old!r} exactly once, found {len(matches)}"
         )
     line = lines[matches[0]]
     lines[matches[0]] = line.replace(old, new)
@@ -87,12 +91,34 @@ def render(
     text = _replace_once(
         text, AUTH_CACHE, AUTH_CACHE.replace("/var/cache/retrovue-nginx", f"{prefix}/auth-cache")
     )
+    text = _replace_once(
+        text,
+        PLAYLIST_CACHE,
+        PLAYLIST_CACHE.replace("/var/cache/retrovue-nginx-playlists", f"{prefix}/playlist-cache"),
+    )
     text = _replace_once(text, PID, f"pid {prefix}/nginx.pid;")
     text = _replace_once(text, ACCESS_LOG, f"access_log {prefix}/access.log retrovue;")
     text = _replace_once(text, STREAM_AUTH_DEFAULT, f"{STREAM_AUTH_DEFAULT}\n        {stream_auth_rules}")
     text = _replace_once(
         text, FORWARDED_PROTO_DEFAULT, f"{FORWARDED_PROTO_DEFAULT}\n        {forwarded_proto_rules}"
     )
+    return _write_runnable(prefix, text)
+
+
+ORIGIN_CONF = PROJECT_ROOT / "deploy" / "nginx-origin.conf"
+ORIGIN_LISTEN = "listen 8081;"
+
+
+def render_origin(prefix: Path, *, port: int, hls_root: Path) -> Path:
+    """Write a copy of deploy/nginx-origin.conf (a playout machine's HLS origin) into `prefix`."""
+    text = ORIGIN_CONF.read_text()
+    text = _replace_once(text, ORIGIN_LISTEN, f"listen 127.0.0.1:{port};")
+    text = _replace_once(text, HLS_ALIAS, f"alias {hls_root}/;")
+    text = _replace_once(text, PID, f"pid {prefix}/nginx.pid;")
+    return _write_runnable(prefix, text)
+
+
+def _write_runnable(prefix: Path, text: str) -> Path:
     # Temp folders are compiled into each nginx build (/var/lib/nginx on Debian); keep them here.
     temp_paths = "\n".join(
         f"    {directive} {prefix}/temp/{name};"
