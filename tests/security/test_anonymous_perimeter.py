@@ -47,6 +47,21 @@ def test_a_stranger_is_refused_everywhere_else(anonymous, endpoint):
         assert refused(response), (method, endpoint.url, response.status_code, response.get("Location"))
 
 
+def test_a_signed_in_non_staff_account_is_refused_everywhere_a_stranger_is(non_staff):
+    # The same walk as above with a viewer's session: an account without staff status is no
+    # closer to the admin, the API or /metrics than nobody.
+    non_staff.client.raise_request_exception = False
+    wrong = []
+    for endpoint in ALL:
+        if is_public(endpoint):
+            continue
+        for method in ("get", "post"):
+            response = getattr(non_staff.client, method)(endpoint.url)
+            if not refused(response):
+                wrong.append((method, endpoint.url, response.status_code))
+    assert wrong == []
+
+
 @pytest.mark.parametrize("endpoint", [e for e in ALL if is_public(e)], ids=lambda e: e.key)
 def test_public_endpoints_never_fail_a_stranger(anonymous, endpoint):
     client = Client(raise_request_exception=False)
