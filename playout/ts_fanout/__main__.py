@@ -1,18 +1,20 @@
-"""`python -m playout.ts_fanout`: one per machine, behind nginx's `/iptv/channel/` location.
+"""`python -m playout.ts_fanout` (what `python -m retrovue ts-fanout` runs): one per machine,
+behind nginx's `/iptv/channel/` location.
 
-Settings (environment): RETROVUE_TS_FANOUT_BIND (host:port, 127.0.0.1:8090) for the tuner URLs;
-RETROVUE_HLS_LOG_BIND (host:port, 127.0.0.1:8091; empty turns it off) where nginx sends one
-syslog line per served HLS segment; RETROVUE_TS_VIEWER_BACKLOG (bytes a viewer may fall behind
-before it is dropped, 8 MiB). It reads the HLS root and DATA_DIR (tuner files) of this machine,
-and the database (stream tokens, channels, viewer counts) as Django does.
+It reads this machine's HLS root and DATA_DIR (tuner files) and the database (stream tokens,
+channels, viewer counts), with the settings every RetroVue process gets.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "retrovue.settings")
+
+DEFAULT_BIND = "127.0.0.1:8090"
+DEFAULT_HLS_LOG = "127.0.0.1:8091"
 
 
 def split_bind(value: str) -> tuple[str, int]:
@@ -21,21 +23,36 @@ def split_bind(value: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)  # noqa: S104
 
 
-def main() -> int:
+def parser() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(prog="python -m playout.ts_fanout", description=__doc__)
+    options.add_argument("--bind", default=DEFAULT_BIND, help="where the tuner URLs are served (host:port)")
+    options.add_argument(
+        "--hls-log",
+        default=DEFAULT_HLS_LOG,
+        help="UDP host:port for nginx's HLS segment log lines (viewer counts); empty turns it off",
+    )
+    options.add_argument(
+        "--max-backlog",
+        type=int,
+        default=8 * 1024 * 1024,
+        help="bytes a viewer may fall behind before it is dropped",
+    )
+    return options
+
+
+def main(argv: list[str] | None = None) -> int:
     import asyncio
     import logging
 
     import django
 
+    args = parser().parse_args(argv)
     django.setup()
     from playout.ts_fanout.service import run
-    from retrovue.env import env_int, env_str
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    http_bind = split_bind(env_str("RETROVUE_TS_FANOUT_BIND", "127.0.0.1:8090"))
-    hls_log = env_str("RETROVUE_HLS_LOG_BIND", "127.0.0.1:8091")
-    backlog = env_int("RETROVUE_TS_VIEWER_BACKLOG", 8 * 1024 * 1024, minimum=256 * 1024)
-    asyncio.run(run(http_bind, split_bind(hls_log) if hls_log else None, max_backlog=backlog))
+    hls_log = split_bind(args.hls_log) if args.hls_log else None
+    asyncio.run(run(split_bind(args.bind), hls_log, max_backlog=max(args.max_backlog, 64 * 1024)))
     return 0
 
 
