@@ -37,6 +37,7 @@ def parser() -> argparse.ArgumentParser:
         default=8 * 1024 * 1024,
         help="bytes a viewer may fall behind before it is dropped",
     )
+    options.add_argument("--max-viewers", type=int, default=4000, help="viewers past which it answers 503")
     return options
 
 
@@ -52,7 +53,14 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     hls_log = split_bind(args.hls_log) if args.hls_log else None
-    asyncio.run(run(split_bind(args.bind), hls_log, max_backlog=max(args.max_backlog, 64 * 1024)))
+    asyncio.run(
+        run(
+            split_bind(args.bind),
+            hls_log,
+            max_backlog=max(args.max_backlog, 64 * 1024),
+            max_viewers=args.max_viewers,
+        )
+    )
     return 0
 
 

@@ -174,6 +174,7 @@ class Hub:
         if reader is None:
             reader = self.readers[number] = self.make_reader(number)
             self.readers_started += 1
+            logger.info("Channel %s: TS reader started", number)
             reader._last_progress = time.monotonic()
             reader.step()  # the first viewer's burst is read now, not a poll later
             reader.join(viewer)
@@ -190,6 +191,12 @@ class Hub:
     def _reader_exited(self, reader: ChannelReader) -> None:
         if self.readers.get(reader.number) is reader:
             del self.readers[reader.number]
+            logger.info(
+                "Channel %s: TS reader stopped (%s segment files read)", reader.number, reader.files_opened
+            )
+
+    def viewer_total(self) -> int:
+        return sum(len(reader.viewers) for reader in self.readers.values())
 
     def viewer_counts(self) -> dict[str, int]:
         return {number: len(reader.viewers) for number, reader in self.readers.items() if reader.viewers}

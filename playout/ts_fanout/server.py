@@ -3,10 +3,16 @@ UDP endpoint where nginx reports HLS segment requests (for viewer counts).
 
 Only `GET`/`HEAD` of `/iptv/channel/<number>.ts` and `/hdhr/<token>/iptv/channel/<number>.ts` are
 answered, as Django's TS view answers them: 403 without a valid token (when required), 404 for an
-unknown or disabled channel, 503 while the channel has no playlist yet or when every tuner is held
-(one `flock`ed tuner file per stream, `playout.ts_stream.acquire_tuner`), else 200 video/mp2t that
+unknown or disabled channel, 503 while the channel has no playlist yet, else 200 video/mp2t that
 runs until the viewer leaves, the channel stops, or a re-check every `RECHECK_SECONDS` says the
 viewer may no longer watch. The body is close-delimited (nginx re-chunks it for its clients).
+
+Tuners. A stream on the HDHomeRun tuner path (`/hdhr/<token>/…`) holds one of `TunerCount` tuner
+files (an `flock`, `playout.ts_stream.acquire_tuner`, so Django's lineup status sees it) and gets
+503 when all are held, as a real HDHomeRun answers. A plain `/iptv/channel/` stream holds none: the
+tuner limit protected web threads, one per stream, and a fan-out viewer costs a socket and a
+bounded buffer; `max_viewers` per server bounds those instead. (Plex on a station without tokens
+tunes the plain path, and keeps to the advertised TunerCount itself.)
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ TS_PATH = re.compile(
     r"^/(?:hdhr/(?P<path_token>[A-Za-z0-9_-]{1,100})/)?iptv/channel/(?P<number>[0-9]{1,4}(?:\.[0-9]{1,3})?)\.ts$"
 )
 HEADER_LIMIT = 16 * 1024
+# Each viewer costs a socket and at most its backlog; past this many the server answers 503.
+DEFAULT_MAX_VIEWERS = 4000
 HEADER_TIMEOUT_SECONDS = 10.0
 REASONS = {
     200: "OK",
@@ -83,12 +91,14 @@ class FanoutServer:
         access: AccessCache,
         acquire_tuner: Callable[[], ts_stream.TunerSlot | None] = ts_stream.acquire_tuner,
         max_backlog: int = DEFAULT_MAX_BACKLOG,
+        max_viewers: int = DEFAULT_MAX_VIEWERS,
         recheck_seconds: float | None = None,
     ):
         self.hub = hub
         self.access = access
         self.acquire_tuner = acquire_tuner
         self.max_backlog = max_backlog
+        self.max_viewers = max_viewers
         self.recheck_seconds = recheck_seconds
         self.hls_clients = RecentClients()
 
@@ -130,10 +140,15 @@ class FanoutServer:
         if not await self._wait_for_playlist(number):
             writer.write(plain_response(503, "The channel is not on air yet.", retry_after=5))
             return
-        slot = self.acquire_tuner()
-        if slot is None:
-            writer.write(plain_response(503, "All tuners are in use.", retry_after=10))
+        if self.hub.viewer_total() >= self.max_viewers:
+            writer.write(plain_response(503, "This server is full.", retry_after=10))
             return
+        slot = None
+        if match["path_token"]:  # an HDHomeRun tuner URL: it holds one of TunerCount tuners
+            slot = self.acquire_tuner()
+            if slot is None:
+                writer.write(plain_response(503, "All tuners are in use.", retry_after=10))
+                return
         viewer = Viewer(writer.transport, self.max_backlog)
         # A client that hangs up frees its tuner now, not at the next segment written to it.
         hang_up = asyncio.ensure_future(reader.read(1))
@@ -145,7 +160,8 @@ class FanoutServer:
         finally:
             hang_up.cancel()
             self.hub.leave(number, viewer)
-            slot.release()
+            if slot is not None:
+                slot.release()
 
     async def _watch(self, viewer: Viewer, number: str, token: str | None) -> None:
         """Until the stream ends, ask every `RECHECK_SECONDS` whether the viewer may still watch."""

@@ -16,7 +16,7 @@ from playout import hls, viewer_counts
 from playout.models import ViewerKind
 from playout.ts_fanout.access import AccessCache, shut_down
 from playout.ts_fanout.fanout import DEFAULT_MAX_BACKLOG, ChannelReader, Hub
-from playout.ts_fanout.server import FanoutServer, HlsRequestLog
+from playout.ts_fanout.server import DEFAULT_MAX_VIEWERS, FanoutServer, HlsRequestLog
 
 logger = logging.getLogger("playout.ts_fanout")
 
@@ -36,6 +36,7 @@ async def run(
     http_bind: tuple[str, int],
     hls_log_bind: tuple[str, int] | None,
     max_backlog: int = DEFAULT_MAX_BACKLOG,
+    max_viewers: int = DEFAULT_MAX_VIEWERS,
     stop: asyncio.Event | None = None,
 ) -> None:
     loop = asyncio.get_running_loop()
@@ -44,7 +45,9 @@ async def run(
         with contextlib.suppress(RuntimeError, ValueError):  # not the main thread (a test's)
             loop.add_signal_handler(signum, stop.set)
     executor = ThreadPoolExecutor(DATABASE_THREADS, thread_name_prefix="ts-fanout-db")
-    server = FanoutServer(Hub(channel_reader), AccessCache(executor), max_backlog=max_backlog)
+    server = FanoutServer(
+        Hub(channel_reader), AccessCache(executor), max_backlog=max_backlog, max_viewers=max_viewers
+    )
     http = await asyncio.start_server(server.handle, *http_bind, limit=64 * 1024, backlog=1024)
     udp = None
     if hls_log_bind:

@@ -260,7 +260,9 @@ def test_an_open_stream_ends_when_the_viewer_may_no_longer_watch(station, clock,
     wait_until(lambda: server.run(lambda: server.server.hub.viewer_counts()) == {})
 
 
-def test_all_tuners_busy_answers_503_and_a_freed_tuner_is_reused(station, clock, running, settings):
+def test_all_tuners_busy_answers_503_on_the_tuner_path_and_a_freed_tuner_is_reused(
+    station, clock, running, settings
+):
     settings.RETROVUE_HDHR_TUNER_COUNT = 1
     channel = Channel7(station / "hls")
     channel.add(3)
@@ -269,9 +271,23 @@ def test_all_tuners_busy_answers_503_and_a_freed_tuner_is_reused(station, clock,
     assert status == "HTTP/1.1 200 OK"
     status, head, second = tune(server.port, "/hdhr/st_tuner/iptv/channel/7.ts")
     assert status == "HTTP/1.1 503 Service Unavailable" and "Retry-After: 10" in head
+    status, _, plain = tune(server.port)  # an IPTV player's stream holds no tuner
+    assert status == "HTTP/1.1 200 OK"
     second.close()
     first.close()
     wait_until(lambda: (slot := acquire_tuner()) is not None and (slot.release() or True))
+    plain.close()
+
+
+def test_a_full_server_answers_503(station, clock, running):
+    Channel7(station / "hls").add(3)
+    server = running(max_viewers=2)
+    viewers = [tune(server.port) for _ in range(3)]
+    assert [status for status, _, _ in viewers] == ["HTTP/1.1 200 OK"] * 2 + [
+        "HTTP/1.1 503 Service Unavailable"
+    ]
+    for _, _, viewer in viewers:
+        viewer.close()
 
 
 def test_anything_but_a_channel_stream_is_404_and_a_bad_request_400(station, running):
