@@ -384,3 +384,18 @@ def test_hls_viewers_are_distinct_recent_clients_from_nginx_log_lines():
     assert clients.counts() == {"7": 2, "12.1": 1}
     now[0] += 13
     assert clients.counts() == {}
+
+
+@pytest.mark.django_db
+def test_the_embedded_web_server_counts_hls_viewers_by_the_segments_they_fetch(station):
+    from django.test import Client
+
+    from playout.viewer_counts import web_tally
+
+    web_tally().hls = RecentClients()  # nothing left from another test's requests in this process
+    seven = Channel.objects.create(number="7", name="Seven", time_zone="UTC")
+    Channel7(station / "hls").add(2)
+    for player in ("VLC/3.0", "Kodi/21", "VLC/3.0"):
+        assert Client(HTTP_USER_AGENT=player).get("/hls/7/run-000001.ts").status_code == 200
+    web_tally().publish()
+    assert viewers_by_channel()[seven.pk].hls == 2  # two players, one of them twice
