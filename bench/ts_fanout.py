@@ -55,9 +55,13 @@ CHANNEL = "3"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+def cpu_seconds(pid: int, gone: float = 0.0) -> float:
+    """utime + stime of `pid`; `gone` for a process that has exited (nginx's cache loader does)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return gone
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def memory_mb(pid: int) -> dict:
@@ -195,7 +199,8 @@ def main() -> int:
         recorder = SegmentRecorder(data / "hls" / CHANNEL)
         recorder.start()
         nginx_pids = [nginx.process.pid, *children(nginx.process.pid)]
-        before = {"fanout": cpu_seconds(fanout.pid), "nginx": sum(cpu_seconds(pid) for pid in nginx_pids)}
+        nginx_before = {pid: cpu_seconds(pid) for pid in nginx_pids}
+        before = {"fanout": cpu_seconds(fanout.pid), "nginx": sum(nginx_before.values())}
         load_before = load_average()
         started = time.monotonic()
         generator = subprocess.run(
@@ -205,9 +210,10 @@ def main() -> int:
             capture_output=True, text=True, timeout=args.seconds + 120,
         )  # fmt: skip
         elapsed = time.monotonic() - started
-        after = {"fanout": cpu_seconds(fanout.pid), "nginx": sum(cpu_seconds(pid) for pid in nginx_pids)}
+        nginx_after = {pid: cpu_seconds(pid, gone=used) for pid, used in nginx_before.items()}
+        after = {"fanout": cpu_seconds(fanout.pid), "nginx": sum(nginx_after.values())}
         fanout_memory = memory_mb(fanout.pid)
-        nginx_memory = sum(memory_mb(pid)["rss_mb"] for pid in nginx_pids)
+        nginx_memory = sum(memory_mb(pid)["rss_mb"] for pid in nginx_pids if Path(f"/proc/{pid}").exists())
         load_after = load_average()
         recorder.stopping.set()
         recorder.join()

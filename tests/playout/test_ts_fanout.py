@@ -42,8 +42,8 @@ def segment_bytes(index: int, packets: int = 20) -> bytes:
 class Channel7:
     """A channel's live HLS on disk, as the playout worker writes it, one segment at a time."""
 
-    def __init__(self, hls_root: Path, packets: int = 20):
-        self.folder = hls_root / "7"
+    def __init__(self, hls_root: Path, packets: int = 20, number: str = "7"):
+        self.folder = hls_root / number
         self.folder.mkdir(parents=True, exist_ok=True)
         self.playlist = LivePlaylist(target_duration=2)
         self.packets = packets
@@ -95,14 +95,16 @@ class RunningServer:
         self.loop.close()
 
 
-def tune(port: int, path: str = "/iptv/channel/7.ts", *, receive_buffer: int | None = None):
+def tune(
+    port: int, path: str = "/iptv/channel/7.ts", *, receive_buffer: int | None = None, http: str = "1.1"
+):
     """(status line, headers text, socket positioned at the body)."""
     viewer = socket.socket()
     if receive_buffer:
         viewer.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
     viewer.settimeout(10)
     viewer.connect(("127.0.0.1", port))
-    viewer.sendall(f"GET {path} HTTP/1.1\r\nHost: tv\r\n\r\n".encode())
+    viewer.sendall(f"GET {path} HTTP/{http}\r\nHost: tv\r\n\r\n".encode())
     head = b""
     while b"\r\n\r\n" not in head:
         chunk = viewer.recv(1)
