@@ -147,7 +147,12 @@ class ChannelReader:
         self._last_progress = time.monotonic()
         try:
             while self.viewers:
-                if not self.step():
+                try:
+                    alive = self.step()
+                except Exception:  # an unreadable file, say: try again; GIVE_UP ends a lasting one
+                    logger.exception("Channel %s: the TS reader failed a step", self.number)
+                    alive = time.monotonic() - self._last_progress <= self.give_up_seconds
+                if not alive:
                     logger.warning(
                         "Channel %s: no new segment for %s s; ending its TS streams",
                         self.number,
@@ -158,6 +163,8 @@ class ChannelReader:
                     break
                 await asyncio.sleep(self.poll_seconds)
         finally:
+            for viewer in list(self.viewers):  # however the loop ended, nobody waits on a dead reader
+                viewer.end("reader stopped")
             on_exit(self)
 
 
@@ -176,7 +183,11 @@ class Hub:
             self.readers_started += 1
             logger.info("Channel %s: TS reader started", number)
             reader._last_progress = time.monotonic()
-            reader.step()  # the first viewer's burst is read now, not a poll later
+            try:
+                reader.step()  # the first viewer's burst is read now, not a poll later
+            except Exception:
+                del self.readers[number]
+                raise
             reader.join(viewer)
             reader.task = asyncio.get_running_loop().create_task(reader.run(self._reader_exited))
         else:
