@@ -21,6 +21,10 @@ root (tests/playout/multi_supervisor.py), standing for a machine. Phases:
              whether every channel kept adding segments.
 
     .venv/bin/python bench/failover.py --quick   # ~5 min: rounds 2x20,3x20; drain 2x20; cpu 20,50
+    .venv/bin/python bench/failover.py --quick --via-front-door --cpu-steps ''
+        # the client reads every channel through ONE front door (the shipped deploy/nginx.conf in
+        # front of `python -m retrovue web`), each machine's HLS served by deploy/nginx-origin.conf;
+        # also counts playlist answers other than 200 and segments that failed to download
     .venv/bin/python bench/failover.py           # ~8 min: rounds 2x6,2x20,3x20,2x40,3x40;
                                                  #   drain 2x20,3x20; cpu 20,50,100
 
@@ -48,6 +52,7 @@ from benchdb import ROOT, create_and_set_up, drop
 BENCH_DB = "retrovue_bench_failover"
 WORK = Path("/tmp/retrovue-bench-failover")
 RESULTS = ROOT / "bench" / "results" / "failover.json"
+RESULTS_FRONT_DOOR = ROOT / "bench" / "results" / "failover-front-door.json"
 
 _spec = importlib.util.spec_from_file_location("bench_playout", ROOT / "bench" / "playout.py")
 bench_playout = importlib.util.module_from_spec(_spec)
@@ -116,22 +121,107 @@ def reset(numbers: list[str], enabled: int) -> None:
     Channel.objects.filter(number__in=numbers[:enabled]).update(enabled=True)
 
 
+# --via-front-door: the web server and the front door nginx, started once (see `front_door_start`).
+FRONT: dict = {}
+
+
 def machines(count: int, capacity: float) -> list:
     from django.conf import settings
 
     from tests.playout.multi_supervisor import SupervisorRun
 
-    return [
-        SupervisorRun(
+    runs = []
+    for index in range(count):
+        origin = None
+        if FRONT:
+            from tests.deploy.nginx_runner import free_port
+
+            port = free_port()
+            origin = f"http://127.0.0.1:{port}"
+        run = SupervisorRun(
             f"box-{index}",
             WORK / "machines",
             database_url=os.environ["DATABASE_URL"],
             pregen_root=Path(settings.RETROVUE_PREGEN_ROOT),
             slates=WORK / "slates",
             capacity=capacity,
+            origin=origin,
         )
-        for index in range(count)
-    ]
+        if FRONT:
+            from tests.playout.front_door import start_origin
+
+            run.origin_server = start_origin(WORK / "machines" / f"box-{index}-origin", run.hls, port)
+        runs.append(run)
+    return runs
+
+
+def clean_up(run) -> None:
+    run.clean_up()
+    if getattr(run, "origin_server", None) is not None:
+        run.origin_server.stop()
+
+
+def where(run) -> str:
+    """How the client names the machine it read a channel from."""
+    return run.name if FRONT else run.hls.as_uri()
+
+
+def follower_for(numbers: list[str], segment: int, runs: list):
+    from tests.playout.front_door import FrontDoorFollower
+    from tests.playout.multi_supervisor import Follower
+
+    if FRONT:
+        return FrontDoorFollower(
+            dict.fromkeys(numbers, segment), FRONT["nginx"].port, {r.name: r.hls for r in runs}
+        )
+    return Follower(dict.fromkeys(numbers, segment))
+
+
+def front_door_faults(follower) -> dict:
+    """Through the front door: playlist answers other than 200 and segments that did not download."""
+    trails = follower.trails.values()
+    return {
+        "playlist_refusals": sum(len(getattr(trail, "refusals", [])) for trail in trails),
+        "missing_segments": sum(len(getattr(trail, "missing_segments", [])) for trail in trails),
+        "segments_downloaded": sum(getattr(trail, "downloaded", 0) for trail in trails),
+    }
+
+
+def front_door_start() -> None:
+    """A dedicated front door machine: `python -m retrovue web` and the shipped nginx.conf in front
+    of it, its own HLS root empty (it airs nothing), so every channel is proxied to its origin."""
+    import subprocess
+
+    from tests.deploy.nginx_runner import free_port
+    from tests.playout.front_door import get, start_front_door
+
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if key != "RETROVUE_PLAYOUT_ORIGIN"}
+    with (WORK / "web.log").open("ab") as log:
+        FRONT["web"] = subprocess.Popen(
+            [sys.executable, "-m", "retrovue", "web", "--bind", f"127.0.0.1:{port}"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    FRONT["nginx"] = start_front_door(
+        WORK / "front-door", django_port=port, hls_root=WORK / "front-door" / "hls"
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            if get(FRONT["nginx"].port, "/hls/0/index.m3u8")[0] in (403, 404):
+                return  # Django answers (no such channel)
+        time.sleep(0.5)
+    raise RuntimeError(f"the front door's web server did not answer; see {WORK / 'web.log'}")
+
+
+def front_door_stop() -> None:
+    import signal
+
+    if "nginx" in FRONT:
+        FRONT["nginx"].stop()
+    if "web" in FRONT:
+        FRONT["web"].send_signal(signal.SIGTERM)
+        FRONT["web"].wait(timeout=30)
 
 
 def wait_spread(runs: list, numbers: list[str], timeout: float) -> dict[str, list[str]]:
@@ -159,12 +249,12 @@ def wait_spread(runs: list, numbers: list[str], timeout: float) -> dict[str, lis
 def takeover_round(all_numbers: list[str], supervisors: int, channels: int, segment: int, capacity: float):
     from playout import as_run
     from scheduling.models import Channel
-    from tests.playout.multi_supervisor import Follower, wait_for
+    from tests.playout.multi_supervisor import wait_for
 
     numbers = all_numbers[:channels]
     reset(all_numbers, channels)
     runs = machines(supervisors, capacity)
-    follower = Follower(dict.fromkeys(numbers, segment))
+    follower = follower_for(numbers, segment, runs)
     try:
         started = time.monotonic()
         held = wait_spread(runs, numbers, timeout=60 + 2 * channels)
@@ -179,7 +269,7 @@ def takeover_round(all_numbers: list[str], supervisors: int, channels: int, segm
         moved = held[victim.name]
         killed_at = time.monotonic()
         victim.kill()
-        survivors = {run.hls.as_uri() for run in runs[1:]}
+        survivors = {where(run) for run in runs[1:]}
 
         def back_on_air(number):
             trail = follower.trails[number]
@@ -197,7 +287,7 @@ def takeover_round(all_numbers: list[str], supervisors: int, channels: int, segm
     finally:
         follower.stop()
         for run in runs:
-            run.clean_up()
+            clean_up(run)
     tolerance = timedelta(seconds=segment / 2)  # see tests/playout/test_failover.py
     double = [
         (a.worker, b.worker, str(a.actual_start))
@@ -216,18 +306,19 @@ def takeover_round(all_numbers: list[str], supervisors: int, channels: int, segm
         "max_s": max(seconds) if seconds else None,
         "client_errors": errors[:10],
         "double_airing": double[:10],
+        **front_door_faults(follower),
     }
 
 
 def drain_round(all_numbers: list[str], supervisors: int, channels: int, segment: int, capacity: float):
     """SIGTERM one of K supervisors: how long it takes to exit, and per channel it held the longest
     wait between new segments a following client sees around the handover."""
-    from tests.playout.multi_supervisor import Follower, wait_for
+    from tests.playout.multi_supervisor import wait_for
 
     numbers = all_numbers[:channels]
     reset(all_numbers, channels)
     runs = machines(supervisors, capacity)
-    follower = Follower(dict.fromkeys(numbers, segment))
+    follower = follower_for(numbers, segment, runs)
     try:
         held = wait_spread(runs, numbers, timeout=60 + 2 * channels)
         follower.start()
@@ -241,7 +332,7 @@ def drain_round(all_numbers: list[str], supervisors: int, channels: int, segment
         asked_at = time.monotonic()
         code = victim.terminate(timeout=120)
         exit_s = time.monotonic() - asked_at
-        survivors = {run.hls.as_uri() for run in runs[1:]}
+        survivors = {where(run) for run in runs[1:]}
         with contextlib.suppress(AssertionError):
             wait_for(
                 lambda: all(
@@ -256,7 +347,7 @@ def drain_round(all_numbers: list[str], supervisors: int, channels: int, segment
     finally:
         follower.stop()
         for run in runs:
-            run.clean_up()
+            clean_up(run)
     waits = sorted(round(follower.trails[n].longest_wait(asked_at - segment, until), 2) for n in moved)
     return {
         "supervisors": supervisors,
@@ -267,6 +358,7 @@ def drain_round(all_numbers: list[str], supervisors: int, channels: int, segment
         "longest_wait_s": waits,
         "gap_segments_max": round(max(waits) / segment - 1, 2) if waits else None,
         "client_errors": [e for t in follower.trails.values() for e in t.errors][:10],
+        **front_door_faults(follower),
     }
 
 
@@ -298,7 +390,7 @@ def cpu_step(all_numbers: list[str], channels: int, segment: int, settle: float,
             )
         )
     finally:
-        run.clean_up()
+        clean_up(run)
     added = [segments_after[n] - segments_before.get(n, 0) for n in numbers]
     expected = window / segment
     ffmpeg_rss = sum(rss for rss, _ in ffmpeg_memory)
@@ -341,6 +433,11 @@ def main() -> int:
     parser.add_argument("--clip-seconds", type=int, default=20)
     parser.add_argument("--capacity", type=float, default=4.0, help="each supervisor's --capacity")
     parser.add_argument(
+        "--via-front-door",
+        action="store_true",
+        help="clients read through one front door nginx (deploy/nginx.conf) and per-machine origins",
+    )
+    parser.add_argument(
         "--database-server",
         default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
     )
@@ -349,7 +446,13 @@ def main() -> int:
         tuple(int(part) for part in spec.split("x"))
         for spec in (args.rounds or ("2x20,3x20" if args.quick else "2x6,2x20,3x20,2x40,3x40")).split(",")
     ]
-    steps = [int(step) for step in (args.cpu_steps or ("20,50" if args.quick else "20,50,100")).split(",")]
+    steps = [
+        int(step)
+        for step in (
+            ("20,50" if args.quick else "20,50,100") if args.cpu_steps is None else args.cpu_steps
+        ).split(",")
+        if step
+    ]
     most = max([*steps, *(channels for _, channels in rounds), 20])
     load_before = os.getloadavg()
     print(
@@ -364,6 +467,9 @@ def main() -> int:
     try:
         minutes = 10 + len(rounds) * args.repeat * 2 + len(steps) * 3
         numbers, segment = build(args.clip_seconds, most, minutes)
+        if args.via_front_door:
+            front_door_start()
+            print(f"clients read every channel through one front door: nginx on :{FRONT['nginx'].port}")
         print(f"\nTakeover after kill -9 (segment {segment} s, lease 8 s)")
         print(
             f"{'round':>6} {'moved':>6} {'median s':>9} {'max s':>7} {'all s':<60} {'client errors':>13} {'double':>7}"
@@ -377,6 +483,12 @@ def main() -> int:
                     f"{result['max_s'] or '-':>7} {' '.join(str(s) for s in result['takeover_s']):<60} "
                     f"{len(result['client_errors']):>13} {len(result['double_airing']):>7}"
                     + (f"  NOT BACK: {result['not_back']}" if result["not_back"] else "")
+                    + (
+                        f"  front door: {result['segments_downloaded']} segments, "
+                        f"{result['missing_segments']} missing, {result['playlist_refusals']} playlist non-200"
+                        if FRONT
+                        else ""
+                    )
                 )
         every = sorted(s for result in results["rounds"] for s in result["takeover_s"])
         if every:
@@ -402,6 +514,12 @@ def main() -> int:
                 f"{result['exit_s']} s; longest waits {result['longest_wait_s']} s "
                 f"(gap beyond the cadence, max {result['gap_segments_max']} segments); "
                 f"client errors {len(result['client_errors'])}"
+                + (
+                    f"; front door: {result['segments_downloaded']} segments, {result['missing_segments']} "
+                    f"missing, {result['playlist_refusals']} playlist non-200"
+                    if FRONT
+                    else ""
+                )
             )
         print("\nOne supervisor's CPU and memory (pre-generated channels, stream copy)")
         print(f"{'channels':>8} {'held':>5} {'python':>7} {'ffmpegs':>8} {'per ch':>8} {'py RSS/PSS MB':>14} "
@@ -416,13 +534,19 @@ def main() -> int:
                 f"{step['per_channel_pss_mb']!s:>9} {step['machine_busy_cores']:>8}"
             )
     finally:
+        front_door_stop()
         drop(args.database_server, BENCH_DB)
     load_after = os.getloadavg()
     print(f"\nload average after: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")
     results["load_before"], results["load_after"] = load_before, load_after
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2, default=str))
-    bad = [r for r in results["rounds"] if r["not_back"] or r["client_errors"] or r["double_airing"]]
+    out = RESULTS_FRONT_DOOR if args.via_front_door else RESULTS
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, default=str))
+    bad = [
+        r
+        for r in results["rounds"]
+        if r["not_back"] or r["client_errors"] or r["double_airing"] or r.get("missing_segments")
+    ]
     return 1 if bad else 0
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,9 +27,11 @@ from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
 from django.http import FileResponse, Http404, HttpResponse
+from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from playout.demand import note_demand
+from playout.placement import front_door_origin
 from playout.viewer_counts import count_hls_viewer
 from retrovue.core.private_data import published_modes
 from retrovue.core.served_files import open_inside
@@ -41,6 +44,8 @@ SEGMENT_CONTENT_TYPE = "video/mp2t"
 SEGMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\.ts$")
 # Segment names never repeat (see above), so a segment may be cached as long as anyone likes.
 SEGMENT_CACHE_SECONDS = 86_400
+# How long Django waits for another machine's playlist (token mode, docs/playout-machines.md).
+ORIGIN_TIMEOUT_SECONDS = 2
 
 
 def hls_root() -> Path:
@@ -211,9 +216,9 @@ def playlist(request, number: str):
     if denied:
         return denied
     channel = _known_channel(number)
+    origin = front_door_origin(number, timezone.now())
     try:
-        with open_inside(hls_root(), f"{number}/{PLAYLIST_NAME}") as handle:
-            body = handle.read()
+        body = _origin_playlist(origin, number) if origin else _local_playlist(number)
     except OSError:
         if not channel.always_on and channel.enabled:
             starting = HttpResponse("The channel is starting; try again in a moment.", status=503)
@@ -221,12 +226,38 @@ def playlist(request, number: str):
             return starting
         raise Http404("The channel is not on air.") from None
     token = request.GET.get("token")
-    if token and valid_token(token):
+    tokenised = bool(token and valid_token(token))
+    if tokenised:
         body = with_token(body, token)
     response = HttpResponse(b"" if request.method == "HEAD" else body, content_type=PLAYLIST_CONTENT_TYPE)
     response["Content-Length"] = str(len(body))
-    response["Cache-Control"] = "no-cache"
+    # A playlist carrying a viewer's token is that viewer's: no shared cache (a CDN) may keep it.
+    response["Cache-Control"] = "private, no-cache" if tokenised else "no-cache"
     return response
+
+
+def _local_playlist(number: str) -> bytes:
+    with open_inside(hls_root(), f"{number}/{PLAYLIST_NAME}") as handle:
+        return handle.read()
+
+
+# A playlist is a few kilobytes; anything much bigger is not one.
+ORIGIN_PLAYLIST_LIMIT = 1 << 20
+
+
+def _origin_playlist(origin: str, number: str) -> bytes:
+    """The playlist as the machine airing the channel serves it (with stream tokens on, Django
+    serves playlists, and this one lives on another machine's disk). `origin` is a checked
+    `http(s)://host[:port]` and `number` matched the channel pattern: the URL names nothing else."""
+    url = f"{origin}/hls/{number}/{PLAYLIST_NAME}"
+    try:
+        with urllib.request.urlopen(url, timeout=ORIGIN_TIMEOUT_SECONDS) as answer:  # noqa: S310 (http(s) only)
+            body = answer.read(ORIGIN_PLAYLIST_LIMIT + 1)
+    except (OSError, ValueError) as error:
+        raise OSError(f"channel {number}: its origin did not answer") from error
+    if len(body) > ORIGIN_PLAYLIST_LIMIT:
+        raise OSError(f"channel {number}: its origin sent no playlist")
+    return body
 
 
 @require_safe
@@ -262,13 +293,20 @@ HLS_FILE_URI = re.compile(
 )
 
 
+# The answer's header naming the machine that airs the channel, when it is not this one: nginx
+# proxies the viewer's request there (deploy/nginx.conf, docs/playout-machines.md).
+ORIGIN_HEADER = "X-RetroVue-Origin"
+
+
 @require_safe
 def authorize(request):
     """`/iptv/authorize`, nginx's auth_request for every file under /hls/: 204 when the original URI
     names the playlist or a segment of an enabled channel and, when the station requires stream
-    tokens, carries a valid one; 403 otherwise. nginx caches the answer for two seconds per
-    channel (and token), so this costs about one query per channel per two seconds, not one per
-    viewer request."""
+    tokens, carries a valid one; 403 otherwise. A 204 names, in `X-RetroVue-Origin`, the playout
+    machine airing the channel when the front door should proxy to it rather than read its own
+    disk. nginx caches the answer for a second per channel (and token), so this costs about one
+    look-up per channel a second, not one per viewer request, and a takeover is followed within
+    about a second."""
     original = urlsplit(request.headers.get("X-Original-URI", ""))
     match = HLS_FILE_URI.match(original.path)
     if match is None or not Channel.objects.filter(number=match["number"], enabled=True).exists():
@@ -276,4 +314,8 @@ def authorize(request):
     token = parse_qs(original.query).get("token", [""])[0]
     if tokens_required() and not valid_token(token):
         return HttpResponse(status=403)
-    return HttpResponse(status=204)
+    allowed = HttpResponse(status=204)
+    origin = front_door_origin(match["number"], timezone.now())
+    if origin:
+        allowed[ORIGIN_HEADER] = origin
+    return allowed

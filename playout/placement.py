@@ -20,7 +20,9 @@ leaving rebalances it.
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -30,6 +32,8 @@ from django.conf import settings
 
 from playout.models import ChannelRuntime, PlayoutWorker
 from scheduling.models import Channel
+
+logger = logging.getLogger(__name__)
 
 # A channel counts as stream-copied when this much of its schedule ahead is pre-generated.
 COVERAGE_WINDOW = timedelta(minutes=10)
@@ -171,3 +175,43 @@ def origin_for(number: str, now: datetime) -> str | None:
     if owner is None:
         return None
     return PlayoutWorker.objects.filter(worker_id=owner).values_list("origin", flat=True).first() or None
+
+
+# What the front door may proxy a viewer to: a scheme, a host name or address and a port, nothing
+# else. No path (the machine serves its HLS root at `/hls/`, the same path as the front door), no
+# user, query or fragment, so an origin names a machine and never a URL on it.
+ORIGIN_PATTERN = re.compile(
+    r"^https?://"
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+    r"|\[[0-9A-Fa-f:.]{2,45}\])"
+    r"(?::(?P<port>[0-9]{1,5}))?$"
+)
+
+
+def checked_origin(origin: str) -> str:
+    """`origin` (an `http(s)://host[:port]` base, one trailing slash allowed) without the slash;
+    ValueError for anything else."""
+    candidate = origin.strip().removesuffix("/")
+    match = ORIGIN_PATTERN.fullmatch(candidate)
+    if match is None or not 0 < int(match["port"] or 80) <= 65535:
+        raise ValueError(
+            "A playout origin (RETROVUE_PLAYOUT_ORIGIN, --origin) is http(s)://host[:port] with no path, user, query or fragment"
+        )
+    return candidate
+
+
+def front_door_origin(number: str, now: datetime) -> str | None:
+    """Where the front door should proxy channel `number`'s HLS to: the airing machine's checked
+    origin, or None to serve it from the front door's own disk (no machine airs it, the machine
+    set no origin, or it is this machine's own `RETROVUE_PLAYOUT_ORIGIN`). An origin that fails
+    the check is never used (a tampered or mistyped row cannot point nginx anywhere else)."""
+    origin = origin_for(number, now)
+    if not origin:
+        return None
+    try:
+        origin = checked_origin(origin)
+    except ValueError:
+        logger.warning("Channel %s: its playout worker's origin is not an http(s)://host[:port] URL", number)
+        return None
+    own = (getattr(settings, "RETROVUE_PLAYOUT_ORIGIN", "") or "").strip().removesuffix("/")
+    return None if origin == own else origin

@@ -125,6 +125,13 @@ class Supervisor:
         self.max_channels = max_channels
         self.capacity = placement.default_capacity() if capacity is None else capacity
         self.origin = origin or getattr(settings, "RETROVUE_PLAYOUT_ORIGIN", "")
+        if self.origin:
+            try:
+                self.origin = placement.checked_origin(self.origin)
+            except ValueError as error:  # the front door will ignore it: say so at start-up
+                logger.warning(
+                    "%s; the front door will serve this machine's channels from its own disk", error
+                )
         self.costs: dict[int, float] = {}
         self.channel_numbers = channel_numbers
         self.poll_seconds = poll_seconds
@@ -363,6 +370,12 @@ class Supervisor:
         """Stop the channel here; give the lease back unless another worker already has it."""
         slot.process.stop()
         self.slots.pop(slot.channel.pk, None)
+        if state is None or self.origin:
+            # Another worker airs it now, or may (a station of several machines): should the
+            # channel come back here, the front door routes viewers here as soon as the lease does,
+            # and this playlist would send them back in time. (A single box keeps it, to continue
+            # the window across a restart.)
+            slot.process.withdraw_playlist()
         if state is not None:
             changes = self._playlist_state(slot)
             as_run.hand_off(slot.channel.pk, self._published_until(slot))

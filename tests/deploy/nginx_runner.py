@@ -58,7 +58,7 @@ def _replace_once(text: str, old: str, new: str) -> str:
     matches = [index for index, line in enumerate(lines) if line.strip() == old]
     if len(matches) != 1:
         raise AssertionError(
-            f"deploy/nginx.conf should have the line {old!r} exactly once, found {len(matches)}"
+            f"the deploy/ nginx config should have the line {old!r} exactly once, found {len(matches)}"
         )
     line = lines[matches[0]]
     lines[matches[0]] = line.replace(old, new)
@@ -109,6 +109,23 @@ def render(
     text = _replace_once(
         text, FORWARDED_PROTO_DEFAULT, f"{FORWARDED_PROTO_DEFAULT}\n        {forwarded_proto_rules}"
     )
+    return _write_runnable(prefix, text)
+
+
+ORIGIN_CONF = PROJECT_ROOT / "deploy" / "nginx-origin.conf"
+ORIGIN_LISTEN = "listen 8081;"
+
+
+def render_origin(prefix: Path, *, port: int, hls_root: Path) -> Path:
+    """Write a copy of deploy/nginx-origin.conf (a playout machine's HLS origin) into `prefix`."""
+    text = ORIGIN_CONF.read_text()
+    text = _replace_once(text, ORIGIN_LISTEN, f"listen 127.0.0.1:{port};")
+    text = _replace_once(text, HLS_ALIAS, f"alias {hls_root}/;")
+    text = _replace_once(text, PID, f"pid {prefix}/nginx.pid;")
+    return _write_runnable(prefix, text)
+
+
+def _write_runnable(prefix: Path, text: str) -> Path:
     # Temp folders are compiled into each nginx build (/var/lib/nginx on Debian); keep them here.
     temp_paths = "\n".join(
         f"    {directive} {prefix}/temp/{name};"

@@ -48,7 +48,15 @@ class SupervisorRun:
     """`python -m playout` on its own data folder and HLS root; the pregen store is shared."""
 
     def __init__(
-        self, name: str, root: Path, *, database_url: str, pregen_root: Path, slates: Path, capacity: float
+        self,
+        name: str,
+        root: Path,
+        *,
+        database_url: str,
+        pregen_root: Path,
+        slates: Path,
+        capacity: float,
+        origin: str | None = None,
     ):
         self.name = name
         self.data = root / name
@@ -67,7 +75,9 @@ class SupervisorRun:
             "RETROVUE_LOG_LEVEL": "INFO",
         }
         argv = [sys.executable, "-m", "playout", "--worker-id", name, "--capacity", str(capacity)]
-        argv += ["--origin", self.hls.as_uri()]
+        # Without a front door the client reads each machine's HLS root as a file:// "origin".
+        self.origin = origin or self.hls.as_uri()
+        argv += ["--origin", self.origin]
         with self.log_path.open("ab") as log:
             self.process = start_process(
                 argv, env=self.env, cwd=str(PROJECT_ROOT), stdout=log, stderr=subprocess.STDOUT
@@ -180,15 +190,22 @@ class Follower(threading.Thread):
         finally:
             connections.close_all()
 
-    def _read(self, number: str, trail: ChannelTrail) -> None:
+    def fetch(self, number: str) -> tuple[str, str] | None:
+        """(where it was read, the playlist's text), or None when there was nothing to read."""
         origin = placement.origin_for(number, timezone.now())
         if not origin:
-            return
+            return None
         try:
             with urllib.request.urlopen(f"{origin}/{number}/{PLAYLIST_NAME}", timeout=5) as response:
-                text = response.read().decode()
+                return origin, response.read().decode()
         except OSError:
+            return None
+
+    def _read(self, number: str, trail: ChannelTrail) -> None:
+        fetched = self.fetch(number)
+        if fetched is None:
             return
+        origin, text = fetched
         playlist = LivePlaylist.parse(text, trail.segment_seconds)
         if not playlist.segments:
             return

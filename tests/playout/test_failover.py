@@ -28,8 +28,8 @@ CHANNELS = 4
 TAKEOVER_LIMIT = 15.0
 
 
-@pytest.fixture
-def station(settings, tmp_path, clips, encoded):  # noqa: F811
+def make_station(settings, tmp_path, clips, encoded, count: int, minutes: float = 4) -> dict:  # noqa: F811
+    """`count` channels looping the pre-generated test clips, a shared pregen store and a slate."""
     settings.DATA_DIR = tmp_path / "test-process"
     settings.RETROVUE_PREGEN_ROOT = str(tmp_path / "shared-pregen")
     profile = make_profile()
@@ -39,10 +39,15 @@ def station(settings, tmp_path, clips, encoded):  # noqa: F811
         channel_for_profile = Channel(stream_profile=profile)
         ready(channel_for_profile, item, in_ms, out_ms, path)
         pieces.append((item, in_ms, out_ms))
-    numbers = build_station(CHANNELS, profile=profile, pieces=pieces, minutes=4)
+    numbers = build_station(count, profile=profile, pieces=pieces, minutes=minutes)
     slates = tmp_path / "slates"
     slate_file(profile, directory=slates)
     return {"numbers": numbers, "slates": slates, "root": tmp_path}
+
+
+@pytest.fixture
+def station(settings, tmp_path, clips, encoded):  # noqa: F811
+    return make_station(settings, tmp_path, clips, encoded, CHANNELS)
 
 
 @pytest.fixture
