@@ -72,6 +72,9 @@ def test_each_hls_segment_served_is_reported_for_viewer_counts(stack):
     assert b"st_" not in line and b"token" not in line  # the line names no token
     status, _, _ = fetch(nginx.port, "/hls/1/index.m3u8")  # playlists are not segments: no line
     assert status == 200
+    # Fetched by another machine's front door for its viewer, who was counted there.
+    status, _, _ = fetch(nginx.port, "/hls/1/run-000002.ts", headers={"X-RetroVue-Front-Door": "1"})
+    assert status == 200
     hls_log.settimeout(0.5)
     with pytest.raises(TimeoutError):
         hls_log.recvfrom(4096)
