@@ -364,26 +364,11 @@ def cpu_phase(numbers: list[str], window: float, settle: float) -> dict:
 
 def read_newest(number: str) -> tuple[int, datetime] | None:
     """(media sequence number, end time) of the newest segment of a channel's playlist on disk.
-    Parsed here rather than with `playout.hls` so the bench only needs the files."""
+    Parsed by bench/segment_lag.py rather than `playout.hls` so the bench only needs the files."""
     from django.conf import settings
+    from segment_lag import read_newest as newest_on_disk
 
-    try:
-        text = (Path(settings.HLS_ROOT) / number / "index.m3u8").read_text()
-    except OSError:
-        return None
-    msn, newest, moment, duration = 0, None, None, 0.0
-    for line in text.splitlines():
-        if line.startswith("#EXT-X-MEDIA-SEQUENCE:"):
-            msn = int(line.split(":", 1)[1])
-        elif line.startswith("#EXT-X-PROGRAM-DATE-TIME:"):
-            moment = datetime.fromisoformat(line.split(":", 1)[1].replace("Z", "+00:00"))
-        elif line.startswith("#EXTINF:"):
-            duration = float(line.split(":", 1)[1].split(",", 1)[0])
-        elif line and not line.startswith("#") and moment is not None:
-            newest = (msn, moment + timedelta(seconds=duration))
-            msn += 1
-            moment = None
-    return newest
+    return newest_on_disk(Path(settings.HLS_ROOT), number)
 
 
 def capacity_step(numbers: list[str], window: float, settle: float, segment_seconds: int) -> dict:

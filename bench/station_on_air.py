@@ -14,6 +14,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from segment_lag import sample_lags, summarise
 from station_common import PROFILES, ROOT, WORK, make_source
 from station_processes import SERVER_OUTSIDE_STATION, read_processes, usage
 
@@ -258,46 +259,38 @@ def wait_for_web(base: str, timeout: float = 60) -> None:
     raise RuntimeError("the web server did not answer; see web.log")
 
 
-def on_air_step(station: Station, bench, web, base: str, count: int, args, database=None, nginx=None) -> dict:
-    """`count` channels on air in one supervisor, viewers on, for `args.window` s."""
+def on_air_step(
+    station: Station, bench, web, base: str, count: int, args, database=None, nginx=None, make_viewers=None
+) -> dict:
+    """`count` channels on air in one supervisor, viewers on, for `args.window` s. `make_viewers(base,
+    numbers, target)` starts the viewers (default: `Viewers`, a player per channel and a few TS
+    readers in threads of this process); what it returns has `stop() -> dict` and may name its
+    processes in `roots` ({pid: part}) so their CPU is counted apart."""
     from playout.models import AsRunEntry, ChannelRuntime
 
     numbers = station.numbers[:count]
     target = station.profile.segment_seconds
+    if make_viewers is None:
+
+        def make_viewers(base, numbers, target):
+            return Viewers(base, numbers, args.ts_readers, target)
+
     bench.reset_outputs()
     supervisor = bench.SupervisorProcess(numbers, f"station{count}")
+    viewers = None
     try:
         startup = bench.wait_on_air([supervisor], timeout=max(60, count * 1.5))
         time.sleep(args.settle)
-        viewers = Viewers(base, numbers, args.ts_readers, target)
+        viewers = make_viewers(base, numbers, target)
         time.sleep(min(5.0, args.settle))  # let the viewers' first fetches land before measuring
         window_start = datetime.now(UTC)
-        roots = {supervisor.pid: "supervisor", web.pid: "web (gunicorn)"}
+        roots = {supervisor.pid: "supervisor", web.pid: "web (gunicorn)", **getattr(viewers, "roots", {})}
         if nginx is not None:
             roots[nginx.process.pid] = NGINX_PART
         if database is not None:
             roots[database.process.pid] = "database: this station's private server (every process)"
         before, busy0, started = read_processes(), bench.machine_ticks(), time.monotonic()
-        first = {number: bench.read_newest(number) for number in numbers}
-        last, lags, stalls = (
-            dict(first),
-            {number: [] for number in numbers},
-            {number: 0.0 for number in numbers},
-        )
-        grew_at = {number: time.monotonic() for number in numbers}
-        while time.monotonic() - started < args.window:
-            time.sleep(1)
-            now, tick = datetime.now(UTC), time.monotonic()
-            for number in numbers:
-                newest = bench.read_newest(number)
-                if newest is None:
-                    lags[number].append(float("inf"))
-                    continue
-                if last[number] is None or newest[0] != last[number][0]:
-                    grew_at[number] = tick
-                last[number] = newest
-                lags[number].append((now - newest[1]).total_seconds())
-                stalls[number] = max(stalls[number], tick - grew_at[number])
+        samples = sample_lags(numbers, args.window, bench.read_newest)
         seconds = time.monotonic() - started
         after, busy1 = read_processes(), bench.machine_ticks()
         counts = viewers.stop()
@@ -310,25 +303,19 @@ def on_air_step(station: Station, bench, web, base: str, count: int, args, datab
         restarts = sum(
             ChannelRuntime.objects.filter(channel__number__in=numbers).values_list("restarts", flat=True)
         )
-        behind = []
-        for number in numbers:
-            max_lag = max(lags[number]) if lags[number] else float("inf")
-            # Late: the newest segment ends more than 1.5 target durations before now. Stopped:
-            # no new segment for longer than that plus one poll.
-            if max_lag > 1.5 * target or stalls[number] > 1.5 * target + 1.0:
-                behind.append(number)
+        lag = summarise(samples, target)
         station_parts = {k: v for k, v in parts.items() if not k.startswith("load generator")}
         ours = sum(v["cores"] for k, v in station_parts.items() if not k.endswith(SERVER_OUTSIDE_STATION))
         playlists = [s["first_playlist_s"] for s in startup.values() if s["first_playlist_s"] is not None]
-        all_lags = [lag for values in lags.values() for lag in values]
         return {
             "channels": count,
-            "held": not behind,
-            "behind": behind,
+            "held": not lag["behind"],
+            "behind": lag["behind"],
             "window_s": round(seconds, 1),
-            "max_lag_s": round(max(all_lags), 2) if all_lags else None,
-            "median_lag_s": round(statistics.median(all_lags), 2) if all_lags else None,
-            "longest_stall_s": round(max(stalls.values()), 2),
+            "max_lag_s": lag["max_lag_s"],
+            "median_lag_s": lag["median_lag_s"],
+            "longest_stall_s": lag["longest_stall_s"],
+            "lag_by_channel": lag["by_channel"],
             "not_pregen_as_run": not_pregen,
             "restarts": restarts,
             "viewers": counts,
@@ -348,16 +335,20 @@ def on_air_step(station: Station, bench, web, base: str, count: int, args, datab
             "startup_playlist_max_s": max(playlists) if playlists else None,
         }
     finally:
+        if viewers is not None:
+            viewers.stop()  # again after a normal stop: harmless; after an error: no viewer left behind
         supervisor.stop()
 
 
 NGINX_PART = "nginx (HLS from disk, the rest to the web)"
 
 
-def start_nginx(web_port: int):
+def start_nginx(web_port: int, stream_auth_rules: str = "", port: int | None = None):
     """The shipped deploy/nginx.conf in front of the web server, as production runs it: HLS
     playlists and segments straight from RETROVUE_HLS_ROOT, everything else (the TS readers)
-    proxied. Rendered and run by the tests' runner, so the bench airs the config operators get."""
+    proxied. Rendered and run by the tests' runner, so the bench airs the config operators get;
+    `stream_auth_rules` are lines for its $retrovue_stream_auth map (e.g. `"~^/hls/" on;`); `port`
+    where it listens (default: any free one)."""
     from playout.hls import hls_root
     from tests.deploy import nginx_runner
 
@@ -367,8 +358,10 @@ def start_nginx(web_port: int):
     prefix = WORK / "nginx"
     shutil.rmtree(prefix, ignore_errors=True)
     prefix.mkdir(parents=True)
-    port = nginx_runner.free_port()
-    conf = nginx_runner.render(prefix, port=port, upstream_port=web_port, hls_root=hls_root())
+    port = port or nginx_runner.free_port()
+    conf = nginx_runner.render(
+        prefix, port=port, upstream_port=web_port, hls_root=hls_root(), stream_auth_rules=stream_auth_rules
+    )
     return nginx_runner.start(binary, prefix, conf, port)
 
 

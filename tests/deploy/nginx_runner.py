@@ -33,6 +33,10 @@ MEDIA_ALIAS = "alias /srv/retrovue/media/;"
 AUTH_CACHE = (
     "proxy_cache_path /var/cache/retrovue-nginx levels=1 keys_zone=retrovue_auth:1m max_size=16m inactive=1m;"
 )
+PLAYLIST_CACHE = (
+    "proxy_cache_path /var/cache/retrovue-nginx-playlists levels=1 keys_zone=retrovue_playlists:4m "
+    "max_size=64m inactive=1m;"
+)
 STREAM_AUTH_DEFAULT = "default off;"
 FORWARDED_PROTO_DEFAULT = "default $scheme;"
 PID = "pid /run/nginx.pid;"
@@ -102,6 +106,11 @@ def render(
     text = _replace_once(text, MEDIA_ALIAS, f"alias {media_root}/;")
     text = _replace_once(
         text, AUTH_CACHE, AUTH_CACHE.replace("/var/cache/retrovue-nginx", f"{prefix}/auth-cache")
+    )
+    text = _replace_once(
+        text,
+        PLAYLIST_CACHE,
+        PLAYLIST_CACHE.replace("/var/cache/retrovue-nginx-playlists", f"{prefix}/playlist-cache"),
     )
     text = _replace_once(text, PID, f"pid {prefix}/nginx.pid;")
     text = _replace_once(text, ACCESS_LOG, f"access_log {prefix}/access.log retrovue;")

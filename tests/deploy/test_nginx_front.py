@@ -9,7 +9,9 @@ from __future__ import annotations
 import http.client
 import json
 import threading
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -40,6 +42,9 @@ class FakeDjango:
         # Channel number → the origin Django names for it (another playout machine airs it).
         self.origins: dict[str, str] = {}
         self.stream_may_finish = threading.Event()
+        # Answers that take this long, as Django's do on a busy box: long enough for a crowd of
+        # viewers to arrive while the first one's question is still out.
+        self.slow_seconds = 0.4
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
@@ -58,6 +63,8 @@ class FakeDjango:
             def _answer(self):
                 headers = {name.lower(): value for name, value in self.headers.items()}
                 fake.requests.append({"method": self.command, "path": self.path, "headers": headers})
+                if "slow" in self.path or "slow" in headers.get("x-original-uri", ""):
+                    time.sleep(fake.slow_seconds)
                 if self.path.startswith("/iptv/authorize"):
                     # Stands in for Django's answer: channels 1 and 2 are enabled (3 is not), and
                     # where nginx's switch is on the original URI must carry a good token.
@@ -367,3 +374,40 @@ def test_nginx_health_answers_without_django(front, django_stand_in):
     status, _, body = fetch(front.port, "/nginx-health")
     assert (status, body) == (200, b"ok\n")
     assert len(django_stand_in.requests) == before
+
+
+def _crowd(port: int, path: str, viewers: int = 30) -> list[int]:
+    """`viewers` requests for `path` at once; their statuses."""
+    with ThreadPoolExecutor(max_workers=viewers) as pool:
+        return [status for status, _, _ in pool.map(lambda _: fetch(port, path), range(viewers))]
+
+
+@pytest.mark.e2e
+def test_a_crowd_of_viewers_asks_django_about_a_channel_once_not_once_each(front, django_stand_in):
+    # A cache without a lock lets every request that arrives before Django's answer ask as well:
+    # 2,000 viewers made 177-260 questions a second instead of about five (bench/README.md).
+    path = f"/hls/1/seg1.ts?token=slow-{uuid.uuid4().hex}"
+
+    statuses = _crowd(front.port, path)
+
+    assert statuses == [200] * len(statuses)
+    asked = [
+        r for r in django_stand_in.requests_to("/iptv/authorize") if r["headers"]["x-original-uri"] == path
+    ]
+    assert 1 <= len(asked) <= 2  # two only if the crowd straddles the answer's one-second life
+
+
+@pytest.mark.e2e
+def test_tokenised_playlists_are_kept_briefly_per_url_so_devices_sharing_a_token_cost_one_answer(
+    configured_front, django_stand_in
+):
+    shared = f"/hls/2/index.m3u8?token=good-slow-{uuid.uuid4().hex}"
+    other = f"/hls/2/index.m3u8?token=good-slow-{uuid.uuid4().hex}"
+
+    assert _crowd(configured_front.port, shared) == [200] * 30
+    status, _, body = fetch(configured_front.port, other)
+
+    assert status == 200
+    assert json.loads(body)["path"] == other  # another token gets its own playlist, never the first's
+    assert 1 <= len(django_stand_in.requests_to(shared)) <= 2
+    assert len(django_stand_in.requests_to(other)) == 1
