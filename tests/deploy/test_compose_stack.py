@@ -30,9 +30,21 @@ ENV_EXAMPLE = (PROJECT_ROOT / "deploy" / "env.example").read_text()
 NGINX_CONF = (PROJECT_ROOT / "deploy" / "nginx.conf").read_text()
 PRODUCTION_DOC = (PROJECT_ROOT / "docs" / "production.md").read_text()
 
-STACK = ("postgres", "redis", "migrate", "web", "worker", "sync", "pregen", "playout", "beat", "nginx")
-APP_SERVICES = ("migrate", "web", "worker", "sync", "pregen", "playout", "beat")
-LONG_RUNNING_APP_SERVICES = ("web", "worker", "sync", "pregen", "playout", "beat")
+STACK = (
+    "postgres",
+    "redis",
+    "migrate",
+    "web",
+    "worker",
+    "sync",
+    "pregen",
+    "playout",
+    "tsfanout",
+    "beat",
+    "nginx",
+)
+APP_SERVICES = ("migrate", "web", "worker", "sync", "pregen", "playout", "tsfanout", "beat")
+LONG_RUNNING_APP_SERVICES = ("web", "worker", "sync", "pregen", "playout", "tsfanout", "beat")
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|ENCRYPTION_KEY")
 REQUIRED_INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Z0-9_]+):\?[^}]+\}")
 INTERPOLATED_NAME = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)")
@@ -140,7 +152,9 @@ def test_app_service_command_is_a_retrovue_subcommand_that_parses(service, monke
     command = SERVICES[service]["command"]
     assert command[:3] == ["python", "-m", "retrovue"]
     exec_argv = _parse_retrovue_command(command[3:], monkeypatch)
-    expected = {"web": "gunicorn", "playout": "playout"}.get(service, "celery")
+    expected = {"web": "gunicorn", "playout": "playout", "tsfanout": "playout.ts_fanout"}.get(
+        service, "celery"
+    )
     assert exec_argv[1:3] == ["-m", expected]
 
 
@@ -214,6 +228,18 @@ def test_nginx_service_runs_the_shipped_config_in_front_of_web(monkeypatch):
     listen_port = re.search(r"^\s*listen (\d+);", NGINX_CONF, re.MULTILINE).group(1)
     assert any(str(port).endswith(f":{listen_port}") for port in SERVICES["nginx"]["ports"])
     assert "/nginx-health" in " ".join(SERVICES["nginx"]["healthcheck"]["test"])
+
+
+def test_nginx_sends_mpeg_ts_viewers_and_hls_segment_lines_to_the_ts_fanout_service(monkeypatch):
+    fanout = _parse_retrovue_command(SERVICES["tsfanout"]["command"][3:], monkeypatch)
+    port = fanout[fanout.index("--bind") + 1].rpartition(":")[2]
+    hls_log_port = fanout[fanout.index("--hls-log") + 1].rpartition(":")[2]
+    assert re.search(rf"^\s*server tsfanout:{port};", NGINX_CONF, re.MULTILINE)
+    assert f"syslog:server=tsfanout:{hls_log_port}," in NGINX_CONF
+    channel_location = NGINX_CONF.split("iptv/channel/ {", 1)[1].split("}", 1)[0]
+    assert "proxy_pass http://retrovue_ts_fanout;" in channel_location
+    assert "proxy_buffering off;" in channel_location
+    assert SERVICES["nginx"]["depends_on"]["tsfanout"]["condition"] == "service_healthy"
 
 
 def test_compose_file_holds_no_literal_secrets():
