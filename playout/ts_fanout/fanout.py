@@ -1,12 +1,17 @@
 """One reader per channel, its segments written to every viewer of the channel.
 
 A `ChannelReader` exists while a channel has at least one viewer. It follows the channel's live
-playlist on local disk (every `POLL_SECONDS`, as Django's TS view did per viewer) and reads each
-new segment once; the bytes go to each viewer's transport. The reader keeps the segments still in
+playlist (every `POLL_SECONDS`, as Django's TS view did per viewer) and reads each new segment
+once; the bytes go to each viewer's transport. The playlist and segments come from where the
+channel airs (`sources`): this machine's disk, or the origin of the machine that airs it, asked
+again each step (cached a second). The media sequence continues across machines, so a reader whose
+channel moves (a takeover, a drain) simply continues with the next media sequence number from the
+new place: its viewers see a gap of the takeover's length and a discontinuity, not an end. The reader keeps the segments still in
 the playlist window in memory, so a new viewer gets today's tune-in burst, from the segment on air
 now to the newest (`playout.ts_stream.tune_in_segment`), out of that memory, and joins the shared
 stream right after it: at a segment boundary, with nothing repeated or skipped. Both happen in one
-step of the event loop, so no segment can fall between the burst and the live feed.
+step of the event loop (a segment is held and sent in one too), so no segment can fall between
+the burst and the live feed.
 
 A viewer that cannot keep up (its unsent bytes pass `max_backlog`) is dropped instead of being
 waited for: one slow client never holds back the others, and memory stays bounded at about
@@ -21,12 +26,12 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
-from playout.hls import LivePlaylist, PlaylistSegment
+from playout.hls import PlaylistSegment
+from playout.ts_fanout.sources import LocalSource, OriginSource, source_for
 from playout.ts_stream import GIVE_UP_SECONDS, POLL_SECONDS, tune_in_segment
 
 logger = logging.getLogger(__name__)
@@ -78,22 +83,21 @@ class ChannelReader:
     def __init__(
         self,
         number: str,
-        directory: Path,
-        read_playlist: Callable[[], LivePlaylist | None],
         now: Callable[[], datetime],
+        origin_of: Callable[[str], Awaitable[str | None]] | None = None,
         poll_seconds: float = POLL_SECONDS,
         give_up_seconds: float = GIVE_UP_SECONDS,
     ):
         self.number = number
-        self.directory = directory
-        self.read_playlist = read_playlist
         self.now = now
+        self.origin_of = origin_of  # None: always this machine's disk
         self.poll_seconds = poll_seconds
         self.give_up_seconds = give_up_seconds
         self.viewers: set[Viewer] = set()
         self.held: OrderedDict[int, HeldSegment] = OrderedDict()
         self.next_msn: int | None = None
         self.files_opened = 0
+        self.source: LocalSource | OriginSource = LocalSource(number)
         self.task: asyncio.Task | None = None
 
     def join(self, viewer: Viewer) -> None:
@@ -108,10 +112,11 @@ class ChannelReader:
     def leave(self, viewer: Viewer) -> None:
         self.viewers.discard(viewer)
 
-    def step(self) -> bool:
+    async def step(self) -> bool:
         """Read what the playlist added since the last step and send it; False once nothing new
-        has come for `give_up_seconds` (the channel stopped)."""
-        playlist = self.read_playlist()
+        has come for `give_up_seconds` (the channel stopped, or its origin stopped answering)."""
+        await self._follow_the_channel()
+        playlist = await self.source.playlist()
         segments = playlist.segments if playlist else []
         if segments:
             if self.next_msn is None or self.next_msn < segments[0].msn:
@@ -120,21 +125,32 @@ class ChannelReader:
                         "Channel %s: the TS reader fell behind the window; jumping ahead", self.number
                     )
                 self.next_msn = tune_in_segment(segments, self.now()).msn
+            source = self.source
             for segment in segments:
                 if segment.msn >= self.next_msn:
-                    self._deliver(segment)
+                    data = await source.segment(segment.uri)
+                    if data is None:
+                        break  # gone or unreachable: the next step tries again from here
+                    self._deliver(segment, data)
             oldest = segments[0].msn
             while self.held and next(iter(self.held)) < oldest:
                 self.held.popitem(last=False)
         return time.monotonic() - self._last_progress <= self.give_up_seconds
 
-    def _deliver(self, segment: PlaylistSegment) -> None:
-        try:
-            with (self.directory / segment.uri).open("rb") as handle:
-                self.files_opened += 1
-                data = handle.read()
-        except FileNotFoundError:
-            return  # deleted under us: the next playlist read moves on
+    async def _follow_the_channel(self) -> None:
+        """Read from where the channel airs now; the next media sequence number stays the same."""
+        if self.origin_of is None:
+            return
+        origin = await self.origin_of(self.number)
+        if origin != self.source.origin:
+            logger.info("Channel %s: the TS reader now follows %s", self.number, origin or "this machine")
+            self.source = source_for(self.number, origin)
+
+    def _deliver(self, segment: PlaylistSegment, data: bytes) -> None:
+        """Hold and send one segment: in one step of the event loop (see `join`)."""
+        if self.next_msn is not None and segment.msn < self.next_msn:
+            return  # sent already (a step that overlapped another): never twice
+        self.files_opened += 1
         self.held[segment.msn] = HeldSegment(segment, data)
         self.next_msn = segment.msn + 1
         self._last_progress = time.monotonic()
@@ -148,7 +164,7 @@ class ChannelReader:
         try:
             while self.viewers:
                 try:
-                    alive = self.step()
+                    alive = await self.step()
                 except Exception:  # an unreadable file, say: try again; GIVE_UP ends a lasting one
                     logger.exception("Channel %s: the TS reader failed a step", self.number)
                     alive = time.monotonic() - self._last_progress <= self.give_up_seconds
@@ -176,7 +192,7 @@ class Hub:
         self.readers: dict[str, ChannelReader] = {}
         self.readers_started = 0
 
-    def join(self, number: str, viewer: Viewer) -> ChannelReader:
+    async def join(self, number: str, viewer: Viewer) -> ChannelReader:
         reader = self.readers.get(number)
         if reader is None:
             reader = self.readers[number] = self.make_reader(number)
@@ -184,9 +200,12 @@ class Hub:
             logger.info("Channel %s: TS reader started", number)
             reader._last_progress = time.monotonic()
             try:
-                reader.step()  # the first viewer's burst is read now, not a poll later
+                await reader.step()  # the first viewer's burst is read now, not a poll later
             except Exception:
-                del self.readers[number]
+                if self.readers.get(number) is reader:
+                    del self.readers[number]
+                for other in list(reader.viewers):  # viewers who joined during that step
+                    other.end("reader failed")
                 raise
             reader.join(viewer)
             reader.task = asyncio.get_running_loop().create_task(reader.run(self._reader_exited))

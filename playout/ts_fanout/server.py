@@ -3,7 +3,8 @@ UDP endpoint where nginx reports HLS segment requests (for viewer counts).
 
 Only `GET`/`HEAD` of `/iptv/channel/<number>.ts` and `/hdhr/<token>/iptv/channel/<number>.ts` are
 answered, as Django's TS view answers them: 403 without a valid token (when required), 404 for an
-unknown or disabled channel, 503 while the channel has no playlist yet, else 200 video/mp2t that
+unknown or disabled channel, 503 while the channel has no playlist yet (on this machine's disk, or
+at the origin of the machine airing it: `sources`), else 200 video/mp2t that
 runs until the viewer leaves, the channel stops, or a re-check every `RECHECK_SECONDS` says the
 viewer may no longer watch. The body is close-delimited (nginx re-chunks it for its clients).
 
@@ -20,12 +21,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qs, urlsplit
 
 from playout import hls, ts_stream
 from playout.ts_fanout.access import AccessCache
 from playout.ts_fanout.fanout import DEFAULT_MAX_BACKLOG, Hub, Viewer
+from playout.ts_fanout.sources import OriginSource
 from playout.viewer_counts import RecentClients, client_key
 
 logger = logging.getLogger(__name__)
@@ -93,6 +95,7 @@ class FanoutServer:
         max_backlog: int = DEFAULT_MAX_BACKLOG,
         max_viewers: int = DEFAULT_MAX_VIEWERS,
         recheck_seconds: float | None = None,
+        origin_of: Callable[[str], Awaitable[str | None]] | None = None,
     ):
         self.hub = hub
         self.access = access
@@ -100,6 +103,7 @@ class FanoutServer:
         self.max_backlog = max_backlog
         self.max_viewers = max_viewers
         self.recheck_seconds = recheck_seconds
+        self.origin_of = origin_of  # None: every channel is read from this machine's disk
         self.hls_clients = RecentClients()
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -155,7 +159,7 @@ class FanoutServer:
         hang_up.add_done_callback(lambda _: viewer.end("client gone"))
         try:
             writer.write(STREAM_HEAD)
-            self.hub.join(number, viewer)
+            await self.hub.join(number, viewer)
             await self._watch(viewer, number, token)
         finally:
             hang_up.cancel()
@@ -175,14 +179,22 @@ class FanoutServer:
                     viewer.end("no longer allowed")
 
     async def _wait_for_playlist(self, number: str) -> bool:
-        path = hls.playlist_path(number)
+        """Whether the channel has a playlist, where it airs, within `WAIT_FOR_PLAYLIST_SECONDS`."""
+        reader = self.hub.readers.get(number)
+        if reader is not None and reader.held:
+            return True  # on air and followed already: no question for each viewer tuning in
         loop = asyncio.get_running_loop()
         deadline = loop.time() + ts_stream.WAIT_FOR_PLAYLIST_SECONDS
-        while not path.is_file():
+        while True:
+            origin = await self.origin_of(number) if self.origin_of else None
+            if origin is None:
+                if hls.playlist_path(number).is_file():
+                    return True
+            elif await OriginSource(origin, number).playlist() is not None:
+                return True
             if loop.time() >= deadline:
                 return False
             await asyncio.sleep(0.1)
-        return True
 
 
 # --- HLS segment requests reported by nginx -------------------------------------------------------

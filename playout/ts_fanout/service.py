@@ -1,5 +1,6 @@
-"""The fan-out process put together: HTTP and UDP endpoints, readers, the viewer-count publisher,
-and a clean stop on SIGTERM (open streams end, this machine's counts are withdrawn)."""
+"""The fan-out process put together: HTTP and UDP endpoints, readers (each following its channel on
+this machine's disk or at the origin of the machine airing it), the viewer-count publisher, and a
+clean stop on SIGTERM (open streams end, this machine's counts are withdrawn)."""
 
 from __future__ import annotations
 
@@ -12,19 +13,20 @@ from functools import partial
 
 from django.utils import timezone
 
-from playout import hls, viewer_counts
+from playout import viewer_counts
 from playout.models import ViewerKind
 from playout.ts_fanout.access import AccessCache, shut_down
 from playout.ts_fanout.fanout import DEFAULT_MAX_BACKLOG, ChannelReader, Hub
 from playout.ts_fanout.server import DEFAULT_MAX_VIEWERS, FanoutServer, HlsRequestLog
+from playout.ts_fanout.sources import OriginLookup
 
 logger = logging.getLogger("playout.ts_fanout")
 
-DATABASE_THREADS = 4  # access checks and count publishing; each holds one database connection
+DATABASE_THREADS = 4  # access checks, origin look-ups, count publishing; each holds one connection
 
 
-def channel_reader(number: str) -> ChannelReader:
-    return ChannelReader(number, hls.channel_dir(number), partial(hls.read_playlist, number), timezone.now)
+def channel_reader(origins: OriginLookup, number: str) -> ChannelReader:
+    return ChannelReader(number, timezone.now, origin_of=origins.origin)
 
 
 def publish_counts(source: str, server: FanoutServer) -> None:
@@ -45,8 +47,13 @@ async def run(
         with contextlib.suppress(RuntimeError, ValueError):  # not the main thread (a test's)
             loop.add_signal_handler(signum, stop.set)
     executor = ThreadPoolExecutor(DATABASE_THREADS, thread_name_prefix="ts-fanout-db")
+    origins = OriginLookup(executor)
     server = FanoutServer(
-        Hub(channel_reader), AccessCache(executor), max_backlog=max_backlog, max_viewers=max_viewers
+        Hub(partial(channel_reader, origins)),
+        AccessCache(executor),
+        max_backlog=max_backlog,
+        max_viewers=max_viewers,
+        origin_of=origins.origin,
     )
     http = await asyncio.start_server(server.handle, *http_bind, limit=64 * 1024, backlog=1024)
     udp = None

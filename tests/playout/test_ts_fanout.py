@@ -11,17 +11,20 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from playout import hls, viewer_counts
 from playout.hls import LivePlaylist
-from playout.models import ViewerKind
+from playout.models import ChannelRuntime, PlayoutWorker, ViewerKind
 from playout.ts_fanout.access import AccessCache, Decision, decide, shut_down
 from playout.ts_fanout.fanout import ChannelReader, Hub
 from playout.ts_fanout.server import FanoutServer, HlsRequestLog
 from playout.ts_fanout.service import publish_counts
+from playout.ts_fanout.sources import OriginLookup, OriginSource, http_get
 from playout.ts_stream import acquire_tuner
 from playout.viewer_counts import RecentClients, viewers_by_channel
 from retrovue.core.models import StreamToken
@@ -31,10 +34,10 @@ START = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
 SEGMENT_SECONDS = 2.0
 
 
-def segment_bytes(index: int, packets: int = 20) -> bytes:
-    """`packets` TS packets that say which segment and packet they are."""
+def segment_bytes(index: int, packets: int = 20, place: int = 0) -> bytes:
+    """`packets` TS packets that say which segment and packet they are, and which machine cut them."""
     return b"".join(
-        b"\x47" + index.to_bytes(4, "big") + number.to_bytes(4, "big") + bytes(179)
+        b"\x47" + index.to_bytes(4, "big") + number.to_bytes(4, "big") + bytes([place]) + bytes(178)
         for number in range(packets)
     )
 
@@ -42,17 +45,21 @@ def segment_bytes(index: int, packets: int = 20) -> bytes:
 class Channel7:
     """A channel's live HLS on disk, as the playout worker writes it, one segment at a time."""
 
-    def __init__(self, hls_root: Path, packets: int = 20, number: str = "7"):
+    def __init__(
+        self, hls_root: Path, packets: int = 20, number: str = "7", first_msn: int = 0, place: int = 0
+    ):
         self.folder = hls_root / number
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.playlist = LivePlaylist(target_duration=2)
+        self.playlist = LivePlaylist(target_duration=2, next_msn=first_msn)
         self.packets = packets
-        self.written: list[bytes] = []
+        self.place = place
+        # written[i] is media sequence i; a machine that took the channel over starts past 0
+        self.written: list[bytes | None] = [None] * first_msn
 
     def add(self, count: int = 1) -> None:
         for _ in range(count):
             index = len(self.written)
-            data = segment_bytes(index, self.packets)
+            data = segment_bytes(index, self.packets, self.place)
             (self.folder / f"run-{index:06d}.ts").write_bytes(data)
             self.playlist.append(f"run-{index:06d}.ts", SEGMENT_SECONDS, START + timedelta(seconds=2 * index))
             self.written.append(data)
@@ -148,19 +155,19 @@ def clock():
     return {"now": START}
 
 
-def make_server(clock, ask=None, **options) -> RunningServer:
+def make_server(clock, ask=None, origin_of=None, give_up_seconds=30.0, **options) -> RunningServer:
     def reader(number: str) -> ChannelReader:
         return ChannelReader(
             number,
-            hls.channel_dir(number),
-            partial(hls.read_playlist, number),
             lambda: clock["now"],
+            origin_of=origin_of,
             poll_seconds=0.02,
+            give_up_seconds=give_up_seconds,
         )
 
     executor = ThreadPoolExecutor(2)
     access = AccessCache(executor, ask=ask or (lambda number, token: Decision(200)))
-    return RunningServer(FanoutServer(Hub(reader), access, **options))
+    return RunningServer(FanoutServer(Hub(reader), access, origin_of=origin_of, **options))
 
 
 @pytest.fixture
@@ -401,3 +408,168 @@ def test_the_embedded_web_server_counts_hls_viewers_by_the_segments_they_fetch(s
         assert Client(HTTP_USER_AGENT=player).get("/hls/7/run-000001.ts").status_code == 200
     web_tally().publish()
     assert viewers_by_channel()[seven.pk].hls == 2  # two players, one of them twice
+
+
+# --- A channel airing on another machine (the TS half of the front door) ----------------------------
+
+
+class Origin:
+    """Another playout machine's origin (deploy/nginx-origin.conf) as a stand-in: its HLS root
+    served on /hls/."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        handler = partial(QuietFiles, directory=str(root))
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=5)
+
+
+class QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def origin(tmp_path):
+    origins = []
+
+    def start() -> Origin:
+        origins.append(Origin(tmp_path / "machine-b"))
+        return origins[-1]
+
+    yield start
+    for each in origins:
+        each.stop()
+
+
+def airing(where: dict):
+    async def origin_of(number: str) -> str | None:
+        return where.get(number)
+
+    return origin_of
+
+
+def test_a_channel_airing_on_another_machine_is_read_from_its_origin(station, clock, origin):
+    machine_b = origin()
+    channel = Channel7(machine_b.root / "hls", place=2)  # nothing of channel 7 on this machine
+    channel.add(3)
+    clock["now"] = channel.on_air_at(1)
+    server = make_server(clock, origin_of=airing({"7": machine_b.url}))
+    try:
+        viewers = [tune(server.port) for _ in range(3)]
+        assert all(status == "HTTP/1.1 200 OK" for status, _, _ in viewers)
+        channel.add(2)
+        expected = b"".join(channel.written[1:5])
+        assert all(read_exactly(viewer, len(expected)) == expected for _, _, viewer in viewers)
+        assert server.server.hub.readers_started == 1
+        assert server.run(lambda: server.server.hub.readers["7"].files_opened) == 4  # once, for three
+        for _, _, viewer in viewers:
+            viewer.close()
+    finally:
+        server.stop()
+
+
+def test_a_channel_moving_between_machines_continues_with_the_next_media_sequence(station, clock, origin):
+    machine_b = origin()
+    where: dict[str, str] = {}
+    here = Channel7(station / "hls")
+    here.add(3)
+    clock["now"] = here.on_air_at(1)
+    server = make_server(clock, origin_of=airing(where))
+    try:
+        _, _, viewer = tune(server.port)
+        received = read_exactly(viewer, 2 * len(here.written[1]))  # segments 1 and 2, from here
+
+        # A takeover: machine B continues the media sequence (its window starts before our next).
+        there = Channel7(machine_b.root / "hls", first_msn=2, place=2)
+        there.add(3)  # 2 (already sent from here), 3, 4
+        where["7"] = machine_b.url
+        received += read_exactly(viewer, 2 * len(there.written[3]))
+
+        # And back: this machine airs it again from 5 (its stale playlist replaced, as the docs say).
+        back = Channel7(station / "hls", first_msn=5, place=1)
+        back.add(2)
+        del where["7"]
+        received += read_exactly(viewer, 2 * len(back.written[5]))
+
+        expected = b"".join([here.written[1], here.written[2], there.written[3], there.written[4]])
+        assert received == expected + back.written[5] + back.written[6]  # nothing repeated or skipped
+        viewer.close()
+    finally:
+        server.stop()
+
+
+def test_a_dead_origin_ends_the_streams_after_give_up_like_a_stalled_channel(station, clock, origin):
+    machine_b = origin()
+    channel = Channel7(machine_b.root / "hls", place=2)
+    channel.add(3)
+    clock["now"] = channel.on_air_at(1)
+    server = make_server(clock, origin_of=airing({"7": machine_b.url}), give_up_seconds=0.5)
+    try:
+        _, _, viewer = tune(server.port)
+        read_exactly(viewer, 2 * len(channel.written[1]))
+        machine_b.stop()  # the machine is gone and the lease not yet moved: nothing answers
+        viewer.settimeout(10)
+        assert read_to_end(viewer) == b""  # the server ended the stream
+        wait_until(lambda: server.run(lambda: dict(server.server.hub.readers)) == {})
+    finally:
+        server.stop()
+
+
+def test_the_origin_client_follows_no_redirect_and_caps_what_it_reads(station, origin):
+    machine_b = origin()
+    Channel7(machine_b.root / "hls").add(3)
+    playlist = (machine_b.root / "hls" / "7" / hls.PLAYLIST_NAME).read_bytes()
+
+    async def get(path: str, limit: int) -> bytes:
+        return await http_get(machine_b.url, path, limit)
+
+    assert asyncio.run(get("/hls/7/index.m3u8", 4096)) == playlist
+    with pytest.raises(ValueError, match="301"):
+        asyncio.run(get("/hls/7", 4096))  # the stand-in redirects a folder to its slash: not followed
+    with pytest.raises(ValueError, match="body"):
+        asyncio.run(get("/hls/7/index.m3u8", len(playlist) - 1))
+    assert asyncio.run(OriginSource(machine_b.url, "7").segment("../../etc/passwd")) is None
+
+
+@pytest.mark.django_db(transaction=True)  # asked on the lookup's own thread and connection
+def test_the_reader_asks_django_where_the_channel_airs_once_a_second_and_keeps_it_if_the_database_fails(
+    settings,
+):
+    settings.RETROVUE_PLAYOUT_ORIGIN = "http://box-a:8081"  # this machine
+    seven = Channel.objects.create(number="7", name="Seven", time_zone="UTC")
+    PlayoutWorker.objects.create(worker_id="box-b", capacity=1, origin="http://box-b:8081")
+    runtime = ChannelRuntime.objects.create(
+        channel=seven, lease_owner="box-b", lease_expires_at=timezone.now() + timedelta(seconds=8)
+    )
+    executor = ThreadPoolExecutor(1)
+    lookup = OriginLookup(executor, cache_seconds=60)
+
+    async def ask_many() -> list[str | None]:
+        return await asyncio.gather(*(lookup.origin("7") for _ in range(20)))
+
+    try:
+        assert asyncio.run(ask_many()) == ["http://box-b:8081"] * 20
+        assert lookup.questions_asked == 1  # twenty askers, one question
+        lookup.cache_seconds = 0
+        runtime.lease_owner = ""
+        runtime.save()
+        assert asyncio.run(lookup.origin("7")) is None  # nobody else airs it: this machine's disk
+
+        def database_down(number: str):
+            raise ConnectionError("database away")
+
+        runtime.lease_owner = "box-b"
+        runtime.save()
+        assert asyncio.run(lookup.origin("7")) == "http://box-b:8081"
+        lookup.ask = database_down
+        assert asyncio.run(lookup.origin("7")) == "http://box-b:8081"  # the last answer holds
+    finally:
+        shut_down(executor, 1)
