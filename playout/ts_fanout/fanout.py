@@ -222,7 +222,7 @@ class Hub:
         if self.readers.get(reader.number) is reader:
             del self.readers[reader.number]
             logger.info(
-                "Channel %s: TS reader stopped (%s segment files read)", reader.number, reader.files_opened
+                "Channel %s: TS reader stopped (%s segments read)", reader.number, reader.files_opened
             )
 
     def viewer_total(self) -> int:

@@ -1,7 +1,8 @@
 """The TS fan-out server (`playout.ts_fanout`): one reader per channel whatever the number of
 viewers, the same bytes for everyone (checked against the segments on disk), the tune-in burst,
 a slow viewer dropped without holding back the others, a revoked right ending an open stream,
-and the tuner's 503. The server runs on a real socket in a thread of its own; viewers are sockets."""
+the tuner's 503, and a channel airing on another machine (a stand-in origin over HTTP) followed
+there and back without a segment repeated. The server runs on a real socket in a thread of its own; viewers are sockets."""
 
 from __future__ import annotations
 
@@ -515,6 +516,11 @@ def test_a_dead_origin_ends_the_streams_after_give_up_like_a_stalled_channel(sta
     try:
         _, _, viewer = tune(server.port)
         read_exactly(viewer, 2 * len(channel.written[1]))
+        pause = threading.Event()
+        for _ in range(4):  # longer than give_up in all: an origin that answers keeps the stream
+            pause.wait(0.2)
+            channel.add()
+            assert read_exactly(viewer, len(channel.written[-1])) == channel.written[-1]
         machine_b.stop()  # the machine is gone and the lease not yet moved: nothing answers
         viewer.settimeout(10)
         assert read_to_end(viewer) == b""  # the server ended the stream
