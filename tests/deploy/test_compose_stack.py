@@ -362,3 +362,39 @@ def test_production_doc_configuration_reference_covers_every_variable():
     names = _variables_the_code_reads() | set(INTERPOLATED_NAME.findall(COMPOSE_TEXT))
     rows = set(re.findall(r"^\|\s*`([A-Z][A-Z0-9_]+)`", PRODUCTION_DOC, re.MULTILINE))
     assert sorted(names - rows) == []
+
+
+def test_a_second_playout_machine_stands_apart_but_reads_the_shared_store_and_is_reached_through_its_origin():
+    machine_b, origin_b = SERVICES["playout-b"], SERVICES["origin-b"]
+    # Only on request: `docker compose up` runs one playout machine.
+    assert machine_b["profiles"] == origin_b["profiles"] == ["second-playout-machine"]
+    assert machine_b["command"] == SERVICES["playout"]["command"]
+    # The shared environment, and only what makes it another machine.
+    env = machine_b["environment"]
+    assert {name: value for name, value in env.items() if SHARED_ENV.get(name) != value} == {
+        "RETROVUE_DATA_DIR": "/data-b",
+        "RETROVUE_PREGEN_ROOT": "/srv/retrovue/pregen",
+        "RETROVUE_PLAYOUT_ORIGIN": "http://origin-b:8081",
+    }
+    assert set(SHARED_ENV) <= set(env)
+    mounts = {
+        entry["target"] if isinstance(entry, dict) else entry.split(":")[1]: entry
+        for entry in machine_b["volumes"]
+    }
+    # Its own data folder and HLS root, on volumes no other machine writes.
+    assert mounts["/data-b"] == "playout-b-data:/data-b"
+    assert mounts[SHARED_ENV["RETROVUE_HLS_ROOT"]] == f"playout-b-hls:{SHARED_ENV['RETROVUE_HLS_ROOT']}"
+    # The store the pregen worker writes (RETROVUE_DATA_DIR/pregen on the data volume), read-only.
+    store = mounts["/srv/retrovue/pregen"]
+    assert (store["source"], store["volume"]["subpath"], store["read_only"]) == ("data", "pregen", True)
+    assert _volume_mounts("pregen")[SHARED_ENV["RETROVUE_DATA_DIR"]] == ("data", "rw")
+    assert "RETROVUE_PREGEN_ROOT" not in SHARED_ENV  # so the workers' store is DATA_DIR/pregen
+    # The origin serves that HLS root with the shipped origin config, on the port the env names.
+    origin_conf = (PROJECT_ROOT / "deploy" / "nginx-origin.conf").read_text()
+    assert "./deploy/nginx-origin.conf:/etc/nginx/nginx.conf:ro" in origin_b["volumes"]
+    assert f"playout-b-hls:{SHARED_ENV['RETROVUE_HLS_ROOT']}:ro" in origin_b["volumes"]
+    assert f"alias {SHARED_ENV['RETROVUE_HLS_ROOT']}/;" in origin_conf
+    assert re.search(r"^\s*listen 8081;", origin_conf, re.M) and origin_b["expose"] == ["8081"]
+    # The front door finds `origin-b` by name through Docker's DNS.
+    assert re.search(r"^\s*resolver 127\.0\.0\.11\b", NGINX_CONF, re.M)
+    assert {"playout-b-data", "playout-b-hls"} <= set(COMPOSE["volumes"])
