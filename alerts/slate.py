@@ -22,6 +22,7 @@ from alerts.models import Alert, AlertSlate, SlateState, StationAlertSettings
 from alerts.models.settings import parse_area_codes
 from alerts.tones import eas_attention_signal, same_bursts, same_header, silence, station_tone, write_wav
 from playout import ffmpeg_commands
+from playout.pregen_store import pregen_store
 from retrovue.subprocesses import CommandError, run_command
 
 SLATE_COLOR = "0x7a0000"
@@ -39,8 +40,17 @@ STANDBY_SUBTITLE = "Stand by for information"
 
 
 def slate_root() -> Path:
-    """Where slates live: beside pre-generated pieces, in the private data folder."""
-    return Path(settings.DATA_DIR) / "alert-slates"
+    """Where an alert's slates live: in the pre-generation store, which every playout machine
+    reads (docs/playout-machines.md), because a worker encodes them and whichever machine airs a
+    channel breaks in with them. (In the data folder, machines other than the worker's found no
+    file and aired the technical-difficulties slate instead of the alert.)"""
+    return pregen_store() / "alert-slates"
+
+
+def standby_root() -> Path:
+    """Where each playout machine keeps its stand-by cards: it makes them itself, before any alert,
+    and may only read the shared store."""
+    return Path(settings.DATA_DIR) / "alert-slates" / "standby"
 
 
 @dataclass(frozen=True)
@@ -289,7 +299,7 @@ def ensure_standby(profile_id: int) -> Path | None:
         f"{profile.width}x{profile.height}-{profile.frame_rate}-{profile.segment_seconds}s-"
         f"{profile.video_bitrate_kbps}k-{profile.audio_bitrate_kbps}k"
     )
-    path = slate_root() / "standby" / f"standby-{key}.ts"
+    path = standby_root() / f"standby-{key}.ts"
     if path.is_file():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)

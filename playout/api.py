@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema
 
 from playout.models import ChannelRuntime, RuntimeState
+from playout.viewer_counts import ChannelViewers, viewers_by_channel
 from retrovue.core.api_permissions import requires
 from retrovue.core.public_url import public_base_url
 from scheduling.m3u import stream_url
@@ -30,11 +31,15 @@ class ChannelRuntimeOut(Schema):
     discontinuity_sequence: int
     last_segment_at: datetime | None
     last_error: str
-    viewers: int = Field(description="MPEG-TS streams open now (HLS viewers are not counted).")
+    viewers: int = Field(description="Viewers now, HLS and MPEG-TS, summed over every machine.")
+    hls_viewers: int = Field(description="HLS clients that fetched a segment in the last few seconds.")
+    ts_viewers: int = Field(description="MPEG-TS streams open now.")
     playlist_url: str
 
 
-def _runtime_out(channel: Channel, runtime: ChannelRuntime | None, request: HttpRequest) -> dict:
+def _runtime_out(
+    channel: Channel, runtime: ChannelRuntime | None, audience: ChannelViewers, request: HttpRequest
+) -> dict:
     runtime = runtime or ChannelRuntime(channel=channel, state=RuntimeState.STOPPED)
     return {
         "channel_id": channel.pk,
@@ -51,7 +56,9 @@ def _runtime_out(channel: Channel, runtime: ChannelRuntime | None, request: Http
         "discontinuity_sequence": runtime.discontinuity_sequence,
         "last_segment_at": runtime.last_segment_at,
         "last_error": runtime.last_error,
-        "viewers": runtime.viewers,
+        "viewers": audience.total,
+        "hls_viewers": audience.hls,
+        "ts_viewers": audience.ts,
         "playlist_url": stream_url(channel, public_base_url(request)),  # not the client's Host header
     }
 
@@ -67,11 +74,16 @@ def _runtime(channel: Channel) -> ChannelRuntime | None:
 @requires("scheduling.view_channel", "playout.view_channelruntime")
 def list_channels(request):
     channels = sorted(Channel.objects.select_related("runtime"), key=lambda channel: channel.sort_key)
-    return [_runtime_out(channel, _runtime(channel), request) for channel in channels]
+    audience = viewers_by_channel()
+    return [
+        _runtime_out(channel, _runtime(channel), audience.get(channel.pk, ChannelViewers()), request)
+        for channel in channels
+    ]
 
 
 @router.get("/channels/{number}", response=ChannelRuntimeOut, summary="Playout state of one channel")
 @requires("scheduling.view_channel", "playout.view_channelruntime")
 def channel_detail(request, number: str):
     channel = get_object_or_404(Channel.objects.select_related("runtime"), number=number)
-    return _runtime_out(channel, _runtime(channel), request)
+    audience = viewers_by_channel().get(channel.pk, ChannelViewers())
+    return _runtime_out(channel, _runtime(channel), audience, request)

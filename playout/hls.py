@@ -32,6 +32,7 @@ from django.views.decorators.http import require_safe
 
 from playout.demand import note_demand
 from playout.placement import front_door_origin
+from playout.viewer_counts import count_hls_viewer
 from retrovue.core.private_data import published_modes
 from retrovue.core.served_files import open_inside
 from retrovue.core.stream_access import refuse_without_token, tokens_required, valid_token
@@ -274,6 +275,7 @@ def segment(request, number: str, name: str):
     if not SEGMENT_NAME.match(name):
         raise Http404("No such segment.")
     _known_channel(number)
+    count_hls_viewer(request, number)
     try:
         handle = open_inside(hls_root(), f"{number}/{name}")
     except OSError:

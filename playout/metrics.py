@@ -11,13 +11,14 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 def channel_families(now):
     from playout import pregen
     from playout.models import ChannelRuntime, RuntimeState
+    from playout.viewer_counts import viewers_by_channel
     from scheduling.models import Channel
 
     channels = list(Channel.objects.filter(enabled=True).values_list("pk", "number"))
     runtimes = {
         row["channel_id"]: row
         for row in ChannelRuntime.objects.filter(channel__enabled=True).values(
-            "channel_id", "state", "viewers", "restarts"
+            "channel_id", "state", "restarts"
         )
     }
     states = GaugeMetricFamily("retrovue_channels", "Enabled channels by playout state.", labels=["state"])
@@ -31,7 +32,11 @@ def channel_families(now):
         "retrovue_channels_on_air", "Enabled channels on the air now.", value=counts[RuntimeState.ON_AIR]
     )
 
-    viewers = GaugeMetricFamily("retrovue_channel_viewers", "Viewers per channel.", labels=["channel"])
+    viewers = GaugeMetricFamily(
+        "retrovue_channel_viewers",
+        "Viewers per channel (HLS and MPEG-TS, every machine).",
+        labels=["channel"],
+    )
     restarts = CounterMetricFamily(
         "retrovue_channel_restarts", "ffmpeg restarts per channel since it was created.", labels=["channel"]
     )
@@ -41,9 +46,10 @@ def channel_families(now):
         labels=["channel"],
     )
     ahead = pregen.coverage_by_channel(now)
+    audience = viewers_by_channel(now)
     for pk, number in channels:
         runtime = runtimes.get(pk, {})
-        viewers.add_metric([number], runtime.get("viewers", 0))
+        viewers.add_metric([number], audience[pk].total if pk in audience else 0)
         restarts.add_metric([number], runtime.get("restarts", 0))
         coverage.add_metric([number], ahead.get(pk, timedelta(0)).total_seconds())
     yield viewers

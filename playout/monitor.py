@@ -30,6 +30,7 @@ from django.views.decorators.cache import never_cache
 
 from playout import pregen, ts_stream
 from playout.models import RuntimeState
+from playout.viewer_counts import ChannelViewers, viewers_by_channel
 from scheduling.models import Channel
 
 REFRESH_SECONDS = 5
@@ -115,7 +116,9 @@ class MonitorRow:
     media_sequence: int
     last_segment_age_seconds: float | None
     coverage_seconds: int
-    viewers: int
+    viewers: int  # HLS + TS, summed over every machine (playout.viewer_counts)
+    hls_viewers: int
+    ts_viewers: int
     cpu_percent: float | None
     last_error: str
 
@@ -166,6 +169,7 @@ def monitor_rows(now: datetime | None = None, sampler: CpuSampler | None = None)
         if runtime is not None and runtime.pid and runtime.state != RuntimeState.STOPPED
     ]
     cpu = sampler.usage(live_pids)
+    audience = viewers_by_channel(now)
     rows = []
     for channel in channels:
         runtime = runtimes[channel.pk]
@@ -189,7 +193,9 @@ def monitor_rows(now: datetime | None = None, sampler: CpuSampler | None = None)
                 if runtime and runtime.last_segment_at
                 else None,
                 coverage_seconds=int(coverage.get(channel.pk, timedelta(0)).total_seconds()),
-                viewers=runtime.viewers if runtime else 0,
+                viewers=audience.get(channel.pk, ChannelViewers()).total,
+                hls_viewers=audience.get(channel.pk, ChannelViewers()).hls,
+                ts_viewers=audience.get(channel.pk, ChannelViewers()).ts,
                 cpu_percent=round(cpu[pid] * 100, 1) if pid in cpu else None,
                 last_error=runtime.last_error if runtime else "",
             )

@@ -1,5 +1,9 @@
 """`/iptv/channel/<number>.ts`: a channel as one continuous MPEG transport stream over HTTP.
 
+This view serves the embedded default (`./bin/run`: tuners reach the web server directly). Behind
+nginx in production the same URLs go to the TS fan-out server (`playout.ts_fanout`), which reads
+each channel once for all its viewers and uses this module's tune-in, tuner and timing rules.
+
 Tuners (Plex Live TV through the HDHomeRun emulation, Channels DVR, plain IPTV players) want a
 never-ending TS, not HLS. The channel's segments come from one ffmpeg muxer whose continuity
 counters run on across segments (see `playout.channel_process`), so the stream is simply the
@@ -17,7 +21,8 @@ playlist window jumps to the same place; a channel that stops producing segments
 response after `GIVE_UP_SECONDS`.
 
 Connections: a stream lasts hours but queries the database only at its start, every
-`RECHECK_SECONDS` and at its end, so it closes its connection after each of those; holding one per
+`RECHECK_SECONDS`, every `viewer_counts.PUBLISH_SECONDS` (its web process's viewer counts, see
+`playout.viewer_counts`) and at its end, so it closes its connection after each of those; holding one per
 viewer would use up PostgreSQL's `max_connections` with a few dozen tuners (seen with 20 channels'
 streams read at once beside the playout supervisor).
 
@@ -37,7 +42,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import F
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -45,7 +49,7 @@ from django.views.decorators.http import require_safe
 
 from playout import hls
 from playout.demand import note_demand
-from playout.models import ChannelRuntime
+from playout.viewer_counts import web_tally
 from retrovue.core.stream_access import refuse_without_token, viewer_recheck
 from retrovue.env import env_int
 from scheduling.models import Channel
@@ -151,19 +155,19 @@ class SegmentStream:
         self._chunks.close()
         self.slot.release()
         if self._counted:
-            ChannelRuntime.objects.filter(channel=self.channel, viewers__gt=0).update(
-                viewers=F("viewers") - 1
-            )
             self._counted = False
+            web_tally().ts_closed(self.number)
 
     def _generate(self):
-        ChannelRuntime.objects.filter(channel=self.channel).update(viewers=F("viewers") + 1)
+        web_tally().ts_opened(self.number)
         self._counted = True
         _release_connection()
         directory = hls.channel_dir(self.number)
         next_msn: int | None = None
         last_progress = last_check = time.monotonic()
         while True:
+            if web_tally().maybe_publish():  # keeps this process's counts from going stale
+                _release_connection()
             if self.still_allowed is not None and time.monotonic() - last_check >= RECHECK_SECONDS:
                 last_check = time.monotonic()
                 allowed = self.still_allowed()

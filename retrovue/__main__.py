@@ -6,6 +6,7 @@ python -m retrovue worker --queues sync,default
 python -m retrovue worker --queues pregen   # pre-generation's own worker (threads pool)
 python -m retrovue beat
 python -m retrovue listen         # live updates: Plex notification sockets → item syncs
+python -m retrovue ts-fanout      # MPEG-TS viewers behind nginx: one reader per channel
 python -m retrovue generate-key   # a new RETROVUE_ENCRYPTION_KEYS value
 python -m retrovue discover --title "Battlestar Galactica"   # the catalog: see retrovue/cli_catalog/
 python -m retrovue sync --title "Battlestar Galactica" --year 1978 [--dry-run]
@@ -70,7 +71,7 @@ def wants_demo_station() -> bool:
     return not Channel.objects.exists() and not MediaSource.objects.exists()
 
 
-SERVICE_COMMANDS = ("run", "web", "worker", "beat", "playout", "listen")
+SERVICE_COMMANDS = ("run", "web", "worker", "beat", "playout", "listen", "ts-fanout")
 
 
 def repair_data_folder() -> None:
@@ -117,6 +118,11 @@ def main(argv: list[str] | None = None) -> int:
     playout.add_argument("--channels", default="", help="only these channel numbers, comma-separated")
     playout.add_argument("--worker-id", default=None)
     commands.add_parser("listen", help="the live-update listener: Plex notifications → item syncs")
+    fanout = commands.add_parser("ts-fanout", help="MPEG-TS viewers behind nginx: one reader per channel")
+    fanout.add_argument("--bind", default="127.0.0.1:8090", help="host:port nginx proxies /iptv/channel/ to")
+    fanout.add_argument(
+        "--hls-log", default="127.0.0.1:8091", help="UDP host:port for nginx's HLS segment log"
+    )
     commands.add_parser("generate-key", help="print a new encryption key")
     catalog_options.add_commands(parser, commands)
     args = parser.parse_args(argv)
@@ -147,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
             return command_exec(launcher.pregen_worker_argv(args.concurrency))
         concurrency = args.concurrency or os.environ.get("RETROVUE_WORKER_CONCURRENCY", "2")
         return command_exec(launcher.worker_argv(args.queues, args.name, concurrency))
+    if args.command == "ts-fanout":
+        return command_exec(launcher.ts_fanout_argv(args.bind, args.hls_log))
     if args.command == "playout":
         extra = ["--channels", args.channels] if args.channels else []
         extra += ["--max-channels", str(args.max_channels)] if args.max_channels is not None else []

@@ -150,6 +150,12 @@ def playout_argv(extra: list[str] | None = None) -> list[str]:
     return [PYTHON, "-m", "playout", *(extra or [])]
 
 
+def ts_fanout_argv(bind: str, hls_log: str) -> list[str]:
+    """The TS fan-out server behind nginx's /iptv/channel/: one reader per channel for all its
+    viewers (see playout.ts_fanout)."""
+    return [PYTHON, "-m", "playout.ts_fanout", "--bind", bind, "--hls-log", hls_log]
+
+
 def listen_argv() -> list[str]:
     """The live-update listener: Plex notification sockets turned into item syncs (see catalog.live)."""
     return [PYTHON, "-m", "retrovue", "listen"]

@@ -40,7 +40,6 @@ class ChannelRuntime(models.Model):
     resume_at = models.DateTimeField(null=True, blank=True)
     tail_discontinuity = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
-    viewers = models.PositiveIntegerField(default=0)
     last_requested_at = models.DateTimeField(
         null=True, blank=True, help_text="Last viewer request (on-demand channels run while this is recent)."
     )

@@ -27,7 +27,7 @@ from alerts.choices import EventKind
 from alerts.models import Alert, AlertEvent, AlertSlate, SlateState
 from alerts.tasks import encode_slates
 from playout.feed import LEAD_SEGMENTS
-from playout.models import AsRunEntry, ChannelRuntime
+from playout.models import AsRunEntry, ViewerTally
 from retrovue.core.models import ApiToken
 from retrovue.subprocesses import start_process, stop_processes
 from tests.alerts.channel_watch import (
@@ -346,7 +346,7 @@ def test_an_alert_breaks_into_every_channel_within_two_segments_and_each_returns
             watcher.stop()
         # Each hung-up stream ends at the server's next write (a new segment): wait for that while
         # the channels still run, so no request thread holds a database connection past the test.
-        _wait(lambda: not ChannelRuntime.objects.filter(viewers__gt=0).exists(), timeout=4 * SEGMENT)
+        _wait(lambda: not ViewerTally.objects.filter(kind="ts").exists(), timeout=4 * SEGMENT)
         for process in (checker, reader):
             if process is not None and process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)

@@ -91,6 +91,7 @@ def test_the_crawl_reads_its_text_from_a_file_and_never_puts_it_in_the_filtergra
 
 def test_the_text_file_is_written_once_per_alert_and_text(settings, tmp_path):
     settings.DATA_DIR = tmp_path
+    settings.RETROVUE_PREGEN_ROOT = tmp_path / "pregen"  # alert slates live in the store
     first = crawl.crawl_text_file(5, "EMERGENCY ALERT   •   Flood")
     assert first.read_text() == "EMERGENCY ALERT   •   Flood"
     assert crawl.crawl_text_file(5, "EMERGENCY ALERT   •   Flood") == first
@@ -123,6 +124,7 @@ def quiet_slates(monkeypatch):
 @pytest.mark.django_db
 def test_channels_beyond_the_crawl_capacity_get_the_slate(quiet_slates, settings, tmp_path):
     settings.DATA_DIR = tmp_path
+    settings.RETROVUE_PREGEN_ROOT = tmp_path / "pregen"  # alert slates live in the store
     channels = [make_channel(str(number)) for number in (7, 8, 9)]
     StationAlertSettings.objects.update_or_create(pk=1, defaults={"crawl_capacity": 2})
     alert = _alert(mode=Mode.CRAWL)
@@ -142,6 +144,7 @@ def test_channels_beyond_the_crawl_capacity_get_the_slate(quiet_slates, settings
 @pytest.mark.django_db
 def test_a_slate_alert_on_top_takes_the_channel_and_frees_its_crawl_slot(quiet_slates, settings, tmp_path):
     settings.DATA_DIR = tmp_path
+    settings.RETROVUE_PREGEN_ROOT = tmp_path / "pregen"  # alert slates live in the store
     channels = [make_channel(str(number)) for number in (7, 8)]
     StationAlertSettings.objects.update_or_create(pk=1, defaults={"crawl_capacity": 1})
     crawling = _alert(mode=Mode.CRAWL, priority=40)

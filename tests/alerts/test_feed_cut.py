@@ -67,6 +67,7 @@ class AlertStandIn:
 def channel(settings, tmp_path, transactional_db) -> Channel:
     settings.HLS_ROOT = tmp_path / "hls"
     settings.DATA_DIR = tmp_path / "data"
+    settings.RETROVUE_PREGEN_ROOT = tmp_path / "data" / "pregen"  # alert slates live in the store
     settings.RETROVUE_PREGEN_ROOT = str(tmp_path / "pregen")
     profile = StreamProfile.objects.create(
         name="tiny", width=160, height=120, frame_rate=Decimal("25"), video_bitrate_kbps=200,

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def data_dir(settings, tmp_path):
     settings.DATA_DIR = tmp_path
+    settings.RETROVUE_PREGEN_ROOT = tmp_path / "pregen"  # alert slates live in the store
 
 
 @pytest.fixture
@@ -116,7 +117,7 @@ def test_on_and_off_air_are_recorded_per_channel(source, channel):
 
 @pytest.mark.django_db(transaction=True)  # the card is made in a thread, with its own connection
 def test_a_channel_going_on_the_air_has_its_stand_by_card_made_before_any_alert(channel, monkeypatch):
-    from alerts.slate import slate_root
+    from alerts.slate import standby_root
 
     source = AlertInterrupts(snapshot_seconds=0)
     monkeypatch.setattr(interrupts, "_sources", [source])
@@ -127,7 +128,7 @@ def test_a_channel_going_on_the_air_has_its_stand_by_card_made_before_any_alert(
         if made is not None:
             break
         time.sleep(0.1)
-    assert made is not None and made.is_file() and made.parent == slate_root() / "standby"
+    assert made is not None and made.is_file() and made.parent == standby_root()
     assert not Alert.objects.exists()  # nothing had to be issued for it
 
 

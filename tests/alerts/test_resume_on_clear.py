@@ -179,6 +179,7 @@ def test_on_clear_a_resuming_channel_airs_the_rest_of_the_program_from_the_cut(
 
     settings.HLS_ROOT = tmp_path / "hls"
     settings.DATA_DIR = tmp_path / "data"
+    settings.RETROVUE_PREGEN_ROOT = tmp_path / "data" / "pregen"  # alert slates live in the store
     settings.RETROVUE_PREGEN_ROOT = str(tmp_path / "pregen")
     monkeypatch.setattr(SOURCE, "snapshot_seconds", 0.2)
     monkeypatch.setattr(

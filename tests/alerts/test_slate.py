@@ -25,6 +25,7 @@ ABSENT = 0.01
 @pytest.fixture
 def profile(settings, tmp_path):
     settings.DATA_DIR = tmp_path
+    settings.RETROVUE_PREGEN_ROOT = tmp_path / "pregen"  # alert slates live in the store
     return StreamProfile.objects.create(
         name="alert test", width=320, height=240, frame_rate=25, video_bitrate_kbps=300, audio_bitrate_kbps=64,
         segment_seconds=2,
@@ -222,3 +223,20 @@ def test_the_station_logo_is_drawn_on_the_slate(profile, settings, tmp_path):
     assert (
         sum(1 for r, g, b in pixels if g > 180 and r < 100) > len(pixels) / 2
     )  # the green logo, bottom right
+
+
+def test_a_slate_encoded_by_a_worker_is_found_by_a_playout_machine_with_its_own_data_folder(
+    profile, settings, tmp_path
+):
+    # The worker and the playout machines share only the pre-generation store
+    # (docs/playout-machines.md); each has a data folder of its own.
+    settings.RETROVUE_PREGEN_ROOT = tmp_path / "shared-store"
+    settings.DATA_DIR = tmp_path / "worker-data"
+    slate = ensure_slate(_alert(), profile)
+    assert slate.state == SlateState.READY
+
+    settings.DATA_DIR = tmp_path / "playout-machine-b-data"
+    on_machine_b = slate_file(slate)
+
+    assert on_machine_b.is_file()
+    assert on_machine_b.is_relative_to(tmp_path / "shared-store")

@@ -6,6 +6,7 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from catalog.models import SyncItemError, SyncRun
+from playout import viewer_counts
 from playout.models import ChannelRuntime, RuntimeState
 from retrovue.core.models import ApiToken
 from retrovue.core.worker_heartbeat import beat
@@ -53,7 +54,9 @@ def test_metrics_parse_and_carry_the_seeded_numbers(client, db):
     two = Channel.objects.create(number="2", name="Two", time_zone="UTC")
     three = Channel.objects.create(number="3", name="Three", time_zone="UTC")
     Channel.objects.create(number="4", name="Four", time_zone="UTC")
-    ChannelRuntime.objects.create(channel=two, state=RuntimeState.ON_AIR, viewers=3, restarts=1)
+    ChannelRuntime.objects.create(channel=two, state=RuntimeState.ON_AIR, restarts=1)
+    viewer_counts.publish("box-a:ts-fanout", "ts", {"2": 2})  # two machines' viewers add up
+    viewer_counts.publish("box-b:ts-fanout", "hls", {"2": 1})
     ChannelRuntime.objects.create(channel=three, state=RuntimeState.FAILED, restarts=9)
     beat("worker@metrics", ["sync", "default"])
 

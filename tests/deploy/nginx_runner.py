@@ -22,6 +22,11 @@ NGINX_CONF = PROJECT_ROOT / "deploy" / "nginx.conf"
 
 LISTEN = "listen 80;"
 UPSTREAM = "server web:8000;"
+TS_FANOUT_UPSTREAM = "server tsfanout:8090;"
+HLS_VIEWER_LOG = (
+    "access_log syslog:server=tsfanout:8091,nohostname,tag=retrovue retrovue_hls_viewer"
+    " if=$retrovue_hls_viewer_channel;"
+)
 HLS_ALIAS = "alias /srv/retrovue/hls/;"
 ARTWORK_ALIAS = "alias /srv/retrovue/artwork/;"
 MEDIA_ALIAS = "alias /srv/retrovue/media/;"
@@ -74,11 +79,22 @@ def render(
     forwarded_proto_rules: str = "",
     artwork_root: Path | None = None,
     media_root: Path | None = None,
+    ts_fanout_port: int | None = None,
+    hls_log_port: int | None = None,
 ) -> Path:
-    """Write a copy of deploy/nginx.conf into `prefix` that runs there as the current user."""
+    """Write a copy of deploy/nginx.conf into `prefix` that runs there as the current user.
+
+    The TS fan-out upstream defaults to `upstream_port` (a stand-in that answers everything), and
+    the HLS viewer log to a UDP port nobody reads."""
     text = NGINX_CONF.read_text()
     text = _replace_once(text, LISTEN, f"listen 127.0.0.1:{port};")
     text = _replace_once(text, UPSTREAM, f"server 127.0.0.1:{upstream_port};")
+    text = _replace_once(text, TS_FANOUT_UPSTREAM, f"server 127.0.0.1:{ts_fanout_port or upstream_port};")
+    text = _replace_once(
+        text,
+        HLS_VIEWER_LOG,
+        HLS_VIEWER_LOG.replace("tsfanout:8091", f"127.0.0.1:{hls_log_port or free_port()}"),
+    )
     text = _replace_once(text, HLS_ALIAS, f"alias {hls_root}/;")
     if artwork_root is None:
         artwork_root = prefix / "artwork"

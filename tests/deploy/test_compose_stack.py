@@ -30,9 +30,21 @@ ENV_EXAMPLE = (PROJECT_ROOT / "deploy" / "env.example").read_text()
 NGINX_CONF = (PROJECT_ROOT / "deploy" / "nginx.conf").read_text()
 PRODUCTION_DOC = (PROJECT_ROOT / "docs" / "production.md").read_text()
 
-STACK = ("postgres", "redis", "migrate", "web", "worker", "sync", "pregen", "playout", "beat", "nginx")
-APP_SERVICES = ("migrate", "web", "worker", "sync", "pregen", "playout", "beat")
-LONG_RUNNING_APP_SERVICES = ("web", "worker", "sync", "pregen", "playout", "beat")
+STACK = (
+    "postgres",
+    "redis",
+    "migrate",
+    "web",
+    "worker",
+    "sync",
+    "pregen",
+    "playout",
+    "tsfanout",
+    "beat",
+    "nginx",
+)
+APP_SERVICES = ("migrate", "web", "worker", "sync", "pregen", "playout", "tsfanout", "beat")
+LONG_RUNNING_APP_SERVICES = ("web", "worker", "sync", "pregen", "playout", "tsfanout", "beat")
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|ENCRYPTION_KEY")
 REQUIRED_INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Z0-9_]+):\?[^}]+\}")
 INTERPOLATED_NAME = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)")
@@ -140,7 +152,9 @@ def test_app_service_command_is_a_retrovue_subcommand_that_parses(service, monke
     command = SERVICES[service]["command"]
     assert command[:3] == ["python", "-m", "retrovue"]
     exec_argv = _parse_retrovue_command(command[3:], monkeypatch)
-    expected = {"web": "gunicorn", "playout": "playout"}.get(service, "celery")
+    expected = {"web": "gunicorn", "playout": "playout", "tsfanout": "playout.ts_fanout"}.get(
+        service, "celery"
+    )
     assert exec_argv[1:3] == ["-m", expected]
 
 
@@ -214,6 +228,18 @@ def test_nginx_service_runs_the_shipped_config_in_front_of_web(monkeypatch):
     listen_port = re.search(r"^\s*listen (\d+);", NGINX_CONF, re.MULTILINE).group(1)
     assert any(str(port).endswith(f":{listen_port}") for port in SERVICES["nginx"]["ports"])
     assert "/nginx-health" in " ".join(SERVICES["nginx"]["healthcheck"]["test"])
+
+
+def test_nginx_sends_mpeg_ts_viewers_and_hls_segment_lines_to_the_ts_fanout_service(monkeypatch):
+    fanout = _parse_retrovue_command(SERVICES["tsfanout"]["command"][3:], monkeypatch)
+    port = fanout[fanout.index("--bind") + 1].rpartition(":")[2]
+    hls_log_port = fanout[fanout.index("--hls-log") + 1].rpartition(":")[2]
+    assert re.search(rf"^\s*server tsfanout:{port};", NGINX_CONF, re.MULTILINE)
+    assert f"syslog:server=tsfanout:{hls_log_port}," in NGINX_CONF
+    channel_location = NGINX_CONF.split("iptv/channel/ {", 1)[1].split("}", 1)[0]
+    assert "proxy_pass http://retrovue_ts_fanout;" in channel_location
+    assert "proxy_buffering off;" in channel_location
+    assert SERVICES["nginx"]["depends_on"]["tsfanout"]["condition"] == "service_healthy"
 
 
 def test_compose_file_holds_no_literal_secrets():
@@ -336,3 +362,39 @@ def test_production_doc_configuration_reference_covers_every_variable():
     names = _variables_the_code_reads() | set(INTERPOLATED_NAME.findall(COMPOSE_TEXT))
     rows = set(re.findall(r"^\|\s*`([A-Z][A-Z0-9_]+)`", PRODUCTION_DOC, re.MULTILINE))
     assert sorted(names - rows) == []
+
+
+def test_a_second_playout_machine_stands_apart_but_reads_the_shared_store_and_is_reached_through_its_origin():
+    machine_b, origin_b = SERVICES["playout-b"], SERVICES["origin-b"]
+    # Only on request: `docker compose up` runs one playout machine.
+    assert machine_b["profiles"] == origin_b["profiles"] == ["second-playout-machine"]
+    assert machine_b["command"] == SERVICES["playout"]["command"]
+    # The shared environment, and only what makes it another machine.
+    env = machine_b["environment"]
+    assert {name: value for name, value in env.items() if SHARED_ENV.get(name) != value} == {
+        "RETROVUE_DATA_DIR": "/data-b",
+        "RETROVUE_PREGEN_ROOT": "/srv/retrovue/pregen",
+        "RETROVUE_PLAYOUT_ORIGIN": "http://origin-b:8081",
+    }
+    assert set(SHARED_ENV) <= set(env)
+    mounts = {
+        entry["target"] if isinstance(entry, dict) else entry.split(":")[1]: entry
+        for entry in machine_b["volumes"]
+    }
+    # Its own data folder and HLS root, on volumes no other machine writes.
+    assert mounts["/data-b"] == "playout-b-data:/data-b"
+    assert mounts[SHARED_ENV["RETROVUE_HLS_ROOT"]] == f"playout-b-hls:{SHARED_ENV['RETROVUE_HLS_ROOT']}"
+    # The store the pregen worker writes (RETROVUE_DATA_DIR/pregen on the data volume), read-only.
+    store = mounts["/srv/retrovue/pregen"]
+    assert (store["source"], store["volume"]["subpath"], store["read_only"]) == ("data", "pregen", True)
+    assert _volume_mounts("pregen")[SHARED_ENV["RETROVUE_DATA_DIR"]] == ("data", "rw")
+    assert "RETROVUE_PREGEN_ROOT" not in SHARED_ENV  # so the workers' store is DATA_DIR/pregen
+    # The origin serves that HLS root with the shipped origin config, on the port the env names.
+    origin_conf = (PROJECT_ROOT / "deploy" / "nginx-origin.conf").read_text()
+    assert "./deploy/nginx-origin.conf:/etc/nginx/nginx.conf:ro" in origin_b["volumes"]
+    assert f"playout-b-hls:{SHARED_ENV['RETROVUE_HLS_ROOT']}:ro" in origin_b["volumes"]
+    assert f"alias {SHARED_ENV['RETROVUE_HLS_ROOT']}/;" in origin_conf
+    assert re.search(r"^\s*listen 8081;", origin_conf, re.M) and origin_b["expose"] == ["8081"]
+    # The front door finds `origin-b` by name through Docker's DNS.
+    assert re.search(r"^\s*resolver 127\.0\.0\.11\b", NGINX_CONF, re.M)
+    assert {"playout-b-data", "playout-b-hls"} <= set(COMPOSE["volumes"])

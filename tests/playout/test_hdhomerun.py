@@ -15,6 +15,7 @@ from playout import hdhomerun, hls, ts_stream
 from playout.hls import LivePlaylist
 from playout.models import ChannelRuntime
 from playout.ts_stream import SegmentStream, acquire_tuner, tuners_in_use
+from playout.viewer_counts import ChannelViewers, viewers_by_channel
 from scheduling.models import Channel
 
 PACKET = b"\x47" + bytes(187)
@@ -154,10 +155,10 @@ def test_tuning_a_channel_streams_mpeg_ts_from_the_newest_segments(channels, sta
         data = read_some(response, 2 * 10 * 188)
         assert data[0] == 0x47 and data[1] == 1  # two segments back from the edge: segment 1 of 0–2
         assert len(data) % 188 == 0 and all(data[at] == 0x47 for at in range(0, len(data), 188))
-        assert ChannelRuntime.objects.get(channel=channels["7"]).viewers == 1
+        assert viewers_by_channel()[channels["7"].pk].ts == 1
     finally:
         finish(response)
-    assert ChannelRuntime.objects.get(channel=channels["7"]).viewers == 0
+    assert viewers_by_channel().get(channels["7"].pk, ChannelViewers()).ts == 0
     assert tuners_in_use() == 0
 
 
@@ -171,10 +172,10 @@ def test_a_ts_stream_holds_no_database_connection_while_it_streams(station):
         first = next(stream)
         assert first[0] == 0x47
         assert connection.connection is None  # closed once the viewer was counted
-        assert ChannelRuntime.objects.get(channel=channel).viewers == 1
+        assert viewers_by_channel()[channel.pk].ts == 1
     finally:
         stream.close()
-    assert ChannelRuntime.objects.get(channel=channel).viewers == 0
+    assert viewers_by_channel().get(channel.pk, ChannelViewers()).ts == 0
 
 
 def test_an_unknown_or_disabled_channel_is_404(channels):

@@ -19,7 +19,7 @@ from django.test import Client
 from django.urls import include, path
 from django.utils import timezone
 
-from playout import monitor
+from playout import monitor, viewer_counts
 from playout.models import ChannelRuntime, RuntimeState
 from scheduling.models import Channel, ProgramEntry
 from tests.playout.test_channel_process import make_channel
@@ -136,9 +136,10 @@ def test_monitor_shows_a_channel_on_air_with_its_ffmpeg_cpu(channel, staff_clien
         now = timezone.now()
         ChannelRuntime.objects.create(
             channel=channel, state=RuntimeState.ON_AIR, pid=busy.pid, started_at=now - timedelta(hours=1, seconds=5),
-            restarts=2, media_sequence=1234, last_segment_at=now - timedelta(seconds=3), viewers=1,
+            restarts=2, media_sequence=1234, last_segment_at=now - timedelta(seconds=3),
             last_error="ffmpeg exited with 1",
         )  # fmt: skip
+        viewer_counts.publish("box-a:ts-fanout", "ts", {"7": 1})
         time.sleep(0.5)
         page = staff_client.get("/admin/playout/monitor/")
         assert page.status_code == 200 and b"Playout monitor" in page.content and b"On air" in page.content

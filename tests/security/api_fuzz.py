@@ -118,6 +118,7 @@ def fuzz(
     workdir: Path | None = None,
 ) -> FuzzResult:
     """Run schemathesis once against a fresh station on `database` ("sqlite" or "postgresql")."""
+    own_workdir = workdir is None  # removed afterwards (the caller's, e.g. pytest's tmp_path, is left)
     workdir = Path(workdir or tempfile.mkdtemp(prefix="retrovue-fuzz-"))
     data_dir = workdir / "data"
     drop = None
@@ -177,7 +178,7 @@ def fuzz(
                 os.killpg(server.pid, signal.SIGKILL)
         if drop is not None:
             drop()
-        shutil.rmtree(data_dir, ignore_errors=True)
+        shutil.rmtree(workdir if own_workdir else data_dir, ignore_errors=True)
 
 
 def main() -> int:

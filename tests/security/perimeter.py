@@ -155,3 +155,27 @@ def is_public(endpoint: Endpoint) -> bool:
     return endpoint.key in PUBLIC or any(
         route.startswith(prefix) for prefix in PUBLIC if prefix.endswith("/")
     )
+
+
+@dataclass(frozen=True)
+class ApiOperation:
+    method: str
+    url: str  # path parameters filled with 1
+    permissions: tuple[str, ...] | None  # what its @requires declares
+
+
+def api_operations() -> list[ApiOperation]:
+    """Every operation of the API, from its routers (one per method: a PATCH or DELETE route is not
+    reached by the resolver-wide GET and POST)."""
+    from retrovue.api import api
+    from retrovue.core.api_permissions import declared_permissions
+
+    found = []
+    for bound in api._get_bound_routers():
+        for path, path_view in bound.path_operations.items():
+            for operation in path_view.operations:
+                url = re.sub("/+", "/", f"/api/{bound.prefix}/{path}")
+                url = re.sub(r"\{[^}]+\}", "1", url)
+                for method in operation.methods:
+                    found.append(ApiOperation(method, url, declared_permissions(operation.view_func)))
+    return found

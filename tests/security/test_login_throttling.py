@@ -47,6 +47,33 @@ def test_one_address_guessing_is_refused_after_the_limit_even_with_the_right_pas
     assert not signed_in(refused)
 
 
+def test_a_refused_attempt_costs_no_password_hash(superuser, monkeypatch):
+    # Each checked guess costs a PBKDF2 hash (about half a second of a core in production); once an
+    # address is refused, guessing on must cost no hash at all, or the throttle is no defence of the CPU.
+    from django.contrib.auth import hashers
+
+    hashed = []
+    hasher = type(hashers.get_hasher())  # the station's hasher (PBKDF2; a fast one in tests)
+    for name in ("encode", "verify"):
+        original = getattr(hasher, name)
+        monkeypatch.setattr(
+            hasher,
+            name,
+            lambda *args, _original=original, **kwargs: hashed.append(1) or _original(*args, **kwargs),
+        )
+    attacker = Client()
+    for attempt in range(LIMIT):
+        sign_in(attacker, "root", f"guess {attempt}")
+    assert hashed  # the checked guesses were hashed
+    hashed.clear()
+
+    for attempt in range(5):
+        assert sign_in(attacker, "root", f"more {attempt}").status_code == 429
+        assert sign_in(attacker, "no-such-user", f"more {attempt}").status_code == 429
+
+    assert hashed == []
+
+
 def test_one_address_spraying_many_accounts_is_refused(superuser, narrow_staff):
     attacker = Client()
     for attempt, username in enumerate(["root", "narrow", "admin"][:LIMIT]):

@@ -12,11 +12,15 @@ import pytest
 from django.contrib import admin
 from django.test import Client
 
-from retrovue.api import api
-from retrovue.core.api_permissions import declared_permissions
 from scheduling.models import Channel
 from tests.security.conftest import NARROW_PERMISSION, grant
-from tests.security.perimeter import ADMIN_CUSTOM_VIEWS, ADMIN_SITE_VIEWS, MODEL_ADMIN_VIEW, endpoints
+from tests.security.perimeter import (
+    ADMIN_CUSTOM_VIEWS,
+    ADMIN_SITE_VIEWS,
+    MODEL_ADMIN_VIEW,
+    api_operations,
+    endpoints,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -124,19 +128,9 @@ def test_custom_admin_pages_admit_staff_once_granted(narrow_staff, endpoint):
     assert response.status_code < 500, endpoint.url
 
 
-def _api_operations():
-    for bound in api._get_bound_routers():
-        for path, path_view in bound.path_operations.items():
-            for operation in path_view.operations:
-                url = re.sub("/+", "/", f"/api/{bound.prefix}/{path}")
-                url = re.sub(r"\{[^}]+\}", "1", url)
-                for method in operation.methods:
-                    yield pytest.param(
-                        method, url, declared_permissions(operation.view_func), id=f"{method} {url}"
-                    )
-
-
-API_OPERATIONS = list(_api_operations())
+API_OPERATIONS = [
+    pytest.param(op.method, op.url, op.permissions, id=f"{op.method} {op.url}") for op in api_operations()
+]
 
 
 def test_every_api_operation_declares_its_permissions():

@@ -26,6 +26,9 @@ ARTWORK = "ab/ab" + "1" * 62 + "-w300.jpg"
 ARTWORK_LINK = "ab/ab" + "2" * 62 + "-w300.jpg"
 LOGO = "logos/" + "a" * 32 + ".png"
 LOGO_LINK = "logos/" + "b" * 32 + ".png"
+# Well-formed names whose folder is a symbolic link out of the root (`cd/` and `bugs/` lead to outside/).
+ARTWORK_IN_LINKED_FOLDER = "cd/cd" + "3" * 62 + "-w300.jpg"
+BUG_IN_LINKED_FOLDER = "bugs/" + "c" * 32 + ".png"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(40)
 
 TRAVERSALS = [
@@ -38,13 +41,29 @@ TRAVERSALS = [
     "/hls/7/run-000009.ts",  # a symlink to the canary
     "/hls/10/index.m3u8",  # a channel folder that is a symlink out of the root
     "/hls/7/notes.txt",
+    "/hls/7/%2e%2e%2f%2e%2e%2fcanary.txt",
+    "/hls/7/%252e%252e/%252e%252e/canary.txt",  # double-encoded
+    "/hls/7/%252e%252e%252f%252e%252e%252fcanary.txt",
+    "/hls/7/..%5c..%5ccanary.txt",
+    "/hls/7/%c0%ae%c0%ae/%c0%ae%c0%ae/canary.txt",  # overlong UTF-8 dots
+    "/hls/10/canary.txt",
     "/artwork/../canary.txt",
     "/artwork/ab/../../canary.txt",
     f"/artwork/{ARTWORK_LINK}",
+    f"/artwork/{ARTWORK_IN_LINKED_FOLDER}",
+    "/artwork/%2e%2e/canary.txt",
+    "/artwork/ab/%2e%2e%2f%2e%2e%2fcanary.txt",
+    "/artwork/%252e%252e/canary.txt",
+    "/artwork/ab/%252e%252e%252f%252e%252e%252fcanary.txt",
     "/media/../canary.txt",
     "/media/logos/../../canary.txt",
     "/media/logos/..%2f..%2fcanary.txt",
     f"/media/{LOGO_LINK}",
+    f"/media/{BUG_IN_LINKED_FOLDER}",
+    "/media/%2e%2e/canary.txt",
+    "/media/logos/%2e%2e/%2e%2e/canary.txt",
+    "/media/logos/%252e%252e/%252e%252e/canary.txt",
+    "/media/logos/%252e%252e%252f%252e%252e%252fcanary.txt",
     "/media/logos/page.html",
     "/static/../../canary.txt",
     "/static/..%2f..%2fcanary.txt",
@@ -87,10 +106,14 @@ def _roots(base: Path) -> dict[str, Path]:
     (artwork / "ab").mkdir(parents=True)
     (artwork / ARTWORK).write_bytes(b"\xff\xd8\xff" + bytes(20))
     (artwork / ARTWORK_LINK).symlink_to(base / "canary.txt")
+    (artwork / "cd").symlink_to(outside, target_is_directory=True)
+    (outside / ARTWORK_IN_LINKED_FOLDER.split("/")[1]).write_bytes(CANARY)
     media = base / "media"
     (media / "logos").mkdir(parents=True)
     (media / LOGO).write_bytes(PNG)
     (media / LOGO_LINK).symlink_to(base / "canary.txt")
+    (media / "bugs").symlink_to(outside, target_is_directory=True)
+    (outside / BUG_IN_LINKED_FOLDER.split("/")[1]).write_bytes(CANARY)
     (media / "logos" / "page.html").write_bytes(CANARY)
     return {"hls": hls, "artwork": artwork, "media": media}
 
@@ -150,6 +173,9 @@ def test_nginx_serves_an_enabled_channels_playlist_and_segment(django_site, fron
     assert fetch(front.port, "/hls/7/index.m3u8")[0] == 200, front.logs()
     status, _, body = fetch(front.port, "/hls/7/run-000000.ts")
     assert (status, body) == (200, SEGMENT * 4)
+    # The well-formed names beside the traversal cases are served: a refusal below is the guard's.
+    assert fetch(front.port, f"/artwork/{ARTWORK}")[0] == 200
+    assert fetch(front.port, f"/media/{LOGO}")[0] == 200
 
 
 @pytest.mark.e2e

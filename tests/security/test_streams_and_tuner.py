@@ -4,6 +4,8 @@ and a production secret key. (nginx's side is in test_nginx_perimeter.py.)
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
@@ -41,8 +43,16 @@ def test_a_deactivated_users_stream_token_stops_working(station, non_staff):
     assert Client().get(f"/hls/7/index.m3u8?token={token}").status_code == 403
 
 
-def test_an_open_ts_stream_ends_once_its_token_is_revoked(station, monkeypatch):
+def assert_ended_by_the_recheck(caplog):
+    # Without the re-check the stream would still end, when no new segment comes for
+    # GIVE_UP_SECONDS: the reason logged tells the two apart.
+    reasons = [record.getMessage() for record in caplog.records if record.name == ts_stream.logger.name]
+    assert any("may no longer watch" in reason for reason in reasons), reasons
+
+
+def test_an_open_ts_stream_ends_once_its_token_is_revoked(station, monkeypatch, caplog):
     monkeypatch.setattr(ts_stream, "RECHECK_SECONDS", 0)  # ask on every pass instead of every 30 s
+    caplog.set_level(logging.INFO, logger=ts_stream.logger.name)
     row, token = StreamToken.issue("tuner")
     response = Client().get(f"/iptv/channel/7.ts?token={token}")
     assert response.status_code == 200
@@ -55,19 +65,23 @@ def test_an_open_ts_stream_ends_once_its_token_is_revoked(station, monkeypatch):
     finally:
         finish(response)
     assert len(rest) < 3 * 10 * 188  # at most what was already queued from the playlist
+    assert_ended_by_the_recheck(caplog)
 
 
-def test_an_open_ts_stream_ends_once_its_channel_is_disabled(station, monkeypatch, settings):
+def test_an_open_ts_stream_ends_once_its_channel_is_disabled(station, monkeypatch, settings, caplog):
     settings.RETROVUE_REQUIRE_STREAM_TOKEN = False
     monkeypatch.setattr(ts_stream, "RECHECK_SECONDS", 0)
+    caplog.set_level(logging.INFO, logger=ts_stream.logger.name)
     response = Client().get("/iptv/channel/7.ts")
     stream = iter(response.streaming_content)
     try:
         next(stream)
         Channel.objects.filter(pk=station.pk).update(enabled=False)
-        b"".join(stream)
+        rest = b"".join(stream)
     finally:
         finish(response)
+    assert len(rest) < 3 * 10 * 188  # ended at the next check, not after the whole window
+    assert_ended_by_the_recheck(caplog)
 
 
 def test_lineup_hands_tuners_tokenised_urls_without_a_query_string(station):

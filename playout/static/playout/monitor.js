@@ -32,7 +32,7 @@
       var ageCell = cell(tr, age === null ? "—" : age.toFixed(1) + " s ago", "num");
       if (age !== null && age > STALE_SECONDS && channel.state === "on_air") ageCell.classList.add("rv-stale");
       cell(tr, channel.coverage, "num");
-      cell(tr, String(channel.viewers), "num");
+      cell(tr, String(channel.viewers), "num").title = "HLS " + channel.hls_viewers + " · TS " + channel.ts_viewers;
       cell(tr, channel.cpu_percent === null ? "—" : channel.cpu_percent.toFixed(1) + " %", "num");
       cell(tr, channel.last_error.length > 300 ? channel.last_error.slice(0, 299) + "…" : channel.last_error, "error");
       body.appendChild(tr);
