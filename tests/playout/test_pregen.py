@@ -186,7 +186,7 @@ def test_pregen_command_normalises_loudness_to_48k_stereo_aac():
     text = " ".join(argv)
     assert "loudnorm=I=-24:TP=-2:LRA=7" in text
     assert "channel_layouts=stereo" in text
-    assert "-c:a aac -profile:a aac_low -b:a 96k -ar 48000 -ac 2" in text
+    assert "-c:a aac -aac_coder fast -profile:a aac_low -b:a 96k -ar 48000 -ac 2" in text
     assert "apad" in text  # silence fills a source whose audio runs short
 
 
