@@ -41,7 +41,6 @@ import argparse
 import json
 import shutil
 import signal
-import subprocess
 import sys
 import time
 from datetime import timedelta
@@ -55,6 +54,7 @@ from station_on_air import (
     playout_bench,
     start_nginx,
     start_web,
+    stop_web,
     wait_for_web,
 )
 from station_processes import BENCH_DB, PrivatePostgres
@@ -130,11 +130,7 @@ def run_mode(mode: str, viewer_steps: list[int], station: Station, bench, args, 
     finally:
         if nginx is not None:
             nginx.stop()
-        web.send_signal(signal.SIGTERM)
-        try:
-            web.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(web.pid, signal.SIGKILL)
+        stop_web(web)
         StreamToken.objects.all().delete()
     return results
 

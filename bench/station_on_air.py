@@ -253,6 +253,15 @@ def free_port() -> int:
     raise RuntimeError(f"no free port in RETROVUE_BENCH_PORTS={os.environ['RETROVUE_BENCH_PORTS']}")
 
 
+def stop_web(web) -> None:
+    """SIGTERM the web server started by `start_web`; its whole process group if it lingers."""
+    web.send_signal(signal.SIGTERM)
+    try:
+        web.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(web.pid, signal.SIGKILL)
+
+
 def wait_for_web(base: str, timeout: float = 60) -> None:
     import urllib.error
     import urllib.request
@@ -432,11 +441,7 @@ def on_air_phase(args, encode_rows: list[dict], database=None) -> dict:
     finally:
         if nginx is not None:
             nginx.stop()
-        web.send_signal(signal.SIGTERM)
-        try:
-            web.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(web.pid, signal.SIGKILL)
+        stop_web(web)
     sd = [
         row
         for row in encode_rows
