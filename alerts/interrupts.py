@@ -220,7 +220,7 @@ class AlertInterrupts:
         threading.Thread(target=make, name=f"standby-card {profile_id}", daemon=True).start()
 
     def interruption(self, channel_id: int, profile_id: int, moment: datetime) -> Interruption | None:
-        from alerts.slate import slate_root
+        from alerts.slate import slate_path
 
         snapshot = self.snapshot()
         alert = self._on_air(snapshot, channel_id, moment)
@@ -231,7 +231,7 @@ class AlertInterrupts:
             # The programme goes on under the crawl; the slate (or the stand-by card) is what airs
             # where the programme can't be re-encoded.
             path, duration_ms = (
-                (slate_root() / ready[0], ready[1]) if ready else (self.standby(profile_id), STANDBY_MS)
+                (slate_path(ready[0]), ready[1]) if ready else (self.standby(profile_id), STANDBY_MS)
             )
             return Interruption(
                 key=f"{KEY_PREFIX}{alert.pk}:crawl",
@@ -253,7 +253,7 @@ class AlertInterrupts:
         return Interruption(
             key=f"{KEY_PREFIX}{alert.pk}",
             label=f"alert {alert.pk}: {alert.headline}"[:200],
-            path=slate_root() / path,
+            path=slate_path(path),
             duration_ms=duration_ms,
         )
 

@@ -250,7 +250,18 @@ def _encode(slate: AlertSlate, alert: Alert, profile, channel_area_codes: list[s
 
 
 def slate_file(slate: AlertSlate) -> Path:
-    return slate_root() / slate.path
+    return slate_path(slate.path)
+
+
+def slate_path(relative: str) -> Path:
+    """A ready slate's file. One encoded before slates moved into the shared store is still found
+    in the data folder where it was made, so an alert on the air across the upgrade keeps its slate."""
+    path = slate_root() / relative
+    if not path.exists():
+        earlier = Path(settings.DATA_DIR) / "alert-slates" / relative
+        if earlier.is_file():
+            return earlier
+    return path
 
 
 def encode_slates_for(alert_id: int) -> dict:

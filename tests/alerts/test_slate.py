@@ -240,3 +240,13 @@ def test_a_slate_encoded_by_a_worker_is_found_by_a_playout_machine_with_its_own_
 
     assert on_machine_b.is_file()
     assert on_machine_b.is_relative_to(tmp_path / "shared-store")
+
+
+def test_a_slate_encoded_before_slates_moved_to_the_shared_store_is_still_found(profile, settings, tmp_path):
+    slate = ensure_slate(_alert(), profile)
+    made = slate_file(slate)
+    earlier = tmp_path / "alert-slates" / slate.path  # the data folder's copy, as an upgrade finds it
+    earlier.parent.mkdir(parents=True)
+    made.rename(earlier)
+
+    assert slate_file(slate) == earlier
