@@ -104,7 +104,9 @@ def test_an_alert_breaks_into_every_channel_within_two_segments_and_each_returns
     tmp_path,
     monkeypatch,
 ):
-    monkeypatch.setenv("RETROVUE_DATA_DIR", str(settings.DATA_DIR))  # the worker writes slates there too
+    # The worker encodes the alert's slates into the store the supervisor reads them from.
+    monkeypatch.setenv("RETROVUE_DATA_DIR", str(settings.DATA_DIR))
+    monkeypatch.setenv("RETROVUE_PREGEN_ROOT", str(settings.RETROVUE_PREGEN_ROOT))
     settings.RETROVUE_HDHR_TUNER_COUNT = len(CHANNELS) + 1  # a TS reader on every channel, and tscheck
     channels = [make_channel(number) for number in CHANNELS]
     items = {name: item_for(clips[name]) for name in ("red", "blue", "green")}
