@@ -181,6 +181,15 @@ def longest_refusal(trail, since: float) -> float:
     return round(longest, 2)
 
 
+def wait_until_every_channel_moves_on(follower, front) -> None:
+    """Before anything is stopped: the client sees every channel move on through the front door."""
+    wait_for(
+        lambda: every_channel_moves_on(follower, 0, 3),
+        timeout=30,
+        describe=f"the client to see every channel move on through the front door\n{front.logs()}",
+    )
+
+
 @pytest.mark.parametrize("count", SUPERVISORS)
 def test_kill_9_channels_air_again_through_the_same_front_door(station, machines, count):
     numbers = station["numbers"]
@@ -190,11 +199,7 @@ def test_kill_9_channels_air_again_through_the_same_front_door(station, machines
     survivors = {run.name for run in runs} - {victim.name}
     follower.start()
     try:
-        wait_for(
-            lambda: every_channel_moves_on(follower, 0, 3),
-            timeout=30,
-            describe=f"the client to see every channel move on through the front door\n{front.logs()}",
-        )
+        wait_until_every_channel_moves_on(follower, front)
         moved = held[victim.name]
         killed_at = time.monotonic()
         victim.kill()
@@ -245,11 +250,7 @@ def test_sigterm_drains_with_no_gap_longer_than_two_segments_through_the_front_d
     survivors = {run.name for run in runs} - {victim.name}
     follower.start()
     try:
-        wait_for(
-            lambda: every_channel_moves_on(follower, 0, 3),
-            timeout=30,
-            describe=f"the client to see every channel move on through the front door\n{front.logs()}",
-        )
+        wait_until_every_channel_moves_on(follower, front)
         moved = held[victim.name]
         asked_at = time.monotonic()
         assert victim.terminate(timeout=60) == 0, victim.log()
