@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from django.db.models import Q
+from django.utils import timezone
 
 from playout import pregen
 from playout.models import AsRunEntry, PregenPiece
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 ERROR_LENGTH = 2000
+# How far back a takeover looks for a killed worker's rows: its feed ran seconds ahead of the
+# clock, and its lease ran out within a minute.
+TAKEOVER_WINDOW = timedelta(minutes=2)
 
 
 @dataclass
@@ -139,6 +143,23 @@ def hand_off(channel_id: int, at: datetime | None, *, wait_seconds: float = 1.0)
         mine.filter(Q(actual_stop__isnull=True) | Q(actual_stop__gt=at)).update(actual_stop=at)
     except Exception:
         logger.exception("Channel %s: could not close the as-run log at the handover", channel_id)
+
+
+def take_over(channel_id: int, at: datetime | None) -> None:
+    """This worker airs the channel from schedule time `at` (the end of the last segment the
+    previous run published). A worker that handed the channel over has already cut its rows back
+    there (`hand_off`); one that was killed could not, and its rows still say what its feed had
+    sent ffmpeg beyond that, which no viewer got. Those are cut back to `at` here, so the log
+    says what aired and the new rows follow on without overlapping. A run that ended long ago
+    (the channel was off the air since) left nothing ahead of the clock: nothing is touched."""
+    if at is None or at < timezone.now() - TAKEOVER_WINDOW:
+        return
+    try:
+        others = AsRunEntry.objects.filter(channel_id=channel_id).exclude(worker=worker_id)
+        others.filter(actual_start__gte=at).delete()
+        others.filter(Q(actual_stop__isnull=True) | Q(actual_stop__gt=at)).update(actual_stop=at)
+    except Exception:
+        logger.exception("Channel %s: could not close the previous worker's as-run log", channel_id)
 
 
 def take_back(channel_id: int) -> None:

@@ -427,6 +427,7 @@ class Supervisor:
             resume_at=runtime.resume_at,
             last_segment_at=runtime.last_segment_at,
         )
+        as_run.take_over(slot.channel.pk, runtime.resume_at)
         try:
             slot.process.start(
                 media_sequence=runtime.media_sequence,

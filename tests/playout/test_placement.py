@@ -189,8 +189,7 @@ def test_the_front_door_finds_the_origin_of_the_worker_holding_the_lease(profile
 BASE = timezone.now().replace(microsecond=0)
 
 
-def _row(channel, worker, start, stop):
-    base = BASE
+def _row(channel, worker, start, stop, *, base=BASE):
     return AsRunEntry.objects.create(
         channel=channel,
         scheduled_start=base + timedelta(seconds=start),
@@ -312,3 +311,31 @@ def test_an_entry_the_feed_starts_after_the_handoff_is_not_logged(profile, monke
     assert not AsRunEntry.objects.filter(channel=channel).exists()
     as_run.take_back(channel.pk)  # the channel comes back here: logged again
     assert as_run.record_start(channel.pk, late) is not None
+
+
+def test_a_takeover_cuts_a_killed_workers_log_back_to_where_its_last_playlist_ended(profile, monkeypatch):
+    # box-a was killed: its feed had sent ffmpeg an entry ahead of the clock, and one more had
+    # begun, but viewers only got segments up to `published_until` (the shared row's resume_at).
+    channel = channels(profile, 1)[0]
+    start = timezone.now().replace(microsecond=0) - timedelta(seconds=30)
+    monkeypatch.setattr(as_run, "worker_id", "box-b")
+    _row(channel, "box-a", 0, 20, base=start)
+    _row(channel, "box-a", 20, 26, base=start)  # ran past the last published segment
+    _row(channel, "box-a", 26, None, base=start)  # began in the lead, never published
+    published_until = start + timedelta(seconds=23)
+    as_run.take_over(channel.pk, published_until)
+    rows = list(AsRunEntry.objects.filter(channel=channel).order_by("actual_start").values_list("actual_stop"))
+    assert rows == [(start + timedelta(seconds=20),), (published_until,)]
+    _row(channel, "box-b", 23, 30, base=start)  # box-b resumes there
+    assert as_run.overlaps(channel.pk) == []
+
+
+def test_a_takeover_of_a_channel_off_the_air_for_long_leaves_the_log_alone(profile, monkeypatch):
+    channel = channels(profile, 1)[0]
+    monkeypatch.setattr(as_run, "worker_id", "box-b")
+    long_ago = timezone.now() - timedelta(days=1)
+    _row(channel, "box-a", 0, 20, base=long_ago)
+    _row(channel, "box-c", 30, 40, base=long_ago)
+    as_run.take_over(channel.pk, long_ago + timedelta(seconds=10))
+    assert AsRunEntry.objects.filter(channel=channel).count() == 2
+    assert AsRunEntry.objects.get(worker="box-a").actual_stop == long_ago + timedelta(seconds=20)
