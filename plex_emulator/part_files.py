@@ -86,30 +86,34 @@ class PartFiles:
         """Answer one Part request on `handler`; returns the status sent. `accepts_token` is the
         server's check (its own token, or one plex.tv granted a signed-in account)."""
         range_header = handler.headers.get("Range") or ""
-        status = self._answer(handler, part_id, accepts_token, range_header)
-        with self._lock:
-            self.served.append(Served(part_id, range_header, status))
-        return status
 
-    def _answer(self, handler, part_id: int, accepts_token, range_header: str) -> int:
+        def record(status: int) -> None:
+            # Before the first byte goes out: a client that has its answer finds it recorded.
+            with self._lock:
+                self.served.append(Served(part_id, range_header, status))
+
+        return self._answer(handler, part_id, accepts_token, range_header, record)
+
+    def _answer(self, handler, part_id: int, accepts_token, range_header: str, record) -> int:
         offered = handler.headers.get("X-Plex-Token") or ""
         if not offered or not accepts_token(offered):
-            return _empty(handler, 401)
+            return _empty(handler, 401, record)
         if self.failure_status is not None:
-            return _empty(handler, self.failure_status)
+            return _empty(handler, self.failure_status, record)
         if self.downloads_forbidden:
-            return _empty(handler, 403)
+            return _empty(handler, 403, record)
         path = self.file_for(part_id)
         if path is None or not path.is_file():
-            return _empty(handler, 404)
+            return _empty(handler, 404, record)
         size = path.stat().st_size
         start, stop = 0, size - 1
         status = 200
         if range_header:
             wanted = _parse_range(range_header, size)
             if wanted is None:
-                return _empty(handler, 416, {"Content-Range": f"bytes */{size}"})
+                return _empty(handler, 416, record, {"Content-Range": f"bytes */{size}"})
             (start, stop), status = wanted, 206
+        record(status)
         handler.send_response(status)
         handler.send_header("Content-Type", mimetypes.guess_type(path.name)[0] or "application/octet-stream")
         handler.send_header("Content-Length", str(stop - start + 1))
@@ -151,8 +155,9 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | None:
     return start, stop
 
 
-def _empty(handler, status: int, headers: dict[str, str] | None = None) -> int:
+def _empty(handler, status: int, record, headers: dict[str, str] | None = None) -> int:
     body = f"<html><body><h1>{status} {_TITLES.get(status, 'Error')}</h1></body></html>".encode()
+    record(status)
     handler.send_response(status)
     handler.send_header("Content-Type", "text/html")
     handler.send_header("Content-Length", str(len(body)))
