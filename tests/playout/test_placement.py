@@ -324,7 +324,9 @@ def test_a_takeover_cuts_a_killed_workers_log_back_to_where_its_last_playlist_en
     _row(channel, "box-a", 26, None, base=start)  # began in the lead, never published
     published_until = start + timedelta(seconds=23)
     as_run.take_over(channel.pk, published_until)
-    rows = list(AsRunEntry.objects.filter(channel=channel).order_by("actual_start").values_list("actual_stop"))
+    rows = list(
+        AsRunEntry.objects.filter(channel=channel).order_by("actual_start").values_list("actual_stop")
+    )
     assert rows == [(start + timedelta(seconds=20),), (published_until,)]
     _row(channel, "box-b", 23, 30, base=start)  # box-b resumes there
     assert as_run.overlaps(channel.pk) == []
