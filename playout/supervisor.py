@@ -60,6 +60,7 @@ from playout import as_run, placement
 from playout.channel_process import ChannelProcess, Handover
 from playout.feed import FeedServer
 from playout.models import ChannelRuntime, RuntimeState
+from playout.runtime_counters import write_counters
 from retrovue.core.notices import clear_notice, raise_notice
 from scheduling.models import Channel
 
@@ -162,7 +163,7 @@ class Supervisor:
                 signal.signal(signum, self._request_stop)
         self.server.start()
         as_run.worker_id = self.worker_id
-        logger.info("Playout supervisor %s started (feed on 127.0.0.1:%s)", self.worker_id, self.server.port)
+        logger.info("Playout supervisor %s started (feed pipes in %s)", self.worker_id, self.server.directory)
         try:
             while not self.stopping.is_set():
                 self.step()
@@ -547,29 +548,16 @@ class Supervisor:
                 ChannelRuntime.objects.filter(channel_id__in=missing).values_list("channel_id", "pk")
             )
         now = self.clock()
-        rows: dict[bool, list[ChannelRuntime]] = {False: [], True: []}
+        rows: dict[int, dict[str, object]] = {}
         for channel_id, first in published.items():
             slot, runtime_id = self.slots[channel_id], self._runtime_ids.get(channel_id)
             if runtime_id is None or not slot.process.playlist.segments:
                 continue  # (a restart this step may have dropped a stale window: it wrote its state)
-            row = ChannelRuntime(pk=runtime_id, channel_id=channel_id, last_segment_at=now)
-            for name, value in self._playlist_state(slot).items():
-                setattr(row, name, value)
-            first = first and slot.on_air  # not if the run was restarted since (it is starting)
-            if first:
-                row.state = RuntimeState.ON_AIR
-            rows[first].append(row)
-        fields = [
-            "media_sequence",
-            "discontinuity_sequence",
-            "tail_discontinuity",
-            "resume_at",
-            "last_segment_at",
-        ]
-        mine = ChannelRuntime.objects.filter(lease_owner=self.worker_id)  # bulk_update keeps the filter
-        for first, batch in rows.items():
-            if batch:
-                mine.bulk_update(batch, [*fields, "state"] if first else fields)
+            values = {**self._playlist_state(slot), "last_segment_at": now}
+            if first and slot.on_air:  # not if the run was restarted since (it is starting)
+                values["state"] = RuntimeState.ON_AIR
+            rows[runtime_id] = values
+        write_counters(self.worker_id, rows)  # only rows whose lease is still ours
 
 
 def crash_loop_key(channel: Channel) -> str:
