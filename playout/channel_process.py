@@ -82,7 +82,7 @@ def lead_segments() -> int:
 
 
 def work_root() -> Path:
-    """Private files of the channel processes (concat lists hold the feed secret): not served."""
+    """Private files of the channel processes (their concat lists, ffmpeg's log): not served."""
     return Path(settings.DATA_DIR) / "playout" / "channels"
 
 
@@ -444,8 +444,6 @@ class ChannelProcess:
                 text = handle.read().decode("utf-8", "replace")
         except OSError:
             return ""
-        if self.feed is not None:
-            text = text.replace(self.feed.secret, "…")
         return text.strip()
 
     # --- Stopping --------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The channel feed: what a channel's ffmpeg reads, one piece per request, at the schedule's pace.
+"""The channel feed: what a channel's ffmpeg reads, one piece per entry, at the schedule's pace.
 
 Each on-air channel runs one long-lived ffmpeg (`playout.channel_process`) whose input is the
 concat demuxer over a list whose every entry is a URL of this feed. ffmpeg asks for entry n when it
@@ -8,11 +8,11 @@ boundary) and streams those bytes back with chunked transfer encoding. With no l
 the concat demuxer times each entry by its last packet, so timestamps run on continuously from one
 piece to the next.
 
-Where the feed lives. It is served by the playout supervisor's own small HTTP server, bound to
-127.0.0.1 on a free port, not by the web app: an entry's response lasts as long as the piece airs
-(minutes), which would pin a web thread per channel, and a second playout box must feed its own
-ffmpegs without depending on which web server answers. Every run gets a random secret, and the
-URL carries it; requests from anywhere but loopback are refused.
+Where the feed lives. It is served by the playout supervisor itself, through two named pipes per
+channel run in a private folder (`FeedServer`), not by the web app: an entry lasts as long as the
+piece airs (minutes), which would pin a web thread per channel, and a second playout box must feed
+its own ffmpegs without depending on which web server answers. (It was a loopback HTTP server until
+2026-12-05; `FeedServer` says why pipes cost less.)
 
 Pacing. ffmpeg runs without `-re`; the feed releases each group of pictures (one GOP = one
 segment, since every piece is encoded with a closed GOP of the segment length) when the wall clock
@@ -38,18 +38,21 @@ or slate); the MPEG-TS parsing that cuts and paces those bytes is `playout.mpegt
 
 from __future__ import annotations
 
-import hmac
-import ipaddress
+import contextlib
+import fcntl
+import itertools
 import logging
-import re
+import os
 import secrets
+import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from django.db import close_old_connections, connections
 from django.utils import timezone
@@ -115,7 +118,7 @@ class FeedStatus:
 
 
 class ChannelFeed:
-    """The feed of one run of one channel's ffmpeg: its secret, its place in the schedule."""
+    """The feed of one run of one channel's ffmpeg: its pipes' name, its place in the schedule."""
 
     def __init__(
         self,
@@ -134,7 +137,7 @@ class ChannelFeed:
         self.lead = segment * lead_segments
         self.clock = clock
         self.token = secrets.token_hex(8)
-        self.secret = secrets.token_urlsafe(24)
+        self.pipes: _FeedPipes | None = None  # set by FeedServer.register
         self.cursor = resume_at
         self.anchor: datetime | None = None  # schedule time of the run's first frame
         self.status = FeedStatus()
@@ -146,7 +149,7 @@ class ChannelFeed:
         self._lock = threading.Lock()
 
     def interrupt(self) -> None:
-        """End the entry on air at its next GOP boundary; the next request asks the log again."""
+        """End the entry on air at its next GOP boundary; the next entry asks the log again."""
         self._interrupt.set()
         self._wake.set()
 
@@ -395,111 +398,175 @@ _record_start = as_run.record_start
 _record_stop = as_run.record_stop
 
 
-# --- The HTTP server ---------------------------------------------------------------------------------
+# --- The named pipes ---------------------------------------------------------------------------------
 
-_FEED_PATH = re.compile(
-    r"^/feed/(?P<token>[0-9a-f]{16})/(?P<index>\d{1,9})\.ts\?k=(?P<secret>[A-Za-z0-9_-]+)$"
-)
+# A pipe holds this much (Linux's default is 64 KB, the unprivileged maximum 1 MB): a whole SD GOP
+# then goes in with one write, and the feed's thread does not wake again until the next one is due.
+PIPE_BYTES = 1 << 20
+_F_SETPIPE_SZ = 1031
+# After its feed closed, how long (and how often) a feed's thread offers ffmpeg an empty next entry.
+READER_RELEASE_SECONDS = 5.0
+READER_RELEASE_POLL = 0.02  # fcntl.F_SETPIPE_SZ (Python 3.10+ on Linux; the number is the kernel's)
 
 
 class FeedServer:
-    """The supervisor's loopback HTTP server that every channel's ffmpeg reads its feed from."""
+    """Serves every channel's feed to its ffmpeg through named pipes in a private folder.
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+    Each feed has two FIFOs, and its concat list names them in turn (entry n is pipe n mod 2).
+    One thread per feed opens the next pipe for writing, which waits in the kernel until ffmpeg
+    opens it to read that entry (that is ffmpeg asking for it), serves the entry (`ChannelFeed.serve`)
+    and closes the pipe: ffmpeg reads to its end, closes it and opens the other. Two pipes, not one:
+    the thread can only open pipe n+2 after ffmpeg opened pipe n+1, so after it closed pipe n,
+    and bytes of one entry never run on into the next.
+
+    Before, ffmpeg fetched each entry over HTTP from a loopback server: its TCP input waits for
+    data in 0.1 s polls (POLLING_TIME in libavformat), 0.43 ms of CPU a second per idle ffmpeg on
+    this box (the whole of its work on a channel is about 2), and every entry was a new connection,
+    server thread and request parse. A read from a pipe waits in the kernel without waking. The
+    folder is made by `tempfile.mkdtemp` (0700) and the pipes are 0600: no other user can read a
+    channel's pieces or learn its schedule through them (the HTTP server needed a secret per run).
+    """
+
+    def __init__(self, directory: Path | None = None):
         self._feeds: dict[str, ChannelFeed] = {}
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    @property
-    def port(self) -> int:
-        return self._server.server_address[1]
+        self._own_directory = directory is None
+        self.directory = Path(tempfile.mkdtemp(prefix="retrovue-feed-")) if directory is None else directory
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="playout-feed", daemon=True)
-        self._thread.start()
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     def stop(self) -> None:
         with self._lock:
             feeds = list(self._feeds.values())
-            self._feeds.clear()
         for feed in feeds:
-            feed.close()
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(timeout=5)
-        self._server.server_close()
+            self.unregister(feed)
+        if self._own_directory:
+            shutil.rmtree(self.directory, ignore_errors=True)
 
     def register(self, feed: ChannelFeed) -> None:
+        pipe = _FeedPipes(feed, [self.directory / f"{feed.token}-{parity}.ts" for parity in (0, 1)])
         with self._lock:
             self._feeds[feed.token] = feed
+            feed.pipes = pipe
+        pipe.start()
 
     def unregister(self, feed: ChannelFeed) -> None:
         feed.close()
         with self._lock:
             self._feeds.pop(feed.token, None)
+        if feed.pipes is not None:
+            feed.pipes.stop()
 
     def url(self, feed: ChannelFeed, index: int) -> str:
-        return f"http://127.0.0.1:{self.port}/feed/{feed.token}/{index}.ts?k={feed.secret}"
+        """What the concat list names for entry `index` of the feed: one of its two pipes."""
+        return str(self.directory / f"{feed.token}-{index % 2}.ts")
 
-    def lookup(self, token: str, secret: str) -> ChannelFeed | None:
+
+class _FeedPipes:
+    """One feed's two pipes and the thread that writes entries into them."""
+
+    def __init__(self, feed: ChannelFeed, paths: list[Path]):
+        self.feed = feed
+        self.paths = paths
+        self._lock = threading.Lock()
+        self._opening: Path | None = None  # the pipe the thread waits in open() on
+        self._unblockers: list[int] = []
+        for path in paths:
+            path.unlink(missing_ok=True)
+            os.mkfifo(path, 0o600)
+        self._thread = threading.Thread(target=self._run, name=f"feed-{feed.channel_number}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Let the thread end (the feed is closed): if it waits for ffmpeg to open a pipe, open the
+        pipe's other end here, so its open() returns and it sees the feed closed. It waits nowhere
+        else past a write (a stopped ffmpeg's pipe fails the write) or the feed's own wait."""
         with self._lock:
-            feed = self._feeds.get(token)
-        if feed is None or feed.closed or not hmac.compare_digest(feed.secret, secret):
-            return None
-        return feed
+            if self._opening is not None:
+                with contextlib.suppress(OSError):
+                    self._unblockers.append(os.open(self._opening, os.O_RDONLY | os.O_NONBLOCK))
 
+    def _run(self) -> None:
+        index = 0
+        try:
+            for index in itertools.count():
+                descriptor = self._open(self.paths[index % 2])
+                if descriptor is None:
+                    break
+                try:
+                    self._serve(index, descriptor)
+                finally:
+                    os.close(descriptor)
+            self._end_reader_wait(self.paths[index % 2])
+        finally:
+            with self._lock:
+                self._release_unblockers()
+            for path in self.paths:
+                path.unlink(missing_ok=True)
 
-def _handler_for(server: FeedServer) -> type[BaseHTTPRequestHandler]:
-    class FeedHandler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "RetroVueFeed"
-
-        def log_message(self, format, *args):
-            logger.debug("feed %s: " + format, self.client_address[0], *args)
-
-        def do_GET(self):
-            if not ipaddress.ip_address(self.client_address[0]).is_loopback:
-                return self._refuse(403)
-            match = _FEED_PATH.match(self.path)
-            if not match:
-                return self._refuse(404)
-            feed = server.lookup(match["token"], match["secret"])
-            if feed is None:
-                return self._refuse(403)
-            self.send_response(200)
-            self.send_header("Content-Type", "video/mp2t")
-            self.send_header("Transfer-Encoding", "chunked")
-            self.send_header("Accept-Ranges", "none")
-            self.send_header("Connection", "close")
-            self.end_headers()
-
-            def send(data: bytes) -> None:
-                if data:
-                    self.wfile.write(b"%x\r\n" % len(data) + data + b"\r\n")
-
-            close_old_connections()
+    def _end_reader_wait(self, path: Path) -> None:
+        """The feed is closed: if ffmpeg opens (or waits to open) its next entry, give it an empty one.
+        A read from a pipe restarts after a signal, so an ffmpeg told to stop (SIGTERM) would wait
+        there for a writer that never comes, until it is killed after its grace; an empty entry ends
+        its input instead, and it closes its last segment and exits. Asked briefly, every
+        `READER_RELEASE_POLL` s: a killed ffmpeg never opens anything."""
+        deadline = time.monotonic() + READER_RELEASE_SECONDS
+        while time.monotonic() < deadline:
             try:
-                feed.serve(int(match["index"]), send)
-                self.wfile.write(b"0\r\n\r\n")
-            except (ReaderGone, ConnectionError):
-                logger.info("Channel %s: ffmpeg left entry %s early", feed.channel_number, match["index"])
-            except Exception as error:
-                feed.status.last_error = str(error)[:500]
-                logger.exception("Channel %s: entry %s failed", feed.channel_number, match["index"])
-            finally:
-                self.close_connection = True
-                connections.close_all()
+                os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+                return
+            except OSError:  # ENXIO: no reader has it open (yet), or it is gone
+                time.sleep(READER_RELEASE_POLL)
 
-        def _refuse(self, status: int) -> None:
-            self.send_response(status)
-            self.send_header("Content-Length", "0")
-            self.send_header("Connection", "close")
-            self.end_headers()
-            self.close_connection = True
+    def _open(self, path: Path) -> int | None:
+        """Wait for ffmpeg to open `path` for the next entry; None once the feed is closed."""
+        with self._lock:
+            if self.feed.closed:
+                return None
+            self._opening = path
+        try:
+            descriptor = os.open(path, os.O_WRONLY)
+        except OSError as error:
+            if not self.feed.closed:
+                logger.warning("Channel %s: feed pipe %s failed: %s", self.feed.channel_number, path, error)
+            return None
+        finally:
+            with self._lock:
+                self._opening = None
+                self._release_unblockers()
+        if self.feed.closed:
+            os.close(descriptor)
+            return None
+        # Over /proc/sys/fs/pipe-max-size this fails: the default size works, with more wake-ups.
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(descriptor, _F_SETPIPE_SZ, PIPE_BYTES)
+        return descriptor
 
-    return FeedHandler
+    def _release_unblockers(self) -> None:
+        for unblocker in self._unblockers:
+            os.close(unblocker)
+        self._unblockers.clear()
+
+    def _serve(self, index: int, descriptor: int) -> None:
+        def send(data: bytes) -> None:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(descriptor, view) :]
+
+        feed = self.feed
+        close_old_connections()
+        try:
+            feed.serve(index, send)
+        except ReaderGone:
+            logger.info("Channel %s: ffmpeg left entry %s early", feed.channel_number, index)
+        except Exception as error:
+            feed.status.last_error = str(error)[:500]
+            logger.exception("Channel %s: entry %s failed", feed.channel_number, index)
+        finally:
+            connections.close_all()
 
 
 __all__ = [

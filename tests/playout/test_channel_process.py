@@ -9,6 +9,7 @@ import itertools
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -432,12 +433,12 @@ def test_channel_ffmpeg_copies_the_feed_and_cuts_a_segment_at_every_keyframe(tmp
     assert "-f concat -safe 0" in text and "-c copy" in text and "-re" not in argv
     assert "-f segment" in text and "-segment_time 0.001" in text and "-individual_header_trailer 0" in text
     assert "-segment_list_type csv" in text
-    listing = concat_list_text(["http://127.0.0.1:1/feed/a/0.ts?k=s", "http://127.0.0.1:1/feed/a/1.ts?k=s"])
+    listing = concat_list_text(["/tmp/retrovue-feed-x/a-0.ts", "/tmp/retrovue-feed-x/a-1.ts"])
     assert listing.splitlines() == [
         "ffconcat version 1.0",
-        "file 'http://127.0.0.1:1/feed/a/0.ts?k=s'",
+        "file '/tmp/retrovue-feed-x/a-0.ts'",
         "option fpsprobesize 0",  # no frame-rate estimate per entry: a stream copy doesn't use it
-        "file 'http://127.0.0.1:1/feed/a/1.ts?k=s'",
+        "file '/tmp/retrovue-feed-x/a-1.ts'",
         "option fpsprobesize 0",
     ]
     assert parse_segment_list("r-000000.ts,0.000000,2.000000\nr-000001.ts,2.000000,3.5\n")[1].end == 3.5
@@ -616,21 +617,74 @@ def test_a_crash_looping_channel_backs_off_and_tells_staff_once(channel, setting
 # --- The feed server ----------------------------------------------------------------------------------
 
 
-def test_the_feed_refuses_a_wrong_secret_or_an_unknown_run(channel):
+def test_the_feeds_pipes_are_private_and_its_entries_take_them_in_turn(channel):
     server = FeedServer()
     server.start()
     try:
         feed = ChannelFeed(channel, Planner(channel, slate=Path("/x.ts")), segment=timedelta(seconds=2))
         server.register(feed)
-        good = server.url(feed, 0)
-        for url in (
-            good.replace(feed.secret, "wrong"),
-            good.replace(feed.token, "0" * 16),
-            good.split("?")[0],
-        ):
-            with pytest.raises(urllib.error.HTTPError) as refused:
-                urllib.request.urlopen(url, timeout=5)
-            assert refused.value.code in (403, 404)
+        first, second = Path(server.url(feed, 0)), Path(server.url(feed, 1))
+        assert first != second and server.url(feed, 2) == str(first) and server.url(feed, 3) == str(second)
+        assert stat.S_IMODE(server.directory.stat().st_mode) == 0o700
+        for pipe in (first, second):
+            assert stat.S_ISFIFO(pipe.stat().st_mode) and stat.S_IMODE(pipe.stat().st_mode) == 0o600
+    finally:
+        server.stop()
+    assert not server.directory.exists()
+
+
+def read_entry(path: str, timeout: float = 10) -> bytes:
+    """Read one entry as ffmpeg does: open the pipe (which waits for the feed's thread), read to the end."""
+    got = []
+
+    def read() -> None:
+        with open(path, "rb") as pipe:
+            got.append(pipe.read())
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout)
+    assert got, f"no entry from {path} within {timeout} s"
+    return got[0]
+
+
+def test_each_entry_is_one_pipe_from_open_to_end_of_file(channel, monkeypatch):
+    served = []
+
+    def serve(self, index, send):
+        served.append(index)
+        send(b"entry %d " % index)
+        send(b"x" * 200_000)  # more than a default pipe holds
+
+    monkeypatch.setattr(ChannelFeed, "serve", serve)
+    server = FeedServer()
+    server.start()
+    try:
+        feed = ChannelFeed(channel, Planner(channel, slate=Path("/x.ts")), segment=timedelta(seconds=2))
+        server.register(feed)
+        entries = [read_entry(server.url(feed, index)) for index in range(3)]
+    finally:
+        server.stop()
+    assert served == [0, 1, 2]
+    assert entries == [b"entry %d " % index + b"x" * 200_000 for index in range(3)]
+
+
+def test_a_stopped_feed_ends_its_thread_and_gives_a_waiting_reader_an_empty_entry(channel, monkeypatch):
+    """ffmpeg told to stop (SIGTERM) would otherwise wait for ever in its read of the next entry:
+    reads from a pipe restart after a signal."""
+    monkeypatch.setattr(ChannelFeed, "serve", lambda self, index, send: send(b"first"))
+    server = FeedServer()
+    server.start()
+    try:
+        feed = ChannelFeed(channel, Planner(channel, slate=Path("/x.ts")), segment=timedelta(seconds=2))
+        server.register(feed)
+        assert read_entry(server.url(feed, 0)) == b"first"
+        thread = feed.pipes._thread
+        server.unregister(feed)  # its thread waits to open the next pipe: it is let go
+        assert read_entry(server.url(feed, 1)) == b""  # a reader that opens it now gets an empty entry
+        thread.join(timeout=10)
+        assert not thread.is_alive()
+        assert not Path(server.url(feed, 0)).exists() and not Path(server.url(feed, 1)).exists()
     finally:
         server.stop()
 
