@@ -6,10 +6,6 @@ history."""
 # ruff: noqa: F811  (the feed tests' `channel` fixture is a parameter here)
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time as wall
 from datetime import UTC, datetime, time, timedelta
@@ -30,6 +26,7 @@ from retrovue.core.interrupts import Interruption
 from scheduling.builder import build_channel
 from scheduling.models import Piece, ProgramEntry
 from tests.alerts.test_feed_cut import LEAD, SEGMENT, Clock, channel  # noqa: F401
+from tests.live_check import LiveCheck
 from tests.playout.test_channel_process import air, item_for, ready
 from tests.playout.test_frame_exact_joins import _ffmpeg
 from tests.scheduling.station import channel_with_slot, short_form_library, sitcom
@@ -175,7 +172,7 @@ def test_on_clear_a_resuming_channel_airs_the_rest_of_the_program_from_the_cut(
     from alerts.services import clear_alert
     from playout.supervisor import Supervisor
     from scheduling.models import DeskEntry
-    from tests.playout.test_channel_process import TOOLS, _playlist, _wait, make_channel
+    from tests.playout.test_channel_process import _playlist, _wait, make_channel
 
     settings.HLS_ROOT = tmp_path / "hls"
     settings.DATA_DIR = tmp_path / "data"
@@ -208,10 +205,7 @@ def test_on_clear_a_resuming_channel_airs_the_rest_of_the_program_from_the_cut(
     checker = None
     try:
         assert _wait(lambda: _playlist(f"{base}/hls/7/index.m3u8"), timeout=30)
-        checker = subprocess.Popen(
-            [sys.executable, str(TOOLS / "hls_live_check.py"), f"{base}/hls/7/index.m3u8", "36"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+        checker = LiveCheck(f"{base}/hls/7/index.m3u8", 60)
         wall.sleep(4)
         alert = issue_alert(AlertDraft(headline="Tornado warning", message="Take shelter."))
         SOURCE.forget()
@@ -252,13 +246,19 @@ def test_on_clear_a_resuming_channel_airs_the_rest_of_the_program_from_the_cut(
         assert back.playable_id == episode.pk and back.origin == "live", (back.origin, back.error)
         cut_at_ms = round((on.at - began).total_seconds() * 1000)
         assert abs(back.piece.in_ms - cut_at_ms) <= 1, (back.piece.in_ms, cut_at_ms)
-        output, _ = checker.communicate(timeout=60)
-        print(output.decode().strip())
-        assert checker.returncode == 0, output.decode()
+        # The checker saw the return: the playlist has moved two segments past the resume.
+        assert _wait(
+            lambda: (
+                _playlist(f"{base}/hls/7/index.m3u8").segments[-1].program_date_time
+                >= resumed.at + 2 * SEGMENT
+            ),
+            timeout=20,
+        )
+        assert checker.running, "the checker stopped before the return"
+        print(checker.stop().strip())
     finally:
-        if checker is not None and checker.poll() is None:
-            os.killpg(checker.pid, signal.SIGKILL)
-            checker.wait()
+        if checker is not None:
+            checker.kill()
         supervisor.stopping.set()
         runner.join(timeout=20)
         SOURCE.forget()

@@ -11,7 +11,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -28,6 +27,7 @@ from playout.planner import Entry
 from playout.supervisor import Supervisor
 from scheduling.live_sources import LiveSourceRefused, _checked
 from scheduling.models import DeskEntry, Piece, ProgramEntry, StreamProfile
+from tests.live_check import LiveCheck
 from tests.playout.test_channel_process import (  # noqa: F401 (fixtures)
     SEGMENT,
     TOOLS,
@@ -234,11 +234,7 @@ def test_a_live_event_airs_its_source_shows_the_slate_when_it_drops_and_returns_
     runner.start()
     try:
         assert _wait(lambda: _playlist(playlist_url), timeout=20), "no playlist within 20 s"
-        seconds = (live_stop - timezone.now()).total_seconds() + 15
-        checker = subprocess.Popen(
-            [sys.executable, str(TOOLS / "hls_live_check.py"), playlist_url, f"{seconds:.0f}"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+        checker = LiveCheck(playlist_url, (live_stop - timezone.now()).total_seconds() + 40)
         publisher.start()  # the channel's input listens from PREWARM before the slot
 
         # The slot opens on the live picture: within one segment of its start.
@@ -313,14 +309,20 @@ def test_a_live_event_airs_its_source_shows_the_slate_when_it_drops_and_returns_
         )
         assert abs((last_live.actual_stop - live_stop).total_seconds()) < SEGMENT
 
-        output, _ = checker.communicate(timeout=120)
-        print(output.decode().strip())
-        assert checker.returncode == 0, output.decode()
+        # The checker saw the return: the playlist has moved two segments past the slot's end.
+        assert _wait(
+            lambda: (
+                _playlist(playlist_url).segments[-1].program_date_time
+                >= live_stop + timedelta(seconds=2 * SEGMENT)
+            ),
+            timeout=6 * SEGMENT,
+        )
+        assert checker.running, "the checker stopped before the return"
+        print(checker.stop().strip())
     finally:
         publisher.kill()
-        if checker is not None and checker.poll() is None:
-            os.killpg(checker.pid, signal.SIGKILL)
-            checker.wait()
+        if checker is not None:
+            checker.kill()
         supervisor.stopping.set()
         runner.join(timeout=20)
         live_events.stop_all()
