@@ -44,7 +44,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from playout import hls, interruptions
-from playout.feed import LEAD_SEGMENTS, ChannelFeed, FeedServer, Planner, slate_file
+from playout.feed import LEAD_SEGMENTS, ChannelFeed, Planner, slate_file
+from playout.feed_pipes import FeedServer
 from playout.parameter_sets import HEAD_BYTES as PARAMETER_SETS_HEAD
 from playout.parameter_sets import segment_parameter_sets
 from retrovue.core.private_data import published_modes, published_umask

@@ -58,7 +58,7 @@ from django.utils import timezone
 
 from playout import as_run, placement
 from playout.channel_process import ChannelProcess, Handover
-from playout.feed import FeedServer
+from playout.feed_pipes import FeedServer
 from playout.models import ChannelRuntime, RuntimeState
 from playout.runtime_counters import write_counters
 from retrovue.core.notices import clear_notice, raise_notice

@@ -13,7 +13,8 @@ from pathlib import Path
 from django.conf import settings
 
 from playout.channel_process import CutSegment, channel_ffmpeg_argv, concat_list_text, parse_segment_list
-from playout.feed import ChannelFeed, FeedServer, Planner, slate_file
+from playout.feed import ChannelFeed, Planner, slate_file
+from playout.feed_pipes import FeedServer
 
 
 @dataclass

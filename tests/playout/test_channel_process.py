@@ -12,6 +12,7 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -34,7 +35,6 @@ from playout.channel_process import (
 )
 from playout.feed import (
     ChannelFeed,
-    FeedServer,
     Planner,
     find_cut,
     iter_gops,
@@ -43,6 +43,7 @@ from playout.feed import (
     slate_file,
     ts_delta,
 )
+from playout.feed_pipes import FeedServer
 from playout.hls import LivePlaylist
 from playout.models import AsRunEntry, ChannelRuntime, PregenPiece, PregenStatus, RuntimeState
 from playout.supervisor import CRASH_LOOP_FAILURES, Supervisor, backoff_seconds, crash_loop_key
@@ -631,6 +632,25 @@ def test_the_feeds_pipes_are_private_and_its_entries_take_them_in_turn(channel):
     finally:
         server.stop()
     assert not server.directory.exists()
+
+
+def test_a_killed_supervisors_pipe_folder_is_removed_by_the_next_one(monkeypatch, tmp_path):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    dead = tmp_path / f"retrovue-feed-{gone.pid}-abc"
+    alive = tmp_path / f"retrovue-feed-{os.getpid()}-abc"
+    for folder in (dead, alive):
+        folder.mkdir()
+        os.mkfifo(folder / "0123456789abcdef-0.ts")
+    server = FeedServer()
+    try:
+        assert not dead.exists() and alive.exists()
+        assert server.directory.parent == tmp_path and server.directory.name.startswith(
+            f"retrovue-feed-{os.getpid()}-"
+        )
+    finally:
+        server.stop()
 
 
 def read_entry(path: str, timeout: float = 10) -> bytes:

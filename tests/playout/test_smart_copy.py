@@ -22,7 +22,7 @@ from django.conf import settings
 from playout import ffmpeg_commands as commands
 from playout import pregen, pregen_encode, smart_copy
 from playout.channel_process import ChannelProcess
-from playout.feed import FeedServer
+from playout.feed_pipes import FeedServer
 from playout.models import PregenStatus
 from playout.parameter_sets import segment_parameter_sets
 from retrovue.subprocesses import run_command
