@@ -138,9 +138,7 @@ def hand_off(channel_id: int, at: datetime | None, *, wait_seconds: float = 1.0)
     if at is None or not worker_id:
         return
     try:
-        mine = AsRunEntry.objects.filter(channel_id=channel_id, worker=worker_id)
-        mine.filter(actual_start__gte=at).delete()
-        mine.filter(Q(actual_stop__isnull=True) | Q(actual_stop__gt=at)).update(actual_stop=at)
+        _cut_back(AsRunEntry.objects.filter(channel_id=channel_id, worker=worker_id), at)
     except Exception:
         logger.exception("Channel %s: could not close the as-run log at the handover", channel_id)
 
@@ -155,11 +153,15 @@ def take_over(channel_id: int, at: datetime | None) -> None:
     if at is None or at < timezone.now() - TAKEOVER_WINDOW:
         return
     try:
-        others = AsRunEntry.objects.filter(channel_id=channel_id).exclude(worker=worker_id)
-        others.filter(actual_start__gte=at).delete()
-        others.filter(Q(actual_stop__isnull=True) | Q(actual_stop__gt=at)).update(actual_stop=at)
+        _cut_back(AsRunEntry.objects.filter(channel_id=channel_id).exclude(worker=worker_id), at)
     except Exception:
         logger.exception("Channel %s: could not close the previous worker's as-run log", channel_id)
+
+
+def _cut_back(rows, at: datetime) -> None:
+    """The rows end at `at` at the latest: what started after it never aired."""
+    rows.filter(actual_start__gte=at).delete()
+    rows.filter(Q(actual_stop__isnull=True) | Q(actual_stop__gt=at)).update(actual_stop=at)
 
 
 def take_back(channel_id: int) -> None:
